@@ -1,0 +1,22 @@
+#pragma once
+// The one logger. Lines go to stderr and, once open_log_files() ran, to
+// data/<id>/trace.log (every line) and data/<id>/error.log (warn and error).
+// Messages are lower case and start with a verb; row contents only at debug.
+
+#include <string>
+
+namespace trib::log {
+
+enum class level { debug, info, warn, error };
+
+/// Opens <dir>/trace.log and <dir>/error.log for appending (creates dir).
+void open_log_files(const std::string& dir);
+void set_level(level l);
+void write(level l, const std::string& msg);
+
+inline void debug(const std::string& m) { write(level::debug, m); }
+inline void info(const std::string& m) { write(level::info, m); }
+inline void warn(const std::string& m) { write(level::warn, m); }
+inline void error(const std::string& m) { write(level::error, m); }
+
+}  // namespace trib::log

@@ -1,0 +1,70 @@
+#pragma once
+// Blocking access to a source database for the catalog and the snapshot.
+// No CAF here: snapshot reader actors (detached, since libpq and the MariaDB
+// client block) own one session each. Implementations: postgres_session.cpp,
+// mariadb_session.cpp. Failures throw trib::error with a classified code
+// (connection, auth, source_state, bad_data, config).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "messages/position.hpp"
+#include "messages/row.hpp"
+#include "messages/table.hpp"
+
+namespace trib {
+
+/// Facts about the source server that go into every message's `source` block.
+struct source_facts {
+  source_kind kind = source_kind::postgresql;
+  std::string version;   // server version, e.g. "15.18" or "10.11.6-MariaDB"
+  std::string database;  // PostgreSQL database; empty for MariaDB
+  int64_t server_id = 0; // MySQL/MariaDB @@server_id
+};
+
+/// Reads the rows of one table in order-column order, a chunk at a time.
+class table_reader {
+public:
+  virtual ~table_reader() = default;
+  /// Up to `limit` further rows; an empty result means the table is done.
+  virtual std::vector<row> next(size_t limit) = 0;
+};
+
+/// One connection to a source database.
+class source_session {
+public:
+  virtual ~source_session() = default;
+
+  virtual source_facts facts() = 0;
+
+  /// Tables the user can read that the filter allows (every table when the
+  /// filter is empty), with columns restricted to the filter's allowed
+  /// columns, keys, estimated row counts, and the extractor's split-key and
+  /// row-identifier-key applied. Sorted by table_id.
+  virtual std::vector<table_schema> list_tables(const filter_config& filter,
+                                                const extractor_config& ex) = 0;
+
+  /// Opens a consistent read-only snapshot on this session and returns the
+  /// change-log position it is consistent with (for MariaDB the binlog
+  /// snapshot file/position; for PostgreSQL the current WAL LSN).
+  virtual source_position begin_snapshot() = 0;
+
+  /// Reads `t` (columns as in `t.columns`, in that order) starting after
+  /// `after_key` (values of order_columns(t); empty = from the start),
+  /// restricted by `conditions` (SQL, may be empty). Tables without order
+  /// columns are read in one pass with a server-side cursor.
+  virtual std::unique_ptr<table_reader> open_table(
+    const table_schema& t, const std::vector<cell>& after_key,
+    const std::string& conditions) = 0;
+
+  /// Ends the snapshot transaction.
+  virtual void end_snapshot() = 0;
+};
+
+/// Connects to the source the config describes; throws trib::error.
+std::unique_ptr<source_session> open_source(const source_config& cfg);
+
+}  // namespace trib

@@ -1,0 +1,101 @@
+#pragma once
+// What flows from readers to appliers to writers, and the acknowledgements
+// that flow back. A reader keeps at most a few row_batches unacknowledged, so
+// memory stays flat however large a table is.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/failure.hpp"
+#include "messages/position.hpp"
+#include "messages/row.hpp"
+#include "messages/table.hpp"
+
+namespace trib {
+
+/// Snapshot rows of one table, read in order-column order.
+struct row_batch {
+  /// The table's index in the coordinator's plan.
+  uint32_t table = 0;
+  /// Sequence number within the table, from 0.
+  uint64_t seq = 0;
+  std::vector<row> rows;
+  /// Where the table's snapshot stands once these rows are written.
+  snapshot_position position;
+  /// The position of the source log the snapshot is consistent with.
+  source_position source;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, row_batch& x) {
+  return f(caf::meta::type_name("row_batch"), x.table, x.seq, x.rows,
+           x.position, x.source);
+}
+
+/// The applier has committed a batch (or given up on it).
+struct batch_ack {
+  uint32_t table = 0;
+  uint64_t seq = 0;
+  uint64_t rows_written = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_ack& x) {
+  return f(caf::meta::type_name("batch_ack"), x.table, x.seq, x.rows_written);
+}
+
+/// One stream entry: the two fields Tributary writes.
+struct stream_entry {
+  std::string key;
+  std::string value;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_entry& x) {
+  return f(caf::meta::type_name("stream_entry"), x.key, x.value);
+}
+
+/// Entries for one stream plus the checkpoint they reach; a writer commits
+/// them in one MULTI/EXEC with the HSET of the checkpoint.
+struct write_batch {
+  std::string stream;
+  std::vector<stream_entry> entries;
+  std::string checkpoint_key;
+  std::string checkpoint_field;
+  std::string checkpoint_value;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
+  return f(caf::meta::type_name("write_batch"), x.stream, x.entries,
+           x.checkpoint_key, x.checkpoint_field, x.checkpoint_value);
+}
+
+/// The stream IDs Redis gave the entries of a committed write_batch.
+struct write_ack {
+  std::vector<std::string> ids;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_ack& x) {
+  return f(caf::meta::type_name("write_ack"), x.ids);
+}
+
+/// A table has finished (or was skipped); sent to the coordinator.
+struct table_done {
+  uint32_t table = 0;
+  uint64_t rows_written = 0;
+  bool skipped = false;
+  failure reason;  // set when skipped
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, table_done& x) {
+  return f(caf::meta::type_name("table_done"), x.table, x.rows_written,
+           x.skipped, x.reason);
+}
+
+}  // namespace trib
