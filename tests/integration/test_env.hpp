@@ -37,7 +37,7 @@ inline bool wait_until(const std::function<bool()>& cond,
   auto pause = std::chrono::milliseconds(1);
   while (std::chrono::steady_clock::now() < until) {
     if (cond()) return true;
-    std::this_thread::sleep_for(pause);
+    std::this_thread::sleep_for(pause);  // backoff between polls
     if (pause < std::chrono::milliseconds(50)) pause *= 2;
   }
   return cond();

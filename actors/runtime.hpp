@@ -1,0 +1,56 @@
+#pragma once
+// The entry point from nodes/ into the actor system, free of CAF so that the
+// command line does not pull CAF headers in.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "messages/failure.hpp"
+#include "messages/table.hpp"
+
+namespace trib {
+
+enum class run_mode { snapshot, realtime, full };
+
+/// Everything a replication run needs, already loaded and validated.
+struct run_options {
+  run_mode mode = run_mode::snapshot;
+  source_config source;
+  redis_config target;
+  extractor_config extractor;
+  applier_config applier;
+  filter_config filter;
+  map_config map;
+  std::string id = "default";
+  std::string group = "default";
+  std::string data_dir = "./data";
+  bool overwrite = false;
+  bool resume = false;
+  bool terminate_post_snapshot = false;
+};
+
+/// What happened to one table.
+struct table_result {
+  table_id table;
+  std::string stream;
+  uint64_t rows_written = 0;
+  bool skipped = false;
+  std::string reason;  // why it was skipped
+};
+
+/// What a run did, for the exit summary and the exit code.
+struct run_summary {
+  /// 0 success; 1 runtime failure; 2 configuration error; 3 finished with
+  /// skipped tables or in-doubt entries.
+  int exit_code = 0;
+  std::string error;  // set when exit_code is 1 or 2
+  std::vector<table_result> tables;
+};
+
+/// Runs a replication in this process (single-node) and returns when it ends.
+/// Never throws: failures become the summary's exit code and message.
+run_summary run_replication(const run_options& opts);
+
+}  // namespace trib
