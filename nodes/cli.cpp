@@ -1,0 +1,154 @@
+#include "nodes/cli.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "conf/loader.hpp"
+#include "messages/failure.hpp"
+
+namespace trib {
+
+namespace {
+
+const std::vector<std::string> replication_commands{"snapshot", "realtime", "full"};
+const std::vector<std::string> all_commands{
+  "snapshot", "realtime", "full", "fetch-schemas", "test-connection",
+  "coordinator", "worker", "help", "version"};
+
+[[noreturn]] void usage_error(const std::string& msg) {
+  throw error(failure_code::config, msg + " (see tributary --help)");
+}
+
+bool is_one_of(const std::string& s, const std::vector<std::string>& v) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// How many connection files each command takes.
+size_t expected_files(const std::string& cmd) {
+  if (is_one_of(cmd, replication_commands) || cmd == "coordinator") return 2;
+  if (cmd == "fetch-schemas" || cmd == "test-connection") return 1;
+  return 0;
+}
+
+}  // namespace
+
+const char* usage_text() {
+  return R"(usage:
+  tributary snapshot|realtime|full SRC_CONN.yaml DST_CONN.yaml
+            [--extractor FILE] [--applier FILE] [--filter FILE] [--map FILE]
+            [--id ID] [--group NAME] [--overwrite | --resume]
+            [--terminate-post-snapshot] [--data-dir DIR] [--metrics HOST:PORT]
+  tributary fetch-schemas DST_CONN.yaml --id ID [--group NAME] [--filter FILE]
+            [--output-file FILE]
+  tributary test-connection CONN.yaml
+  tributary --help | --version
+
+modes:
+  snapshot   copy the existing rows of every table the filter allows, then exit
+  realtime   replay committed changes from the current source position
+  full       snapshot, then realtime from exactly where the snapshot stopped
+
+exit codes: 0 success, 1 runtime failure, 2 usage or configuration error,
+            3 finished but tables were skipped or in-doubt entries were written
+)";
+}
+
+command_line parse_command_line(const std::vector<std::string>& args) {
+  command_line cl;
+  if (args.empty()) usage_error("missing command");
+  // Options that take a value, and where the value goes.
+  std::map<std::string, std::string*> valued{
+    {"--extractor", &cl.extractor}, {"--applier", &cl.applier},
+    {"--filter", &cl.filter},       {"--map", &cl.map},
+    {"--id", &cl.id},               {"--group", &cl.group},
+    {"--data-dir", &cl.data_dir},   {"--metrics", &cl.metrics},
+    {"--output-file", &cl.output_file}, {"--join", &cl.join}};
+  std::map<std::string, bool*> flags{
+    {"--overwrite", &cl.overwrite}, {"--resume", &cl.resume},
+    {"--terminate-post-snapshot", &cl.terminate_post_snapshot}};
+  std::vector<std::string> known;
+  for (auto& [k, _] : valued) known.push_back(k);
+  for (auto& [k, _] : flags) known.push_back(k);
+  known.push_back("--help");
+  known.push_back("--version");
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "--help" || a == "-h") {
+      cl.command = "help";
+      return cl;
+    }
+    if (a == "--version") {
+      cl.command = "version";
+      return cl;
+    }
+    if (a.rfind("--", 0) == 0) {
+      std::string value;
+      bool inline_value = false;
+      if (auto eq = a.find('='); eq != std::string::npos) {
+        value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        inline_value = true;
+      }
+      if (auto it = valued.find(a); it != valued.end()) {
+        if (!inline_value) {
+          if (i + 1 >= args.size()) usage_error("option " + a + " needs a value");
+          value = args[++i];
+        }
+        if (value.empty()) usage_error("option " + a + " needs a non-empty value");
+        *it->second = value;
+        if (a == "--id") cl.id_given = true;
+        continue;
+      }
+      if (auto it = flags.find(a); it != flags.end()) {
+        if (inline_value) usage_error("option " + a + " takes no value");
+        *it->second = true;
+        continue;
+      }
+      std::string msg = "unknown option '" + a + "'";
+      if (auto near = nearest_key(a, known); !near.empty())
+        msg += " (did you mean '" + near + "'?)";
+      usage_error(msg);
+    }
+    if (cl.command.empty()) {
+      if (!is_one_of(a, all_commands)) {
+        std::string msg = "unknown command '" + a + "'";
+        if (auto near = nearest_key(a, all_commands); !near.empty())
+          msg += " (did you mean '" + near + "'?)";
+        usage_error(msg);
+      }
+      cl.command = a;
+      continue;
+    }
+    cl.files.push_back(a);
+  }
+  if (cl.command.empty()) usage_error("missing command");
+  if (cl.command == "help" || cl.command == "version") return cl;
+  size_t want = expected_files(cl.command);
+  if (cl.files.size() != want) {
+    if (cl.command == "worker" && cl.files.empty()) {
+      // the worker takes only --join
+    } else {
+      usage_error(cl.command + " takes " + std::to_string(want) +
+                  " connection file" + (want == 1 ? "" : "s") + ", got " +
+                  std::to_string(cl.files.size()));
+    }
+  }
+  if (cl.overwrite && cl.resume)
+    usage_error("--overwrite and --resume exclude each other");
+  if (cl.command == "fetch-schemas" && !cl.id_given)
+    usage_error("fetch-schemas needs --id ID (the replication whose schema dump to read)");
+  if (cl.command == "worker" && cl.join.empty())
+    usage_error("worker needs --join HOST:PORT");
+  for (const std::string* name : {&cl.id, &cl.group}) {
+    bool ok = std::all_of(name->begin(), name->end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    if (!ok)
+      usage_error("'" + *name + "' is not a valid --id/--group: use letters, digits, '_' and '-'");
+  }
+  return cl;
+}
+
+}  // namespace trib

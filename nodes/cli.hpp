@@ -1,0 +1,37 @@
+#pragma once
+// Command-line parsing (design section 1), kept apart from main() so that it
+// can be tested as a pure function.
+
+#include <string>
+#include <vector>
+
+namespace trib {
+
+/// What the user asked for, before any file is read.
+struct command_line {
+  /// snapshot, realtime, full, fetch-schemas, test-connection, coordinator,
+  /// worker, help, version.
+  std::string command;
+  std::vector<std::string> files;  // positional connection files
+  std::string extractor, applier, filter, map;
+  std::string id = "default";
+  std::string group = "default";
+  std::string data_dir = "./data";
+  std::string metrics;
+  std::string output_file;
+  std::string join;
+  bool overwrite = false;
+  bool resume = false;
+  bool terminate_post_snapshot = false;
+  bool id_given = false;
+};
+
+/// Parses argv (without the program name). Throws trib::error{config} with
+/// one line naming the offending argument, and a suggestion for a misspelt
+/// option.
+command_line parse_command_line(const std::vector<std::string>& args);
+
+/// The --help text.
+const char* usage_text();
+
+}  // namespace trib

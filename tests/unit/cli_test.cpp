@@ -1,0 +1,88 @@
+#include <gtest/gtest.h>
+
+#include "messages/failure.hpp"
+#include "nodes/cli.hpp"
+
+using namespace trib;
+
+namespace {
+
+std::string error_of(const std::vector<std::string>& args) {
+  try {
+    parse_command_line(args);
+  } catch (const trib::error& e) {
+    EXPECT_EQ(e.code(), failure_code::config);
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(cli, snapshot_takes_two_files_and_every_option) {
+  auto cl = parse_command_line({"snapshot", "src.yaml", "dst.yaml", "--extractor",
+                                "ex.yaml", "--applier=ap.yaml", "--filter", "f.yaml",
+                                "--id", "r1", "--group", "g1", "--data-dir", "/tmp/d",
+                                "--overwrite"});
+  EXPECT_EQ(cl.command, "snapshot");
+  ASSERT_EQ(cl.files.size(), 2u);
+  EXPECT_EQ(cl.files[1], "dst.yaml");
+  EXPECT_EQ(cl.extractor, "ex.yaml");
+  EXPECT_EQ(cl.applier, "ap.yaml");
+  EXPECT_EQ(cl.filter, "f.yaml");
+  EXPECT_EQ(cl.id, "r1");
+  EXPECT_EQ(cl.group, "g1");
+  EXPECT_EQ(cl.data_dir, "/tmp/d");
+  EXPECT_TRUE(cl.overwrite);
+  EXPECT_FALSE(cl.resume);
+}
+
+TEST(cli, defaults_are_the_documented_ones) {
+  auto cl = parse_command_line({"full", "a", "b"});
+  EXPECT_EQ(cl.id, "default");
+  EXPECT_EQ(cl.group, "default");
+  EXPECT_EQ(cl.data_dir, "./data");
+}
+
+TEST(cli, misspelt_option_gets_a_suggestion) {
+  auto msg = error_of({"snapshot", "a", "b", "--extracter", "x"});
+  EXPECT_NE(msg.find("unknown option '--extracter'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean '--extractor'"), std::string::npos) << msg;
+}
+
+TEST(cli, misspelt_command_gets_a_suggestion) {
+  auto msg = error_of({"snapshto", "a", "b"});
+  EXPECT_NE(msg.find("did you mean 'snapshot'"), std::string::npos) << msg;
+}
+
+TEST(cli, wrong_number_of_files_is_named) {
+  auto msg = error_of({"snapshot", "a"});
+  EXPECT_NE(msg.find("takes 2 connection files, got 1"), std::string::npos) << msg;
+}
+
+TEST(cli, overwrite_and_resume_exclude_each_other) {
+  auto msg = error_of({"snapshot", "a", "b", "--overwrite", "--resume"});
+  EXPECT_NE(msg.find("exclude each other"), std::string::npos) << msg;
+}
+
+TEST(cli, option_without_value_is_an_error) {
+  auto msg = error_of({"snapshot", "a", "b", "--id"});
+  EXPECT_NE(msg.find("--id needs a value"), std::string::npos) << msg;
+}
+
+TEST(cli, fetch_schemas_needs_an_id) {
+  auto msg = error_of({"fetch-schemas", "dst.yaml"});
+  EXPECT_NE(msg.find("needs --id"), std::string::npos) << msg;
+  auto cl = parse_command_line({"fetch-schemas", "dst.yaml", "--id", "x"});
+  EXPECT_EQ(cl.id, "x");
+}
+
+TEST(cli, id_with_characters_unfit_for_key_names_is_refused) {
+  auto msg = error_of({"snapshot", "a", "b", "--id", "a b"});
+  EXPECT_NE(msg.find("not a valid --id"), std::string::npos) << msg;
+}
+
+TEST(cli, help_and_version_win_over_everything_else) {
+  EXPECT_EQ(parse_command_line({"snapshot", "--help"}).command, "help");
+  EXPECT_EQ(parse_command_line({"--version"}).command, "version");
+}
