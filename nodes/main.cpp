@@ -7,6 +7,10 @@
 #include <variant>
 #include <vector>
 
+#include <fstream>
+
+#include "actors/apply/envelope.hpp"
+#include "actors/apply/schema_dump.hpp"
 #include "actors/log.hpp"
 #include "actors/runtime.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -68,6 +72,38 @@ int test_connection(const std::string& file) {
   return exit_ok;
 }
 
+// Reads the newest schema dump of a replication and writes schemas.yaml.
+int fetch_schemas(const command_line& cl) {
+  redis_config target = load_target(cl.files[0]);
+  filter_config filter;
+  if (!cl.filter.empty()) filter = load_filter(cl.filter);
+  std::string stream = schema_stream_name(cl.group, cl.id);
+  auto client = redis_client::connect(target);
+  auto reply = client->command({"XREVRANGE", stream, "+", "-", "COUNT", "1"});
+  if (reply.type == redis_reply::kind::error)
+    throw error(classify_redis_error(reply.str), "cannot read " + stream + ": " + reply.str);
+  if (reply.type != redis_reply::kind::array || reply.elements.empty())
+    throw error(failure_code::config, "no schema dump in " + stream +
+                                        ": has a replication with --id " + cl.id +
+                                        " and --group " + cl.group + " run yet?");
+  // An entry is [id, [field, value, field, value]]; the dump is under "value".
+  const auto& fields = reply.elements[0].elements.at(1).elements;
+  const std::string* dump = nullptr;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2)
+    if (fields[i].str == "value") dump = &fields[i + 1].str;
+  if (!dump) throw error(failure_code::bad_data, "the newest entry of " + stream + " has no value field");
+  source_kind kind{};
+  auto tables = parse_schema_dump(*dump, &kind);
+  std::string out_path = cl.output_file.empty() ? "schemas.yaml" : cl.output_file;
+  std::ofstream out(out_path);
+  if (!out) throw error(failure_code::config, "cannot write " + out_path);
+  out << schemas_yaml(tables, kind, filter);
+  out.close();
+  if (!out) throw error(failure_code::internal, "cannot write " + out_path);
+  std::cout << "wrote " << out_path << " from " << stream << "\n";
+  return exit_ok;
+}
+
 void print_summary(const run_summary& s) {
   for (const auto& t : s.tables) {
     if (t.skipped)
@@ -89,6 +125,7 @@ int run(const std::vector<std::string>& args) {
     return exit_ok;
   }
   if (cl.command == "test-connection") return test_connection(cl.files[0]);
+  if (cl.command == "fetch-schemas") return fetch_schemas(cl);
   if (cl.command == "snapshot" || cl.command == "realtime" || cl.command == "full") {
     run_options opts = load_run_options(cl);
     run_summary s = run_replication(opts);
