@@ -1,1 +1,420 @@
-// in progress
+// The Redis protocol over a transport: hiredis encodes commands and parses
+// replies; the atomic batch write is encoded here by hand because it is the
+// hot path (one XADD per row) and its RESP shape is fixed.
+
+#include "actors/sink/redis_client.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace trib {
+
+// -- classification ----------------------------------------------------------
+
+failure_code classify_redis_error(const std::string& message) {
+  // Redis error replies start with an upper-case code word ("WRONGTYPE
+  // Operation against a key ..."); the rest is prose that may change.
+  auto end = message.find(' ');
+  std::string code = message.substr(0, end);
+  for (const char* busy : {"LOADING", "BUSY", "TRYAGAIN", "OOM", "CLUSTERDOWN",
+                           "MASTERDOWN", "READONLY"})
+    if (code == busy)
+      return failure_code::server_busy;
+  for (const char* auth : {"NOPERM", "NOAUTH", "WRONGPASS"})
+    if (code == auth)
+      return failure_code::auth;
+  if (code == "WRONGTYPE")
+    return failure_code::wrong_type;
+  return failure_code::bad_data;
+}
+
+// -- parsing -----------------------------------------------------------------
+
+namespace {
+
+redis_reply convert(const redisReply* r) {
+  redis_reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = redis_reply::kind::string;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = redis_reply::kind::status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = redis_reply::kind::error;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = redis_reply::kind::integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = redis_reply::kind::array;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i)
+        out.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      out.type = redis_reply::kind::nil;
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+reply_reader::reply_reader() : reader_(redisReaderCreate()) {
+  if (reader_ == nullptr)
+    throw std::bad_alloc();
+}
+
+reply_reader::~reply_reader() {
+  redisReaderFree(reader_);
+}
+
+void reply_reader::feed(const char* data, size_t size) {
+  if (redisReaderFeed(reader_, data, size) != REDIS_OK)
+    throw error(failure_code::connection,
+                std::string("cannot parse the reply from redis: ") + reader_->errstr);
+}
+
+std::optional<redis_reply> reply_reader::next() {
+  void* raw = nullptr;
+  if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
+    throw error(failure_code::connection,
+                std::string("cannot parse the reply from redis: ") + reader_->errstr);
+  if (raw == nullptr)
+    return std::nullopt;
+  auto* r = static_cast<redisReply*>(raw);
+  redis_reply out = convert(r);
+  freeReplyObject(r);
+  return out;
+}
+
+// -- encoding ----------------------------------------------------------------
+
+void encode_command(std::string& out, const std::vector<std::string>& argv) {
+  std::vector<const char*> args;
+  std::vector<size_t> lens;
+  args.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) {
+    args.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* cmd = nullptr;
+  int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), args.data(),
+                                 lens.data());
+  if (n < 0)
+    throw std::bad_alloc();
+  out.append(cmd, static_cast<size_t>(n));
+  redisFreeCommand(cmd);
+}
+
+namespace {
+
+/// Appends "$<len>\r\n<data>\r\n".
+void append_bulk(std::string& out, const std::string& s) {
+  char num[24];
+  auto res = std::to_chars(num, num + sizeof num, s.size());
+  out += '$';
+  out.append(num, res.ptr);
+  out += "\r\n";
+  out += s;
+  out += "\r\n";
+}
+
+}  // namespace
+
+void encode_write_batch(std::string& out, const write_batch& b) {
+  // Everything before the key's bytes is the same for every entry: build it
+  // once, then each entry costs two length headers and two copies.
+  std::string head = "*7\r\n$4\r\nXADD\r\n";
+  append_bulk(head, b.stream);
+  head += "$1\r\n*\r\n$3\r\nkey\r\n";
+  static const char value_field[] = "$5\r\nvalue\r\n";
+  size_t need = 64 + b.checkpoint_key.size() + b.checkpoint_field.size() +
+                b.checkpoint_value.size();
+  for (const auto& e : b.entries)
+    need += head.size() + sizeof value_field + e.key.size() + e.value.size() + 32;
+  out.reserve(out.size() + need);
+  out += "*1\r\n$5\r\nMULTI\r\n";
+  for (const auto& e : b.entries) {
+    out += head;
+    append_bulk(out, e.key);
+    out += value_field;
+    append_bulk(out, e.value);
+  }
+  out += "*4\r\n$4\r\nHSET\r\n";
+  append_bulk(out, b.checkpoint_key);
+  append_bulk(out, b.checkpoint_field);
+  append_bulk(out, b.checkpoint_value);
+  out += "*1\r\n$4\r\nEXEC\r\n";
+}
+
+// -- interpreting a transaction ----------------------------------------------
+
+std::vector<std::string> write_outcome::added_ids() const {
+  std::vector<std::string> out;
+  for (const auto& id : ids)
+    if (!id.empty())
+      out.push_back(id);
+  return out;
+}
+
+namespace {
+
+bool is_error(const redis_reply& r) {
+  return r.type == redis_reply::kind::error;
+}
+
+std::string count_text(const write_outcome& o, size_t entries) {
+  size_t added = 0;
+  for (const auto& id : o.ids)
+    added += id.empty() ? 0 : 1;
+  return std::to_string(added) + " of " + std::to_string(entries) +
+         " entries were added, checkpoint " +
+         (o.checkpoint_written ? "written" : "not written");
+}
+
+/// Fills ids/checkpoint_written from the results of the n XADDs and the HSET
+/// (EXEC's array, or the direct replies when MULTI failed); returns the first
+/// error among them.
+const redis_reply* collect_results(write_outcome& o, size_t entries,
+                                   const redis_reply* results) {
+  const redis_reply* first_error = nullptr;
+  o.ids.assign(entries, std::string());
+  for (size_t i = 0; i < entries; ++i) {
+    const auto& r = results[i];
+    if (r.type == redis_reply::kind::string)
+      o.ids[i] = r.str;
+    else if (is_error(r) && first_error == nullptr)
+      first_error = &r;
+  }
+  const auto& hset = results[entries];
+  if (hset.type == redis_reply::kind::integer)
+    o.checkpoint_written = true;
+  else if (is_error(hset) && first_error == nullptr)
+    first_error = &hset;
+  return first_error;
+}
+
+}  // namespace
+
+write_outcome interpret_write_replies(const std::string& stream, size_t entries,
+                                      const std::vector<redis_reply>& replies) {
+  write_outcome o;
+  auto fail = [&](failure_code code, std::string what) {
+    o.error = failure{code, std::move(what)};
+    return o;
+  };
+  if (replies.size() != entries + 3)
+    return fail(failure_code::internal,
+                "expected " + std::to_string(entries + 3) + " replies from redis for " +
+                  stream + ", got " + std::to_string(replies.size()));
+  const auto& multi = replies.front();
+  const auto& exec = replies.back();
+  if (is_error(multi)) {
+    // Without MULTI every command ran on its own: report what they did.
+    collect_results(o, entries, &replies[1]);
+    return fail(classify_redis_error(multi.str),
+                "redis refused MULTI for " + stream + ": " + multi.str + "; " +
+                  count_text(o, entries) + " outside a transaction");
+  }
+  // Errors at queue time (NOPERM, OOM, unknown command) make EXEC discard
+  // the whole transaction with EXECABORT; the first one says why.
+  const redis_reply* queue_error = nullptr;
+  for (size_t i = 1; i <= entries + 1; ++i) {
+    if (is_error(replies[i])) {
+      if (queue_error == nullptr)
+        queue_error = &replies[i];
+    } else if (replies[i].type != redis_reply::kind::status || replies[i].str != "QUEUED") {
+      return fail(failure_code::internal,
+                  "unexpected reply to a queued command for " + stream + ": " + replies[i].str);
+    }
+  }
+  switch (exec.type) {
+    case redis_reply::kind::error: {
+      const auto& cause = queue_error != nullptr ? *queue_error : exec;
+      return fail(classify_redis_error(cause.str),
+                  "redis rejected the transaction on " + stream +
+                    " before EXEC, nothing was written: " + cause.str);
+    }
+    case redis_reply::kind::nil:
+      return fail(failure_code::internal,
+                  "redis discarded the transaction on " + stream + " (EXEC returned nil)");
+    case redis_reply::kind::array:
+      break;
+    default:
+      return fail(failure_code::internal, "unexpected reply to EXEC for " + stream);
+  }
+  if (exec.elements.size() != entries + 1)
+    return fail(failure_code::internal,
+                "EXEC for " + stream + " returned " + std::to_string(exec.elements.size()) +
+                  " results, expected " + std::to_string(entries + 1));
+  // Failures inside EXEC (WRONGTYPE) are not rolled back: the other
+  // commands stayed applied, and the outcome says which.
+  if (const redis_reply* err = collect_results(o, entries, exec.elements.data()))
+    return fail(classify_redis_error(err->str),
+                "redis failed part of the transaction on " + stream +
+                  " (not rolled back): " + err->str + "; " + count_text(o, entries));
+  return o;
+}
+
+// -- the client --------------------------------------------------------------
+
+struct redis_client::impl {
+  std::unique_ptr<transport> conn;
+  /// Encoding buffer, reused so that a steady flow of batches does not
+  /// allocate once it reached its size.
+  std::string out;
+  std::vector<char> in = std::vector<char>(64 * 1024);
+  std::unique_ptr<reply_reader> reader = std::make_unique<reply_reader>();
+
+  void check_usable() const {
+    if (!conn)
+      throw error(failure_code::connection,
+                  "the redis connection was closed after an earlier failure");
+  }
+
+  /// Drops the connection: after a failed read or write the reply stream is
+  /// out of step with the commands, and nothing on it can be trusted.
+  void drop() {
+    conn.reset();
+    reader = std::make_unique<reply_reader>();
+  }
+
+  void send() {
+    try {
+      conn->write_all(out.data(), out.size());
+    } catch (...) {
+      drop();
+      throw;
+    }
+    // Keep a moderate buffer; give back what one huge batch made it grow to.
+    if (out.capacity() > (64u << 20))
+      std::string().swap(out);
+    else
+      out.clear();
+  }
+
+  void read_replies(size_t count, std::vector<redis_reply>& replies) {
+    replies.reserve(replies.size() + count);
+    try {
+      while (count > 0) {
+        if (auto r = reader->next()) {
+          replies.push_back(std::move(*r));
+          --count;
+          continue;
+        }
+        size_t n = conn->read_some(in.data(), in.size());
+        reader->feed(in.data(), n);
+      }
+    } catch (...) {
+      drop();
+      throw;
+    }
+  }
+};
+
+redis_client::redis_client(std::unique_ptr<transport> t) : impl_(std::make_unique<impl>()) {
+  impl_->conn = std::move(t);
+}
+
+redis_client::~redis_client() = default;
+
+bool redis_client::usable() const {
+  return impl_->conn != nullptr;
+}
+
+std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg) {
+  return connect(cfg, default_redis_connect_timeout_ms, default_redis_read_timeout_ms);
+}
+
+std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
+                                                    int connect_timeout_ms,
+                                                    int read_timeout_ms) {
+  if (cfg.ssl.enable)
+    throw error(failure_code::config, "TLS to Redis is not available yet");
+  std::string peer = cfg.host + ":" + std::to_string(cfg.port);
+  auto c = std::make_unique<redis_client>(
+    connect_tcp(cfg.host, cfg.port, connect_timeout_ms, read_timeout_ms));
+  if (!cfg.username.empty() || !cfg.password.empty()) {
+    std::vector<std::string> argv{"AUTH"};
+    if (!cfg.username.empty())
+      argv.push_back(cfg.username);
+    argv.push_back(cfg.password);
+    auto r = c->command(argv);
+    if (r.type == redis_reply::kind::error) {
+      // The connection stays logged in as `default` after a failed AUTH;
+      // close it so nothing can run with the wrong identity.
+      c.reset();
+      throw error(failure_code::auth,
+                  "redis at " + peer + " refused authentication as " +
+                    (cfg.username.empty() ? std::string("default") : cfg.username) + ": " +
+                    r.str);
+    }
+  }
+  auto pong = c->command({"PING"});
+  if (pong.type == redis_reply::kind::error)
+    throw error(classify_redis_error(pong.str), "redis at " + peer + " refused PING: " + pong.str);
+  if (pong.type != redis_reply::kind::status || pong.str != "PONG")
+    throw error(failure_code::internal, "redis at " + peer + " answered PING with " + pong.str);
+  return c;
+}
+
+redis_reply redis_client::command(const std::vector<std::string>& argv) {
+  impl_->check_usable();
+  encode_command(impl_->out, argv);
+  impl_->send();
+  std::vector<redis_reply> replies;
+  impl_->read_replies(1, replies);
+  return std::move(replies.front());
+}
+
+std::vector<redis_reply> redis_client::pipeline(
+  const std::vector<std::vector<std::string>>& commands) {
+  impl_->check_usable();
+  std::vector<redis_reply> replies;
+  if (commands.empty())
+    return replies;
+  for (const auto& argv : commands)
+    encode_command(impl_->out, argv);
+  impl_->send();
+  impl_->read_replies(commands.size(), replies);
+  return replies;
+}
+
+write_outcome redis_client::try_write_atomically(const write_batch& b) {
+  impl_->check_usable();
+  encode_write_batch(impl_->out, b);
+  impl_->send();
+  std::vector<redis_reply> replies;
+  impl_->read_replies(b.entries.size() + 3, replies);
+  auto o = interpret_write_replies(b.stream, b.entries.size(), replies);
+  // Only two endings leave the connection in a known state: MULTI accepted
+  // and EXEC ran or answered EXECABORT (which ends the transaction). A
+  // refused MULTI may mean one was already open; a refused EXEC may leave
+  // this one open. Start over on a fresh connection then.
+  const auto& exec = replies.back();
+  bool clean = replies.front().type == redis_reply::kind::status &&
+               (exec.type == redis_reply::kind::array || exec.type == redis_reply::kind::nil ||
+                (exec.type == redis_reply::kind::error && exec.str.rfind("EXECABORT", 0) == 0));
+  if (!clean)
+    impl_->drop();
+  return o;
+}
+
+std::vector<std::string> redis_client::write_atomically(const write_batch& b) {
+  auto o = try_write_atomically(b);
+  if (o.error)
+    throw error(o.error->code, o.error->what);
+  return std::move(o.ids);
+}
+
+}  // namespace trib

@@ -8,12 +8,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "conf/config.hpp"
 #include "messages/batch.hpp"
 #include "messages/failure.hpp"
+
+struct redisReader;
 
 namespace trib {
 
@@ -39,9 +42,69 @@ public:
   virtual size_t read_some(char* data, size_t size) = 0;
 };
 
-/// Plain TCP connection with a connect timeout.
+/// How long a read may block before the connection counts as lost.
+constexpr int default_redis_read_timeout_ms = 30000;
+/// How long connecting (TCP handshake) may take.
+constexpr int default_redis_connect_timeout_ms = 5000;
+
+/// Plain TCP connection with a connect timeout (non-blocking connect, then
+/// blocking I/O with TCP_NODELAY and a read timeout). Throws
+/// trib::error{connection, "cannot connect to redis at host:port: ..."}.
 std::unique_ptr<transport> connect_tcp(const std::string& host, int port,
-                                       int timeout_ms);
+                                       int timeout_ms,
+                                       int read_timeout_ms = default_redis_read_timeout_ms);
+
+/// Incremental reply parser: hiredis's redisReader behind a C++ face. Feed it
+/// bytes as they arrive and take complete replies out.
+class reply_reader {
+public:
+  reply_reader();
+  ~reply_reader();
+  reply_reader(const reply_reader&) = delete;
+  reply_reader& operator=(const reply_reader&) = delete;
+
+  /// Appends received bytes.
+  void feed(const char* data, size_t size);
+  /// The next complete reply, or nothing when more bytes are needed. Throws
+  /// trib::error{connection} on a protocol error: the byte stream can no
+  /// longer be trusted, so the connection must be dropped.
+  std::optional<redis_reply> next();
+
+private:
+  redisReader* reader_;
+};
+
+/// Appends one command in RESP (*N, then $len/arg per argument) to `out`.
+void encode_command(std::string& out, const std::vector<std::string>& argv);
+
+/// Appends MULTI, one XADD <stream> * key <k> value <v> per entry, HSET
+/// <checkpoint_key> <checkpoint_field> <checkpoint_value>, EXEC to `out`.
+/// The reply count is entries.size() + 3.
+void encode_write_batch(std::string& out, const write_batch& b);
+
+/// What an atomic write did. Redis does not roll back a transaction whose
+/// commands fail inside EXEC (WRONGTYPE on one key): the others stay applied,
+/// so a failure can still leave entries in the stream, and those are listed
+/// here for the caller to undo (XDEL) or log as in doubt.
+struct write_outcome {
+  /// One per entry, in entry order, when commands ran; an empty string where
+  /// that entry's XADD failed. Empty when nothing was applied (EXECABORT,
+  /// a discarded transaction).
+  std::vector<std::string> ids;
+  /// Whether the HSET of the checkpoint was applied.
+  bool checkpoint_written = false;
+  /// Set when any part failed; the code is the first real Redis error's.
+  std::optional<failure> error;
+
+  /// The IDs of entries that are in the stream (nonempty entries of `ids`).
+  std::vector<std::string> added_ids() const;
+};
+
+/// Reads the entries.size() + 3 replies of encode_write_batch (MULTI, the
+/// QUEUED per command, EXEC) and says what happened. Pure; `stream` only
+/// names the stream in messages.
+write_outcome interpret_write_replies(const std::string& stream, size_t entries,
+                                      const std::vector<redis_reply>& replies);
 
 class redis_client {
 public:
@@ -52,6 +115,11 @@ public:
   /// connection would otherwise stay logged in as `default`) and PINGs.
   static std::unique_ptr<redis_client> connect(const redis_config& cfg);
 
+  /// Like connect(cfg) with explicit timeouts (tests, health checks).
+  static std::unique_ptr<redis_client> connect(const redis_config& cfg,
+                                               int connect_timeout_ms,
+                                               int read_timeout_ms);
+
   /// One command, one reply (error replies are returned, not thrown).
   redis_reply command(const std::vector<std::string>& argv);
 
@@ -61,9 +129,22 @@ public:
 
   /// MULTI; XADD <stream> * key <k> value <v> per entry; HSET <checkpoint_key>
   /// <checkpoint_field> <checkpoint_value>; EXEC -- pipelined in one write.
-  /// Returns the IDs Redis gave the entries. Throws trib::error when EXEC
-  /// aborts or any part fails; then nothing of the batch is visible.
+  /// Returns the IDs Redis gave the entries, in entry order. Throws
+  /// trib::error when any part fails. When a command is rejected before EXEC
+  /// (NOPERM, OOM: EXECABORT) nothing is visible; when one fails inside EXEC
+  /// (WRONGTYPE) the rest stay applied -- use try_write_atomically to learn
+  /// which entries those are.
   std::vector<std::string> write_atomically(const write_batch& b);
+
+  /// write_atomically without throwing on Redis error replies: the outcome
+  /// lists what was applied and the failure. Still throws
+  /// trib::error{connection} when the connection fails; then whether EXEC
+  /// ran is unknown and the caller must consult the checkpoint.
+  write_outcome try_write_atomically(const write_batch& b);
+
+  /// False once the connection failed or was closed on purpose (a reply
+  /// stream out of step, a transaction left open); reconnect then.
+  bool usable() const;
 
 private:
   struct impl;
