@@ -1,0 +1,149 @@
+#pragma once
+// Shared helpers of the integration tests: run SQL on the real servers,
+// run the tributary binary, read streams back with the project's Redis client.
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+#include <libpq-fe.h>
+#include <mysql.h>
+
+#include "actors/sink/redis_client.hpp"
+#include "tests/integration/test_env.hpp"
+
+namespace trib::test {
+
+/// Runs SQL statements on PostgreSQL database `db` as the superuser-free
+/// test role; throws with the server's message on failure.
+inline void pg_exec(const std::string& db, const std::string& sql) {
+  std::string conninfo = "host=127.0.0.1 port=" + std::to_string(pg_port()) +
+                         " dbname=" + db + " user=" + source_user() +
+                         " password=" + source_password();
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c{PQconnectdb(conninfo.c_str()), PQfinish};
+  if (PQstatus(c.get()) != CONNECTION_OK)
+    throw std::runtime_error(std::string("pg connect: ") + PQerrorMessage(c.get()));
+  PGresult* r = PQexec(c.get(), sql.c_str());
+  auto st = PQresultStatus(r);
+  std::string err = PQresultErrorMessage(r);
+  PQclear(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    throw std::runtime_error("pg: " + err + " in: " + sql.substr(0, 200));
+}
+
+/// Creates (or recreates) a PostgreSQL database for one test.
+inline void pg_fresh_database(const std::string& db) {
+  pg_exec("postgres", "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+  pg_exec("postgres", "CREATE DATABASE " + db);
+}
+
+/// Runs statements (separated by ';' lines allowed) on MariaDB.
+inline void maria_exec(const std::string& sql) {
+  MYSQL* m = mysql_init(nullptr);
+  unsigned long flags = CLIENT_MULTI_STATEMENTS;
+  if (!mysql_real_connect(m, "127.0.0.1", source_user(), source_password(), nullptr,
+                          static_cast<unsigned>(mariadb_port()), nullptr, flags)) {
+    std::string e = mysql_error(m);
+    mysql_close(m);
+    throw std::runtime_error("mariadb connect: " + e);
+  }
+  mysql_set_character_set(m, "utf8mb4");
+  if (mysql_query(m, sql.c_str()) != 0) {
+    std::string e = mysql_error(m);
+    mysql_close(m);
+    throw std::runtime_error("mariadb: " + e + " in: " + sql.substr(0, 200));
+  }
+  // Drain every result of a multi-statement.
+  do {
+    if (MYSQL_RES* res = mysql_store_result(m)) mysql_free_result(res);
+    if (mysql_errno(m) != 0) {
+      std::string e = mysql_error(m);
+      mysql_close(m);
+      throw std::runtime_error("mariadb: " + e);
+    }
+  } while (mysql_next_result(m) == 0);
+  if (mysql_errno(m) != 0) {
+    std::string e = mysql_error(m);
+    mysql_close(m);
+    throw std::runtime_error("mariadb: " + e);
+  }
+  mysql_close(m);
+}
+
+/// Exit code and combined output of a command.
+struct run_result {
+  int exit_code = -1;
+  std::string output;
+};
+
+/// Runs the tributary binary with the given arguments (shell-quoted by the
+/// caller where needed).
+inline run_result run_tributary(const std::string& args) {
+  std::string cmd = std::string(TRIB_BINARY) + " " + args + " 2>&1";
+  run_result out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run " + cmd);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.output.append(buf, n);
+  int status = pclose(p);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
+}
+
+/// Writes a file (for per-test configuration files) and returns its path.
+inline std::string write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  if (!f) throw std::runtime_error("cannot write " + path);
+  return path;
+}
+
+/// A connection to the plain test Redis.
+inline std::unique_ptr<redis_client> redis() {
+  redis_config cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = redis_port();
+  return redis_client::connect(cfg);
+}
+
+/// Every entry of a stream as (id, key, value).
+struct entry {
+  std::string id, key, value;
+};
+
+inline std::vector<entry> read_stream(redis_client& r, const std::string& stream) {
+  std::vector<entry> out;
+  std::string from = "-";
+  for (;;) {
+    auto reply = r.command({"XRANGE", stream, from, "+", "COUNT", "10000"});
+    if (reply.type != redis_reply::kind::array)
+      throw std::runtime_error("XRANGE " + stream + ": " + reply.str);
+    if (reply.elements.empty()) break;
+    for (const auto& e : reply.elements) {
+      entry x;
+      x.id = e.elements.at(0).str;
+      const auto& f = e.elements.at(1).elements;
+      for (size_t i = 0; i + 1 < f.size(); i += 2) {
+        if (f[i].str == "key") x.key = f[i + 1].str;
+        else if (f[i].str == "value") x.value = f[i + 1].str;
+        else throw std::runtime_error("unexpected field " + f[i].str + " in " + stream);
+      }
+      out.push_back(std::move(x));
+    }
+    from = "(" + out.back().id;
+  }
+  return out;
+}
+
+/// Deletes every key with the given prefix (test isolation).
+inline void delete_keys(redis_client& r, const std::string& pattern) {
+  auto keys = r.command({"KEYS", pattern});
+  for (const auto& k : keys.elements) r.command({"DEL", k.str});
+}
+
+}  // namespace trib::test
