@@ -1,0 +1,122 @@
+#include "actors/metrics/metrics.hpp"
+
+#include <memory>
+#include <mutex>
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "messages/failure.hpp"
+
+namespace trib::metrics {
+
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+// Buckets from 1 ms to about 30 s: lag and write latency share them.
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+
+struct state {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& rows =
+    BuildCounter().Name("tributary_rows_written_total")
+      .Help("Rows committed to Redis streams, by table, phase and op").Register(*registry);
+  prometheus::Family<prometheus::Counter>& batches =
+    BuildCounter().Name("tributary_batches_total")
+      .Help("Batches written to Redis, by result").Register(*registry);
+  prometheus::Family<prometheus::Counter>& retries =
+    BuildCounter().Name("tributary_retries_total")
+      .Help("Retried operations, by failure reason").Register(*registry);
+  prometheus::Family<prometheus::Counter>& skipped =
+    BuildCounter().Name("tributary_tables_skipped_total")
+      .Help("Tables skipped after failures").Register(*registry);
+  prometheus::Family<prometheus::Counter>& indoubt =
+    BuildCounter().Name("tributary_indoubt_entries_total")
+      .Help("Stream entries written to the in-doubt log").Register(*registry);
+  prometheus::Family<prometheus::Histogram>& lag =
+    BuildHistogram().Name("tributary_replication_lag_seconds")
+      .Help("Source commit to Redis acknowledgement").Register(*registry);
+  prometheus::Family<prometheus::Histogram>& write_latency =
+    BuildHistogram().Name("tributary_redis_write_seconds")
+      .Help("Duration of one MULTI/EXEC batch write").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& snapshot_done =
+    BuildGauge().Name("tributary_snapshot_rows_done")
+      .Help("Snapshot rows written, by table").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& snapshot_estimated =
+    BuildGauge().Name("tributary_snapshot_rows_estimated")
+      .Help("Source estimate of a table's rows").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& position =
+    BuildGauge().Name("tributary_source_position")
+      .Help("Source log position reached (PostgreSQL LSN or binlog offset)").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& nodes =
+    BuildGauge().Name("tributary_nodes")
+      .Help("Nodes taking part in the replication").Register(*registry);
+  prometheus::Histogram& lag_h = lag.Add({}, latency_buckets());
+  prometheus::Histogram& write_h = write_latency.Add({}, latency_buckets());
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::mutex mtx;
+};
+
+state& get() {
+  static state s;
+  return s;
+}
+
+}  // namespace
+
+void serve(const std::string& host_port) {
+  auto colon = host_port.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size())
+    throw error(failure_code::config,
+                "--metrics " + host_port + ": expected HOST:PORT, e.g. 127.0.0.1:9464");
+  auto& s = get();
+  std::lock_guard<std::mutex> guard{s.mtx};
+  try {
+    s.exposer = std::make_unique<prometheus::Exposer>(host_port);
+  } catch (const std::exception& e) {
+    throw error(failure_code::config,
+                "--metrics " + host_port + ": cannot listen: " + e.what());
+  }
+  s.exposer->RegisterCollectable(s.registry);
+}
+
+void add_rows_written(const std::string& table, const char* phase, const char* op,
+                      uint64_t n) {
+  get().rows.Add({{"table", table}, {"phase", phase}, {"op", op}}).Increment(static_cast<double>(n));
+}
+
+void add_batch(const char* result) { get().batches.Add({{"result", result}}).Increment(); }
+
+void add_retry(const char* reason) { get().retries.Add({{"reason", reason}}).Increment(); }
+
+void add_table_skipped(const std::string& table) {
+  get().skipped.Add({{"table", table}}).Increment();
+}
+
+void add_indoubt_entries(uint64_t n) {
+  get().indoubt.Add({}).Increment(static_cast<double>(n));
+}
+
+void observe_lag(double seconds) { get().lag_h.Observe(seconds); }
+
+void observe_redis_write(double seconds) { get().write_h.Observe(seconds); }
+
+void set_snapshot_rows(const std::string& table, uint64_t done, uint64_t estimated) {
+  auto& s = get();
+  s.snapshot_done.Add({{"table", table}}).Set(static_cast<double>(done));
+  s.snapshot_estimated.Add({{"table", table}}).Set(static_cast<double>(estimated));
+}
+
+void set_source_position(double position) { get().position.Add({}).Set(position); }
+
+void set_nodes(int count) { get().nodes.Add({}).Set(count); }
+
+}  // namespace trib::metrics

@@ -1,0 +1,33 @@
+#pragma once
+// Prometheus metrics (design section 9), named tributary_*. Recording is
+// cheap and always on; serve() exposes them for scraping when --metrics is
+// given. Call at batch granularity, not per row. No CAF here.
+
+#include <cstdint>
+#include <string>
+
+namespace trib::metrics {
+
+/// Starts the pull exposer on "host:port"; throws trib::error{config} when the
+/// address is malformed or cannot be bound.
+void serve(const std::string& host_port);
+
+/// Rows committed to Redis; phase "snapshot" or "realtime", op "r", "c", ...
+void add_rows_written(const std::string& table, const char* phase, const char* op,
+                      uint64_t n);
+/// A batch ended: result "committed", "retried", "failed".
+void add_batch(const char* result);
+/// A retry happened; reason is a failure_code name.
+void add_retry(const char* reason);
+void add_table_skipped(const std::string& table);
+void add_indoubt_entries(uint64_t n);
+/// Source commit to Redis acknowledgement, in seconds.
+void observe_lag(double seconds);
+/// Time one MULTI/EXEC took, in seconds.
+void observe_redis_write(double seconds);
+void set_snapshot_rows(const std::string& table, uint64_t done, uint64_t estimated);
+/// The source position reached, as a number (PostgreSQL LSN, binlog offset).
+void set_source_position(double position);
+void set_nodes(int count);
+
+}  // namespace trib::metrics
