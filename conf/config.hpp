@@ -14,7 +14,12 @@ namespace trib {
 
 /// Key or trust store of an `ssl` block.
 struct store_config {
+  /// PKCS12: the archive. PEM trust store: the CA certificate(s). PEM key
+  /// store: the client certificate (chain), optionally followed by its key.
   std::string path;
+  /// PEM key store only: the private key file. Equals `path` when one file
+  /// holds both; the YAML may give `path: [CERT_FILE, KEY_FILE]` instead.
+  std::string key_path;
   std::string password;
   /// "PKCS12" or "PEM" (JKS is refused with a conversion hint).
   std::string store_type = "PKCS12";
