@@ -12,6 +12,7 @@
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics/metrics.hpp"
 #include "actors/runtime.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/source_session.hpp"
@@ -128,6 +129,7 @@ int run(const std::vector<std::string>& args) {
   if (cl.command == "fetch-schemas") return fetch_schemas(cl);
   if (cl.command == "snapshot" || cl.command == "realtime" || cl.command == "full") {
     run_options opts = load_run_options(cl);
+    if (!cl.metrics.empty()) metrics::serve(cl.metrics);
     run_summary s = run_replication(opts);
     print_summary(s);
     if (!s.error.empty()) std::cerr << "tributary: " << s.error << "\n";

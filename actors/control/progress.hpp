@@ -1,0 +1,56 @@
+#pragma once
+// Progress of long work (design section 1): per table, rows done of the
+// estimate, rate and ETA. On a terminal the board redraws in place; without
+// one it writes a log line per table at most every `interval`. Pure text
+// formatting is separate so it can be tested.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace trib {
+
+/// How one table's snapshot stands.
+struct table_progress {
+  uint64_t done = 0;
+  uint64_t estimated = 0;
+  double elapsed_s = 0;
+  bool finished = false;
+};
+
+/// "tpch_orders: 12,000 of ~100,000 rows (12%), 45,000 rows/s, eta 2s".
+std::string format_progress(const std::string& table, const table_progress& p);
+
+/// "1,234,567".
+std::string group_thousands(uint64_t n);
+
+/// "2s", "1m05s", "2h03m".
+std::string format_duration(double seconds);
+
+class progress_board {
+public:
+  /// `terminal`: redraw lines on stderr; otherwise log lines.
+  progress_board(bool terminal, std::chrono::milliseconds interval);
+  void start(const std::string& table, uint64_t estimated);
+  void advance(const std::string& table, uint64_t done);
+  void finish(const std::string& table);
+  /// Draws or logs if the interval has passed (or `force`).
+  void render(bool force = false);
+
+private:
+  using clock = std::chrono::steady_clock;
+  struct entry {
+    table_progress p;
+    clock::time_point started;
+  };
+  bool terminal_;
+  std::chrono::milliseconds interval_;
+  clock::time_point last_render_{};
+  size_t lines_drawn_ = 0;
+  std::map<std::string, entry> tables_;
+  std::mutex mtx_;
+};
+
+}  // namespace trib
