@@ -91,7 +91,9 @@ struct write_outcome {
   /// that entry's XADD failed. Empty when nothing was applied (EXECABORT,
   /// a discarded transaction).
   std::vector<std::string> ids;
-  /// Whether the HSET of the checkpoint was applied.
+  /// Whether the HSET of the checkpoint was applied. Redis runs it even when
+  /// the XADDs before it failed inside EXEC, so this can be true while no
+  /// entry was added: the caller must then write its previous checkpoint back.
   bool checkpoint_written = false;
   /// Set when any part failed; the code is the first real Redis error's.
   std::optional<failure> error;

@@ -1,0 +1,227 @@
+// The pure half of the Redis client: reply parsing on bytes captured from
+// Redis 7.0 (ops/servers.sh's server), the reading of a MULTI/EXEC reply
+// sequence, error classification, and command encoding checked against
+// hiredis's own encoder.
+
+#include <gtest/gtest.h>
+
+#include <hiredis/hiredis.h>
+
+#include "actors/sink/redis_client.hpp"
+
+using namespace trib;
+
+namespace {
+
+using kind = redis_reply::kind;
+
+std::vector<redis_reply> parse_all(const std::string& bytes, size_t chunk = SIZE_MAX) {
+  reply_reader r;
+  std::vector<redis_reply> out;
+  for (size_t pos = 0; pos < bytes.size(); pos += chunk) {
+    r.feed(bytes.data() + pos, std::min(chunk, bytes.size() - pos));
+    while (auto reply = r.next())
+      out.push_back(std::move(*reply));
+  }
+  return out;
+}
+
+// Replies captured from redis-server 7.0.15 for the commands named above each.
+
+// MULTI; XADD cap_s * key k1 value v1; XADD ... k2 v2; HSET cap_ck cap_s 42; EXEC
+const std::string committed =
+  "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n$15\r\n1795758886094-0\r\n"
+  "$15\r\n1795758886094-1\r\n:1\r\n";
+// (cap_str holds a string) MULTI; XADD cap_str * key k1 value v1;
+// HSET cap_ck cap_str 1; EXEC
+const std::string stream_wrong_type =
+  "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n-WRONGTYPE Operation against a key holding "
+  "the wrong kind of value\r\n:1\r\n";
+// MULTI; XADD cap_s * key k1 value v1; HSET cap_str f 1; EXEC
+const std::string checkpoint_wrong_type =
+  "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n$15\r\n1795758887297-0\r\n-WRONGTYPE "
+  "Operation against a key holding the wrong kind of value\r\n";
+// As user repl (keys acl_*): MULTI; XADD acl_cap ...; XADD cap_s ...;
+// HSET acl_cap_ck f 1; EXEC
+const std::string queued_noperm =
+  "+OK\r\n+QUEUED\r\n-NOPERM this user has no permissions to access one of the "
+  "keys used as arguments\r\n+QUEUED\r\n-EXECABORT Transaction discarded because "
+  "of previous errors.\r\n";
+// HGET cap_ck nothere; XLEN cap_s; XRANGE cap_s - + COUNT 1
+const std::string mixed =
+  "$-1\r\n:3\r\n*1\r\n*2\r\n$15\r\n1795758886094-0\r\n*4\r\n$3\r\nkey\r\n$2\r\nk1"
+  "\r\n$5\r\nvalue\r\n$2\r\nv1\r\n";
+
+std::string hiredis_format(const std::vector<std::string>& argv) {
+  std::vector<const char*> args;
+  std::vector<size_t> lens;
+  for (const auto& a : argv) {
+    args.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* cmd = nullptr;
+  int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), args.data(),
+                                 lens.data());
+  std::string out(cmd, static_cast<size_t>(n));
+  redisFreeCommand(cmd);
+  return out;
+}
+
+}  // namespace
+
+TEST(redis_reply, parses_nil_integer_and_nested_arrays) {
+  auto r = parse_all(mixed);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].type, kind::nil);
+  EXPECT_EQ(r[1].type, kind::integer);
+  EXPECT_EQ(r[1].integer, 3);
+  ASSERT_EQ(r[2].type, kind::array);
+  ASSERT_EQ(r[2].elements.size(), 1u);
+  const auto& entry = r[2].elements[0];
+  ASSERT_EQ(entry.elements.size(), 2u);
+  EXPECT_EQ(entry.elements[0].str, "1795758886094-0");
+  const auto& fields = entry.elements[1].elements;
+  ASSERT_EQ(fields.size(), 4u);
+  EXPECT_EQ(fields[0].str, "key");
+  EXPECT_EQ(fields[1].str, "k1");
+  EXPECT_EQ(fields[2].str, "value");
+  EXPECT_EQ(fields[3].str, "v1");
+}
+
+TEST(redis_reply, gives_the_same_replies_when_bytes_arrive_one_at_a_time) {
+  auto whole = parse_all(committed);
+  auto trickled = parse_all(committed, 1);
+  ASSERT_EQ(whole.size(), 5u);
+  ASSERT_EQ(trickled.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_EQ(trickled[i].type, whole[i].type);
+    EXPECT_EQ(trickled[i].str, whole[i].str);
+    EXPECT_EQ(trickled[i].elements.size(), whole[i].elements.size());
+  }
+  EXPECT_EQ(whole[0].type, kind::status);
+  EXPECT_EQ(whole[0].str, "OK");
+  EXPECT_EQ(whole[1].str, "QUEUED");
+}
+
+TEST(redis_reply, keeps_binary_bulk_strings_whole) {
+  std::string bytes("$5\r\na\0\r\nb\r\n", 11);
+  auto r = parse_all(bytes);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].str, std::string("a\0\r\nb", 5));
+}
+
+TEST(redis_reply, protocol_garbage_is_a_connection_failure) {
+  reply_reader r;
+  r.feed("?what\r\n", 7);
+  try {
+    r.next();
+    FAIL() << "garbage parsed";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), failure_code::connection);
+  }
+}
+
+TEST(redis_reply, classifies_error_codes) {
+  for (const char* m : {"LOADING Redis is loading the dataset in memory",
+                        "BUSY Redis is busy running a script.", "TRYAGAIN Multiple keys",
+                        "OOM command not allowed when used memory > 'maxmemory'.",
+                        "CLUSTERDOWN The cluster is down", "MASTERDOWN Link with MASTER is down",
+                        "READONLY You can't write against a read only replica."})
+    EXPECT_EQ(classify_redis_error(m), failure_code::server_busy) << m;
+  for (const char* m : {"NOPERM this user has no permissions", "NOAUTH Authentication required.",
+                        "WRONGPASS invalid username-password pair or user is disabled."})
+    EXPECT_EQ(classify_redis_error(m), failure_code::auth) << m;
+  EXPECT_EQ(classify_redis_error("WRONGTYPE Operation against a key holding the wrong kind"),
+            failure_code::wrong_type);
+  for (const char* m : {"ERR unknown command 'XADDD'", "ERR syntax error", "EXECABORT Transaction",
+                        "BUSYKEY Target key name already exists.", "", "OOMX odd"})
+    EXPECT_EQ(classify_redis_error(m), failure_code::bad_data) << m;
+}
+
+TEST(redis_reply, committed_transaction_gives_ids_in_order) {
+  auto o = interpret_write_replies("cap_s", 2, parse_all(committed));
+  EXPECT_FALSE(o.error.has_value());
+  EXPECT_EQ(o.ids, (std::vector<std::string>{"1795758886094-0", "1795758886094-1"}));
+  EXPECT_TRUE(o.checkpoint_written);
+}
+
+TEST(redis_reply, wrong_type_inside_exec_reports_what_stayed_applied) {
+  // Redis ran the HSET even though the XADD failed: the outcome must say so.
+  auto o = interpret_write_replies("cap_str", 1, parse_all(stream_wrong_type));
+  ASSERT_TRUE(o.error.has_value());
+  EXPECT_EQ(o.error->code, failure_code::wrong_type);
+  EXPECT_EQ(o.ids, std::vector<std::string>{""});
+  EXPECT_TRUE(o.added_ids().empty());
+  EXPECT_TRUE(o.checkpoint_written);
+  EXPECT_NE(o.error->what.find("cap_str"), std::string::npos);
+}
+
+TEST(redis_reply, failed_checkpoint_inside_exec_lists_the_added_entry) {
+  auto o = interpret_write_replies("cap_s", 1, parse_all(checkpoint_wrong_type));
+  ASSERT_TRUE(o.error.has_value());
+  EXPECT_EQ(o.error->code, failure_code::wrong_type);
+  EXPECT_EQ(o.added_ids(), std::vector<std::string>{"1795758887297-0"});
+  EXPECT_FALSE(o.checkpoint_written);
+}
+
+TEST(redis_reply, queue_time_rejection_is_classified_by_the_first_real_error) {
+  auto o = interpret_write_replies("acl_cap", 2, parse_all(queued_noperm));
+  ASSERT_TRUE(o.error.has_value());
+  EXPECT_EQ(o.error->code, failure_code::auth);
+  EXPECT_NE(o.error->what.find("NOPERM"), std::string::npos);
+  EXPECT_TRUE(o.ids.empty());
+  EXPECT_FALSE(o.checkpoint_written);
+}
+
+TEST(redis_reply, refused_multi_reports_commands_that_ran_alone) {
+  auto replies = parse_all(
+    "-NOPERM this user has no permissions to run the 'multi' command\r\n"
+    "$15\r\n1795758886094-0\r\n:1\r\n-ERR EXEC without MULTI\r\n");
+  auto o = interpret_write_replies("acl_s", 1, replies);
+  ASSERT_TRUE(o.error.has_value());
+  EXPECT_EQ(o.error->code, failure_code::auth);
+  EXPECT_EQ(o.added_ids(), std::vector<std::string>{"1795758886094-0"});
+  EXPECT_TRUE(o.checkpoint_written);
+}
+
+TEST(redis_reply, discarded_transaction_and_short_reply_sequences_are_failures) {
+  auto nil_exec = interpret_write_replies("s", 0, parse_all("+OK\r\n+QUEUED\r\n*-1\r\n"));
+  ASSERT_TRUE(nil_exec.error.has_value());
+  EXPECT_EQ(nil_exec.error->code, failure_code::internal);
+  EXPECT_FALSE(nil_exec.checkpoint_written);
+
+  auto short_seq = interpret_write_replies("s", 2, parse_all(committed.substr(0, 20)));
+  ASSERT_TRUE(short_seq.error.has_value());
+  EXPECT_EQ(short_seq.error->code, failure_code::internal);
+
+  // An EXEC array of the wrong length cannot be matched to the entries.
+  auto odd = interpret_write_replies("s", 1, parse_all("+OK\r\n+QUEUED\r\n+QUEUED\r\n*1\r\n:1\r\n"));
+  ASSERT_TRUE(odd.error.has_value());
+  EXPECT_EQ(odd.error->code, failure_code::internal);
+}
+
+TEST(redis_reply, encode_command_matches_resp) {
+  std::string out;
+  encode_command(out, {"HGET", "ck", ""});
+  EXPECT_EQ(out, "*3\r\n$4\r\nHGET\r\n$2\r\nck\r\n$0\r\n\r\n");
+}
+
+TEST(redis_reply, write_batch_encoding_matches_hiredis_command_by_command) {
+  write_batch b;
+  b.stream = "shop_public_orders";
+  b.entries = {{"{\"id\":1}", "{\"after\":{\"id\":1}}"},
+               {std::string("bin\0\r\nary", 9), ""},
+               {"", std::string(70000, 'v')}};
+  b.checkpoint_key = "replicate_io_checkpoint_default_default";
+  b.checkpoint_field = b.stream;
+  b.checkpoint_value = "{\"lsn\":\"0/16B3748\"}";
+  std::string expected = hiredis_format({"MULTI"});
+  for (const auto& e : b.entries)
+    expected += hiredis_format({"XADD", b.stream, "*", "key", e.key, "value", e.value});
+  expected += hiredis_format({"HSET", b.checkpoint_key, b.checkpoint_field, b.checkpoint_value});
+  expected += hiredis_format({"EXEC"});
+
+  std::string out = "prefix";  // appends, never overwrites
+  encode_write_batch(out, b);
+  EXPECT_EQ(out, "prefix" + expected);
+}
