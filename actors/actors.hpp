@@ -1,0 +1,79 @@
+#pragma once
+// Every actor interface of Tributary, in the order data flows:
+//   snapshot_reader -> table_applier -> redis_writer, supervised by the
+//   coordinator.
+// Only actor .cpp files include this header; the rest of the tree stays free
+// of CAF. Messages are the plain values of messages/; the atoms below name
+// the few requests that carry no value.
+
+#include <caf/all.hpp>
+
+#include "messages/batch.hpp"
+#include "messages/failure.hpp"
+#include "messages/position.hpp"
+#include "messages/result.hpp"
+#include "messages/row.hpp"
+#include "messages/table.hpp"
+
+namespace trib {
+
+// -- atoms (10 characters at most) --------------------------------------------
+
+/// Starts a replication run.
+using run_atom = caf::atom_constant<caf::atom("run")>;
+/// Asks a reader to read its next chunk (self-sent, so that acknowledgements
+/// are handled between reads).
+using read_atom = caf::atom_constant<caf::atom("read")>;
+
+// -- actors -------------------------------------------------------------------
+
+/// Reads one table's snapshot in key order and feeds its applier, keeping a
+/// bounded number of batches unacknowledged (detached: source clients block).
+using snapshot_reader_actor = caf::typed_actor<
+  // Reads the next chunk from the source and sends what is ready.
+  caf::reacts_to<read_atom>>;
+
+/// Turns one table's rows into stream entries and writes them in order, one
+/// write in flight at a time, checkpoint included.
+using table_applier_actor = caf::typed_actor<
+  // Writes a batch of snapshot rows; answers once Redis committed it.
+  caf::replies_to<row_batch>::with<batch_ack>>;
+
+/// Owns one Redis connection and commits write batches atomically, retrying
+/// without ever committing a batch twice (detached: the client blocks).
+using redis_writer_actor = caf::typed_actor<
+  // Commits entries and their checkpoint in one MULTI/EXEC.
+  caf::replies_to<write_batch>::with<write_ack>>;
+
+/// Plans and supervises one replication: spawns writers, appliers and a
+/// bounded number of readers, collects the tables' outcomes.
+using coordinator_actor = caf::typed_actor<
+  // Runs the snapshot; answers when every table is done or skipped.
+  caf::replies_to<run_atom>::with<snapshot_result>,
+  // A table finished or was skipped (from its applier or its reader).
+  caf::reacts_to<table_done>>;
+
+// -- failures across actor boundaries -----------------------------------------
+
+/// The error category of trib::failure inside caf::error.
+constexpr caf::atom_value failure_category = caf::atom("trib");
+
+/// Wraps a failure into a caf::error so that a handler can return it.
+inline caf::error to_caf_error(const failure& f) {
+  return caf::error{static_cast<uint8_t>(f.code), failure_category,
+                    caf::make_message(f.what)};
+}
+
+/// Unwraps a failure from a caf::error; CAF's own errors (an actor that went
+/// down, a broken request) become internal failures.
+inline failure to_failure(const caf::error& e) {
+  if (e.category() == failure_category) {
+    failure f{static_cast<failure_code>(e.code()), ""};
+    if (e.context().match_elements<std::string>())
+      f.what = e.context().get_as<std::string>(0);
+    return f;
+  }
+  return failure{failure_code::internal, caf::to_string(e)};
+}
+
+}  // namespace trib

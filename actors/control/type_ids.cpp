@@ -1,0 +1,37 @@
+#include "actors/control/type_ids.hpp"
+
+#include "actors/actors.hpp"
+
+namespace trib {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<table_id>("trib::table_id");
+  cfg.add_message_type<column_info>("trib::column_info");
+  cfg.add_message_type<table_schema>("trib::table_schema");
+  cfg.add_message_type<std::vector<table_schema>>("std::vector<trib::table_schema>");
+  cfg.add_message_type<cell>("trib::cell");
+  cfg.add_message_type<row>("trib::row");
+  cfg.add_message_type<std::vector<row>>("std::vector<trib::row>");
+  cfg.add_message_type<source_position>("trib::source_position");
+  cfg.add_message_type<snapshot_position>("trib::snapshot_position");
+  cfg.add_message_type<failure>("trib::failure");
+  cfg.add_message_type<row_batch>("trib::row_batch");
+  cfg.add_message_type<batch_ack>("trib::batch_ack");
+  cfg.add_message_type<stream_entry>("trib::stream_entry");
+  cfg.add_message_type<write_batch>("trib::write_batch");
+  cfg.add_message_type<write_ack>("trib::write_ack");
+  cfg.add_message_type<table_done>("trib::table_done");
+  cfg.add_message_type<std::vector<table_done>>("std::vector<trib::table_done>");
+  cfg.add_message_type<snapshot_result>("trib::snapshot_result");
+  // Renders wrapped failures as "connection: <what>" in CAF's messages.
+  cfg.add_error_category(failure_category,
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           std::string out =
+                             to_string(static_cast<failure_code>(code));
+                           if (ctx.match_elements<std::string>())
+                             out += ": " + ctx.get_as<std::string>(0);
+                           return out;
+                         });
+}
+
+}  // namespace trib
