@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything CI does: install packages, build, start the local servers, run the
+# tests. Arguments go to ctest, e.g. `ops/test.sh -L unit` or `-R config`.
+# The exit code is ctest's.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=ops/env.sh
+source ops/env.sh   # exports the ports, so the tests see the same servers
+BUILD="${TRIB_BUILD_DIR:-$ROOT/build}"
+
+die() { echo "test.sh: error: $*" >&2; exit 1; }
+
+bash ops/install.sh || die "ops/install.sh failed"
+bash ops/build.sh || die "ops/build.sh failed"
+bash ops/servers.sh start || die "ops/servers.sh start failed"
+
+rc=0
+ctest --test-dir "$BUILD" --output-on-failure "$@" || rc=$?
+echo "test.sh: ctest exited with $rc"
+exit "$rc"
