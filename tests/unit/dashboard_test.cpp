@@ -1,0 +1,62 @@
+// Every metric the Grafana dashboard and the alert rules query is one that
+// actors/metrics/metrics.cpp registers.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  EXPECT_TRUE(f.good()) << path;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::set<std::string> metric_names_in(const std::string& text) {
+  std::set<std::string> out;
+  std::regex re("tributary_[a-z_]+");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re);
+       it != std::sregex_iterator(); ++it) {
+    std::string name = it->str();
+    for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+      std::string s = suffix;
+      if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0)
+        name.erase(name.size() - s.size());
+    }
+    out.insert(name);
+  }
+  return out;
+}
+
+std::set<std::string> registered() {
+  std::string src = slurp(std::string(TRIB_SOURCE_DIR) + "/actors/metrics/metrics.cpp");
+  std::set<std::string> out;
+  std::regex re("Name\\(\"(tributary_[a-z_]+)\"\\)");
+  for (auto it = std::sregex_iterator(src.begin(), src.end(), re);
+       it != std::sregex_iterator(); ++it)
+    out.insert((*it)[1].str());
+  return out;
+}
+
+}  // namespace
+
+TEST(dashboard, every_panel_queries_a_registered_metric) {
+  auto known = registered();
+  ASSERT_GE(known.size(), 8u);
+  auto used = metric_names_in(slurp(std::string(TRIB_SOURCE_DIR) + "/ops/grafana/tributary.json"));
+  ASSERT_FALSE(used.empty());
+  for (const auto& m : used) EXPECT_TRUE(known.count(m)) << m << " is not registered";
+}
+
+TEST(dashboard, every_alert_queries_a_registered_metric) {
+  auto known = registered();
+  auto used = metric_names_in(slurp(std::string(TRIB_SOURCE_DIR) + "/ops/prometheus/alerts.yml"));
+  ASSERT_FALSE(used.empty());
+  for (const auto& m : used) EXPECT_TRUE(known.count(m)) << m << " is not registered";
+}
