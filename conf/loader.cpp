@@ -81,7 +81,7 @@ class document {
     } catch (const YAML::Exception& e) {
       // A parse error has a place but no key path yet.
       throw error{failure_code::config,
-                  position(e.mark) + ": malformed YAML: " + e.msg};
+                  position(e.mark) + ": malformed YAML: " + e.msg + tab_hint(text.str(), e.mark)};
     }
   }
 
@@ -95,6 +95,21 @@ class document {
   const std::string& file() const { return file_; }
 
  private:
+  /// yaml-cpp reports a tab in the indentation as an "illegal map value" or
+  /// similar; name the real cause when the offending lines have one.
+  static std::string tab_hint(const std::string& text, const YAML::Mark& m) {
+    if (m.is_null()) return "";
+    std::istringstream lines(text);
+    std::string line;
+    for (int n = 0; std::getline(lines, line) && n <= m.line; ++n) {
+      if (n + 1 < m.line) continue;  // the error line and the one before it
+      size_t indent = line.find_first_not_of(" \t");
+      if (line.substr(0, indent).find('\t') != std::string::npos)
+        return " (line " + std::to_string(n + 1) + " is indented with a tab; YAML allows only spaces)";
+    }
+    return "";
+  }
+
   std::string position(const YAML::Mark& m) const {
     // An empty document has no marks; point at its start.
     int line = m.is_null() ? 0 : m.line;

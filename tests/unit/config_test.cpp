@@ -102,6 +102,12 @@ TEST_F(config_test, sample_connections_point_at_the_local_test_servers) {
   EXPECT_EQ(redis.port, 56379);
   EXPECT_FALSE(redis.ssl.enable);
 
+  auto p12 = target(source_dir() + "/conf/conn/redis_stream_ssl_pkcs12.yaml");
+  ASSERT_TRUE(p12.ssl.key_store);
+  EXPECT_EQ(p12.ssl.key_store->store_type, "PKCS12");
+  EXPECT_EQ(p12.ssl.key_store->path, "/tmp/tributary-run/tls/client.p12");
+  EXPECT_EQ(p12.ssl.key_store->password, "changeit");
+
   auto tls = target(source_dir() + "/conf/conn/redis_stream_ssl.yaml");
   EXPECT_EQ(tls.port, 56380);
   EXPECT_TRUE(tls.ssl.enable);
@@ -268,6 +274,13 @@ TEST_F(config_test, malformed_yaml_names_the_place) {
   auto msg = error_of([&] { load_applier(f); });
   EXPECT_EQ(msg.rfind(f + ":", 0), 0u) << msg;
   EXPECT_NE(msg.find("malformed YAML"), std::string::npos) << msg;
+}
+
+TEST_F(config_test, tab_indentation_is_named_as_the_cause) {
+  auto f = write("snapshot:\n\tthreads: 1\n");
+  auto msg = error_of([&] { load_applier(f); });
+  EXPECT_EQ(msg.rfind(f + ":2:", 0), 0u) << msg;
+  EXPECT_NE(msg.find("line 2 is indented with a tab"), std::string::npos) << msg;
 }
 
 TEST_F(config_test, missing_file_is_named) {
