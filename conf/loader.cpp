@@ -238,7 +238,10 @@ struct value {
 /// asks for the keys it knows.
 class section {
  public:
-  section(const value& v, std::vector<std::string> allowed)
+  /// `elsewhere` names, for keys valid in another kind of file, where they
+  /// belong ("database" in a REDIS_STREAM file belongs to POSTGRESQL).
+  section(const value& v, std::vector<std::string> allowed,
+          const std::map<std::string, std::string>& elsewhere = {})
     : doc_(v.doc), path_(v.path), mark_(v.mark) {
     if (v.is_null()) return;  // `snapshot:` with nothing under it: defaults
     if (!v.node.IsMap()) v.fail("expected a map, got " + kind_name(v.node));
@@ -251,7 +254,10 @@ class section {
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string msg = "unknown key";
         std::string near = nearest_key(key, allowed);
-        if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+        if (auto other = elsewhere.find(key); other != elsewhere.end())
+          msg += " here (it belongs to " + other->second + ")";
+        else if (!near.empty())
+          msg += " (did you mean '" + near + "'?)";
         doc_->fail(key_mark, path, msg);
       }
       if (entries_.count(key) > 0) doc_->fail(key_mark, path, "key given twice");
@@ -455,14 +461,22 @@ typed_connection read_connection(const document& doc) {
   }
   if (!type_value) doc.fail(root.mark, "type", "missing required key (one of " + join(connection_types, ", ") + ")");
   size_t type = type_value->choice(connection_types);
+  const std::vector<std::string> postgresql_keys{"database", "replication-slots", "publication"};
+  const std::vector<std::string> mysql_keys{"slave-server-ids"};
   std::vector<std::string> keys = common_keys;
-  if (type == 0) return {read_redis(section(root, keys)), type_value->mark};
+  std::map<std::string, std::string> elsewhere;
+  if (type != 1)
+    for (const auto& k : postgresql_keys) elsewhere[k] = "POSTGRESQL connections";
+  if (type < 2)
+    for (const auto& k : mysql_keys) elsewhere[k] = "MYSQL and MARIADB connections";
+  if (type == 0) return {read_redis(section(root, keys, elsewhere)), type_value->mark};
   if (type == 1) {
-    keys.insert(keys.end(), {"database", "replication-slots", "publication"});
-    return {read_source(section(root, keys), source_kind::postgresql), type_value->mark};
+    keys.insert(keys.end(), postgresql_keys.begin(), postgresql_keys.end());
+    return {read_source(section(root, keys, elsewhere), source_kind::postgresql), type_value->mark};
   }
-  keys.push_back("slave-server-ids");
-  return {read_source(section(root, keys), type == 2 ? source_kind::mysql : source_kind::mariadb),
+  keys.insert(keys.end(), mysql_keys.begin(), mysql_keys.end());
+  return {read_source(section(root, keys, elsewhere),
+                      type == 2 ? source_kind::mysql : source_kind::mariadb),
           type_value->mark};
 }
 

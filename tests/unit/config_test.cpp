@@ -224,7 +224,11 @@ TEST_F(config_test, unknown_key_far_from_every_valid_one_gets_no_suggestion) {
 
 TEST_F(config_test, key_of_another_connection_type_is_unknown) {
   auto f = write("type: REDIS_STREAM\ndatabase: x\n");
-  EXPECT_EQ(error_of([&] { target(f); }), f + ":2:1: database: unknown key");
+  EXPECT_EQ(error_of([&] { target(f); }),
+            f + ":2:1: database: unknown key here (it belongs to POSTGRESQL connections)");
+  auto g = write("type: POSTGRESQL\ndatabase: d\nslave-server-ids: [1]\n");
+  EXPECT_EQ(error_of([&] { load_source(g); }),
+            g + ":3:1: slave-server-ids: unknown key here (it belongs to MYSQL and MARIADB connections)");
 }
 
 TEST_F(config_test, wrong_type_names_what_was_expected) {
