@@ -286,6 +286,7 @@ struct redis_client::impl {
   /// out of step with the commands, and nothing on it can be trusted.
   void drop() {
     conn.reset();
+    out.clear();
     reader = std::make_unique<reply_reader>();
   }
 
