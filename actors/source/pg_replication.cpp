@@ -1,0 +1,409 @@
+// Logical replication over libpq; see pg_replication.hpp. The copy stream is
+// read with libpq's non-blocking calls and poll(2) on its socket, so a quiet
+// server costs no CPU and status updates still go out on time.
+
+#include "actors/source/pg_replication.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+
+#include "actors/log.hpp"
+#include "actors/source/pg_text.hpp"
+#include "messages/failure.hpp"
+#include "messages/position.hpp"
+
+namespace trib {
+
+namespace {
+
+using result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+/// How often a status update goes out at the least; wal_sender_timeout
+/// (60 s by default) ends a connection that stays silent longer.
+constexpr auto status_interval = std::chrono::seconds(10);
+
+/// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
+constexpr int64_t pg_epoch_offset_us = 946684800LL * 1000000;
+
+std::string one_line(const char* msg) {
+  std::string out;
+  for (const char* p = msg ? msg : ""; *p; ++p) {
+    if (*p == '\n') {
+      if (p[1] != '\0') out += "; ";
+    } else {
+      out += *p;
+    }
+  }
+  return out;
+}
+
+bool contains(const std::string& s, const char* what) {
+  return s.find(what) != std::string::npos;
+}
+
+std::string quote_ident(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+std::string quote_literal(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+/// Slot names are restricted by the server to [a-z0-9_]; checking here
+/// keeps them out of replication commands unquoted.
+void check_slot_name(const std::string& name) {
+  bool ok = !name.empty() && name.size() < 64;
+  for (char c : name)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (!ok)
+    throw error(failure_code::config, "replication slot name '" + name +
+                                        "' is invalid: use lower-case letters, digits and "
+                                        "underscores, at most 63");
+}
+
+void put_u64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+uint64_t get_u64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+int64_t now_pg_us() {
+  auto since_unix = std::chrono::duration_cast<std::chrono::microseconds>(
+    std::chrono::system_clock::now().time_since_epoch());
+  return since_unix.count() - pg_epoch_offset_us;
+}
+
+/// Classifies a failed statement by SQLSTATE.
+failure_code classify(PGconn* conn, const PGresult* res) {
+  if (PQstatus(conn) == CONNECTION_BAD) return failure_code::connection;
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  if (!state) return failure_code::connection;
+  std::string s = state;
+  std::string cls = s.substr(0, 2);
+  if (cls == "08" || cls == "57") return failure_code::connection;
+  if (cls == "53" || cls == "40" || s == "55006") return failure_code::server_busy;
+  if (cls == "28" || s == "42501") return failure_code::auth;
+  return failure_code::source_state;
+}
+
+PGconn* connect(const source_config& cfg, bool replication, const std::string& where) {
+  std::string port = std::to_string(cfg.port ? cfg.port : 5432);
+  std::vector<std::pair<const char*, std::string>> params = {
+    {"host", cfg.host},
+    {"port", port},
+    {"dbname", cfg.database},
+    {"user", cfg.username},
+    {"password", cfg.password},
+    {"application_name", "tributary"},
+    {"connect_timeout", "10"},
+    {"client_encoding", "UTF8"},
+    // The walsender formats pgoutput's text values with its own settings:
+    // they can only be set at connection time.
+    {"options", pg_canonical_options()},
+  };
+  if (replication) params.push_back({"replication", "database"});
+  if (cfg.ssl.enable) {
+    if (cfg.ssl.trust_store) {
+      params.push_back({"sslmode", "verify-full"});
+      params.push_back({"sslrootcert", cfg.ssl.trust_store->path});
+    } else {
+      params.push_back({"sslmode", "require"});
+    }
+    if (cfg.ssl.key_store) {
+      params.push_back({"sslcert", cfg.ssl.key_store->path});
+      params.push_back({"sslkey", cfg.ssl.key_store->path});
+    }
+  } else {
+    params.push_back({"sslmode", "disable"});
+  }
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : params) {
+    keys.push_back(k);
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
+  if (!conn) throw error(failure_code::internal, "cannot allocate a postgresql connection");
+  if (PQstatus(conn) == CONNECTION_OK) return conn;
+  std::string msg = one_line(PQerrorMessage(conn));
+  PQfinish(conn);
+  // libpq reports connection failures as text only.
+  if (contains(msg, "authentication failed") || contains(msg, "no pg_hba.conf entry") ||
+      contains(msg, "password is required") ||
+      (contains(msg, "role \"") && contains(msg, "does not exist")) ||
+      contains(msg, "permission denied") || contains(msg, "replication role"))
+    throw error(failure_code::auth,
+                "postgresql at " + where + " refuses user " + cfg.username + ": " + msg);
+  if (contains(msg, "database \"") && contains(msg, "does not exist"))
+    throw error(failure_code::config,
+                "postgresql at " + where + " has no database " + cfg.database + ": " + msg);
+  throw error(failure_code::connection, "cannot connect to postgresql at " + where + ": " + msg);
+}
+
+/// Runs `sql` (with text `params`); throws a classified error unless the
+/// result has status `want`.
+result_ptr run(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
+               ExecStatusType want, const std::string& doing, const std::string& where) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  result_ptr r(params.empty()
+                 ? PQexec(conn, sql.c_str())
+                 : PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                values.data(), nullptr, nullptr, 0),
+               &PQclear);
+  if (r && PQresultStatus(r.get()) == want) return r;
+  std::string msg = one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn));
+  if (msg.empty()) msg = one_line(PQerrorMessage(conn));
+  auto code = classify(conn, r.get());
+  std::string prefix = code == failure_code::connection
+                         ? "loses the connection to postgresql at " + where
+                         : "postgresql at " + where + " refuses";
+  throw error(code, "cannot " + doing + ": " + prefix + ": " + msg);
+}
+
+}  // namespace
+
+pg_replication::pg_replication(const source_config& cfg)
+  : cfg_(cfg), where_(cfg.host + ":" + std::to_string(cfg.port ? cfg.port : 5432)) {
+  repl_ = connect(cfg_, true, where_);
+  try {
+    auto r = run(repl_, "IDENTIFY_SYSTEM", {}, PGRES_TUPLES_OK, "identify the system", where_);
+    if (PQntuples(r.get()) != 1 || PQnfields(r.get()) < 4)
+      throw error(failure_code::source_state, "cannot identify the system: postgresql at " +
+                                                where_ + " answers IDENTIFY_SYSTEM oddly");
+    identity_.system_id = PQgetvalue(r.get(), 0, 0);
+    identity_.timeline = static_cast<uint32_t>(std::stoul(PQgetvalue(r.get(), 0, 1)));
+    identity_.xlogpos = pg_parse_lsn(PQgetvalue(r.get(), 0, 2));
+    identity_.database = PQgetvalue(r.get(), 0, 3);
+  } catch (...) {
+    PQfinish(repl_);
+    throw;
+  }
+}
+
+pg_replication::~pg_replication() {
+  if (sql_) PQfinish(sql_);
+  if (repl_) PQfinish(repl_);
+}
+
+PGconn* pg_replication::sql_connection() {
+  if (!sql_) sql_ = connect(cfg_, false, where_);
+  return sql_;
+}
+
+void pg_replication::ensure_publication(const std::string& name,
+                                        const std::vector<table_id>& tables) {
+  if (name.empty()) throw error(failure_code::config, "publication name is empty");
+  PGconn* c = sql_connection();
+  auto found = run(c, "SELECT puballtables FROM pg_publication WHERE pubname = $1", {name},
+                   PGRES_TUPLES_OK, "look up publication " + name, where_);
+  auto qualified = [](const table_id& t) {
+    return quote_ident(t.schema.empty() ? "public" : t.schema) + "." + quote_ident(t.table);
+  };
+  if (PQntuples(found.get()) == 0) {
+    std::string sql = "CREATE PUBLICATION " + quote_ident(name);
+    if (tables.empty()) {
+      sql += " FOR ALL TABLES";
+    } else {
+      sql += " FOR TABLE ";
+      for (size_t i = 0; i < tables.size(); ++i) sql += (i ? ", " : "") + qualified(tables[i]);
+    }
+    run(c, sql, {}, PGRES_COMMAND_OK, "create publication " + name, where_);
+    log::info("creates publication " + name + " for " +
+              (tables.empty() ? std::string("all tables")
+                              : std::to_string(tables.size()) + " tables"));
+    return;
+  }
+  if (std::string(PQgetvalue(found.get(), 0, 0)) == "t") return;
+  auto members = run(c, "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1",
+                     {name}, PGRES_TUPLES_OK, "list the tables of publication " + name, where_);
+  std::vector<table_id> have;
+  for (int i = 0; i < PQntuples(members.get()); ++i)
+    have.push_back(table_id{"", PQgetvalue(members.get(), i, 0), PQgetvalue(members.get(), i, 1)});
+  for (const auto& t : tables) {
+    std::string schema = t.schema.empty() ? "public" : t.schema;
+    bool present = std::any_of(have.begin(), have.end(), [&](const table_id& h) {
+      return h.schema == schema && h.table == t.table;
+    });
+    if (present) continue;
+    // Changes to the added table reach the stream from this point on only.
+    run(c, "ALTER PUBLICATION " + quote_ident(name) + " ADD TABLE " + qualified(t), {},
+        PGRES_COMMAND_OK, "add " + schema + "." + t.table + " to publication " + name, where_);
+    log::info("adds " + schema + "." + t.table + " to publication " + name);
+  }
+}
+
+pg_slot pg_replication::ensure_slot(const std::string& name) {
+  check_slot_name(name);
+  if (streaming_) throw error(failure_code::internal, "ensures a slot while streaming");
+  PGconn* c = sql_connection();
+  auto found = run(c,
+                   "SELECT plugin, slot_type, database, "
+                   "COALESCE(confirmed_flush_lsn, '0/0')::text "
+                   "FROM pg_replication_slots WHERE slot_name = $1",
+                   {name}, PGRES_TUPLES_OK, "look up replication slot " + name, where_);
+  pg_slot slot;
+  slot.name = name;
+  if (PQntuples(found.get()) > 0) {
+    std::string plugin = PQgetvalue(found.get(), 0, 0);
+    std::string type = PQgetvalue(found.get(), 0, 1);
+    std::string database = PQgetvalue(found.get(), 0, 2);
+    if (type != "logical" || plugin != "pgoutput")
+      throw error(failure_code::config,
+                  "replication slot '" + name + "' uses " +
+                    (type != "logical" ? type + " replication" : "plugin " + plugin) +
+                    ", not pgoutput: drop it or name another slot");
+    if (database != identity_.database)
+      throw error(failure_code::config, "replication slot '" + name + "' belongs to database " +
+                                          database + ", not " + identity_.database);
+    slot.lsn = pg_parse_lsn(PQgetvalue(found.get(), 0, 3));
+    log::info("uses replication slot " + name + " at " + format_lsn(slot.lsn));
+    return slot;
+  }
+  auto r = run(repl_, "CREATE_REPLICATION_SLOT " + name + " LOGICAL pgoutput (SNAPSHOT 'export')",
+               {}, PGRES_TUPLES_OK, "create replication slot " + name, where_);
+  if (PQntuples(r.get()) != 1 || PQnfields(r.get()) < 3)
+    throw error(failure_code::source_state,
+                "cannot create replication slot " + name + ": unexpected answer");
+  slot.created = true;
+  slot.lsn = pg_parse_lsn(PQgetvalue(r.get(), 0, 1));
+  slot.snapshot_name = PQgetvalue(r.get(), 0, 2);
+  log::info("creates replication slot " + name + " at " + format_lsn(slot.lsn));
+  return slot;
+}
+
+void pg_replication::start(const std::string& slot, const std::string& publication,
+                           uint64_t start_lsn) {
+  check_slot_name(slot);
+  if (streaming_) throw error(failure_code::internal, "starts replication twice");
+  if (sql_) {
+    PQfinish(sql_);
+    sql_ = nullptr;
+  }
+  // publication_names is parsed as a list of identifiers: quote the name so
+  // its case and punctuation survive.
+  std::string sql = "START_REPLICATION SLOT " + slot + " LOGICAL " + format_lsn(start_lsn) +
+                    " (proto_version '1', publication_names " +
+                    quote_literal(quote_ident(publication)) + ")";
+  result_ptr r(PQexec(repl_, sql.c_str()), &PQclear);
+  if (!r || PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
+    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+    if (state && std::string(state) == "42704")  // undefined_object
+      throw error(failure_code::source_state, "replication slot '" + slot + "' does not exist");
+    std::string msg = one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(repl_));
+    auto code = classify(repl_, r.get());
+    throw error(code, "cannot start replication from slot " + slot + ": postgresql at " +
+                        where_ + " says: " + msg);
+  }
+  slot_ = slot;
+  streaming_ = true;
+  confirmed_ = std::max(confirmed_, start_lsn);
+  sent_ = 0;
+  last_status_ = std::chrono::steady_clock::now();
+  log::info("starts replication from slot " + slot + " at " + format_lsn(start_lsn));
+}
+
+void pg_replication::confirm(uint64_t lsn) { confirmed_ = std::max(confirmed_, lsn); }
+
+void pg_replication::send_status(bool reply_requested) {
+  // Standby status update: write, flush and apply positions, client time,
+  // whether the server should answer at once.
+  std::string msg = "r";
+  put_u64(msg, confirmed_);
+  put_u64(msg, confirmed_);
+  put_u64(msg, confirmed_);
+  put_u64(msg, static_cast<uint64_t>(now_pg_us()));
+  msg += static_cast<char>(reply_requested ? 1 : 0);
+  if (PQputCopyData(repl_, msg.data(), static_cast<int>(msg.size())) != 1 || PQflush(repl_) != 0)
+    throw error(failure_code::connection, "loses the connection to postgresql at " + where_ +
+                                            " while confirming: " +
+                                            one_line(PQerrorMessage(repl_)));
+  sent_ = confirmed_;
+  last_status_ = std::chrono::steady_clock::now();
+}
+
+std::optional<pg_xlog_data> pg_replication::poll(std::chrono::milliseconds timeout) {
+  if (!streaming_) throw error(failure_code::internal, "polls before start_replication");
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + timeout;
+  for (;;) {
+    if (confirmed_ != sent_ || clock::now() - last_status_ >= status_interval) send_status(false);
+    char* buf = nullptr;
+    int n = PQgetCopyData(repl_, &buf, 1);
+    if (n > 0) {
+      std::unique_ptr<char, decltype(&PQfreemem)> owned(buf, &PQfreemem);
+      size_t len = static_cast<size_t>(n);
+      if (buf[0] == 'w') {
+        if (len < 25)
+          throw error(failure_code::bad_data, "reads a truncated xlogdata message from " + where_);
+        pg_xlog_data d;
+        d.wal_start = get_u64(buf + 1);
+        d.wal_end = get_u64(buf + 9);
+        d.send_time = static_cast<int64_t>(get_u64(buf + 17));
+        d.payload.assign(buf + 25, len - 25);
+        return d;
+      }
+      if (buf[0] == 'k') {
+        if (len < 18)
+          throw error(failure_code::bad_data, "reads a truncated keepalive from " + where_);
+        if (buf[17]) send_status(false);
+        continue;
+      }
+      throw error(failure_code::bad_data, std::string("reads unknown copy message '") + buf[0] +
+                                            "' from " + where_);
+    }
+    if (n == -1) {
+      // The server ended the stream; its reason is in the final result.
+      result_ptr r(PQgetResult(repl_), &PQclear);
+      std::string msg = one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(repl_));
+      const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+      streaming_ = false;
+      if (state && std::string(state) == "42704")
+        throw error(failure_code::source_state, "replication slot '" + slot_ + "' does not exist");
+      auto code = r && PQresultStatus(r.get()) == PGRES_COMMAND_OK ? failure_code::source_state
+                                                                   : classify(repl_, r.get());
+      throw error(code, "replication from slot " + slot_ + " ends: postgresql at " + where_ +
+                          (msg.empty() ? std::string(" closes the stream") : " says: " + msg));
+    }
+    if (n < -1) {
+      streaming_ = false;
+      throw error(failure_code::connection, "loses the connection to postgresql at " + where_ +
+                                              ": " + one_line(PQerrorMessage(repl_)));
+    }
+    // Nothing buffered: wait for the socket, but wake for the next status.
+    auto now = clock::now();
+    if (now >= deadline) return std::nullopt;
+    auto wake = std::min(deadline, last_status_ + status_interval);
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
+    pollfd pfd{PQsocket(repl_), POLLIN, 0};
+    int ready = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(wait, 0) + 1));
+    if (ready < 0 && errno != EINTR)
+      throw error(failure_code::connection, "cannot wait for postgresql at " + where_);
+    if (ready > 0 && PQconsumeInput(repl_) != 1) {
+      streaming_ = false;
+      throw error(failure_code::connection, "loses the connection to postgresql at " + where_ +
+                                              ": " + one_line(PQerrorMessage(repl_)));
+    }
+  }
+}
+
+}  // namespace trib
