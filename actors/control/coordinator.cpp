@@ -1,1 +1,232 @@
-// in progress
+#include "actors/control/coordinator.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "actors/apply/table_applier.hpp"
+#include "actors/log.hpp"
+#include "actors/metrics/metrics.hpp"
+#include "actors/sink/redis_writer.hpp"
+#include "actors/source/snapshot_reader.hpp"
+
+namespace trib {
+
+coordinator_settings settings_for(const run_options& opts, size_t tables) {
+  coordinator_settings s;
+  s.reader_threads = static_cast<size_t>(std::max(opts.extractor.snapshot.threads, 1));
+  size_t writers = std::min<size_t>(
+    {static_cast<size_t>(std::max(opts.target.max_connections, 1)),
+     static_cast<size_t>(std::max(opts.applier.snapshot.threads, 1)), tables});
+  s.writers = std::max<size_t>(writers, 1);
+  s.skip_tables_on_failures = opts.applier.snapshot.skip_tables_on_failures;
+  return s;
+}
+
+stage_factories default_factories(const run_options& opts,
+                                  const source_facts& facts) {
+  stage_factories f;
+  auto target = opts.target;
+  f.writer = [target](caf::local_actor* self, size_t) {
+    return self->spawn<caf::detached>(redis_writer, target);
+  };
+  table_applier_settings as;
+  as.applier = opts.applier;
+  as.map = opts.map;
+  as.group = opts.group;
+  as.id = opts.id;
+  as.facts = facts;
+  f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
+                   redis_writer_actor writer, coordinator_actor coordinator) {
+    return self->spawn(table_applier, table, t, as, std::move(writer),
+                       std::move(coordinator));
+  };
+  snapshot_reader_settings rs;
+  rs.source = opts.source;
+  rs.fetch_size_rows = static_cast<size_t>(std::max(opts.extractor.snapshot.fetch_size_rows, 1));
+  rs.batch_size_rows = static_cast<size_t>(std::max(opts.applier.snapshot.batch_size_rows, 1));
+  auto filter = opts.filter;
+  f.reader = [rs, filter](caf::local_actor* self, uint32_t table,
+                          const table_schema& t, const snapshot_position& start,
+                          table_applier_actor applier,
+                          coordinator_actor coordinator) {
+    auto s = rs;
+    s.conditions = filter_conditions(filter, t.id);
+    s.start = start;
+    return self->spawn<caf::detached>(snapshot_reader, table, t, std::move(s),
+                                      std::move(applier), std::move(coordinator));
+  };
+  return f;
+}
+
+namespace {
+
+using coordinator_ptr = coordinator_actor::stateful_pointer<coordinator_state>;
+
+coordinator_actor handle_of(coordinator_ptr self) {
+  return caf::actor_cast<coordinator_actor>(self);
+}
+
+std::string format_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", s);
+  return buf;
+}
+
+// Starts readers until reader_threads run or no table is left.
+void start_readers(coordinator_ptr self) {
+  auto& st = self->state;
+  auto n = st.plan.tables.size();
+  while (st.active_readers < st.settings.reader_threads && st.next_table < n) {
+    auto i = st.next_table++;
+    if (st.done[i]) continue;
+    const auto& t = st.plan.tables[i];
+    snapshot_position start;
+    if (i < st.plan.start.size()) start = st.plan.start[i];
+    log::info("starts snapshot of " + to_string(t.id) + " (" +
+              std::to_string(t.estimated_rows) + " rows estimated)");
+    st.started[i] = std::chrono::steady_clock::now();
+    auto idx = static_cast<uint32_t>(i);
+    st.readers[i] = st.make.reader(self, idx, t, start, st.appliers[i],
+                                   handle_of(self));
+    self->monitor(st.readers[i]);
+    ++st.active_readers;
+  }
+}
+
+// Answers the run and stops every stage.
+void finish(coordinator_ptr self) {
+  auto& st = self->state;
+  snapshot_result r;
+  r.tables = st.results;
+  r.aborted = st.aborted;
+  r.reason = st.abort_reason;
+  st.promise.deliver(std::move(r));
+  for (auto& h : st.readers)
+    if (h) self->send_exit(h, caf::exit_reason::user_shutdown);
+  for (auto& h : st.appliers) self->send_exit(h, caf::exit_reason::user_shutdown);
+  for (auto& h : st.writers) self->send_exit(h, caf::exit_reason::user_shutdown);
+  self->quit();
+}
+
+void on_table_done(coordinator_ptr self, const table_done& d) {
+  auto& st = self->state;
+  if (d.table >= st.done.size() || st.done[d.table]) return;
+  auto i = d.table;
+  const auto& t = st.plan.tables[i];
+  st.done[i] = true;
+  st.results[i] = d;
+  --st.remaining;
+  if (st.readers[i]) --st.active_readers;
+  if (d.skipped) {
+    log::warn("skips table " + to_string(t.id) + " (" + to_string(d.reason.code) +
+              "): " + d.reason.what);
+    metrics::add_table_skipped(to_string(t.id));
+    // The reader may still be reading; nothing it sends matters now.
+    if (st.readers[i]) self->send_exit(st.readers[i], caf::exit_reason::user_shutdown);
+    if (!st.settings.skip_tables_on_failures) {
+      st.aborted = true;
+      st.abort_reason = d.reason;
+      for (size_t j = 0; j < st.done.size(); ++j) {
+        if (st.done[j]) continue;
+        st.done[j] = true;
+        st.results[j] = table_done{
+          static_cast<uint32_t>(j), 0, true,
+          failure{failure_code::internal,
+                  "not finished: the run stopped when " + to_string(t.id) +
+                    " failed (skip-tables-on-failures is false)"}};
+      }
+      st.remaining = 0;
+      finish(self);
+      return;
+    }
+  } else {
+    double secs = 0;
+    if (st.readers[i])
+      secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                           st.started[i])
+               .count();
+    double rate = secs > 0 ? d.rows_written / secs : 0;
+    log::info("finishes snapshot of " + to_string(t.id) + ": " +
+              std::to_string(d.rows_written) + " rows in " + format_seconds(secs) +
+              " s (" + std::to_string(static_cast<uint64_t>(rate)) + " rows/s)");
+  }
+  start_readers(self);
+  if (st.remaining == 0) finish(self);
+}
+
+}  // namespace
+
+coordinator_actor::behavior_type
+coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
+            snapshot_plan plan, coordinator_settings settings,
+            stage_factories make) {
+  auto& st = self->state;
+  st.plan = std::move(plan);
+  st.settings = settings;
+  st.settings.reader_threads = std::max<size_t>(st.settings.reader_threads, 1);
+  st.settings.writers = std::max<size_t>(st.settings.writers, 1);
+  st.make = std::move(make);
+  // A stage that dies without reporting (an exception escaped it) would
+  // leave its table unfinished forever: count the table as skipped.
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (!dm.reason || dm.reason == caf::exit_reason::normal ||
+        dm.reason == caf::exit_reason::user_shutdown)
+      return;
+    for (size_t i = 0; i < st.done.size(); ++i) {
+      bool mine = (st.readers[i] && st.readers[i].address() == dm.source) ||
+                  (i < st.appliers.size() && st.appliers[i].address() == dm.source);
+      if (!mine || st.done[i]) continue;
+      on_table_done(self, table_done{static_cast<uint32_t>(i), 0, true,
+                                     failure{failure_code::internal,
+                                             "a stage of the table stopped: " +
+                                               self->system().render(dm.reason)}});
+      return;
+    }
+  });
+  return {
+    [=](run_atom) -> caf::result<snapshot_result> {
+      auto& st = self->state;
+      if (st.running)
+        return to_caf_error(failure{failure_code::internal, "the run has started already"});
+      st.running = true;
+      st.promise = self->make_response_promise<snapshot_result>();
+      auto promise = st.promise;
+      auto n = st.plan.tables.size();
+      st.done.assign(n, false);
+      st.results.resize(n);
+      st.readers.resize(n);
+      st.started.resize(n);
+      st.remaining = n;
+      for (size_t i = 0; i < n; ++i) st.results[i].table = static_cast<uint32_t>(i);
+      if (n == 0) {
+        finish(self);
+        return promise;
+      }
+      auto writers = std::min(st.settings.writers, n);
+      for (size_t w = 0; w < writers; ++w) st.writers.push_back(st.make.writer(self, w));
+      for (size_t i = 0; i < n; ++i) {
+        auto h = st.make.applier(self, static_cast<uint32_t>(i), st.plan.tables[i],
+                                 st.writers[i % writers], handle_of(self));
+        self->monitor(h);
+        st.appliers.push_back(std::move(h));
+      }
+      // Tables a resumed run finished already need no reader.
+      for (size_t i = 0; i < n; ++i) {
+        if (i < st.plan.start.size() && st.plan.start[i].done) {
+          log::info("finds snapshot of " + to_string(st.plan.tables[i].id) +
+                    " complete in its checkpoint; skips reading it");
+          st.done[i] = true;
+          st.results[i] = table_done{static_cast<uint32_t>(i), 0, false, {}};
+          --st.remaining;
+        }
+      }
+      start_readers(self);
+      if (st.remaining == 0) finish(self);
+      return promise;
+    },
+    [=](table_done& d) { on_table_done(self, d); },
+  };
+}
+
+}  // namespace trib

@@ -1,0 +1,195 @@
+#include "actors/source/snapshot_reader.hpp"
+
+#include "actors/log.hpp"
+#include "actors/metrics/metrics.hpp"
+#include "actors/source/session_common.hpp"
+
+namespace trib {
+
+snapshot_reader_state::snapshot_reader_state() = default;
+snapshot_reader_state::~snapshot_reader_state() = default;
+
+std::string filter_conditions(const filter_config& filter, const table_id& t) {
+  source_detail::table_filter tf;
+  if (!source_detail::filter_allows(filter, t, &tf)) return {};
+  return tf.conditions;
+}
+
+namespace {
+
+using reader_ptr = snapshot_reader_actor::stateful_pointer<snapshot_reader_state>;
+
+// Values of the order columns of `r`.
+std::vector<cell> key_of(const table_schema& t, const row& r) {
+  std::vector<cell> key;
+  for (auto i : order_columns(t))
+    if (i < r.cells.size()) key.push_back(r.cells[i]);
+  return key;
+}
+
+// Opens the session and the table cursor, after the last row read.
+void open(snapshot_reader_state& st) {
+  if (st.reader) return;
+  if (order_columns(st.schema).empty() && st.rows_read > 0)
+    throw error(failure_code::source_state,
+                "lost the source in the middle of a table without key "
+                "columns, which cannot resume there");
+  st.session = open_source(st.settings.source);
+  st.source = st.session->begin_snapshot();
+  st.reader = st.session->open_table(st.schema, st.last_read_key,
+                                     st.settings.conditions);
+}
+
+void pump(reader_ptr self);
+bool wants_rows(const snapshot_reader_state& st);
+
+// Sends `n` rows of the buffer as the next batch.
+void send_batch(reader_ptr self, size_t n, bool done) {
+  auto& st = self->state;
+  row_batch b;
+  b.table = st.table;
+  b.seq = st.next_seq++;
+  b.rows.assign(std::make_move_iterator(st.buffer.begin()),
+                std::make_move_iterator(st.buffer.begin() + n));
+  st.buffer.erase(st.buffer.begin(), st.buffer.begin() + n);
+  st.sent.rows_done += n;
+  if (n > 0) st.sent.last_key = key_of(st.schema, b.rows.back());
+  st.sent.done = done;
+  b.position = st.sent;
+  b.source = st.source;
+  if (done) st.final_sent = true;
+  ++st.in_flight;
+  self->request(st.applier, caf::infinite, std::move(b))
+    .then(
+      [=](batch_ack&) {
+        auto& st = self->state;
+        --st.in_flight;
+        if (st.final_sent && st.in_flight == 0) {
+          self->quit();
+          return;
+        }
+        pump(self);
+      },
+      [=](caf::error&) {
+        // The applier failed the table and told the coordinator.
+        self->quit();
+      });
+}
+
+// Sends every batch that is ready and asks for more rows when needed.
+void pump(reader_ptr self) {
+  auto& st = self->state;
+  auto batch = st.settings.batch_size_rows;
+  // A full batch goes out only while a row stays behind, so that the final
+  // batch is never empty unless the table is.
+  while (!st.final_sent && st.in_flight < st.settings.max_in_flight &&
+         st.buffer.size() > batch)
+    send_batch(self, batch, false);
+  if (!st.final_sent && st.end_of_table &&
+      st.in_flight < st.settings.max_in_flight && st.buffer.size() <= batch)
+    send_batch(self, st.buffer.size(), true);
+  if (!st.read_pending && wants_rows(st)) {
+    st.read_pending = true;
+    self->send(self, read_atom::value);
+  }
+}
+
+// Reports the table as skipped and stops.
+void give_up(reader_ptr self, const failure& f) {
+  auto& st = self->state;
+  log::error("fails to read " + to_string(st.schema.id) + " (" +
+             to_string(f.code) + "): " + f.what);
+  self->send(st.coordinator, table_done{st.table, 0, true, f});
+  self->quit();
+}
+
+// Whether the reader should fetch more rows now: only while a batch slot is
+// free and the buffer cannot fill a batch, which bounds the buffer to one
+// batch plus one fetch.
+bool wants_rows(const snapshot_reader_state& st) {
+  return !st.final_sent && !st.end_of_table &&
+         st.in_flight < st.settings.max_in_flight &&
+         st.buffer.size() <= st.settings.batch_size_rows;
+}
+
+void read_chunk(reader_ptr self) {
+  auto& st = self->state;
+  if (!wants_rows(st)) {
+    pump(self);
+    return;
+  }
+  failure f;
+  try {
+    open(st);
+    auto rows = st.reader->next(st.settings.fetch_size_rows);
+    st.failures = 0;
+    if (rows.empty()) {
+      st.end_of_table = true;
+      st.reader.reset();
+      st.session->end_snapshot();
+      st.session.reset();
+    } else {
+      st.rows_read += rows.size();
+      st.last_read_key = key_of(st.schema, rows.back());
+      st.buffer.insert(st.buffer.end(), std::make_move_iterator(rows.begin()),
+                       std::make_move_iterator(rows.end()));
+    }
+    pump(self);
+    return;
+  } catch (const error& e) {
+    f = e.to_failure();
+  } catch (const std::exception& e) {
+    f = failure{failure_code::internal, e.what()};
+  }
+  st.reader.reset();
+  st.session.reset();
+  auto d = st.policy.next(++st.failures, f.code);
+  if (!d.retry) {
+    give_up(self, f);
+    return;
+  }
+  metrics::add_retry(to_string(f.code));
+  log::warn("retries reading " + to_string(st.schema.id) + " in " +
+            std::to_string(d.wait.count()) + " ms (attempt " +
+            std::to_string(st.failures) + " of " +
+            std::to_string(st.policy.max_retries) + ", " + to_string(f.code) +
+            "): " + f.what);
+  st.read_pending = true;
+  self->delayed_send(self, d.wait, read_atom::value);
+}
+
+}  // namespace
+
+snapshot_reader_actor::behavior_type
+snapshot_reader(snapshot_reader_actor::stateful_pointer<snapshot_reader_state> self,
+                uint32_t table, table_schema schema,
+                snapshot_reader_settings settings, table_applier_actor applier,
+                coordinator_actor coordinator) {
+  auto& st = self->state;
+  st.table = table;
+  st.schema = std::move(schema);
+  st.settings = std::move(settings);
+  if (st.settings.fetch_size_rows == 0) st.settings.fetch_size_rows = 1;
+  if (st.settings.batch_size_rows == 0) st.settings.batch_size_rows = 1;
+  if (st.settings.max_in_flight == 0) st.settings.max_in_flight = 1;
+  st.policy = retry_policy_for(st.settings.source);
+  st.applier = std::move(applier);
+  st.coordinator = std::move(coordinator);
+  // A resumed table continues after the last key its checkpoint records.
+  st.last_read_key = st.settings.start.last_key;
+  st.sent.last_key = st.settings.start.last_key;
+  st.sent.rows_done = st.settings.start.rows_done;
+  if (st.settings.start.rows_done > 0)
+    log::info("resumes " + to_string(st.schema.id) + " after row " +
+              std::to_string(st.settings.start.rows_done));
+  st.read_pending = true;
+  self->send(self, read_atom::value);
+  return {
+    [=](read_atom) {
+      self->state.read_pending = false;
+      read_chunk(self);
+    },
+  };
+}
+
+}  // namespace trib

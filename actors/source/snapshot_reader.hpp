@@ -1,0 +1,92 @@
+#pragma once
+// A snapshot reader: one per table, detached (source clients block), with a
+// session of its own. Include only from actor .cpp files (pulls in CAF).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/actors.hpp"
+#include "actors/control/retry_policy.hpp"
+#include "actors/source/source_session.hpp"
+#include "conf/config.hpp"
+
+namespace trib {
+
+/// What a reader needs besides its table.
+struct snapshot_reader_settings {
+  source_config source;
+  /// Rows per source fetch (extractor snapshot.fetch-size-rows).
+  size_t fetch_size_rows = 5000;
+  /// Rows per batch to the applier (applier snapshot.batch-size-rows).
+  size_t batch_size_rows = 5000;
+  /// Batches sent but not yet acknowledged, at most.
+  size_t max_in_flight = 4;
+  /// The filter's row condition for this table (SQL, may be empty).
+  std::string conditions;
+  /// Where to start: the checkpoint of a resumed run, or empty.
+  snapshot_position start;
+};
+
+struct snapshot_reader_state {
+  static inline const char* name = "snapshot_reader";
+
+  uint32_t table = 0;
+  table_schema schema;
+  snapshot_reader_settings settings;
+  retry_policy policy;
+  table_applier_actor applier;
+  coordinator_actor coordinator;
+
+  std::unique_ptr<source_session> session;
+  std::unique_ptr<table_reader> reader;
+  /// Where the table's change log stood when the snapshot began.
+  source_position source;
+  /// Read from the source, not yet sent.
+  std::vector<row> buffer;
+  /// Order-column values of the last row read: a reopened session continues
+  /// after it. Rows already sent are not read again, because the applier
+  /// writes them whatever happens to this reader's session.
+  std::vector<cell> last_read_key;
+  /// Rows read in this run (a table without order columns cannot resume in
+  /// the middle: it is read in one pass).
+  uint64_t rows_read = 0;
+  /// The position the next batch extends.
+  snapshot_position sent;
+  uint64_t next_seq = 0;
+  size_t in_flight = 0;
+  /// The source returned no more rows.
+  bool end_of_table = false;
+  /// The batch with position.done went out.
+  bool final_sent = false;
+  /// A read_atom is queued or scheduled.
+  bool read_pending = false;
+  /// Consecutive failures of the source.
+  int failures = 0;
+
+  snapshot_reader_state();
+  ~snapshot_reader_state();
+};
+
+/// Opens its own source session, begins a consistent snapshot, reads the
+/// table after settings.start in chunks of fetch-size-rows and sends
+/// row_batches of batch-size-rows to the applier, with at most max_in_flight
+/// unacknowledged so memory stays flat. It reads one chunk ahead so that the
+/// final batch (position.done) carries the table's last row; it carries no
+/// rows only when the table is empty. Every batch carries the position of
+/// begin_snapshot. A retryable source failure reopens the session after the
+/// retry policy's wait and continues after the last row read; out of retries,
+/// or on a permanent failure, it reports table_done{skipped} to the
+/// coordinator and stops. It quits when the final batch is acknowledged, or
+/// when the applier refuses a batch (the applier reports that failure).
+snapshot_reader_actor::behavior_type
+snapshot_reader(snapshot_reader_actor::stateful_pointer<snapshot_reader_state> self,
+                uint32_t table, table_schema schema,
+                snapshot_reader_settings settings, table_applier_actor applier,
+                coordinator_actor coordinator);
+
+/// The filter's row condition for `t` ("" when none).
+std::string filter_conditions(const filter_config& filter, const table_id& t);
+
+}  // namespace trib
