@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# Snapshot benchmark: copies a TPC-H `orders` table of ROWS rows (default
+# 1,000,000) from the local PostgreSQL and MariaDB into the local Redis with
+# `tributary snapshot`, once with full messages and once with
+# `include-schema: false`, and reports rows/s, MB/s and peak RSS. In the same
+# run it measures the two ceilings for the same data:
+#   - the source's raw read: PostgreSQL `COPY ... TO STDOUT` and a cursor
+#     `SELECT` to /dev/null, MariaDB `SELECT` (--quick) to /dev/null;
+#   - Redis's pipelined XADD rate (redis-benchmark -P 100, 1 and 4 clients)
+#     for entries whose key and value have the average sizes measured in the
+#     stream Tributary just wrote.
+# Target: Tributary reaches at least 80 % of the lower of the two.
+#
+#   ops/bench/snapshot.sh                  the 1,000,000-row run (a few minutes)
+#   ROWS=2000000 ops/bench/snapshot.sh     the same at 2,000,000 rows (peak RSS check)
+#
+# Environment:
+#   ROWS            rows of bench.orders (default 1000000); the table is
+#                   regenerated only when its row count differs
+#   SOURCES         "postgresql mariadb" (default) or one of them
+#   MODES           "full noschema" (default) or one of them
+#   CEILING_N       XADD requests per redis-benchmark run (default min(ROWS, 500000))
+#   SKIP_TRIBUTARY  1: measure the ceilings only (Redis with representative sizes)
+#   TRIB_BUILD_DIR  where nodes/tributary is (default ./build)
+#   BENCH_WORK      scratch directory (default /tmp/trib-bench)
+# Writes ops/bench/results/snapshot-<date>.md (with -<ROWS> when ROWS is not
+# 1,000,000) and prints the same table. Exit code 1 when a run failed or a
+# stream did not hold ROWS entries.
+#
+# Uses the servers of ops/servers.sh (started if needed; ports in ops/env.sh) and
+# touches only its own data: databases `bench`, Redis keys bench_orders,
+# bench_public_orders, bench_ceiling and replicate_io_*_bench_*.
+# shellcheck disable=SC2016  # backticks in single quotes are Markdown, not substitutions
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=ops/env.sh
+source "$ROOT/ops/env.sh"
+HERE="$ROOT/ops/bench"
+PY="$HERE/bench_report.py"
+
+die() { echo "snapshot.sh: error: $*" >&2; exit 1; }
+log() { echo "snapshot.sh: $*" >&2; }
+step() { printf '\n== %s\n' "$*" >&2; }
+
+ROWS="${ROWS:-1000000}"
+SOURCES="${SOURCES:-postgresql mariadb}"
+MODES="${MODES:-full noschema}"
+SKIP_TRIBUTARY="${SKIP_TRIBUTARY:-0}"
+BATCH=5000
+[[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive integer, got '$ROWS'"
+CEILING_N="${CEILING_N:-$(( ROWS < 500000 ? ROWS : 500000 ))}"
+[[ $CEILING_N =~ ^[1-9][0-9]*$ ]] || die "CEILING_N must be a positive integer, got '$CEILING_N'"
+for s in $SOURCES; do [[ $s == postgresql || $s == mariadb ]] || die "unknown source '$s' in SOURCES"; done
+for m in $MODES; do [[ $m == full || $m == noschema ]] || die "unknown mode '$m' in MODES"; done
+
+BUILD="${TRIB_BUILD_DIR:-$ROOT/build}"
+TRIB="$BUILD/nodes/tributary"
+WORK="${BENCH_WORK:-/tmp/trib-bench}"
+DATE="$(date +%Y-%m-%d)"
+OUT_DIR="$HERE/results"
+OUT="$OUT_DIR/snapshot-$DATE$( (( ROWS == 1000000 )) || echo "-$ROWS").md"
+
+for tool in mariadb redis-cli redis-benchmark python3; do
+  command -v "$tool" >/dev/null || die "$tool not found: run ops/install.sh"
+done
+[[ -x $TRIB_PG_BIN/psql ]] || die "no psql in $TRIB_PG_BIN: run ops/install.sh (or set TRIB_PG_BIN)"
+[[ -x /usr/bin/time ]] || die "/usr/bin/time not found (Debian package 'time'): it measures peak RSS"
+if [[ $SKIP_TRIBUTARY != 1 ]]; then
+  [[ -x $TRIB ]] || die "no binary at $TRIB: run ops/build.sh (or set TRIB_BUILD_DIR, or SKIP_TRIBUTARY=1)"
+fi
+
+mkdir -p "$WORK" "$OUT_DIR"
+RESULTS="$WORK/results.tsv"; CEILINGS="$WORK/ceilings.tsv"; ENVF="$WORK/env.tsv"
+: > "$RESULTS"; : > "$CEILINGS"
+
+export PGPASSWORD="$TRIB_SOURCE_PASSWORD"
+pg() {
+  "$TRIB_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TRIB_PG_PORT" \
+    -U "$TRIB_SOURCE_USER" "$@"
+}
+my() {
+  MYSQL_PWD="$TRIB_SOURCE_PASSWORD" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 \
+    -P "$TRIB_MARIADB_PORT" -u "$TRIB_SOURCE_USER" "$@"
+}
+rcli() { redis-cli -h 127.0.0.1 -p "$TRIB_REDIS_PORT" "$@"; }
+
+# Seconds since the epoch with microseconds; the difference of two is a duration.
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
+rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.0f}')" "$1" "$2"; }
+
+# ------------------------------------------------------------------ servers
+
+step "servers"
+bash "$ROOT/ops/servers.sh" start >&2 || die "ops/servers.sh start failed"
+
+# Deletes this benchmark's own Redis keys, never anyone else's.
+redis_clean() {
+  local keys
+  rcli DEL bench_orders bench_public_orders bench_ceiling > /dev/null
+  keys=$(rcli --scan --pattern 'replicate_io_*_bench_*')
+  if [[ -n $keys ]]; then
+    # shellcheck disable=SC2086  # one key per word; our keys have no blanks
+    rcli DEL $keys > /dev/null
+  fi
+  rm -rf "$WORK/data"
+}
+
+redis_used_mb() { rcli INFO memory | awk -F: '/^used_memory:/ { printf "%.0f", $2 / 1048576 }'; }
+
+# Full messages are ~4.6 KB a row, and Redis keeps ~1.3x that: refuse to start a
+# run that would push the machine into the OOM killer.
+check_memory() {
+  local need_mb avail_mb
+  need_mb=$(( ROWS * 6 / 1000 + 512 ))
+  avail_mb=$(awk '/^MemAvailable:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
+  (( avail_mb > need_mb )) \
+    || die "about ${need_mb} MB of free memory needed for $ROWS full entries in Redis, only ${avail_mb} MB available"
+}
+redis_clean
+check_memory
+
+# ------------------------------------------------------------------ data
+
+# The columns of TPC-H orders as expressions over the row number i, identical
+# in both dialects but for dates and the text type ($1 date expression, $2
+# text type). Values are deterministic; comments vary in length (19 to 78
+# characters, about 48 on average as in TPC-H).
+orders_select() {
+  local date=$1 txt=$2
+  local words='furiously regular deposits sleep slyly. carefully final packages cajole blithely among the quickly ironic accounts. bold requests wake fluffily'
+  cat <<EOF
+SELECT i,
+  (i * 7919) % 150000 + 1,
+  SUBSTR('FOP', CAST(i % 3 AS INTEGER) + 1, 1),
+  ((i * 104729) % 50000000 + 90000) * 0.01,
+  $date,
+  CASE i % 5 WHEN 0 THEN '1-URGENT' WHEN 1 THEN '2-HIGH' WHEN 2 THEN '3-MEDIUM'
+             WHEN 3 THEN '4-NOT SPECIFIED' ELSE '5-LOW' END,
+  CONCAT('Clerk#', LPAD(CAST((i * 13) % 1000 + 1 AS $txt), 9, '0')),
+  0,
+  SUBSTR('$words', CAST((i * 7) % 40 AS INTEGER) + 1, CAST(19 + (i * 11) % 60 AS INTEGER))
+EOF
+}
+
+ORDERS_COLUMNS="o_orderkey BIGINT NOT NULL PRIMARY KEY, o_custkey INT NOT NULL,
+  o_orderstatus CHAR(1) NOT NULL, o_totalprice DECIMAL(15,2) NOT NULL, o_orderdate DATE NOT NULL,
+  o_orderpriority CHAR(15) NOT NULL, o_clerk CHAR(15) NOT NULL, o_shippriority INT NOT NULL,
+  o_comment VARCHAR(79) NOT NULL"
+
+load_postgresql() {
+  step "postgresql: bench.public.orders with $ROWS rows"
+  if [[ -z $(pg -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'bench'") ]]; then
+    pg -d postgres -c "CREATE DATABASE bench" || die "could not create postgresql database bench"
+  fi
+  pg -d bench -c "CREATE TABLE IF NOT EXISTS orders ($ORDERS_COLUMNS)" || die "could not create bench.public.orders"
+  local have
+  have=$(pg -d bench -Atc "SELECT count(*) || ' ' || coalesce(max(o_orderkey), 0) FROM orders")
+  if [[ $have == "$ROWS $ROWS" ]]; then
+    log "postgresql: bench.public.orders already holds $ROWS rows, kept"
+    return 0
+  fi
+  local t0 t1
+  t0=$(now)
+  pg -d bench <<EOF || die "could not load bench.public.orders"
+TRUNCATE orders;
+INSERT INTO orders
+$(orders_select "DATE '1992-01-01' + CAST((i * 31) % 2406 AS INTEGER)" TEXT)
+FROM generate_series(1, $ROWS) AS g(i);
+VACUUM (ANALYZE) orders;
+EOF
+  t1=$(now)
+  log "postgresql: loaded $ROWS rows in $(elapsed "$t0" "$t1") s"
+}
+
+load_mariadb() {
+  step "mariadb: bench.orders with $ROWS rows"
+  my -e "CREATE DATABASE IF NOT EXISTS bench; CREATE TABLE IF NOT EXISTS bench.orders ($ORDERS_COLUMNS) ENGINE=InnoDB" \
+    || die "could not create bench.orders in mariadb"
+  local have
+  have=$(my -N -B -e "SELECT CONCAT(COUNT(*), ' ', COALESCE(MAX(o_orderkey), 0)) FROM bench.orders")
+  if [[ $have == "$ROWS $ROWS" ]]; then
+    log "mariadb: bench.orders already holds $ROWS rows, kept"
+    return 0
+  fi
+  local t0 t1
+  t0=$(now)
+  # sql_log_bin=0: the bulk load stays out of the binlog, which the realtime
+  # tests read; a snapshot does not need it.
+  my bench > /dev/null <<EOF || die "could not load bench.orders in mariadb"
+SET SESSION sql_log_bin = 0;
+TRUNCATE orders;
+INSERT INTO orders
+$(orders_select "DATE '1992-01-01' + INTERVAL ((i * 31) % 2406) DAY" CHAR)
+FROM (SELECT seq AS i FROM seq_1_to_$ROWS) AS g;
+ANALYZE TABLE orders;
+EOF
+  t1=$(now)
+  log "mariadb: loaded $ROWS rows in $(elapsed "$t0" "$t1") s"
+}
+
+for s in $SOURCES; do "load_$s"; done
+
+# ------------------------------------------------------------------ source ceilings
+
+# Best of two timed runs of "$@" (the first also warms the caches); prints rows/s.
+best_rate() {
+  local best=0 t0 t1 r
+  for _ in 1 2; do
+    t0=$(now)
+    "$@" > /dev/null || die "ceiling command failed: $*"
+    t1=$(now)
+    r=$(rate "$ROWS" "$(elapsed "$t0" "$t1")")
+    (( r > best )) && best=$r
+  done
+  echo "$best"
+}
+
+declare -A SRC_CEIL
+step "source ceilings (raw read of $ROWS rows to /dev/null)"
+if [[ " $SOURCES " == *" postgresql "* ]]; then
+  copy_rps=$(best_rate pg -d bench -c "COPY orders TO STDOUT")
+  select_rps=$(best_rate pg -d bench -At -v FETCH_COUNT=5000 -c "SELECT * FROM orders")
+  printf 'postgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\n' "$copy_rps" >> "$CEILINGS"
+  printf 'postgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\n' "$select_rps" >> "$CEILINGS"
+  # The source ceiling is the fastest way the server can hand the rows out.
+  SRC_CEIL[postgresql]=$(( copy_rps > select_rps ? copy_rps : select_rps ))
+  log "postgresql: COPY $copy_rps rows/s, SELECT $select_rps rows/s"
+fi
+if [[ " $SOURCES " == *" mariadb "* ]]; then
+  select_rps=$(best_rate my --quick -B -e "SELECT * FROM bench.orders")
+  printf 'mariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\n' "$select_rps" >> "$CEILINGS"
+  SRC_CEIL[mariadb]=$select_rps
+  log "mariadb: SELECT $select_rps rows/s"
+fi
+
+# ------------------------------------------------------------------ Redis ceiling
+
+# Pipelined XADD rate (-P 100) of entries with a key of $1 bytes and a value of
+# $2 bytes into one stream, as Tributary writes one stream per table; best of
+# 1 and 4 connections. Prints entries/s; records a ceiling line named $3.
+declare -A REDIS_CEIL_CACHE
+redis_ceiling() {
+  local kb=$1 vb=$2 name=$3 key value c rps best=0 detail=""
+  if [[ -n ${REDIS_CEIL_CACHE[$kb/$vb]:-} ]]; then echo "${REDIS_CEIL_CACHE[$kb/$vb]}"; return; fi
+  key=$(head -c "$kb" /dev/zero | tr '\0' k)
+  value=$(head -c "$vb" /dev/zero | tr '\0' v)
+  for c in 1 4; do
+    rcli DEL bench_ceiling > /dev/null
+    redis-benchmark -h 127.0.0.1 -p "$TRIB_REDIS_PORT" -P 100 -c "$c" -n "$CEILING_N" --csv \
+      XADD bench_ceiling '*' key "$key" value "$value" > "$WORK/redis-benchmark.csv" 2> "$WORK/redis-benchmark.err" \
+      || { cat "$WORK/redis-benchmark.err" >&2; die "redis-benchmark failed"; }
+    rps=$(python3 "$PY" bench-rps "$WORK/redis-benchmark.csv")
+    (( rps > best )) && best=$rps
+    detail+="${detail:+, }-c $c: $rps"
+  done
+  rcli DEL bench_ceiling > /dev/null
+  printf '%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\n' \
+    "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" >> "$CEILINGS"
+  log "redis: XADD key ${kb} B + value ${vb} B: $detail entries/s"
+  REDIS_CEIL_CACHE[$kb/$vb]=$best
+  echo "$best"
+}
+
+# ------------------------------------------------------------------ tributary runs
+
+stream_of() { [[ $1 == postgresql ]] && echo bench_public_orders || echo bench_orders; }
+
+# Writes the temporary configuration files of one run into $WORK/conf.
+write_confs() {
+  local src=$1 mode=$2 c="$WORK/conf"
+  mkdir -p "$c"
+  if [[ $src == postgresql ]]; then
+    cat > "$c/src.yaml" <<EOF
+type: POSTGRESQL
+host: 127.0.0.1
+port: $TRIB_PG_PORT
+database: 'bench'
+username: '$TRIB_SOURCE_USER'
+password: '\${TRIB_SOURCE_PASSWORD}'
+max-connections: 30
+EOF
+    cat > "$c/filter.yaml" <<EOF
+allow:
+- catalog: bench
+  schema: public
+  types: [TABLE]
+  allow:
+    orders:
+EOF
+  else
+    cat > "$c/src.yaml" <<EOF
+type: MARIADB
+host: 127.0.0.1
+port: $TRIB_MARIADB_PORT
+username: '$TRIB_SOURCE_USER'
+password: '\${TRIB_SOURCE_PASSWORD}'
+slave-server-ids: [191]
+max-connections: 30
+EOF
+    cat > "$c/filter.yaml" <<EOF
+allow:
+- catalog: bench
+  types: [TABLE]
+  allow:
+    orders:
+EOF
+  fi
+  cat > "$c/dst.yaml" <<EOF
+type: REDIS_STREAM
+host: 127.0.0.1
+port: $TRIB_REDIS_PORT
+max-connections: 30
+EOF
+  cat > "$c/applier.yaml" <<EOF
+snapshot:
+  batch-size-rows: $BATCH
+  skip-tables-on-failures: false
+message:
+  include-schema: $([[ $mode == full ]] && echo true || echo false)
+EOF
+}
+
+FAILED=0
+run_tributary() {
+  local src=$1 mode=$2
+  local id="bench_${src}_$mode" stream rc=0 secs rss len sizes kb vb
+  local c="$WORK/conf" label
+  label=$([[ $mode == full ]] && echo "full" || echo "include-schema: false")
+  stream=$(stream_of "$src")
+  step "tributary snapshot: $src, $label, $ROWS rows (id $id)"
+  redis_clean
+  write_confs "$src" "$mode"
+  log "redis uses $(redis_used_mb) MB before the run"
+  /usr/bin/time -v -o "$WORK/time.txt" "$TRIB" snapshot "$c/src.yaml" "$c/dst.yaml" \
+    --applier "$c/applier.yaml" --filter "$c/filter.yaml" --id "$id" \
+    --data-dir "$WORK/data" --overwrite > "$WORK/$id.log" 2>&1 || rc=$?
+  read -r secs rss < <(python3 "$PY" time-v "$WORK/time.txt")
+  if (( rc != 0 )); then
+    echo "--- last lines of $WORK/$id.log" >&2; tail -n 15 "$WORK/$id.log" >&2
+    log "FAILED: tributary exited with code $rc for $src ($label)"
+    printf '%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\texit code %s\n' "$src" "$label" "$ROWS" "$secs" "$rss" "$rc" >> "$RESULTS"
+    FAILED=1; redis_clean; return 0
+  fi
+  len=$(rcli XLEN "$stream")
+  if [[ $len != "$ROWS" ]]; then
+    log "FAILED: stream $stream holds $len entries after the run, expected $ROWS"
+    printf '%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\tXLEN %s != %s\n' "$src" "$label" "$ROWS" "$secs" "$rss" "$len" "$ROWS" >> "$RESULTS"
+    FAILED=1; redis_clean; return 0
+  fi
+  sizes=$(python3 "$PY" entry-size 127.0.0.1 "$TRIB_REDIS_PORT" "$stream")
+  read -r kb vb _ <<< "$sizes"
+  log "done in $secs s, peak RSS $(( rss / 1024 )) MB, XLEN $len, entries average key $kb B + value $vb B; redis uses $(redis_used_mb) MB"
+  redis_clean
+  local redis_rps
+  redis_rps=$(redis_ceiling "$kb" "$vb" "redis XADD, $src $label entries")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
+    "${SRC_CEIL[$src]}" "$redis_rps" >> "$RESULTS"
+}
+
+if [[ $SKIP_TRIBUTARY == 1 ]]; then
+  step "redis ceilings with representative entry sizes (SKIP_TRIBUTARY=1)"
+  # Sizes of the stack notes: full message ~250 B key + ~4 KB value,
+  # include-schema false ~60 B key + ~650 B value.
+  redis_ceiling 250 4100 "redis XADD, full-size entries (representative)" > /dev/null
+  redis_ceiling 60 650 "redis XADD, include-schema false entries (representative)" > /dev/null
+else
+  for s in $SOURCES; do
+    for m in $MODES; do run_tributary "$s" "$m"; done
+  done
+fi
+redis_clean
+
+# ------------------------------------------------------------------ report
+
+mem_total=$(awk '/^MemTotal:/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+{
+  printf 'date\t%s\n' "$DATE"
+  printf 'cpu\t%s\n' "${cpu:-unknown CPU}"
+  printf 'nproc\t%s\n' "$(nproc)"
+  printf 'mem\t%s\n' "$mem_total"
+  printf 'redis\t%s\n' "$(redis-server --version | awk '{ print $1, $2, $3 }')"
+  printf 'psql\t%s\n' "$("$TRIB_PG_BIN/psql" --version)"
+  printf 'mariadb\t%s\n' "$(mariadb --version | sed 's/,.*//')"
+  printf 'commit\t%s\n' "$commit"
+  printf 'rows\t%s\n' "$ROWS"
+  printf 'batch\t%s\n' "$BATCH"
+  printf 'command\t%s\n' "$( (( ROWS == 1000000 )) || printf 'ROWS=%s ' "$ROWS")ops/bench/snapshot.sh"
+} > "$ENVF"
+python3 "$PY" table "$RESULTS" "$CEILINGS" "$ENVF" > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo
+cat "$OUT"
+echo
+log "report written to ${OUT#"$ROOT"/}"
+(( FAILED == 0 )) || die "some runs failed (see FAILED above and the logs in $WORK)"
