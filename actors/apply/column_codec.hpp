@@ -41,7 +41,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "actors/apply/json_writer.hpp"
+#include "actors/apply/json_text.hpp"
 #include "conf/config.hpp"
 #include "messages/row.hpp"
 #include "messages/table.hpp"

@@ -11,7 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include "actors/apply/column_codec.hpp"
-#include "actors/apply/json_writer.hpp"
+#include "actors/apply/json_text.hpp"
 #include "messages/failure.hpp"
 
 namespace trib {

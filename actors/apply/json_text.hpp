@@ -1,6 +1,7 @@
 #pragma once
-// Appends JSON text to a std::string. The envelope builder writes every
-// payload through this instead of building a boost::json::value tree: each
+// Appends JSON text to a std::string. (Named json_text, not *_writer: that
+// suffix marks actor files in actors/CMakeLists.txt.) The envelope builder
+// writes every payload through this instead of building a boost::json::value tree: each
 // entry then costs one pass over its cells and no per-node allocation, which
 // is what lets one core build a few hundred thousand entries per second.
 // String escaping is Boost.JSON's own (its serializer), so the project still

@@ -1,4 +1,4 @@
-#include "actors/apply/json_writer.hpp"
+#include "actors/apply/json_text.hpp"
 
 #include <charconv>
 #include <cmath>
