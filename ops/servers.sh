@@ -8,8 +8,9 @@
 #   ops/servers.sh stop [--clean] stop what this script started; --clean also
 #                                 deletes $TRIB_RUN_DIR
 #
-# Must run as root: PostgreSQL is run as user postgres through runuser, MariaDB
-# and Redis as root. A running server is recognised by its pidfile plus a live
+# start and stop must run as root: PostgreSQL is run as user postgres through
+# runuser, MariaDB and Redis as root. Every server runs in its own session
+# (setsid), so it outlives the shell, ctest or CI job that started it. A running server is recognised by its pidfile plus a live
 # process of the right name, so `start` twice is harmless and `stop` never
 # touches a process this script did not start.
 set -Eeuo pipefail
@@ -48,13 +49,24 @@ SRC_PW="$TRIB_SOURCE_PASSWORD"
 
 # ---------------------------------------------------------------- helpers
 
-# Prints the pid recorded in pidfile $1 if that process is alive and is named
-# $2; a recycled pid of some other program does not count as ours.
+# True if process $1 exists and has not exited. Read from /proc rather than
+# kill -0: that works for any user (status needs no root), and a zombie
+# (killed, not yet reaped by its parent) shows as state Z.
+running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }   # the state letter follows "pid (comm) "
+  [[ ${stat:0:1} != Z ]]
+}
+
+# Prints the pid recorded in pidfile $1 if that process is running and is
+# named $2, with no output and status 1 otherwise; a recycled pid of some
+# other program does not count as ours.
+pidfile_pid() { [[ -s $1 ]] && head -n1 "$1" | tr -dc '0-9'; }
 live_pid() {
   local file=$1 name=$2 pid
-  [[ -s $file ]] || return 1
-  pid=$(head -n1 "$file" | tr -dc '0-9')
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  pid=$(pidfile_pid "$file") && [[ -n $pid ]] || return 1
+  running "$pid" || return 1
   [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]] || return 1
   echo "$pid"
 }
@@ -71,12 +83,13 @@ require_free_port() {
 }
 
 # Polls `"$@"` until it succeeds. Fails with the tail of $log once $DEADLINE
-# seconds pass, or as soon as the process in pidfile $pidfile/$pname is gone.
+# seconds pass, or as soon as the process in $pidfile has exited.
 wait_ready() {
-  local what=$1 log=$2 pidfile=$3 pname=$4; shift 4
-  local end=$((SECONDS + DEADLINE)) pause=0.01
+  local what=$1 log=$2 pidfile=$3; shift 3
+  local end=$((SECONDS + DEADLINE)) pause=0.01 pid
   until "$@" >/dev/null 2>&1; do
-    if [[ -n $pidfile ]] && (( SECONDS > 1 )) && [[ -s $pidfile ]] && ! live_pid "$pidfile" "$pname" >/dev/null; then
+    # By pid alone: right after the fork the process has no server name yet.
+    if pid=$(pidfile_pid "$pidfile") && [[ -n $pid ]] && ! running "$pid"; then
       echo "--- last lines of $log" >&2; tail -n 20 "$log" >&2 || true
       die "$what exited during startup"
     fi
@@ -190,11 +203,10 @@ pg_launch() {
   setsid runuser -u postgres -- "$TRIB_PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W \
     -o "-c port=$TRIB_PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_SOCK_DIR" \
     start > "$PG_DIR/pg_ctl.log" 2>&1 9>&- || { cat "$PG_DIR/pg_ctl.log" >&2; die "pg_ctl start failed"; }
-  PG_STARTED=1
 }
 
 pg_setup() {
-  wait_ready "postgresql on port $TRIB_PG_PORT" "$PG_LOG" "$PG_DATA/postmaster.pid" postgres \
+  wait_ready "postgresql on port $TRIB_PG_PORT" "$PG_LOG" "$PG_DATA/postmaster.pid" \
     "$TRIB_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$TRIB_PG_PORT"
   # Idempotent: (re)applies the role's attributes and password every start.
   "$TRIB_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK_DIR" -p "$TRIB_PG_PORT" -U postgres -d postgres \
@@ -232,11 +244,14 @@ mariadb_launch() {
     --binlog-row-metadata=FULL --skip-name-resolve --max-connections=300 \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
     < /dev/null >> "$MY_LOG" 2>&1 9>&- &
-  MY_STARTED=1
+  # The pidfile exists from this moment, so a `stop` that races a failed start
+  # still finds the server. setsid does not fork here (a background child of a
+  # script is no process group leader), so $! is mariadbd's own pid.
+  echo "$!" > "$MY_PID"
 }
 
 mariadb_setup() {
-  wait_ready "mariadb on port $TRIB_MARIADB_PORT" "$MY_LOG" "$MY_PID" mariadbd \
+  wait_ready "mariadb on port $TRIB_MARIADB_PORT" "$MY_LOG" "$MY_PID" \
     mariadb-admin --no-defaults --socket="$MY_SOCK" -uroot ping
   local u p host sql=""
   u=$(sql_quote "$SRC_USER"); p=$(sql_quote "$SRC_PW")
@@ -268,10 +283,12 @@ redis_launch() {
     require_free_port "$TRIB_REDIS_PORT" redis
     mkdir -p "$REDIS_DIR"; rm -f "$REDIS_PID"
     mapfile -d '' args < <(redis_acl_args)
-    redis-server --bind 127.0.0.1 --port "$TRIB_REDIS_PORT" --dir "$REDIS_DIR" \
-      --save '' --appendonly no --daemonize yes --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" \
-      "${args[@]}" > "$RUN/redis-launch.log" 2>&1 9>&- \
-      || { cat "$RUN/redis-launch.log" "$REDIS_LOG" >&2 2>/dev/null; die "redis-server failed to start"; }
+    # Not --daemonize: run under setsid like mariadbd, so the pid is known
+    # (and written) before the server has done anything.
+    setsid redis-server --bind 127.0.0.1 --port "$TRIB_REDIS_PORT" --dir "$REDIS_DIR" \
+      --save '' --appendonly no --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" \
+      "${args[@]}" < /dev/null > "$RUN/redis-launch.log" 2>&1 9>&- &
+    echo "$!" > "$REDIS_PID"
   fi
   if pid=$(live_pid "$RTLS_PID" redis-server); then
     log "redis tls already running (pid $pid, port $TRIB_REDIS_TLS_PORT)"
@@ -279,12 +296,12 @@ redis_launch() {
     require_free_port "$TRIB_REDIS_TLS_PORT" "redis tls"
     mkdir -p "$RTLS_DIR"; rm -f "$RTLS_PID"
     mapfile -d '' args < <(redis_acl_args)
-    redis-server --bind 127.0.0.1 --port 0 --tls-port "$TRIB_REDIS_TLS_PORT" \
+    setsid redis-server --bind 127.0.0.1 --port 0 --tls-port "$TRIB_REDIS_TLS_PORT" \
       --tls-cert-file "$TLS/server.crt" --tls-key-file "$TLS/server.key" \
       --tls-ca-cert-file "$TLS/ca.crt" --tls-auth-clients yes --dir "$RTLS_DIR" \
-      --save '' --appendonly no --daemonize yes --pidfile "$RTLS_PID" --logfile "$RTLS_LOG" \
-      "${args[@]}" > "$RUN/redis-tls-launch.log" 2>&1 9>&- \
-      || { cat "$RUN/redis-tls-launch.log" "$RTLS_LOG" >&2 2>/dev/null; die "redis-server (tls) failed to start"; }
+      --save '' --appendonly no --pidfile "$RTLS_PID" --logfile "$RTLS_LOG" \
+      "${args[@]}" < /dev/null > "$RUN/redis-tls-launch.log" 2>&1 9>&- &
+    echo "$!" > "$RTLS_PID"
   fi
 }
 
@@ -299,7 +316,6 @@ redis_tls_ping() {
 cmd_start() {
   local t0 pids=() rc=0
   t0=$(date +%s%N)
-  [[ $EUID -eq 0 ]] || die "start must run as root (PostgreSQL is run as user postgres through runuser)"
   [[ -x $TRIB_PG_BIN/initdb ]] || die "no PostgreSQL 15 at $TRIB_PG_BIN: run ops/install.sh"
   command -v mariadbd >/dev/null || die "mariadbd not found: run ops/install.sh"
   command -v redis-server >/dev/null || die "redis-server not found: run ops/install.sh"
@@ -309,12 +325,17 @@ cmd_start() {
   make_tls
   for p in "${pids[@]}"; do wait "$p" || rc=1; done
   (( rc == 0 )) || die "initialisation failed (see the messages above)"
+  # Every port is checked before anything starts, so a clash leaves nothing half up.
+  live_pid "$PG_DATA/postmaster.pid" postgres >/dev/null || require_free_port "$TRIB_PG_PORT" postgresql
+  live_pid "$MY_PID" mariadbd >/dev/null || require_free_port "$TRIB_MARIADB_PORT" mariadb
+  live_pid "$REDIS_PID" redis-server >/dev/null || require_free_port "$TRIB_REDIS_PORT" redis
+  live_pid "$RTLS_PID" redis-server >/dev/null || require_free_port "$TRIB_REDIS_TLS_PORT" "redis tls"
   pg_launch
   mariadb_launch
   redis_launch
   # All four start concurrently; wait for each in turn.
-  wait_ready "redis on port $TRIB_REDIS_PORT" "$REDIS_LOG" "$REDIS_PID" redis-server redis_ping
-  wait_ready "redis tls on port $TRIB_REDIS_TLS_PORT" "$RTLS_LOG" "$RTLS_PID" redis-server redis_tls_ping
+  wait_ready "redis on port $TRIB_REDIS_PORT" "$REDIS_LOG" "$REDIS_PID" redis_ping
+  wait_ready "redis tls on port $TRIB_REDIS_TLS_PORT" "$RTLS_LOG" "$RTLS_PID" redis_tls_ping
   pg_setup
   mariadb_setup
   log "all servers up in $(( ($(date +%s%N) - t0) / 1000000 )) ms (run dir $RUN)"
@@ -324,7 +345,11 @@ cmd_status() {
   local bad=0 pid
   show() { # name port pidfile pname probe...
     local name=$1 port=$2 file=$3 pname=$4; shift 4
-    if pid=$(live_pid "$file" "$pname"); then
+    if (( EUID != 0 )) && ! [[ -r $file ]]; then
+      # Without root the pidfile may be unreadable: report what the port says.
+      if "$@" >/dev/null 2>&1; then printf '%-12s answering                port %s (pid unknown: not root)\n' "$name" "$port"
+      else printf '%-12s not answering            port %s (pid unknown: not root)\n' "$name" "$port"; bad=1; fi
+    elif pid=$(live_pid "$file" "$pname"); then
       if "$@" >/dev/null 2>&1; then printf '%-12s running  pid %-8s port %s\n' "$name" "$pid" "$port"
       else printf '%-12s starting pid %-8s port %s (not answering yet)\n' "$name" "$pid" "$port"; bad=1; fi
     else
@@ -344,7 +369,6 @@ cmd_status() {
 cmd_stop() {
   local clean=0 pid
   case "${1:-}" in "") ;; --clean) clean=1 ;; *) die "unknown option for stop: $1 (expected --clean)" ;; esac
-  [[ $EUID -eq 0 ]] || die "stop must run as root"
   if pid=$(live_pid "$PG_DATA/postmaster.pid" postgres); then
     runuser -u postgres -- "$TRIB_PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$DEADLINE" stop >/dev/null \
       || die "pg_ctl stop failed for pid $pid (log: $PG_LOG)"
@@ -370,6 +394,7 @@ main() {
   local cmd="${1:-}"; shift || true
   case "$cmd" in
     start|stop)
+      [[ $EUID -eq 0 ]] || die "$cmd must run as root (PostgreSQL is run as user postgres through runuser)"
       mkdir -p "$RUN"; chmod 755 "$RUN"
       # Several engineers and test runs may call this at once: one at a time.
       # Every server is launched with fd 9 closed, or it would hold the lock forever.
