@@ -10,9 +10,10 @@
 #
 # start and stop must run as root: PostgreSQL is run as user postgres through
 # runuser, MariaDB and Redis as root. Every server runs in its own session
-# (setsid), so it outlives the shell, ctest or CI job that started it. A running server is recognised by its pidfile plus a live
-# process of the right name, so `start` twice is harmless and `stop` never
-# touches a process this script did not start.
+# (setsid), so it outlives the shell, ctest or CI job that started it. A
+# running server is recognised by its pidfile plus a live process of the right
+# name, so `start` twice is harmless and `stop` never touches a process this
+# script did not start. Several callers at once are serialised by a lock file.
 set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
