@@ -203,6 +203,23 @@ public:
     return pos;
   }
 
+  source_position begin_snapshot_at(const std::string& snapshot_name,
+                                    const source_position& at) override {
+    if (in_txn_) throw error(failure_code::internal, "begins a snapshot twice");
+    exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK,
+         "begin the snapshot");
+    in_txn_ = true;
+    // Must be the transaction's first statement; the name is the server's
+    // own ("00000003-0000001B-1"), quoted all the same.
+    std::string quoted;
+    for (char c : snapshot_name) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    exec("SET TRANSACTION SNAPSHOT '" + quoted + "'", PGRES_COMMAND_OK,
+         "adopt the exported snapshot " + snapshot_name);
+    log::info("begins the snapshot at lsn " + format_lsn(at.lsn) + " with exported snapshot " +
+              snapshot_name);
+    return at;
+  }
+
   std::unique_ptr<table_reader> open_table(const table_schema& t,
                                            const std::vector<cell>& after_key,
                                            const std::string& conditions) override;

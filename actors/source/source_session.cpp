@@ -19,6 +19,11 @@ std::unique_ptr<source_session> open_source(const source_config& cfg) {
   throw error(failure_code::config, "unknown source type");
 }
 
+source_position source_session::begin_snapshot_at(const std::string&,
+                                                  const source_position&) {
+  throw error(failure_code::internal, "this source cannot adopt an exported snapshot");
+}
+
 namespace source_detail {
 
 namespace {

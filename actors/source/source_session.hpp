@@ -52,6 +52,15 @@ public:
   /// snapshot file/position; for PostgreSQL the current WAL LSN).
   virtual source_position begin_snapshot() = 0;
 
+  /// Like begin_snapshot, but adopts a snapshot another connection exported
+  /// (PostgreSQL: the name CREATE_REPLICATION_SLOT ... (SNAPSHOT 'export')
+  /// returns) so that the rows read match the slot's consistent point `at`
+  /// exactly; returns `at`. The exporting connection must keep the snapshot
+  /// alive until this returns. Sources without exported snapshots throw
+  /// failure_code::internal.
+  virtual source_position begin_snapshot_at(const std::string& snapshot_name,
+                                            const source_position& at);
+
   /// Reads `t` (columns as in `t.columns`, in that order) starting after
   /// `after_key` (values of order_columns(t); empty = from the start),
   /// restricted by `conditions` (SQL, may be empty). Tables without order

@@ -374,6 +374,32 @@ TEST_F(postgres_source, begin_snapshot_returns_the_wal_position) {
   EXPECT_GT(later.lsn, pos.lsn);
 }
 
+TEST_F(postgres_source, adopts_an_exported_snapshot) {
+  sql("CREATE TABLE seen (a int PRIMARY KEY)");
+  sql("INSERT INTO seen VALUES (1), (2)");
+  PGconn* exporter = connect(db_);
+  PGresult* r = PQexec(exporter, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+  PQclear(r);
+  r = PQexec(exporter, "SELECT pg_export_snapshot()");
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(exporter);
+  std::string name = PQgetvalue(r, 0, 0);
+  PQclear(r);
+  sql("INSERT INTO seen VALUES (3)");  // after the export: not in the snapshot
+
+  auto session = open_source(config());
+  auto t = session->list_tables({}, {}).at(0);
+  source_position at;
+  at.lsn = 0x1234;
+  EXPECT_EQ(session->begin_snapshot_at(name, at).lsn, 0x1234u);
+  EXPECT_EQ(read_all(*session, t, 1).size(), 2u);
+  session->end_snapshot();
+  PQfinish(exporter);
+  EXPECT_EQ(read_all(*session, t, 10).size(), 3u);
+
+  // A snapshot that no longer exists is refused, not silently replaced.
+  EXPECT_THROW(open_source(config())->begin_snapshot_at(name, at), error);
+}
+
 TEST_F(postgres_source, classifies_connection_failures) {
   auto cfg = config();
   cfg.password = "wrong";
