@@ -94,14 +94,20 @@ struct envelope_builder::impl {
   /// snapshot "true" and "last".
   std::string source_snapshot_true;
   std::string source_snapshot_last;
+  /// The same for changes (snapshot "false"), up to txId (PostgreSQL) or
+  /// gtid (MySQL/MariaDB).
+  std::string source_change;
   /// `,"op":"r"` or `,"op":"READ"`.
   std::string op_read;
+  /// The op members of changes, indexed by change_op.
+  std::string op_change[4];
 
   void write_row(json_writer& w, const row& r) const;
   void write_key_payload(json_writer& w, const row& r) const;
   void write_snapshot_source(json_writer& w, const source_position& pos,
                              snapshot_mark mark, int64_t ts_ms) const;
   std::string build_key(const row& r) const;
+  void write_change_source(json_writer& w, const change_origin& o) const;
 };
 
 void envelope_builder::impl::write_row(json_writer& w, const row& r) const {
@@ -159,6 +165,36 @@ std::string envelope_builder::impl::build_key(const row& r) const {
   write_key_payload(w, r);
   if (!key_head.empty()) w.raw('}');
   return out;
+}
+
+void envelope_builder::impl::write_change_source(json_writer& w,
+                                                 const change_origin& o) const {
+  w.raw(source_head);
+  w.number(o.commit_ms);
+  w.raw(source_change);
+  if (facts.kind == source_kind::postgresql) {
+    if (o.pg_xid < 0) w.null();
+    else w.number(o.pg_xid);
+    w.raw(",\"lsn\":");
+    w.number(o.position.lsn);
+    w.raw('}');
+    return;
+  }
+  if (o.position.gtid.empty()) w.null();
+  else w.string(o.position.gtid);
+  w.raw(",\"file\":");
+  w.string(o.position.binlog_file);
+  w.raw(",\"pos\":");
+  w.number(o.position.binlog_pos);
+  w.raw(",\"row\":");
+  w.number(int64_t{o.row_in_event});
+  w.raw(",\"thread\":");
+  if (o.thread < 0) w.null();
+  else w.number(o.thread);
+  w.raw(",\"query\":");
+  if (o.query.empty()) w.null();
+  else w.string(o.query);
+  w.raw('}');
 }
 
 envelope_builder::envelope_builder(const table_schema& t, const message_config& m,
@@ -220,16 +256,28 @@ envelope_builder::envelope_builder(const table_schema& t, const message_config& 
                   + ",\"name\":" + json_quote(m.connector_name) + ",\"ts_ms\":";
   // The part after "snapshot" up to the first position value.
   std::string after_mark = ",\"db\":" + json_quote(t.id.catalog) + ",\"sequence\":null";
+  std::string change_tail = after_mark;
   if (facts.kind == source_kind::postgresql) {
     after_mark += ",\"schema\":" + json_quote(t.id.schema) + ",\"table\":"
-                  + json_quote(t.id.table) + ",\"txId\":null,\"lsn\":";
+                  + json_quote(t.id.table) + ",\"txId\":";
+    change_tail = after_mark;
+    // A snapshot row belongs to no transaction of the log.
+    after_mark += "null,\"lsn\":";
   } else {
     after_mark += ",\"table\":" + json_quote(t.id.table) + ",\"server_id\":"
                   + std::to_string(facts.server_id) + ",\"gtid\":";
+    change_tail = after_mark;
   }
   s.source_snapshot_true = ",\"snapshot\":\"true\"" + after_mark;
   s.source_snapshot_last = ",\"snapshot\":\"last\"" + after_mark;
-  s.op_read = m.codes == op_codes::verbose ? ",\"op\":\"READ\"" : ",\"op\":\"r\"";
+  s.source_change = ",\"snapshot\":\"false\"" + change_tail;
+  bool verbose = m.codes == op_codes::verbose;
+  s.op_read = verbose ? ",\"op\":\"READ\"" : ",\"op\":\"r\"";
+  s.op_change[static_cast<int>(change_op::insert)] = verbose ? ",\"op\":\"INSERT\"" : ",\"op\":\"c\"";
+  s.op_change[static_cast<int>(change_op::update)] = verbose ? ",\"op\":\"UPDATE\"" : ",\"op\":\"u\"";
+  s.op_change[static_cast<int>(change_op::erase)] = verbose ? ",\"op\":\"DELETE\"" : ",\"op\":\"d\"";
+  s.op_change[static_cast<int>(change_op::truncate)] =
+    verbose ? ",\"op\":\"TRUNCATE\"" : ",\"op\":\"t\"";
 }
 
 envelope_builder::~envelope_builder() = default;
@@ -260,6 +308,55 @@ stream_entry envelope_builder::snapshot_entry(const row& r, const source_positio
 }
 
 std::string envelope_builder::key(const row& r) const { return impl_->build_key(r); }
+
+stream_entry envelope_builder::change_entry(change_op op, const row* before,
+                                            const row* after,
+                                            const change_origin& origin,
+                                            int64_t now_ms) const {
+  const auto& s = *impl_;
+  stream_entry e;
+  const row* key_row = after != nullptr ? after : before;
+  e.key = key_row != nullptr && op != change_op::truncate ? s.build_key(*key_row)
+                                                          : "default";
+  size_t cells = origin.query.size();
+  for (const row* r : {before, after})
+    if (r != nullptr)
+      for (const auto& c : r->cells) cells += c.text.size() + 16;
+  e.value.reserve(s.value_head.size() + s.source_head.size() + 320 + cells);
+  json_writer w{e.value};
+  w.raw(s.value_head);
+  w.raw("{\"before\":");
+  if (before != nullptr) s.write_row(w, *before);
+  else w.null();
+  w.raw(",\"after\":");
+  if (after != nullptr) s.write_row(w, *after);
+  else w.null();
+  w.raw(",\"source\":");
+  s.write_change_source(w, origin);
+  w.raw(",\"transaction\":{\"id\":");
+  w.string(origin.txn_id);
+  w.raw(",\"total_order\":");
+  w.number(origin.total_order);
+  w.raw(",\"data_collection_order\":");
+  w.number(origin.data_collection_order);
+  w.raw('}');
+  w.raw(s.op_change[static_cast<int>(op)]);
+  w.raw(",\"ts_ms\":");
+  w.number(now_ms);
+  w.raw('}');
+  if (!s.value_head.empty()) w.raw('}');
+  return e;
+}
+
+stream_entry envelope_builder::tombstone(const row& deleted) const {
+  return stream_entry{impl_->build_key(deleted), "default"};
+}
+
+bool envelope_builder::key_changed(const row& before, const row& after) const {
+  for (size_t i : impl_->key_index)
+    if (!(before.cells.at(i) == after.cells.at(i))) return true;
+  return false;
+}
 
 // ---- stream names -----------------------------------------------------------
 

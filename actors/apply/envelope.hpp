@@ -21,6 +21,31 @@ namespace trib {
 /// row of the last table (Debezium's convention).
 enum class snapshot_mark { yes, last };
 
+/// A change's operation (design section 4's op codes).
+enum class change_op { insert, update, erase, truncate };
+
+/// Where a change comes from: what its `source` and `transaction` blocks say.
+struct change_origin {
+  /// binlog file/pos/gtid (MySQL/MariaDB) or lsn (PostgreSQL) of the change.
+  source_position position;
+  /// Commit time at the source (source.ts_ms).
+  int64_t commit_ms = 0;
+  /// transaction.id: the GTID or the PostgreSQL xid as text.
+  std::string txn_id;
+  /// transaction.total_order: the change's 1-based place in its transaction,
+  /// and data_collection_order the same among the transaction's changes of
+  /// this table.
+  int64_t total_order = 1;
+  int64_t data_collection_order = 1;
+  /// PostgreSQL transaction id (source.txId); negative = unknown (null).
+  int64_t pg_xid = -1;
+  /// MySQL/MariaDB: the row's index in its rows event (source.row), the
+  /// session thread (negative = null) and the SQL text (empty = null).
+  int32_t row_in_event = 0;
+  int64_t thread = -1;
+  std::string query;
+};
+
 class envelope_builder {
 public:
   envelope_builder(const table_schema& t, const message_config& m,
@@ -35,6 +60,21 @@ public:
 
   /// The key document alone ("default" when the table has no key columns).
   std::string key(const row& r) const;
+
+  /// The entry for one change. `before` is null for inserts (and for updates
+  /// when the source has no old image); `after` is null for deletes; both
+  /// are null for truncates, whose key is "default". The key comes from
+  /// `after`, else `before`. Throws trib::error{bad_data} on malformed cells.
+  stream_entry change_entry(change_op op, const row* before, const row* after,
+                            const change_origin& origin, int64_t now_ms) const;
+
+  /// The tombstone that follows a delete: the deleted row's key, value
+  /// "default".
+  stream_entry tombstone(const row& deleted) const;
+
+  /// Whether an update moves the row to another key (it is then written as
+  /// a delete, its tombstone and an insert).
+  bool key_changed(const row& before, const row& after) const;
 
 private:
   struct impl;

@@ -683,3 +683,98 @@ TEST(envelope, snapshot_entry_rate_for_an_eight_column_row) {
   EXPECT_EQ(last.at("payload").at("after").at("o_orderdate"), 9497);
   EXPECT_GT(bytes, static_cast<size_t>(n) * 1000);
 }
+
+TEST(envelope, change_entries_carry_op_source_and_transaction) {
+  message_config m;
+  m.include_schema = false;
+  envelope_builder b{region_table(), m, mysql_facts()};
+  row old_row = make_row({make_cell("1"), make_cell("AMERICA"), make_cell("TestReplication")});
+  row new_row = make_row({make_cell("1"), make_cell("AMERICA"), make_cell("Replication Works!")});
+  change_origin o;
+  o.position = binlog_at("log-bin.000004", 5748188);
+  o.commit_ms = 1670357178000;
+  o.txn_id = "0-1-35";
+  o.total_order = 2;
+  o.data_collection_order = 1;
+  o.row_in_event = 1;
+  o.thread = 1533;
+  o.query = "UPDATE region SET r_comment='Replication Works!' WHERE r_regionkey=1";
+  auto e = b.change_entry(change_op::update, &old_row, &new_row, o, 1670337378446);
+  EXPECT_EQ(canonical(json::parse(e.key)), canonical(R"({"r_regionkey":1})"));
+  EXPECT_EQ(canonical(json::parse(e.value)), canonical(R"({
+    "before": {"r_regionkey": 1, "r_name": "AMERICA", "r_comment": "TestReplication"},
+    "after": {"r_regionkey": 1, "r_name": "AMERICA", "r_comment": "Replication Works!"},
+    "source": {"version": "5.7.24", "connector": "MYSQL", "name": "REDIS_STREAM_Connector",
+               "ts_ms": 1670357178000, "snapshot": "false", "db": "tpch_scale_0_01",
+               "sequence": null, "table": "region", "server_id": 1, "gtid": null,
+               "file": "log-bin.000004", "pos": 5748188, "row": 1, "thread": 1533,
+               "query": "UPDATE region SET r_comment='Replication Works!' WHERE r_regionkey=1"},
+    "transaction": {"id": "0-1-35", "total_order": 2, "data_collection_order": 1},
+    "op": "u", "ts_ms": 1670337378446})"));
+  EXPECT_FALSE(b.key_changed(old_row, new_row));
+  row moved = make_row({make_cell("2"), make_cell("AMERICA"), null_cell()});
+  EXPECT_TRUE(b.key_changed(old_row, moved));
+}
+
+TEST(envelope, every_op_has_its_debezium_and_verbose_code) {
+  row r = make_row({make_cell("9"), make_cell("X"), null_cell()});
+  change_origin o;
+  o.position = binlog_at("f", 4);
+  struct expect_op {
+    change_op op;
+    const row* before;
+    const row* after;
+    const char* debezium;
+    const char* verbose;
+  };
+  const expect_op ops[] = {{change_op::insert, nullptr, &r, "c", "INSERT"},
+                           {change_op::update, &r, &r, "u", "UPDATE"},
+                           {change_op::erase, &r, nullptr, "d", "DELETE"},
+                           {change_op::truncate, nullptr, nullptr, "t", "TRUNCATE"}};
+  for (auto codes : {op_codes::debezium, op_codes::verbose}) {
+    message_config m;
+    m.codes = codes;
+    envelope_builder b{region_table(), m, mysql_facts()};
+    for (const auto& x : ops) {
+      auto v = json::parse(b.change_entry(x.op, x.before, x.after, o, 1).value);
+      EXPECT_EQ(v.at("payload").at("op"), codes == op_codes::verbose ? x.verbose : x.debezium);
+      EXPECT_EQ(v.at("payload").at("before").is_null(), x.before == nullptr);
+      EXPECT_EQ(v.at("payload").at("after").is_null(), x.after == nullptr);
+    }
+  }
+}
+
+TEST(envelope, delete_key_comes_from_before_and_tombstone_value_is_default) {
+  envelope_builder b{region_table(), message_config{}, mysql_facts()};
+  row r = make_row({make_cell("4"), make_cell("EUROPE"), null_cell()});
+  change_origin o;
+  auto d = b.change_entry(change_op::erase, &r, nullptr, o, 1);
+  auto t = b.tombstone(r);
+  EXPECT_EQ(t.key, d.key);
+  EXPECT_EQ(json::parse(t.key).at("payload").at("r_regionkey"), 4);
+  EXPECT_EQ(t.value, "default");
+  EXPECT_EQ(b.change_entry(change_op::truncate, nullptr, nullptr, o, 1).key, "default");
+}
+
+TEST(envelope, postgres_change_source_has_txid_and_lsn) {
+  table_schema t;
+  t.id = {"shop", "public", "orders"};
+  t.columns = {col("id", value_kind::int64, true), col("note", value_kind::text)};
+  t.primary_key = {"id"};
+  message_config m;
+  m.include_schema = false;
+  envelope_builder b{t, m, postgres_facts()};
+  row r = make_row({make_cell("42"), make_cell("hi")});
+  change_origin o;
+  o.position.lsn = 0x16B3748;
+  o.commit_ms = 1700000000123;
+  o.pg_xid = 771;
+  o.txn_id = "771";
+  auto v = json::parse(b.change_entry(change_op::insert, nullptr, &r, o, 1700000000200).value);
+  EXPECT_EQ(canonical(v.at("source")), canonical(R"({
+    "version": "15.18", "connector": "POSTGRESQL", "name": "REDIS_STREAM_Connector",
+    "ts_ms": 1700000000123, "snapshot": "false", "db": "shop", "sequence": null,
+    "schema": "public", "table": "orders", "txId": 771, "lsn": 23803720})"));
+  EXPECT_EQ(v.at("transaction").at("id"), "771");
+  EXPECT_EQ(v.at("op"), "c");
+}
