@@ -400,6 +400,24 @@ TEST_F(postgres_source, adopts_an_exported_snapshot) {
   EXPECT_THROW(open_source(config())->begin_snapshot_at(name, at), error);
 }
 
+TEST_F(postgres_source, a_lost_connection_mid_read_is_a_connection_failure) {
+  sql("CREATE TABLE lost (a int PRIMARY KEY)");
+  sql("INSERT INTO lost SELECT generate_series(1, 20)");
+  auto session = open_source(config());
+  auto t = session->list_tables({}, {}).at(0);
+  auto reader = session->open_table(t, {}, "");
+  ASSERT_EQ(reader->next(5).size(), 5u);
+  // Only this test's database has a tributary session in it.
+  sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND application_name = 'tributary'");
+  try {
+    reader->next(5);
+    ADD_FAILURE() << "reads on a terminated connection";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), failure_code::connection) << e.what();
+  }
+}
+
 TEST_F(postgres_source, classifies_connection_failures) {
   auto cfg = config();
   cfg.password = "wrong";
