@@ -8,8 +8,8 @@
 // - A table without order columns streams with mysql_use_result; while it is
 //   open the session can run nothing else, so only one such reader may be
 //   open at a time (a second query throws failure_code::internal).
-// - Order columns of kind ENUM page by label, not by ordinal; such keys are
-//   rare and may be read out of order.
+// - Key values of ENUM and SET columns are compared by index / bit mask, the
+//   order ORDER BY uses, not by label.
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -328,6 +328,33 @@ public:
       case value_kind::bits:
         if (c.text.find_first_not_of("01") == std::string::npos) return "b'" + c.text + "'";
         break;
+      case value_kind::enumeration: {
+        // ORDER BY sorts an ENUM by its index and a number compares with the
+        // index too, while a quoted label would compare as a string.
+        for (size_t i = 0; i < col.allowed.size(); ++i)
+          if (col.allowed[i] == c.text) return std::to_string(i + 1);
+        break;
+      }
+      case value_kind::set: {
+        // Likewise a SET sorts and compares as its bit mask.
+        uint64_t mask = 0;
+        size_t start = 0;
+        bool known = true;
+        while (known && !c.text.empty() && start <= c.text.size()) {
+          size_t end = c.text.find(',', start);
+          if (end == std::string::npos) end = c.text.size();
+          std::string label = c.text.substr(start, end - start);
+          known = false;
+          for (size_t i = 0; i < col.allowed.size() && i < 64; ++i)
+            if (col.allowed[i] == label) {
+              mask |= uint64_t{1} << i;
+              known = true;
+            }
+          start = end + 1;
+        }
+        if (known) return std::to_string(mask);
+        break;
+      }
       case value_kind::timestamptz: {
         std::string v = c.text;
         if (v.size() > 3 && v.compare(v.size() - 3, 3, "+00") == 0) v.resize(v.size() - 3);
@@ -700,6 +727,11 @@ std::unique_ptr<source_session> open_mariadb(const source_config& cfg) {
   unsigned protocol = MYSQL_PROTOCOL_TCP;
   mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
   mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &protocol);
+  // A dead peer must not hang a reader forever; an hour is far longer than
+  // any page or pause of the pipeline.
+  unsigned io_timeout = 3600;
+  mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
+  mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
   mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   if (cfg.ssl.enable) {
     // The connector reads PEM files; the loader explains PKCS12 conversion.

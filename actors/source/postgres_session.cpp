@@ -192,10 +192,13 @@ public:
     exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK,
          "begin the snapshot");
     in_txn_ = true;
-    // The first statement fixes the snapshot; read the LSN in it. On a
-    // standby the current WAL position is the replayed one.
+    // The first statement fixes the snapshot; read the LSN in it. The insert
+    // position is past every commit the snapshot sees (the write position
+    // lags behind it under synchronous_commit = off), but a commit between
+    // the snapshot and the call may precede it too: the exact handoff of full
+    // mode is begin_snapshot_at. On a standby the position is the replayed one.
     auto r = exec("SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
-                  "ELSE pg_current_wal_lsn() END)::text",
+                  "ELSE pg_current_wal_insert_lsn() END)::text",
                   PGRES_TUPLES_OK, "read the wal position");
     source_position pos;
     pos.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0));
@@ -547,6 +550,11 @@ std::unique_ptr<source_session> open_postgres(const source_config& cfg) {
     {"application_name", "tributary"},
     {"connect_timeout", "10"},
     {"client_encoding", "UTF8"},
+    // TCP keepalives notice a dead peer (libpq has no read timeout).
+    {"keepalives", "1"},
+    {"keepalives_idle", "30"},
+    {"keepalives_interval", "10"},
+    {"keepalives_count", "3"},
   };
   if (cfg.ssl.enable) {
     // libpq reads PEM files only; the loader explains PKCS12 conversion.

@@ -306,6 +306,17 @@ TEST_F(postgres_source, keyset_paging_returns_every_row_once_in_key_order) {
   EXPECT_LT(some.size(), all.size());
 }
 
+TEST_F(postgres_source, enum_keys_page_in_declared_order) {
+  sql("CREATE TYPE level AS ENUM ('zeta', 'alpha', 'mid')");
+  sql("CREATE TABLE e (k level, n int, PRIMARY KEY (k, n))");
+  sql("INSERT INTO e VALUES ('mid', 1), ('zeta', 2), ('alpha', 1), ('zeta', 1), ('mid', 0)");
+  auto session = open_source(config());
+  auto t = session->list_tables({}, {}).at(0);
+  std::vector<std::string> got;
+  for (const auto& r : read_all(*session, t, 1)) got.push_back(r.cells[0].text + r.cells[1].text);
+  EXPECT_EQ(got, (std::vector<std::string>{"zeta1", "zeta2", "alpha1", "mid0", "mid1"}));
+}
+
 TEST_F(postgres_source, keyless_table_reads_through_a_cursor) {
   sql("CREATE TABLE heap (a int, b text)");
   sql("INSERT INTO heap SELECT i, 'v' || i FROM generate_series(1, 50) i");
@@ -618,6 +629,21 @@ TEST_F(mariadb_source, keyset_paging_returns_every_row_once_in_key_order) {
   auto rest = read_all(*session, t, 7, key_of(t, all[70]));
   ASSERT_EQ(rest.size(), all.size() - 71);
   EXPECT_TRUE(std::equal(rest.begin(), rest.end(), all.begin() + 71));
+}
+
+TEST_F(mariadb_source, enum_and_set_keys_page_in_index_order) {
+  // Labels declared out of alphabetical order: ORDER BY uses the index.
+  sql("CREATE TABLE e (k enum('z','a','m') NOT NULL, s set('q','b') NOT NULL, "
+      "PRIMARY KEY (k, s))");
+  sql("INSERT INTO e VALUES ('m','b'), ('z','q,b'), ('a',''), ('z','b'), ('m','q'), "
+      "('a','q,b'), ('z',''), ('z','q')");
+  auto session = open_source(config());
+  auto t = session->list_tables(own_database(), {}).at(0);
+  auto rows = read_all(*session, t, 1);
+  std::vector<std::string> got;
+  for (const auto& r : rows) got.push_back(r.cells[0].text + "/" + r.cells[1].text);
+  std::vector<std::string> want = {"z/", "z/q", "z/b", "z/q,b", "a/", "a/q,b", "m/q", "m/b"};
+  EXPECT_EQ(got, want);
 }
 
 TEST_F(mariadb_source, keyless_table_streams_in_one_pass) {
