@@ -64,7 +64,10 @@ public:
   /// Reads `t` (columns as in `t.columns`, in that order) starting after
   /// `after_key` (values of order_columns(t); empty = from the start),
   /// restricted by `conditions` (SQL, may be empty). Tables without order
-  /// columns are read in one pass with a server-side cursor.
+  /// columns are read in one pass with a server-side cursor. The reader
+  /// uses this session and must not outlive it; on MariaDB/MySQL a one-pass
+  /// reader streams the result and keeps the session busy (any other call
+  /// throws failure_code::internal) until it reaches the end or is destroyed.
   virtual std::unique_ptr<table_reader> open_table(
     const table_schema& t, const std::vector<cell>& after_key,
     const std::string& conditions) = 0;
