@@ -104,7 +104,8 @@ failure_code classify(PGconn* conn, const PGresult* res) {
   return failure_code::source_state;
 }
 
-PGconn* connect(const source_config& cfg, bool replication, const std::string& where) {
+PGconn* connect(const source_config& cfg, const std::string& options, bool replication,
+                const std::string& where) {
   std::string port = std::to_string(cfg.port ? cfg.port : 5432);
   std::vector<std::pair<const char*, std::string>> params = {
     {"host", cfg.host},
@@ -117,7 +118,7 @@ PGconn* connect(const source_config& cfg, bool replication, const std::string& w
     {"client_encoding", "UTF8"},
     // The walsender formats pgoutput's text values with its own settings:
     // they can only be set at connection time.
-    {"options", pg_canonical_options()},
+    {"options", options},
   };
   if (replication) params.push_back({"replication", "database"});
   if (cfg.ssl.enable) {
@@ -182,9 +183,12 @@ result_ptr run(PGconn* conn, const std::string& sql, const std::vector<std::stri
 
 }  // namespace
 
-pg_replication::pg_replication(const source_config& cfg)
-  : cfg_(cfg), where_(cfg.host + ":" + std::to_string(cfg.port ? cfg.port : 5432)) {
-  repl_ = connect(cfg_, true, where_);
+pg_replication::pg_replication(const source_config& cfg, const std::string& extra_options)
+  : cfg_(cfg),
+    options_(std::string(pg_canonical_options()) +
+             (extra_options.empty() ? "" : " " + extra_options)),
+    where_(cfg.host + ":" + std::to_string(cfg.port ? cfg.port : 5432)) {
+  repl_ = connect(cfg_, options_, true, where_);
   try {
     auto r = run(repl_, "IDENTIFY_SYSTEM", {}, PGRES_TUPLES_OK, "identify the system", where_);
     if (PQntuples(r.get()) != 1 || PQnfields(r.get()) < 4)
@@ -206,7 +210,7 @@ pg_replication::~pg_replication() {
 }
 
 PGconn* pg_replication::sql_connection() {
-  if (!sql_) sql_ = connect(cfg_, false, where_);
+  if (!sql_) sql_ = connect(cfg_, options_, false, where_);
   return sql_;
 }
 

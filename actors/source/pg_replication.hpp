@@ -61,8 +61,9 @@ struct pg_xlog_data {
 class pg_replication {
 public:
   /// Connects with replication=database and the canonical text settings
-  /// (pg_text.hpp), then runs IDENTIFY_SYSTEM.
-  explicit pg_replication(const source_config& cfg);
+  /// (pg_text.hpp), then runs IDENTIFY_SYSTEM. `extra_options` adds
+  /// `-c name=value` settings for the walsender (wal_sender_timeout, say).
+  explicit pg_replication(const source_config& cfg, const std::string& extra_options = "");
   ~pg_replication();
   pg_replication(const pg_replication&) = delete;
   pg_replication& operator=(const pg_replication&) = delete;
@@ -104,6 +105,7 @@ private:
   pg_conn* sql_connection();
 
   source_config cfg_;
+  std::string options_;
   std::string where_;
   pg_conn* repl_ = nullptr;
   /// A normal connection for catalog statements, opened when needed and
