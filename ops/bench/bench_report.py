@@ -101,7 +101,8 @@ def table(results_path, ceilings_path, env_path):
     w(f"# Snapshot benchmark, {env['date']}")
     w("")
     w(f"- Machine: {env['cpu']}, {env['nproc']} cores, {env['mem']} memory; "
-      "source, Tributary and Redis on the same machine, over loopback TCP.")
+      "source, Tributary and Redis on the same machine, over loopback TCP; "
+      f"load average before the run {env['load']}.")
     w(f"- Versions: {env['redis']}; {env['psql']}; {env['mariadb']}; tributary at {env['commit']}.")
     w(f"- Table: TPC-H `orders`, {fmt_int(int(env['rows']))} rows "
       "(ops/bench/snapshot.sh generates it in database `bench`).")

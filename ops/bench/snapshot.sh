@@ -92,6 +92,8 @@ rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]
 
 # ------------------------------------------------------------------ servers
 
+# The machine is shared; the load before the run says how quiet it was.
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 step "servers"
 bash "$ROOT/ops/servers.sh" start >&2 || die "ops/servers.sh start failed"
 
@@ -154,7 +156,7 @@ load_postgresql() {
   if [[ -z $(pg -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'bench'") ]]; then
     pg -d postgres -c "CREATE DATABASE bench" || die "could not create postgresql database bench"
   fi
-  pg -d bench -c "CREATE TABLE IF NOT EXISTS orders ($ORDERS_COLUMNS)" || die "could not create bench.public.orders"
+  pg -d bench -c "SET client_min_messages = warning" -c "CREATE TABLE IF NOT EXISTS orders ($ORDERS_COLUMNS)" || die "could not create bench.public.orders"
   local have
   have=$(pg -d bench -Atc "SELECT count(*) || ' ' || coalesce(max(o_orderkey), 0) FROM orders")
   if [[ $have == "$ROWS $ROWS" ]]; then
@@ -167,7 +169,7 @@ load_postgresql() {
 TRUNCATE orders;
 INSERT INTO orders
 $(orders_select "DATE '1992-01-01' + CAST((i * 31) % 2406 AS INTEGER)" TEXT)
-FROM generate_series(1, $ROWS) AS g(i);
+FROM generate_series(CAST(1 AS BIGINT), $ROWS) AS g(i);
 VACUUM (ANALYZE) orders;
 EOF
   t1=$(now)
@@ -325,7 +327,7 @@ EOF
 FAILED=0
 run_tributary() {
   local src=$1 mode=$2
-  local id="bench_${src}_$mode" stream rc=0 secs rss len sizes kb vb
+  local id="bench_${src}_$mode" stream rc=0 secs rss len sizes kb vb t0 t1
   local c="$WORK/conf" label
   label=$([[ $mode == full ]] && echo "full" || echo "include-schema: false")
   stream=$(stream_of "$src")
@@ -333,10 +335,15 @@ run_tributary() {
   redis_clean
   write_confs "$src" "$mode"
   log "redis uses $(redis_used_mb) MB before the run"
+  # /usr/bin/time reports the peak RSS; the wall clock comes from the shell,
+  # whose resolution is finer than time's 10 ms.
+  t0=$(now)
   /usr/bin/time -v -o "$WORK/time.txt" "$TRIB" snapshot "$c/src.yaml" "$c/dst.yaml" \
     --applier "$c/applier.yaml" --filter "$c/filter.yaml" --id "$id" \
     --data-dir "$WORK/data" --overwrite > "$WORK/$id.log" 2>&1 || rc=$?
-  read -r secs rss < <(python3 "$PY" time-v "$WORK/time.txt")
+  t1=$(now)
+  secs=$(elapsed "$t0" "$t1")
+  read -r _ rss < <(python3 "$PY" time-v "$WORK/time.txt")
   if (( rc != 0 )); then
     echo "--- last lines of $WORK/$id.log" >&2; tail -n 15 "$WORK/$id.log" >&2
     log "FAILED: tributary exited with code $rc for $src ($label)"
@@ -382,6 +389,7 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   printf 'cpu\t%s\n' "${cpu:-unknown CPU}"
   printf 'nproc\t%s\n' "$(nproc)"
   printf 'mem\t%s\n' "$mem_total"
+  printf 'load\t%s\n' "$LOAD_BEFORE"
   printf 'redis\t%s\n' "$(redis-server --version | awk '{ print $1, $2, $3 }')"
   printf 'psql\t%s\n' "$("$TRIB_PG_BIN/psql" --version)"
   printf 'mariadb\t%s\n' "$(mariadb --version | sed 's/,.*//')"
