@@ -1,0 +1,271 @@
+// The coordinator on CAF's test coordinator, with test doubles of the full
+// interfaces in place of readers, appliers and writers. The test plays the
+// appliers' part by sending table_done.
+
+#include "actors/control/coordinator.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "tests/actors/actor_test_env.hpp"
+
+namespace trib::test {
+namespace {
+
+/// What the stage factories made.
+struct stages_log {
+  std::vector<uint32_t> readers_started;
+  std::vector<redis_writer_actor> writers;
+  /// Per table: the index of the writer its applier got.
+  std::vector<size_t> applier_writer;
+  /// Tables whose reader should die instead of reading.
+  std::vector<uint32_t> crashing;
+  /// Every double, to stop them after the test.
+  std::vector<caf::actor> all;
+};
+
+redis_writer_actor::behavior_type writer_double(redis_writer_actor::pointer) {
+  return {[](write_batch& b) { return write_ack{std::vector<std::string>(b.entries.size())}; }};
+}
+
+table_applier_actor::behavior_type applier_double(table_applier_actor::pointer) {
+  return {[](row_batch& b) { return batch_ack{b.table, b.seq, b.rows.size()}; }};
+}
+
+snapshot_reader_actor::behavior_type
+reader_double(snapshot_reader_actor::pointer self, bool crash) {
+  if (crash) self->send(self, read_atom::value);
+  return {
+    [self, crash](read_atom) {
+      if (crash) self->quit(caf::make_error(caf::sec::runtime_error, "reader blew up"));
+    },
+  };
+}
+
+stage_factories doubles(std::shared_ptr<stages_log> log) {
+  stage_factories f;
+  f.writer = [log](caf::local_actor* self, size_t) {
+    auto h = self->spawn(writer_double);
+    log->writers.push_back(h);
+    log->all.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  };
+  f.applier = [log](caf::local_actor* self, uint32_t table, const table_schema&,
+                    redis_writer_actor writer, coordinator_actor) {
+    auto it = std::find(log->writers.begin(), log->writers.end(), writer);
+    if (log->applier_writer.size() <= table) log->applier_writer.resize(table + 1);
+    log->applier_writer[table] = static_cast<size_t>(it - log->writers.begin());
+    auto h = self->spawn(applier_double);
+    log->all.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  };
+  f.reader = [log](caf::local_actor* self, uint32_t table, const table_schema&,
+                   const snapshot_position&, table_applier_actor, coordinator_actor) {
+    log->readers_started.push_back(table);
+    bool crash = std::count(log->crashing.begin(), log->crashing.end(), table) > 0;
+    auto h = self->spawn(reader_double, crash);
+    log->all.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  };
+  return f;
+}
+
+/// Asks the coordinator to run and keeps its answer.
+struct client_log {
+  std::optional<snapshot_result> result;
+  std::optional<failure> error;
+};
+
+caf::behavior client(caf::event_based_actor* self, coordinator_actor coordinator,
+                     std::shared_ptr<client_log> log) {
+  self->request(coordinator, caf::infinite, run_atom::value)
+    .then([log](snapshot_result& r) { log->result = std::move(r); },
+          [log](caf::error& e) { log->error = to_failure(e); });
+  return {};
+}
+
+snapshot_plan plan_of(size_t tables) {
+  snapshot_plan p;
+  for (size_t i = 0; i < tables; ++i) {
+    table_schema t;
+    t.id = table_id{"db", "public", "t" + std::to_string(i)};
+    t.estimated_rows = 100 * i;
+    p.tables.push_back(t);
+  }
+  return p;
+}
+
+class coordinator_test : public actor_test {
+protected:
+  void start(snapshot_plan plan, coordinator_settings s) {
+    aut = sys.spawn(coordinator, std::move(plan), s, doubles(stages));
+    asker = sys.spawn(client, aut, answer);
+    sched.run();
+  }
+
+  void TearDown() override {
+    stop(aut, asker);
+    for (auto& h : stages->all) stop(h);
+    stages->all.clear();
+    stages->writers.clear();
+  }
+
+  void done(uint32_t table, uint64_t rows = 10) {
+    caf::anon_send(aut, table_done{table, rows, false, {}});
+    sched.run();
+  }
+
+  void skipped(uint32_t table, failure_code code = failure_code::wrong_type) {
+    caf::anon_send(aut, table_done{table, 0, true, failure{code, "WRONGTYPE"}});
+    sched.run();
+  }
+
+  /// Readers started whose table is not reported done.
+  size_t running(const std::vector<uint32_t>& finished) const {
+    size_t n = 0;
+    for (auto t : stages->readers_started)
+      if (std::count(finished.begin(), finished.end(), t) == 0) ++n;
+    return n;
+  }
+
+  std::shared_ptr<stages_log> stages = std::make_shared<stages_log>();
+  std::shared_ptr<client_log> answer = std::make_shared<client_log>();
+  coordinator_actor aut;
+  caf::actor asker;
+};
+
+coordinator_settings threads(size_t readers, size_t writers = 1, bool skip = true) {
+  coordinator_settings s;
+  s.reader_threads = readers;
+  s.writers = writers;
+  s.skip_tables_on_failures = skip;
+  return s;
+}
+
+TEST_F(coordinator_test, never_runs_more_readers_than_snapshot_threads) {
+  start(plan_of(5), threads(2));
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 1}));
+  std::vector<uint32_t> finished;
+  // Finish in an order unlike the start order.
+  for (uint32_t t : {1u, 0u, 3u, 2u, 4u}) {
+    EXPECT_FALSE(answer->result.has_value());
+    done(t);
+    finished.push_back(t);
+    EXPECT_LE(running(finished), 2u);
+  }
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 1, 2, 3, 4}));
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_FALSE(answer->result->aborted);
+  ASSERT_EQ(answer->result->tables.size(), 5u);
+  for (uint32_t t = 0; t < 5; ++t) {
+    EXPECT_EQ(answer->result->tables[t].table, t);
+    EXPECT_EQ(answer->result->tables[t].rows_written, 10u);
+    EXPECT_FALSE(answer->result->tables[t].skipped);
+  }
+}
+
+TEST_F(coordinator_test, starts_the_next_reader_as_soon_as_a_table_finishes) {
+  start(plan_of(3), threads(1));
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0}));
+  done(0);
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 1}));
+}
+
+TEST_F(coordinator_test, finishes_counting_skipped_tables) {
+  start(plan_of(3), threads(3));
+  done(0);
+  skipped(1);
+  EXPECT_FALSE(answer->result.has_value());
+  done(2);
+  ASSERT_TRUE(answer->result.has_value());
+  const auto& r = *answer->result;
+  EXPECT_FALSE(r.aborted);
+  auto n = std::count_if(r.tables.begin(), r.tables.end(),
+                         [](const table_done& d) { return d.skipped; });
+  EXPECT_EQ(n, 1);
+  EXPECT_TRUE(r.tables[1].skipped);
+  EXPECT_EQ(r.tables[1].reason.code, failure_code::wrong_type);
+}
+
+TEST_F(coordinator_test, a_second_report_of_a_table_changes_nothing) {
+  start(plan_of(2), threads(2));
+  done(0, 7);
+  skipped(0);
+  EXPECT_FALSE(answer->result.has_value());
+  done(1);
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_FALSE(answer->result->tables[0].skipped);
+  EXPECT_EQ(answer->result->tables[0].rows_written, 7u);
+}
+
+TEST_F(coordinator_test, stops_the_run_at_a_failure_when_tables_may_not_be_skipped) {
+  start(plan_of(3), threads(1, 1, false));
+  skipped(0, failure_code::auth);
+  ASSERT_TRUE(answer->result.has_value());
+  const auto& r = *answer->result;
+  EXPECT_TRUE(r.aborted);
+  EXPECT_EQ(r.reason.code, failure_code::auth);
+  ASSERT_EQ(r.tables.size(), 3u);
+  for (const auto& d : r.tables) EXPECT_TRUE(d.skipped);
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0}));
+}
+
+TEST_F(coordinator_test, shares_the_writer_pool_round_robin) {
+  start(plan_of(5), threads(1, 2));
+  EXPECT_EQ(stages->writers.size(), 2u);
+  EXPECT_EQ(stages->applier_writer, (std::vector<size_t>{0, 1, 0, 1, 0}));
+}
+
+TEST_F(coordinator_test, never_makes_more_writers_than_tables) {
+  start(plan_of(2), threads(1, 8));
+  EXPECT_EQ(stages->writers.size(), 2u);
+}
+
+TEST_F(coordinator_test, reads_no_table_its_checkpoint_says_is_complete) {
+  auto plan = plan_of(3);
+  plan.start.resize(3);
+  plan.start[1].done = true;
+  plan.start[1].rows_done = 100;
+  start(plan, threads(3));
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 2}));
+  done(0);
+  done(2);
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_FALSE(answer->result->tables[1].skipped);
+}
+
+TEST_F(coordinator_test, skips_the_table_of_a_reader_that_dies_unreported) {
+  stages->crashing = {0};
+  start(plan_of(2), threads(1));
+  // The crash freed the reader slot for the next table.
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 1}));
+  done(1);
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_TRUE(answer->result->tables[0].skipped);
+  EXPECT_FALSE(answer->result->tables[1].skipped);
+}
+
+TEST_F(coordinator_test, answers_at_once_when_there_is_nothing_to_do) {
+  start(plan_of(0), threads(2));
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_TRUE(answer->result->tables.empty());
+  EXPECT_TRUE(stages->writers.empty());
+}
+
+TEST(coordinator_settings_test, sizes_the_writer_pool_by_the_smallest_limit) {
+  run_options o;
+  o.target.max_connections = 30;
+  o.applier.snapshot.threads = 4;
+  o.extractor.snapshot.threads = 3;
+  EXPECT_EQ(settings_for(o, 10).writers, 4u);
+  EXPECT_EQ(settings_for(o, 2).writers, 2u);
+  o.target.max_connections = 1;
+  EXPECT_EQ(settings_for(o, 10).writers, 1u);
+  EXPECT_EQ(settings_for(o, 0).writers, 1u);
+  EXPECT_EQ(settings_for(o, 10).reader_threads, 3u);
+  o.applier.snapshot.skip_tables_on_failures = false;
+  EXPECT_FALSE(settings_for(o, 1).skip_tables_on_failures);
+}
+
+}  // namespace
+}  // namespace trib::test
