@@ -12,6 +12,7 @@
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/coordinator.hpp"
+#include "actors/control/retry_policy.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -98,11 +99,30 @@ std::vector<snapshot_position> resume_positions(redis_client& c,
   return start;
 }
 
+// Runs `f` under `policy`: retryable failures (a lost connection, a busy
+// server) are tried again after the policy's wait, others pass through.
+template <class F>
+auto retrying(const retry_policy& policy, const std::string& what, F f) {
+  for (int failures = 0;;) {
+    try {
+      return f();
+    } catch (const error& e) {
+      auto d = policy.next(++failures, e.code());
+      if (!d.retry) throw;
+      log::warn("retries " + what + " in " + std::to_string(d.wait.count()) +
+                " ms (attempt " + std::to_string(failures) + " of " +
+                std::to_string(policy.max_retries) + ", " + to_string(e.code()) +
+                "): " + e.what());
+      std::this_thread::sleep_for(d.wait);
+    }
+  }
+}
+
 int exit_code_for(failure_code c) {
   return c == failure_code::config || c == failure_code::state_exists ? 2 : 1;
 }
 
-run_summary run(const run_options& opts) {
+run_summary run(const run_options& opts, bool& logs_open) {
   run_summary s;
   if (opts.mode != run_mode::snapshot) {
     s.exit_code = 2;
@@ -111,31 +131,57 @@ run_summary run(const run_options& opts) {
   }
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
-  auto redis = redis_client::connect(opts.target);
-  check_state(*redis, opts, ckpt);
+  auto target_policy = retry_policy_for(opts.target);
+  std::unique_ptr<redis_client> redis;
+  // A fresh connection per attempt: after a failure the old one's state is
+  // unknown.
+  auto with_redis = [&](const std::string& what, auto f) {
+    return retrying(target_policy, what, [&] {
+      try {
+        if (!redis) redis = redis_client::connect(opts.target);
+        return f(*redis);
+      } catch (...) {
+        redis.reset();
+        throw;
+      }
+    });
+  };
+  with_redis("checking the replication's state",
+             [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
   if (opts.overwrite) std::filesystem::remove_all(dir);
   log::open_log_files(dir);
+  logs_open = true;
   log::info("starts snapshot of replication " + opts.id + " (group " + opts.group +
             ") from " + to_string(opts.source.kind) + " " + opts.source.host);
 
   std::vector<table_schema> tables;
   source_facts facts;
-  {
+  retrying(retry_policy_for(opts.source), "listing the source's tables", [&] {
     auto catalog = open_source(opts.source);
     facts = catalog->facts();
     tables = catalog->list_tables(opts.filter, opts.extractor);
-  }
+    return 0;
+  });
   if (tables.empty())
     throw error(failure_code::config,
                 "no tables to replicate: " + describe_filter(opts.filter) +
                   " matches no table the source user can read");
-  if (opts.overwrite) overwrite(*redis, opts, tables, ckpt);
   snapshot_plan plan;
-  plan.start = resume_positions(*redis, opts, tables, ckpt);
+  with_redis("preparing the target", [&](redis_client& c) {
+    // Each step can be repeated safely after a lost connection.
+    if (opts.overwrite) overwrite(c, opts, tables, ckpt);
+    plan.start = resume_positions(c, opts, tables, ckpt);
+    return 0;
+  });
   // The schema of the replicated tables goes first, so that consumers can
-  // read it before any row (design section 5).
-  must(*redis, {"XADD", schema_stream_name(opts.group, opts.id), "*", "key",
-                "schema", "value", schema_dump_json(tables, facts.kind)});
+  // read it before any row (design section 5). Written once: a lost reply
+  // may leave a second copy, which consumers treat as the same dump.
+  auto dump = schema_dump_json(tables, facts.kind);
+  with_redis("writing the schema dump", [&](redis_client& c) {
+    must(c, {"XADD", schema_stream_name(opts.group, opts.id), "*", "key",
+             "schema", "value", dump});
+    return 0;
+  });
   redis.reset();
   plan.tables = tables;
 
@@ -202,8 +248,9 @@ run_summary run(const run_options& opts) {
 
 run_summary run_replication(const run_options& opts) {
   run_summary s;
+  bool logs_open = false;
   try {
-    return run(opts);
+    return run(opts, logs_open);
   } catch (const error& e) {
     s.exit_code = exit_code_for(e.code());
     s.error = e.what();
@@ -214,7 +261,9 @@ run_summary run_replication(const run_options& opts) {
     s.exit_code = 1;
     s.error = "unexpected failure";
   }
-  log::error("stops: " + s.error);
+  // Failures before the log files exist are only the caller's to print;
+  // later ones also belong in error.log.
+  if (logs_open) log::error("stops: " + s.error);
   return s;
 }
 
