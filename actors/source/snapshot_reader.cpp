@@ -34,7 +34,7 @@ void open(snapshot_reader_state& st) {
     throw error(failure_code::source_state,
                 "lost the source in the middle of a table without key "
                 "columns, which cannot resume there");
-  st.session = open_source(st.settings.source);
+  st.session = st.settings.open(st.settings.source);
   st.source = st.session->begin_snapshot();
   st.reader = st.session->open_table(st.schema, st.last_read_key,
                                      st.settings.conditions);

@@ -3,6 +3,7 @@
 // session of its own. Include only from actor .cpp files (pulls in CAF).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct snapshot_reader_settings {
   std::string conditions;
   /// Where to start: the checkpoint of a resumed run, or empty.
   snapshot_position start;
+  /// Opens a session; open_source unless a test puts a double here.
+  std::function<std::unique_ptr<source_session>(const source_config&)> open =
+    open_source;
 };
 
 struct snapshot_reader_state {
