@@ -88,7 +88,7 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b,
   }
   if (!st.client->usable()) st.client = redis_client::connect(st.target);
   undo_partial(st, b, o);
-  throw error(o.error->code, o.error->what);
+  throw error(o.error->code, o.error->what + " (undone: the batch is not in the stream)");
 }
 
 }  // namespace
