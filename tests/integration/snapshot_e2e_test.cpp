@@ -152,7 +152,7 @@ TEST_F(snapshot_e2e, mariadb_tables_arrive_whole_typed_and_keyed) {
              "seq % 100, seq * 1000000000, seq / 8.0, seq % 2 = 0, "
              "DATE_ADD('1969-12-31', INTERVAL seq DAY), "
              "DATE_ADD('2024-01-01 00:00:00.000001', INTERVAL seq SECOND), "
-             "IF(seq % 10 = 0, NULL, CONCAT('note ', seq)) FROM seq_1_to_" +
+             "IF(seq % 10 = 0, NULL, CONCAT('note ', seq)) FROM trib_e2e.seq_1_to_" +
              std::to_string(rows) + ";");
   auto dir = work_dir("maria");
   auto src = write_file(dir + "/maria.yaml",
