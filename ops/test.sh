@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Everything CI does: install packages, build, start the local servers, run the
 # tests. Arguments go to ctest, e.g. `ops/test.sh -L unit` or `-R config`.
-# The exit code is ctest's.
+# The exit code is ctest's. Environment: TRIB_BUILD_DIR (default ./build),
+# TRIB_JOBS (build parallelism, default nproc), TRIB_TEST_TIMEOUT, and the
+# ports of ops/env.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +18,9 @@ bash ops/install.sh || die "ops/install.sh failed"
 bash ops/build.sh || die "ops/build.sh failed"
 bash ops/servers.sh start || die "ops/servers.sh start failed"
 
+# A hung test must fail, not stall CI: every test without its own TIMEOUT gets
+# $TRIB_TEST_TIMEOUT seconds (a later --timeout in the arguments wins).
 rc=0
-ctest --test-dir "$BUILD" --output-on-failure "$@" || rc=$?
+ctest --test-dir "$BUILD" --output-on-failure --timeout "${TRIB_TEST_TIMEOUT:-300}" "$@" || rc=$?
 echo "test.sh: ctest exited with $rc"
 exit "$rc"
