@@ -19,8 +19,10 @@ bash ops/build.sh || die "ops/build.sh failed"
 bash ops/servers.sh start || die "ops/servers.sh start failed"
 
 # A hung test must fail, not stall CI: every test without its own TIMEOUT gets
-# $TRIB_TEST_TIMEOUT seconds (a later --timeout in the arguments wins).
+# $TRIB_TEST_TIMEOUT seconds (a later --timeout in the arguments wins). A
+# filter that matches no test is an error too, not a silent pass.
 rc=0
-ctest --test-dir "$BUILD" --output-on-failure --timeout "${TRIB_TEST_TIMEOUT:-300}" "$@" || rc=$?
+ctest --test-dir "$BUILD" --output-on-failure --no-tests=error --timeout "${TRIB_TEST_TIMEOUT:-300}" "$@" \
+  || rc=$?
 echo "test.sh: ctest exited with $rc"
 exit "$rc"
