@@ -2,8 +2,13 @@
 // Shared helpers of the integration tests: run SQL on the real servers,
 // run the tributary binary, read streams back with the project's Redis client.
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -93,6 +98,93 @@ inline run_result run_tributary(const std::string& args) {
   int status = pclose(p);
   out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return out;
+}
+
+/// A tributary process running in the background, for tests that kill it
+/// mid-run. Its stdout and stderr go to `log_file`. The destructor kills and
+/// reaps a child that is still running, so a failed assertion leaves no
+/// orphan behind.
+class child_process {
+public:
+  child_process(const std::vector<std::string>& args, const std::string& log_file) {
+    std::vector<std::string> argv_s{TRIB_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+      }
+      std::vector<char*> argv;
+      for (auto& a : argv_s) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+  ~child_process() {
+    if (running()) kill_now();
+  }
+
+  /// Whether the process has not exited yet (reaps it when it has).
+  bool running() {
+    if (done_) return false;
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) finish(status);
+    return !done_;
+  }
+
+  /// SIGKILL, as a crash or `kill -9` would end it; waits until it is gone.
+  void kill_now() {
+    if (done_) return;
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+
+  /// Waits for the end; the exit code, or 128 + signal.
+  int wait() {
+    while (!done_) {
+      int status = 0;
+      pid_t r = waitpid(pid_, &status, 0);
+      if (r == pid_) finish(status);
+      else if (r < 0 && errno != EINTR) throw std::runtime_error("waitpid failed");
+    }
+    return exit_code_;
+  }
+
+  /// Whether it ended by a signal (a kill) rather than exiting.
+  bool killed() const { return signalled_; }
+
+private:
+  void finish(int status) {
+    done_ = true;
+    signalled_ = WIFSIGNALED(status);
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  pid_t pid_ = -1;
+  bool done_ = false;
+  bool signalled_ = false;
+  int exit_code_ = -1;
+};
+
+/// XLEN of a stream (0 when it does not exist).
+inline long long stream_length(redis_client& r, const std::string& stream) {
+  auto reply = r.command({"XLEN", stream});
+  if (reply.type != redis_reply::kind::integer)
+    throw std::runtime_error("XLEN " + stream + ": " + reply.str);
+  return reply.integer;
+}
+
+/// The whole text of a file ("" when it does not exist).
+inline std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
 /// Writes a file (for per-test configuration files) and returns its path.
