@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "actors/log.hpp"
+#include "actors/source/pg_connect.hpp"
 #include "actors/source/pg_text.hpp"
 #include "messages/failure.hpp"
 #include "messages/position.hpp"
@@ -29,21 +30,6 @@ constexpr auto status_interval = std::chrono::seconds(10);
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
 constexpr int64_t pg_epoch_offset_us = 946684800LL * 1000000;
 
-std::string one_line(const char* msg) {
-  std::string out;
-  for (const char* p = msg ? msg : ""; *p; ++p) {
-    if (*p == '\n') {
-      if (p[1] != '\0') out += "; ";
-    } else {
-      out += *p;
-    }
-  }
-  return out;
-}
-
-bool contains(const std::string& s, const char* what) {
-  return s.find(what) != std::string::npos;
-}
 
 std::string quote_ident(const std::string& name) {
   std::string out = "\"";
@@ -104,62 +90,6 @@ failure_code classify(PGconn* conn, const PGresult* res) {
   return failure_code::source_state;
 }
 
-PGconn* connect(const source_config& cfg, const std::string& options, bool replication,
-                const std::string& where) {
-  std::string port = std::to_string(cfg.port ? cfg.port : 5432);
-  std::vector<std::pair<const char*, std::string>> params = {
-    {"host", cfg.host},
-    {"port", port},
-    {"dbname", cfg.database},
-    {"user", cfg.username},
-    {"password", cfg.password},
-    {"application_name", "tributary"},
-    {"connect_timeout", "10"},
-    {"client_encoding", "UTF8"},
-    // The walsender formats pgoutput's text values with its own settings:
-    // they can only be set at connection time.
-    {"options", options},
-  };
-  if (replication) params.push_back({"replication", "database"});
-  if (cfg.ssl.enable) {
-    if (cfg.ssl.trust_store) {
-      params.push_back({"sslmode", "verify-full"});
-      params.push_back({"sslrootcert", cfg.ssl.trust_store->path});
-    } else {
-      params.push_back({"sslmode", "require"});
-    }
-    if (cfg.ssl.key_store) {
-      params.push_back({"sslcert", cfg.ssl.key_store->path});
-      params.push_back({"sslkey", cfg.ssl.key_store->path});
-    }
-  } else {
-    params.push_back({"sslmode", "disable"});
-  }
-  std::vector<const char*> keys, values;
-  for (const auto& [k, v] : params) {
-    keys.push_back(k);
-    values.push_back(v.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
-  if (!conn) throw error(failure_code::internal, "cannot allocate a postgresql connection");
-  if (PQstatus(conn) == CONNECTION_OK) return conn;
-  std::string msg = one_line(PQerrorMessage(conn));
-  PQfinish(conn);
-  // libpq reports connection failures as text only.
-  if (contains(msg, "authentication failed") || contains(msg, "no pg_hba.conf entry") ||
-      contains(msg, "password is required") ||
-      (contains(msg, "role \"") && contains(msg, "does not exist")) ||
-      contains(msg, "permission denied") || contains(msg, "replication role"))
-    throw error(failure_code::auth,
-                "postgresql at " + where + " refuses user " + cfg.username + ": " + msg);
-  if (contains(msg, "database \"") && contains(msg, "does not exist"))
-    throw error(failure_code::config,
-                "postgresql at " + where + " has no database " + cfg.database + ": " + msg);
-  throw error(failure_code::connection, "cannot connect to postgresql at " + where + ": " + msg);
-}
-
 /// Runs `sql` (with text `params`); throws a classified error unless the
 /// result has status `want`.
 result_ptr run(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
@@ -172,8 +102,8 @@ result_ptr run(PGconn* conn, const std::string& sql, const std::vector<std::stri
                                 values.data(), nullptr, nullptr, 0),
                &PQclear);
   if (r && PQresultStatus(r.get()) == want) return r;
-  std::string msg = one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn));
-  if (msg.empty()) msg = one_line(PQerrorMessage(conn));
+  std::string msg = pg_one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn));
+  if (msg.empty()) msg = pg_one_line(PQerrorMessage(conn));
   auto code = classify(conn, r.get());
   std::string prefix = code == failure_code::connection
                          ? "loses the connection to postgresql at " + where
@@ -188,7 +118,7 @@ pg_replication::pg_replication(const source_config& cfg, const std::string& extr
     options_(std::string(pg_canonical_options()) +
              (extra_options.empty() ? "" : " " + extra_options)),
     where_(cfg.host + ":" + std::to_string(cfg.port ? cfg.port : 5432)) {
-  repl_ = connect(cfg_, options_, true, where_);
+  repl_ = pg_connect(cfg_, options_, true);
   try {
     auto r = run(repl_, "IDENTIFY_SYSTEM", {}, PGRES_TUPLES_OK, "identify the system", where_);
     if (PQntuples(r.get()) != 1 || PQnfields(r.get()) < 4)
@@ -210,7 +140,7 @@ pg_replication::~pg_replication() {
 }
 
 PGconn* pg_replication::sql_connection() {
-  if (!sql_) sql_ = connect(cfg_, options_, false, where_);
+  if (!sql_) sql_ = pg_connect(cfg_, options_, false);
   return sql_;
 }
 
@@ -295,6 +225,24 @@ pg_slot pg_replication::ensure_slot(const std::string& name) {
   return slot;
 }
 
+std::optional<uint64_t> pg_replication::find_slot(const std::string& name) {
+  check_slot_name(name);
+  auto found = run(sql_connection(),
+                   "SELECT COALESCE(confirmed_flush_lsn, '0/0')::text FROM pg_replication_slots "
+                   "WHERE slot_name = $1 AND slot_type = 'logical'",
+                   {name}, PGRES_TUPLES_OK, "look up replication slot " + name, where_);
+  if (PQntuples(found.get()) == 0) return std::nullopt;
+  return pg_parse_lsn(PQgetvalue(found.get(), 0, 0));
+}
+
+void pg_replication::drop_slot(const std::string& name) {
+  check_slot_name(name);
+  if (!find_slot(name)) return;
+  run(sql_connection(), "SELECT pg_drop_replication_slot($1)", {name}, PGRES_TUPLES_OK,
+      "drop replication slot " + name, where_);
+  log::info("drops replication slot " + name);
+}
+
 void pg_replication::start(const std::string& slot, const std::string& publication,
                            uint64_t start_lsn) {
   check_slot_name(slot);
@@ -313,7 +261,7 @@ void pg_replication::start(const std::string& slot, const std::string& publicati
     const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
     if (state && std::string(state) == "42704")  // undefined_object
       throw error(failure_code::source_state, "replication slot '" + slot + "' does not exist");
-    std::string msg = one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(repl_));
+    std::string msg = pg_one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(repl_));
     auto code = classify(repl_, r.get());
     throw error(code, "cannot start replication from slot " + slot + ": postgresql at " +
                         where_ + " says: " + msg);
@@ -340,7 +288,7 @@ void pg_replication::send_status(bool reply_requested) {
   if (PQputCopyData(repl_, msg.data(), static_cast<int>(msg.size())) != 1 || PQflush(repl_) != 0)
     throw error(failure_code::connection, "loses the connection to postgresql at " + where_ +
                                             " while confirming: " +
-                                            one_line(PQerrorMessage(repl_)));
+                                            pg_one_line(PQerrorMessage(repl_)));
   sent_ = confirmed_;
   last_status_ = std::chrono::steady_clock::now();
 }
@@ -378,7 +326,7 @@ std::optional<pg_xlog_data> pg_replication::poll(std::chrono::milliseconds timeo
     if (n == -1) {
       // The server ended the stream; its reason is in the final result.
       result_ptr r(PQgetResult(repl_), &PQclear);
-      std::string msg = one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(repl_));
+      std::string msg = pg_one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(repl_));
       const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
       streaming_ = false;
       if (state && std::string(state) == "42704")
@@ -391,7 +339,7 @@ std::optional<pg_xlog_data> pg_replication::poll(std::chrono::milliseconds timeo
     if (n < -1) {
       streaming_ = false;
       throw error(failure_code::connection, "loses the connection to postgresql at " + where_ +
-                                              ": " + one_line(PQerrorMessage(repl_)));
+                                              ": " + pg_one_line(PQerrorMessage(repl_)));
     }
     // Nothing buffered: wait for the socket, but wake for the next status.
     auto now = clock::now();
@@ -405,7 +353,7 @@ std::optional<pg_xlog_data> pg_replication::poll(std::chrono::milliseconds timeo
     if (ready > 0 && PQconsumeInput(repl_) != 1) {
       streaming_ = false;
       throw error(failure_code::connection, "loses the connection to postgresql at " + where_ +
-                                              ": " + one_line(PQerrorMessage(repl_)));
+                                              ": " + pg_one_line(PQerrorMessage(repl_)));
     }
   }
 }

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "actors/log.hpp"
+#include "actors/source/pg_connect.hpp"
+#include "actors/source/pg_text.hpp"
 #include "actors/source/session_common.hpp"
 #include "messages/failure.hpp"
 
@@ -21,22 +23,6 @@ namespace {
 
 using result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
-/// libpq messages end in a newline and may span lines; one line reads better.
-std::string one_line(const char* msg) {
-  std::string out;
-  for (const char* p = msg ? msg : ""; *p; ++p) {
-    if (*p == '\n') {
-      if (p[1] != '\0') out += "; ";
-    } else {
-      out += *p;
-    }
-  }
-  return out;
-}
-
-bool contains(const std::string& s, const char* what) {
-  return s.find(what) != std::string::npos;
-}
 
 /// Classifies a failed statement by SQLSTATE (PostgreSQL appendix A).
 failure_code classify(PGconn* conn, const PGresult* res) {
@@ -67,37 +53,6 @@ std::string quote_ident(const std::string& name) {
 
 std::string qualified(const table_id& id) {
   return quote_ident(id.schema) + "." + quote_ident(id.table);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// bytea in hex output ("\x00ff") to raw bytes.
-std::string decode_bytea(const char* v, int len) {
-  if (len < 2 || v[0] != '\\' || v[1] != 'x')
-    throw error(failure_code::bad_data, "reads bytea not in hex format");
-  std::string out;
-  out.resize(static_cast<size_t>(len - 2) / 2);
-  for (size_t i = 0, j = 2; i < out.size(); ++i, j += 2) {
-    int hi = hex_value(v[j]), lo = hex_value(v[j + 1]);
-    if (hi < 0 || lo < 0) throw error(failure_code::bad_data, "reads bad hex in bytea");
-    out[i] = static_cast<char>(hi << 4 | lo);
-  }
-  return out;
-}
-
-/// "16/B374D848" to a 64-bit LSN.
-uint64_t parse_lsn(const std::string& text) {
-  auto slash = text.find('/');
-  if (slash == std::string::npos)
-    throw error(failure_code::bad_data, "reads malformed lsn " + text);
-  uint64_t hi = std::strtoull(text.substr(0, slash).c_str(), nullptr, 16);
-  uint64_t lo = std::strtoull(text.substr(slash + 1).c_str(), nullptr, 16);
-  return hi << 32 | lo;
 }
 
 /// The value kind of a (base) type, by its pg_type name and typtype.
@@ -201,7 +156,7 @@ public:
                   "ELSE pg_current_wal_insert_lsn() END)::text",
                   PGRES_TUPLES_OK, "read the wal position");
     source_position pos;
-    pos.lsn = parse_lsn(PQgetvalue(r.get(), 0, 0));
+    pos.lsn = pg_parse_lsn(PQgetvalue(r.get(), 0, 0));
     log::info("begins the snapshot at lsn " + format_lsn(pos.lsn));
     return pos;
   }
@@ -258,8 +213,8 @@ public:
 private:
   void check(const result_ptr& r, ExecStatusType want, const std::string& doing) {
     if (r && PQresultStatus(r.get()) == want) return;
-    std::string msg = one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_));
-    if (msg.empty()) msg = one_line(PQerrorMessage(conn_));
+    std::string msg = pg_one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_));
+    if (msg.empty()) msg = pg_one_line(PQerrorMessage(conn_));
     auto code = classify(conn_, r.get());
     std::string prefix = code == failure_code::connection
                            ? "loses the connection to postgresql at " + where_
@@ -404,7 +359,7 @@ void append_rows(const PGresult* r, const std::vector<bool>& bytea, std::vector<
       c.null = false;
       const char* v = PQgetvalue(r, i, j);
       int len = PQgetlength(r, i, j);
-      c.text = bytea[static_cast<size_t>(j)] ? decode_bytea(v, len) : std::string(v, static_cast<size_t>(len));
+      c.text = bytea[static_cast<size_t>(j)] ? pg_decode_bytea(v, static_cast<size_t>(len)) : std::string(v, static_cast<size_t>(len));
     }
     out.push_back(std::move(rw));
   }
@@ -540,65 +495,7 @@ std::unique_ptr<table_reader> pg_session::open_table(const table_schema& t,
 }  // namespace
 
 std::unique_ptr<source_session> open_postgres(const source_config& cfg) {
-  std::string port = std::to_string(effective_port(cfg));
-  std::vector<std::pair<const char*, std::string>> params = {
-    {"host", cfg.host},
-    {"port", port},
-    {"dbname", cfg.database},
-    {"user", cfg.username},
-    {"password", cfg.password},
-    {"application_name", "tributary"},
-    {"connect_timeout", "10"},
-    {"client_encoding", "UTF8"},
-    // TCP keepalives notice a dead peer (libpq has no read timeout).
-    {"keepalives", "1"},
-    {"keepalives_idle", "30"},
-    {"keepalives_interval", "10"},
-    {"keepalives_count", "3"},
-  };
-  if (cfg.ssl.enable) {
-    // libpq reads PEM files only; the loader explains PKCS12 conversion.
-    if (cfg.ssl.trust_store) {
-      params.push_back({"sslmode", "verify-full"});
-      params.push_back({"sslrootcert", cfg.ssl.trust_store->path});
-    } else {
-      params.push_back({"sslmode", "require"});
-    }
-    if (cfg.ssl.key_store) {
-      params.push_back({"sslcert", cfg.ssl.key_store->path});
-      params.push_back({"sslkey", cfg.ssl.key_store->path});
-    }
-  } else {
-    params.push_back({"sslmode", "disable"});
-  }
-  std::vector<const char*> keys, values;
-  for (const auto& [k, v] : params) {
-    keys.push_back(k);
-    values.push_back(v.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-
-  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
-  if (!conn) throw error(failure_code::internal, "cannot allocate a postgresql connection");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = one_line(PQerrorMessage(conn));
-    PQfinish(conn);
-    std::string where = cfg.host + ":" + port;
-    // libpq reports connection failures as text only; the server's FATAL
-    // messages below are stable across versions (in the C locale).
-    if (contains(msg, "authentication failed") || contains(msg, "no pg_hba.conf entry") ||
-        contains(msg, "password is required") ||
-        (contains(msg, "role \"") && contains(msg, "does not exist")) ||
-        contains(msg, "permission denied"))
-      throw error(failure_code::auth, "postgresql at " + where + " refuses user " +
-                                        cfg.username + ": " + msg);
-    if (contains(msg, "database \"") && contains(msg, "does not exist"))
-      throw error(failure_code::config, "postgresql at " + where + " has no database " +
-                                          cfg.database + ": " + msg);
-    throw error(failure_code::connection,
-                "cannot connect to postgresql at " + where + ": " + msg);
-  }
+  PGconn* conn = pg_connect(cfg, "", false);
   return std::make_unique<pg_session>(conn, cfg);
 }
 
