@@ -82,6 +82,15 @@ public:
   /// config error.
   pg_slot ensure_slot(const std::string& name);
 
+  /// The confirmed position of logical slot `name`, or nothing when no such
+  /// slot exists (a --resume whose slot was dropped cannot continue).
+  std::optional<uint64_t> find_slot(const std::string& name);
+
+  /// Drops slot `name` if it exists (a fresh `full` run needs a new slot to
+  /// export its snapshot). A slot in use by another connection is
+  /// source_state.
+  void drop_slot(const std::string& name);
+
   /// START_REPLICATION SLOT `slot` LOGICAL `start_lsn` with pgoutput protocol
   /// version 1 and `publication`. The server streams from the later of
   /// start_lsn and the slot's confirmed position; start_lsn counts as
