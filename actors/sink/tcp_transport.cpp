@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "actors/sink/redis_client.hpp"
+#include "actors/sink/tls_transport.hpp"
 
 namespace trib {
 
@@ -147,8 +148,7 @@ void set_timeout(int fd, int option, int ms) {
 
 }  // namespace
 
-std::unique_ptr<transport> connect_tcp(const std::string& host, int port,
-                                       int timeout_ms, int read_timeout_ms) {
+int open_tcp_socket(const std::string& host, int port, int timeout_ms, int read_timeout_ms) {
   auto peer = endpoint(host, port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -186,7 +186,13 @@ std::unique_ptr<transport> connect_tcp(const std::string& host, int port,
     set_timeout(fd, SO_RCVTIMEO, read_timeout_ms);
     set_timeout(fd, SO_SNDTIMEO, read_timeout_ms);
   }
-  return std::make_unique<tcp_transport>(fd, peer);
+  return fd;
+}
+
+std::unique_ptr<transport> connect_tcp(const std::string& host, int port,
+                                       int timeout_ms, int read_timeout_ms) {
+  int fd = open_tcp_socket(host, port, timeout_ms, read_timeout_ms);
+  return std::make_unique<tcp_transport>(fd, endpoint(host, port));
 }
 
 }  // namespace trib
