@@ -40,11 +40,18 @@ std::string describe_filter(const filter_config& f) {
   return out + ")";
 }
 
-// Runs a command whose error reply is a failure.
+// Runs a command whose error reply is a failure. The message names the key:
+// Redis's NOPERM does not say which key the ACL refused.
 redis_reply must(redis_client& c, const std::vector<std::string>& argv) {
   auto r = c.command(argv);
-  if (r.type == redis_reply::kind::error)
-    throw error(classify_redis_error(r.str), argv[0] + " failed: " + r.str);
+  if (r.type == redis_reply::kind::error) {
+    std::string what = "redis refuses " + argv[0] + (argv.size() > 1 ? " " + argv[1] : "") +
+                       ": " + r.str;
+    if (r.str.rfind("NOPERM", 0) == 0)
+      what += " (the target user needs read and write access to this replication's "
+              "replicate_io_* keys and to the table streams)";
+    throw error(classify_redis_error(r.str), what);
+  }
   return r;
 }
 
