@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "messages/batch.hpp"
+#include "messages/change.hpp"
 #include "messages/failure.hpp"
 #include "messages/position.hpp"
 #include "messages/result.hpp"
@@ -44,6 +45,27 @@ using table_applier_actor = caf::typed_actor<
 using redis_writer_actor = caf::typed_actor<
   // Commits entries and their checkpoint in one MULTI/EXEC.
   caf::replies_to<write_batch>::with<write_ack>>;
+
+/// Realtime: reads the PostgreSQL slot, decodes pgoutput and hands whole
+/// transactions, in commit order, to the change appliers, keeping a bounded
+/// number of batches unacknowledged; confirms to the slot what every stream
+/// has committed (detached: libpq blocks).
+using wal_reader_actor = caf::typed_actor<
+  // Streams until stopped (SIGINT/SIGTERM) or failed; answers the slot's
+  // final confirmed LSN after draining.
+  caf::replies_to<run_atom>::with<uint64_t>,
+  // Polls the slot once more (self-sent, so that acknowledgements are
+  // handled between polls).
+  caf::reacts_to<read_atom>>;
+
+/// Realtime: owns one change stream (a table's, or the global one): turns
+/// changes into entries, skips what its checkpoint covers, writes in order
+/// with the checkpoint, one write in flight.
+using change_applier_actor = caf::typed_actor<
+  // Writes a batch of changes; answers once Redis committed it.
+  caf::replies_to<change_batch>::with<change_ack>,
+  // A table's columns changed: later changes use the new schema.
+  caf::reacts_to<schema_change>>;
 
 /// Plans and supervises one replication: spawns writers, appliers and a
 /// bounded number of readers, collects the tables' outcomes.

@@ -12,6 +12,7 @@
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/coordinator.hpp"
+#include "actors/control/realtime.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
@@ -131,11 +132,7 @@ int exit_code_for(failure_code c) {
 
 run_summary run(const run_options& opts, bool& logs_open) {
   run_summary s;
-  if (opts.mode != run_mode::snapshot) {
-    s.exit_code = 2;
-    s.error = "realtime mode is not available yet; run 'snapshot'";
-    return s;
-  }
+  if (opts.mode != run_mode::snapshot) return run_realtime(opts, logs_open);
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
   auto target_policy = retry_policy_for(opts.target);

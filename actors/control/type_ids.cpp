@@ -23,6 +23,11 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<table_done>("trib::table_done");
   cfg.add_message_type<std::vector<table_done>>("std::vector<trib::table_done>");
   cfg.add_message_type<snapshot_result>("trib::snapshot_result");
+  cfg.add_message_type<row_change>("trib::row_change");
+  cfg.add_message_type<std::vector<row_change>>("std::vector<trib::row_change>");
+  cfg.add_message_type<change_batch>("trib::change_batch");
+  cfg.add_message_type<change_ack>("trib::change_ack");
+  cfg.add_message_type<schema_change>("trib::schema_change");
   // Renders wrapped failures as "connection: <what>" in CAF's messages.
   cfg.add_error_category(failure_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {

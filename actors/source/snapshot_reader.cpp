@@ -35,7 +35,10 @@ void open(snapshot_reader_state& st) {
                 "lost the source in the middle of a table without key "
                 "columns, which cannot resume there");
   st.session = st.settings.open(st.settings.source);
-  st.source = st.session->begin_snapshot();
+  st.source = st.settings.exported_snapshot.empty()
+                ? st.session->begin_snapshot()
+                : st.session->begin_snapshot_at(st.settings.exported_snapshot,
+                                                st.settings.exported_at);
   st.reader = st.session->open_table(st.schema, st.last_read_key,
                                      st.settings.conditions);
 }

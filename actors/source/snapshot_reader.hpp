@@ -28,6 +28,11 @@ struct snapshot_reader_settings {
   std::string conditions;
   /// Where to start: the checkpoint of a resumed run, or empty.
   snapshot_position start;
+  /// full mode: the snapshot the slot exported (CREATE_REPLICATION_SLOT ...
+  /// SNAPSHOT 'export') and its consistent point; when set, the session
+  /// adopts it (begin_snapshot_at) so the rows match the slot's stream.
+  std::string exported_snapshot;
+  source_position exported_at;
   /// Opens a session; open_source unless a test puts a double here.
   std::function<std::unique_ptr<source_session>(const source_config&)> open =
     open_source;

@@ -1,0 +1,403 @@
+// run_realtime: the slot, the publication and the checkpoints are prepared
+// without actors; the snapshot of `full` runs on the coordinator, then the
+// WAL reader, the change appliers and the Redis writers stream until a
+// signal asks them to stop.
+
+#include "actors/control/realtime.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "actors/actors.hpp"
+#include "actors/apply/change_applier.hpp"
+#include "actors/apply/envelope.hpp"
+#include "actors/apply/schema_dump.hpp"
+#include "actors/control/checkpoint_math.hpp"
+#include "actors/control/coordinator.hpp"
+#include "actors/control/retry_policy.hpp"
+#include "actors/control/type_ids.hpp"
+#include "actors/log.hpp"
+#include "actors/sink/redis_client.hpp"
+#include "actors/sink/redis_writer.hpp"
+#include "actors/source/pg_replication.hpp"
+#include "actors/source/pg_text.hpp"
+#include "actors/source/snapshot_reader.hpp"
+#include "actors/source/source_session.hpp"
+#include "actors/source/wal_reader.hpp"
+
+namespace trib {
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_stop_signal(int) { stop_requested.store(true); }
+
+// SIGINT/SIGTERM ask for a drain instead of ending the process; the old
+// handlers come back when the run ends.
+class stop_signals {
+public:
+  stop_signals() {
+    stop_requested.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~stop_signals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+redis_reply must(redis_client& c, const std::vector<std::string>& argv) {
+  auto r = c.command(argv);
+  if (r.type == redis_reply::kind::error)
+    throw error(classify_redis_error(r.str), argv[0] + " failed: " + r.str);
+  return r;
+}
+
+template <class F>
+auto retrying(const retry_policy& policy, const std::string& what, F f) {
+  for (int failures = 0;;) {
+    try {
+      return f();
+    } catch (const error& e) {
+      auto d = policy.next(++failures, e.code());
+      if (!d.retry) throw;
+      log::warn("retries " + what + " in " + std::to_string(d.wait.count()) + " ms (attempt " +
+                std::to_string(failures) + " of " + std::to_string(policy.max_retries) + ", " +
+                to_string(e.code()) + "): " + e.what());
+      std::this_thread::sleep_for(d.wait);
+    }
+  }
+}
+
+// A slot name PostgreSQL accepts: lower case letters, digits, underscores.
+std::string default_slot(const run_options& opts) {
+  std::string s = "tributary_" + opts.group + "_" + opts.id;
+  for (auto& ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    ch = std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
+  }
+  return s.substr(0, 63);
+}
+
+/// The change streams of a run.
+struct stream_layout {
+  std::vector<std::string> names;
+  std::vector<std::string> fields;
+  std::vector<uint32_t> stream_of_table;
+};
+
+stream_layout layout_for(const run_options& opts, const std::vector<table_schema>& tables) {
+  stream_layout l;
+  if (opts.applier.realtime.consistency == replay_consistency::global) {
+    l.names.push_back(global_cdc_stream_name(opts.group, opts.id));
+    l.fields.push_back(l.names.back());
+    l.stream_of_table.assign(tables.size(), 0);
+    return l;
+  }
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (opts.applier.split_stream) {
+      l.names.push_back(cdc_stream_name(tables[i].id, opts.map));
+      l.fields.push_back(l.names.back());
+    } else {
+      // The plain field holds the snapshot's checkpoint of the same stream.
+      l.names.push_back(snapshot_stream_name(tables[i].id, opts.map));
+      l.fields.push_back(l.names.back() + ":realtime");
+    }
+    l.stream_of_table.push_back(static_cast<uint32_t>(i));
+  }
+  return l;
+}
+
+caf::actor_system_config& configure(caf::actor_system_config& cfg) {
+  register_message_types(cfg);
+  cfg.set("scheduler.max-threads",
+          static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+// The coordinator's stages for the snapshot of `full`: the default ones,
+// except that readers adopt the slot's exported snapshot.
+stage_factories full_snapshot_factories(const run_options& opts, const source_facts& facts,
+                                        const pg_slot& slot) {
+  auto f = default_factories(opts, facts);
+  snapshot_reader_settings rs;
+  rs.source = opts.source;
+  rs.fetch_size_rows = static_cast<size_t>(std::max(opts.extractor.snapshot.fetch_size_rows, 1));
+  rs.batch_size_rows = static_cast<size_t>(std::max(opts.applier.snapshot.batch_size_rows, 1));
+  rs.exported_snapshot = slot.snapshot_name;
+  rs.exported_at.lsn = slot.lsn;
+  auto filter = opts.filter;
+  f.reader = [rs, filter](caf::local_actor* self, uint32_t table, const table_schema& t,
+                          const snapshot_position& start, table_applier_actor applier,
+                          coordinator_actor coordinator) {
+    auto s = rs;
+    s.conditions = filter_conditions(filter, t.id);
+    s.start = start;
+    return self->spawn<caf::detached>(snapshot_reader, table, t, std::move(s),
+                                      std::move(applier), std::move(coordinator));
+  };
+  return f;
+}
+
+}  // namespace
+
+void request_realtime_stop() { stop_requested.store(true); }
+
+run_summary run_realtime(const run_options& opts, bool& logs_open) {
+  run_summary s;
+  bool full = opts.mode == run_mode::full;
+  const char* mode = full ? "full" : "realtime";
+  if (opts.source.kind != source_kind::postgresql)
+    throw error(failure_code::config,
+                std::string(mode) + " replication from " + to_string(opts.source.kind) +
+                  " is not available yet; run 'snapshot'");
+  stop_signals signals;
+  auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
+  auto ckpt = checkpoint_key(opts.group, opts.id);
+  auto target_policy = retry_policy_for(opts.target);
+  auto source_policy = retry_policy_for(opts.source);
+  std::unique_ptr<redis_client> redis;
+  auto with_redis = [&](const std::string& what, auto f) {
+    return retrying(target_policy, what, [&] {
+      try {
+        if (!redis) redis = redis_client::connect(opts.target);
+        return f(*redis);
+      } catch (...) {
+        redis.reset();
+        throw;
+      }
+    });
+  };
+  with_redis("checking the replication's state", [&](redis_client& c) {
+    if (!opts.resume && !opts.overwrite && must(c, {"EXISTS", ckpt}).integer > 0)
+      throw error(failure_code::state_exists,
+                  "replication '" + opts.id + "' (group '" + opts.group +
+                    "') has state in Redis (" + ckpt +
+                    "): run with --resume to continue it or --overwrite to delete it and "
+                    "start over");
+    return 0;
+  });
+  if (opts.overwrite) std::filesystem::remove_all(dir);
+  log::open_log_files(dir);
+  logs_open = true;
+  log::info("starts " + std::string(mode) + " replication " + opts.id + " (group " + opts.group +
+            ") from " + to_string(opts.source.kind) + " " + opts.source.host);
+
+  std::vector<table_schema> tables;
+  source_facts facts;
+  auto list_tables = [&opts, source_policy] {
+    return retrying(source_policy, "listing the source's tables", [&] {
+      return open_source(opts.source)->list_tables(opts.filter, opts.extractor);
+    });
+  };
+  retrying(source_policy, "listing the source's tables", [&] {
+    auto catalog = open_source(opts.source);
+    facts = catalog->facts();
+    tables = catalog->list_tables(opts.filter, opts.extractor);
+    return 0;
+  });
+  if (tables.empty())
+    throw error(failure_code::config,
+                "no tables to replicate: the filter matches no table the source user can read");
+  auto layout = layout_for(opts, tables);
+  std::string slot_name = opts.source.replication_slots.empty()
+                            ? default_slot(opts)
+                            : opts.source.replication_slots.begin()->first;
+  std::string publication = opts.source.publication.empty() ? slot_name : opts.source.publication;
+
+  std::map<std::string, std::string> checkpoints;
+  with_redis("preparing the target", [&](redis_client& c) {
+    if (opts.overwrite) {
+      std::vector<std::string> argv{"DEL", ckpt, schema_stream_name(opts.group, opts.id),
+                                    global_cdc_stream_name(opts.group, opts.id)};
+      for (const auto& t : tables) {
+        argv.push_back(snapshot_stream_name(t.id, opts.map));
+        argv.push_back(cdc_stream_name(t.id, opts.map));
+      }
+      auto r = must(c, argv);
+      log::info("overwrites replication " + opts.id + ": deleted " + std::to_string(r.integer) +
+                " keys");
+    }
+    checkpoints.clear();
+    auto r = must(c, {"HGETALL", ckpt});
+    for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
+      checkpoints[r.elements[i].str] = r.elements[i + 1].str;
+    return 0;
+  });
+
+  // The slot: a resumed run needs the one it confirmed to; a fresh full
+  // run needs a new one, whose exported snapshot the readers adopt.
+  bool snapshot_needed = false;
+  if (full) {
+    bool all_done = true;
+    for (const auto& t : tables) {
+      auto it = checkpoints.find(snapshot_stream_name(t.id, opts.map));
+      all_done = all_done && it != checkpoints.end() && decode_snapshot_checkpoint(it->second).done;
+    }
+    if (opts.resume && !all_done)
+      throw error(failure_code::source_state,
+                  "the snapshot of full replication '" + opts.id +
+                    "' did not finish, and the slot's exported snapshot it read from is gone: "
+                    "run with --overwrite to start over");
+    snapshot_needed = !all_done;
+  }
+  std::shared_ptr<pg_replication> rep;
+  pg_slot slot;
+  retrying(source_policy, "preparing the replication slot", [&] {
+    rep = std::make_shared<pg_replication>(opts.source);
+    std::vector<table_id> ids;
+    for (const auto& t : tables) ids.push_back(t.id);
+    // The publication must predate the slot's consistent point.
+    rep->ensure_publication(publication, ids);
+    auto existing = rep->find_slot(slot_name);
+    if (opts.resume && !existing)
+      throw error(failure_code::source_state,
+                  "replication slot '" + slot_name +
+                    "' no longer exists, so the changes since the last checkpoint are gone: "
+                    "run with --overwrite to start over");
+    if (snapshot_needed && existing) {
+      log::warn("drops replication slot " + slot_name + " to export a fresh snapshot");
+      rep->drop_slot(slot_name);
+    }
+    slot = rep->ensure_slot(slot_name);
+    return 0;
+  });
+
+  auto dump = schema_dump_json(tables, facts.kind);
+  auto schema_stream = schema_stream_name(opts.group, opts.id);
+  with_redis("writing the schema dump", [&](redis_client& c) {
+    must(c, {"XADD", schema_stream, "*", "key", "schema", "value", dump});
+    return 0;
+  });
+  redis.reset();
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  caf::scoped_actor self{sys};
+  if (snapshot_needed) {
+    snapshot_plan plan;
+    plan.tables = tables;
+    auto coord = sys.spawn(coordinator, plan, settings_for(opts, tables.size()),
+                           full_snapshot_factories(opts, facts, slot));
+    snapshot_result result;
+    std::string failed;
+    bool answered = false;
+    self->request(coord, caf::infinite, run_atom::value)
+      .receive(
+        [&](snapshot_result& r) {
+          result = std::move(r);
+          answered = true;
+        },
+        [&](caf::error& e) { failed = sys.render(e); });
+    if (!answered) throw error(failure_code::internal, "the snapshot stopped unexpectedly: " + failed);
+    bool skipped = false;
+    for (size_t i = 0; i < result.tables.size() && i < tables.size(); ++i) {
+      const auto& d = result.tables[i];
+      table_result tr;
+      tr.table = tables[i].id;
+      tr.stream = snapshot_stream_name(tables[i].id, opts.map);
+      tr.rows_written = d.rows_written;
+      tr.skipped = d.skipped;
+      if (d.skipped) tr.reason = std::string{to_string(d.reason.code)} + ": " + d.reason.what;
+      skipped = skipped || d.skipped;
+      s.tables.push_back(std::move(tr));
+    }
+    if (result.aborted)
+      throw error(result.reason.code, "the snapshot stopped: " + result.reason.what);
+    if (skipped)
+      log::warn("finishes the snapshot with skipped tables; their changes are streamed anyway");
+    log::info("finishes the snapshot at " + format_lsn(slot.lsn) + "; streams from there");
+    if (opts.terminate_post_snapshot) {
+      log::info("stops after the snapshot (--terminate-post-snapshot); 'full --resume' streams "
+                "from " + format_lsn(slot.lsn));
+      s.exit_code = skipped ? 3 : 0;
+      return s;
+    }
+  }
+
+  uint64_t start_lsn = 0;
+  if (!opts.resume && !snapshot_needed && opts.extractor.realtime.start_position.given() &&
+      !opts.extractor.realtime.start_position.lsn.empty())
+    start_lsn = pg_parse_lsn(opts.extractor.realtime.start_position.lsn);
+  if (snapshot_needed) start_lsn = slot.lsn;
+
+  size_t streams = layout.names.size();
+  size_t writers = std::max<size_t>(
+    1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
+                         static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
+  std::vector<redis_writer_actor> writer_pool;
+  for (size_t w = 0; w < writers; ++w)
+    writer_pool.push_back(sys.spawn<caf::detached>(redis_writer, opts.target));
+  std::vector<change_applier_actor> appliers;
+  for (size_t i = 0; i < streams; ++i) {
+    change_applier_settings as;
+    as.stream = static_cast<uint32_t>(i);
+    as.stream_name = layout.names[i];
+    as.checkpoint_field = layout.fields[i];
+    as.group = opts.group;
+    as.id = opts.id;
+    as.tables = tables;
+    as.message = opts.applier.message;
+    as.facts = facts;
+    if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
+      as.start = decode_stream_checkpoint(it->second);
+    appliers.push_back(sys.spawn(change_applier, as, writer_pool[i % writers]));
+  }
+  wal_reader_settings ws;
+  ws.source = opts.source;
+  ws.filter = opts.filter;
+  ws.extractor = opts.extractor;
+  ws.slot = slot_name;
+  ws.publication = publication;
+  ws.start_lsn = start_lsn;
+  ws.tables = tables;
+  ws.stream_of_table = layout.stream_of_table;
+  ws.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
+  ws.stop = &stop_requested;
+  ws.list_tables = list_tables;
+  auto target = opts.target;
+  auto kind = facts.kind;
+  ws.dump_schema = [target, schema_stream, kind, target_policy](const std::vector<table_schema>& t) {
+    auto text = schema_dump_json(t, kind);
+    retrying(target_policy, "appending a schema dump", [&] {
+      auto c = redis_client::connect(target);
+      must(*c, {"XADD", schema_stream, "*", "key", "schema", "value", text});
+      return 0;
+    });
+  };
+  auto reader = sys.spawn<caf::detached>(wal_reader, ws, rep, appliers);
+  rep.reset();
+  std::string failed;
+  uint64_t confirmed = 0;
+  self->request(reader, caf::infinite, run_atom::value)
+    .receive([&](uint64_t lsn) { confirmed = lsn; },
+             [&](caf::error& e) { failed = sys.render(e); });
+  for (auto& a : appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& w : writer_pool) self->send_exit(w, caf::exit_reason::user_shutdown);
+  if (!failed.empty()) {
+    s.exit_code = 1;
+    s.error = "realtime replication stopped: " + failed;
+    return s;
+  }
+  log::info("finishes " + std::string(mode) + " replication " + opts.id + "; slot " + slot_name +
+            " confirmed at " + format_lsn(confirmed));
+  s.exit_code = 0;
+  return s;
+}
+
+}  // namespace trib

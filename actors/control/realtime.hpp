@@ -1,0 +1,23 @@
+#pragma once
+// The realtime and full modes of run_replication (design sections 1 and 6),
+// free of CAF in its interface: runtime.cpp hands a run over when its mode is
+// not a plain snapshot.
+
+#include <atomic>
+
+#include "actors/runtime.hpp"
+
+namespace trib {
+
+/// Runs `realtime` or `full`: prepares the slot and publication, (full) runs
+/// the snapshot on the slot's exported snapshot, then streams changes until
+/// SIGINT/SIGTERM, after which it drains, confirms and answers exit code 0.
+/// Sets `logs_open` once data/<id>/ logs exist. Throws trib::error for
+/// failures the caller turns into exit codes.
+run_summary run_realtime(const run_options& opts, bool& logs_open);
+
+/// Asks a running run_realtime to drain and stop, as SIGINT/SIGTERM do
+/// (callable from a signal handler).
+void request_realtime_stop();
+
+}  // namespace trib

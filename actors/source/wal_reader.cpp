@@ -1,0 +1,342 @@
+#include "actors/source/wal_reader.hpp"
+
+#include "actors/log.hpp"
+#include "actors/metrics/metrics.hpp"
+#include "messages/position.hpp"
+
+namespace trib {
+
+wal_reader_state::wal_reader_state() = default;
+wal_reader_state::~wal_reader_state() = default;
+
+namespace {
+
+using reader_ptr = wal_reader_actor::stateful_pointer<wal_reader_state>;
+using namespace std::chrono_literals;
+
+// PostgreSQL times count microseconds from 2000-01-01 UTC.
+constexpr int64_t pg_epoch_ms = 946684800000LL;
+
+int64_t commit_ms(int64_t pg_us) { return pg_epoch_ms + pg_us / 1000; }
+
+void arm(reader_ptr self) {
+  auto& st = self->state;
+  if (st.read_pending) return;
+  st.read_pending = true;
+  self->send(self, read_atom::value);
+}
+
+void finish(reader_ptr self) {
+  auto& st = self->state;
+  log::info("stops realtime replication at " + format_lsn(st.confirmed) + " after " +
+            std::to_string(st.changes_read) + " changes");
+  st.promise.deliver(st.confirmed);
+  self->quit();
+}
+
+void fail(reader_ptr self, const failure& f) {
+  auto& st = self->state;
+  log::error("stops reading the slot " + st.settings.slot + " (" + to_string(f.code) +
+             "): " + f.what);
+  st.promise.deliver(to_caf_error(f));
+  self->quit();
+}
+
+// Tells the slot what every stream has; the status goes out at the next
+// poll (or at once when draining).
+void confirm(reader_ptr self) {
+  auto& st = self->state;
+  auto pos = st.tracker.advance();
+  if (pos <= st.confirmed) return;
+  st.confirmed = pos;
+  if (st.rep) st.rep->confirm(pos);
+  metrics::set_source_position(static_cast<double>(pos));
+}
+
+void send_batch(reader_ptr self, change_batch b) {
+  auto& st = self->state;
+  for (auto lsn : b.transactions) st.tracker.add_part(lsn);
+  auto txns = b.transactions;
+  ++st.in_flight;
+  auto& applier = st.appliers.at(b.stream);
+  self->request(applier, caf::infinite, std::move(b))
+    .then(
+      [=](change_ack&) {
+        auto& st = self->state;
+        --st.in_flight;
+        for (auto lsn : txns) st.tracker.ack(lsn);
+        confirm(self);
+        // Below the limit again, or draining: the read handler goes on.
+        arm(self);
+      },
+      [=](caf::error& e) {
+        auto& st = self->state;
+        --st.in_flight;
+        fail(self, to_failure(e));
+      });
+}
+
+// Hands on every open batch. Only then do the transactions committed since
+// the last flush count as committed: before, some of their changes were in
+// open batches the tracker did not know about.
+void flush_all(reader_ptr self) {
+  auto& st = self->state;
+  for (auto& b : st.batcher->flush()) send_batch(self, std::move(b));
+  for (const auto& [commit_lsn, end_lsn] : st.committed) st.tracker.commit(commit_lsn, end_lsn);
+  st.committed.clear();
+  confirm(self);
+}
+
+// A Relation message: maps it onto its table, and when its columns are not
+// the table's, asks the catalog whether the table changed.
+void on_relation(reader_ptr self, const pg_relation& rel) {
+  auto& st = self->state;
+  std::string schema = rel.schema.empty() ? "pg_catalog" : rel.schema;
+  int found = -1;
+  for (size_t i = 0; i < st.settings.tables.size(); ++i) {
+    const auto& id = st.settings.tables[i].id;
+    if (id.table == rel.name && (id.schema.empty() ? "public" : id.schema) == schema) {
+      found = static_cast<int>(i);
+      break;
+    }
+  }
+  if (found < 0) {
+    st.relations.erase(rel.id);
+    return;
+  }
+  auto t = static_cast<uint32_t>(found);
+  if (!same_columns(rel, st.settings.tables[t]) && st.settings.list_tables) {
+    auto fresh = st.settings.list_tables();
+    for (auto& f : fresh) {
+      if (!(f.id == st.settings.tables[t].id)) continue;
+      bool changed = f.columns.size() != st.settings.tables[t].columns.size();
+      for (size_t i = 0; !changed && i < f.columns.size(); ++i)
+        changed = f.columns[i].name != st.settings.tables[t].columns[i].name ||
+                  f.columns[i].source_type != st.settings.tables[t].columns[i].source_type;
+      if (!changed) break;
+      log::info("finds new columns in " + to_string(f.id) + " at " +
+                format_lsn(st.txn.final_lsn) + "; appends a schema dump");
+      // Changes before the DDL go out with the old schema, later ones
+      // with the new: the stream's open batch is handed on first.
+      auto stream = st.settings.stream_of_table.at(t);
+      if (auto b = st.batcher->flush_stream(stream)) send_batch(self, std::move(*b));
+      f.estimated_rows = st.settings.tables[t].estimated_rows;
+      st.settings.tables[t] = f;
+      self->send(st.appliers.at(stream), schema_change{t, f});
+      if (st.settings.dump_schema) st.settings.dump_schema(st.settings.tables);
+      break;
+    }
+  }
+  st.relations[rel.id] = wal_reader_state::relation_entry{t, map_relation(rel, st.settings.tables[t])};
+}
+
+void hand_on(reader_ptr self, row_change c) {
+  auto& st = self->state;
+  ++st.changes_read;
+  if (auto full = st.batcher->add(std::move(c))) send_batch(self, std::move(*full));
+}
+
+void on_change(reader_ptr self, const pg_change& ch, uint64_t lsn) {
+  auto& st = self->state;
+  auto it = st.relations.find(ch.relation_id);
+  if (it == st.relations.end()) return;  // a table this run does not replicate
+  const auto& t = st.settings.tables[it->second.table];
+  const auto& cols = it->second.columns;
+  row_change c;
+  c.table = it->second.table;
+  c.lsn = lsn;
+  const pg_tuple* old = ch.old_tuple ? &*ch.old_tuple : nullptr;
+  if (ch.new_tuple) {
+    c.has_after = true;
+    c.after = project(*ch.new_tuple, cols, t, old && !ch.key_only ? old : nullptr,
+                      &st.unavailable_values);
+  }
+  if (old) {
+    c.has_before = true;
+    c.before = project(*old, cols, t);
+  }
+  switch (ch.kind) {
+    case pg_change_kind::insert: c.op = row_op::insert; break;
+    case pg_change_kind::update:
+      c.op = row_op::update;
+      // REPLICA IDENTITY DEFAULT sends no old image when the key stayed:
+      // before carries the key only (design section 4).
+      if (!c.has_before && c.has_after && !key_columns(t).empty()) {
+        c.has_before = true;
+        c.before = key_only(c.after, t);
+      }
+      break;
+    case pg_change_kind::remove: c.op = row_op::erase; break;
+  }
+  hand_on(self, std::move(c));
+}
+
+void on_message(reader_ptr self, const pg_xlog_data& d) {
+  auto& st = self->state;
+  auto msg = st.decoder.decode(d.payload);
+  if (auto* b = std::get_if<pg_begin>(&msg)) {
+    st.txn = *b;
+    st.batcher->begin(b->final_lsn, b->xid, commit_ms(b->commit_time));
+  } else if (auto* c = std::get_if<pg_commit>(&msg)) {
+    st.batcher->commit();
+    st.committed.emplace_back(c->commit_lsn, c->end_lsn);
+    st.failures = 0;
+  } else if (auto* r = std::get_if<pg_relation>(&msg)) {
+    on_relation(self, *r);
+  } else if (auto* ch = std::get_if<pg_change>(&msg)) {
+    // The XLogData start is the change's own WAL position.
+    on_change(self, *ch, d.wal_start);
+  } else if (auto* tr = std::get_if<pg_truncate>(&msg)) {
+    for (auto id : tr->relation_ids) {
+      auto it = st.relations.find(id);
+      if (it == st.relations.end()) continue;
+      row_change c;
+      c.table = it->second.table;
+      c.op = row_op::truncate;
+      c.lsn = d.wal_start;
+      hand_on(self, std::move(c));
+    }
+  }
+}
+
+void start_streaming(reader_ptr self) {
+  auto& st = self->state;
+  if (!st.rep) st.rep = std::shared_ptr<pg_replication>(st.settings.connect());
+  st.decoder = pgoutput_decoder{};
+  st.relations.clear();
+  st.rep->start(st.settings.slot, st.settings.publication,
+                std::max(st.settings.start_lsn, st.confirmed));
+  st.streaming = true;
+  if (st.confirmed > 0) st.rep->confirm(st.confirmed);
+}
+
+// A failure of the source: retry after a wait (once nothing is in flight),
+// or give up.
+void on_source_failure(reader_ptr self, const error& e) {
+  auto& st = self->state;
+  auto d = st.policy.next(++st.failures, e.code());
+  if (!d.retry) {
+    fail(self, e.to_failure());
+    return;
+  }
+  metrics::add_retry(to_string(e.code()));
+  log::warn("loses the replication connection (" + std::string(to_string(e.code())) + "): " +
+            e.what() + "; reconnects in " + std::to_string(d.wait.count()) + " ms (attempt " +
+            std::to_string(st.failures) + " of " + std::to_string(st.policy.max_retries) + ")");
+  st.rep.reset();
+  st.streaming = false;
+  st.reconnecting = true;
+  // What was handed on is written whatever happens here; what was not is
+  // sent again by the slot.
+  st.batcher->reset();
+  st.committed.clear();
+  st.tracker.discard_open();
+  st.read_pending = true;
+  self->delayed_send(self, d.wait, read_atom::value);
+}
+
+void read_round(reader_ptr self) {
+  auto& st = self->state;
+  bool stop_asked = st.settings.stop && st.settings.stop->load();
+  if (stop_asked && !st.stopping) {
+    st.stopping = true;
+    log::info("drains realtime replication: " + std::to_string(st.in_flight) +
+              " batches in flight");
+    if (st.streaming) flush_all(self);
+  }
+  if (st.stopping) {
+    if (st.in_flight > 0) return;  // the acknowledgements re-arm
+    confirm(self);
+    if (st.rep && st.streaming) {
+      try {
+        // One more poll sends the final standby status.
+        st.rep->poll(0ms);
+      } catch (const std::exception& e) {
+        log::warn("cannot send the final confirmation: " + std::string(e.what()));
+      }
+    }
+    finish(self);
+    return;
+  }
+  if (st.reconnecting) {
+    if (st.in_flight > 0) return;
+    try {
+      st.rep.reset();
+      start_streaming(self);
+      st.reconnecting = false;
+      log::info("reconnects to the slot " + st.settings.slot + " at " + format_lsn(st.confirmed));
+    } catch (const error& e) {
+      if (e.code() == failure_code::source_state || !is_retryable(e.code())) {
+        fail(self, e.to_failure());
+        return;
+      }
+      on_source_failure(self, e);
+      return;
+    }
+  }
+  if (st.in_flight >= st.settings.max_in_flight) return;
+  auto round_end = std::chrono::steady_clock::now() + 50ms;
+  try {
+    for (;;) {
+      if (st.settings.stop && st.settings.stop->load()) break;
+      auto wait = st.batcher->buffered() > 0 || st.in_flight > 0 ? 0ms : 100ms;
+      auto d = st.rep->poll(wait);
+      if (!d) break;
+      on_message(self, *d);
+      if (st.in_flight >= st.settings.max_in_flight) break;
+      if (std::chrono::steady_clock::now() >= round_end) break;
+    }
+    flush_all(self);
+  } catch (const error& e) {
+    if (e.code() == failure_code::bad_data || !is_retryable(e.code())) {
+      fail(self, e.to_failure());
+      return;
+    }
+    on_source_failure(self, e);
+    return;
+  }
+  if (st.in_flight < st.settings.max_in_flight) arm(self);
+}
+
+}  // namespace
+
+wal_reader_actor::behavior_type
+wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
+           wal_reader_settings settings, std::shared_ptr<pg_replication> rep,
+           std::vector<change_applier_actor> appliers) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.policy = retry_policy_for(st.settings.source);
+  st.rep = std::move(rep);
+  st.appliers = std::move(appliers);
+  size_t streams = st.appliers.size();
+  st.batcher = std::make_unique<change_batcher>(st.settings.stream_of_table, streams,
+                                                st.settings.txn_size_rows);
+  if (!st.settings.connect) {
+    auto cfg = st.settings.source;
+    st.settings.connect = [cfg] { return std::make_unique<pg_replication>(cfg); };
+  }
+  return {
+    [=](run_atom) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      st.promise = self->make_response_promise<uint64_t>();
+      auto promise = st.promise;
+      try {
+        start_streaming(self);
+      } catch (const error& e) {
+        if (e.code() == failure_code::source_state || !is_retryable(e.code()))
+          return to_caf_error(e.to_failure());
+        on_source_failure(self, e);
+        return promise;
+      }
+      arm(self);
+      return promise;
+    },
+    [=](read_atom) {
+      self->state.read_pending = false;
+      read_round(self);
+    },
+  };
+}
+
+}  // namespace trib

@@ -1,0 +1,112 @@
+#pragma once
+// The WAL reader: one per PostgreSQL replication, detached (libpq blocks).
+// Include only from actor .cpp files (pulls in CAF).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/actors.hpp"
+#include "actors/apply/change_batcher.hpp"
+#include "actors/control/checkpoint_math.hpp"
+#include "actors/control/retry_policy.hpp"
+#include "actors/source/pg_replication.hpp"
+#include "actors/source/pgoutput.hpp"
+#include "conf/config.hpp"
+
+namespace trib {
+
+/// What a WAL reader needs.
+struct wal_reader_settings {
+  source_config source;
+  filter_config filter;
+  extractor_config extractor;
+  std::string slot;
+  std::string publication;
+  /// START_REPLICATION position (0: the slot's confirmed position).
+  uint64_t start_lsn = 0;
+  /// Every table of the run, by plan index, and the stream of each.
+  std::vector<table_schema> tables;
+  std::vector<uint32_t> stream_of_table;
+  /// Changes per atomic write at most (applier realtime.txn-size-rows).
+  size_t txn_size_rows = 10000;
+  /// Batches handed on but not yet written, at most (plus one per stream
+  /// when a round ends): what bounds memory.
+  size_t max_in_flight = 8;
+  /// Set by a signal handler: drain, confirm, answer, quit.
+  const std::atomic<bool>* stop = nullptr;
+  /// Appends a schema dump of `tables` (a DDL changed one of them).
+  std::function<void(const std::vector<table_schema>&)> dump_schema;
+  /// Re-reads the catalog (a normal source connection).
+  std::function<std::vector<table_schema>()> list_tables;
+  /// Opens a replication connection (tests may put a double here).
+  std::function<std::unique_ptr<pg_replication>()> connect;
+};
+
+struct wal_reader_state {
+  static inline const char* name = "wal_reader";
+
+  wal_reader_settings settings;
+  retry_policy policy;
+  std::vector<change_applier_actor> appliers;
+  /// Open, not yet streaming: START_REPLICATION happens on run_atom (in
+  /// full mode the runtime kept it idle while the snapshot adopted its
+  /// exported snapshot).
+  std::shared_ptr<pg_replication> rep;
+  pgoutput_decoder decoder;
+  std::unique_ptr<change_batcher> batcher;
+  txn_tracker tracker;
+  /// pgoutput relation id -> table index and column mapping.
+  struct relation_entry {
+    uint32_t table = 0;
+    std::vector<int> columns;
+  };
+  std::unordered_map<uint32_t, relation_entry> relations;
+  /// Transactions committed since the last flush (commit LSN, end LSN).
+  std::vector<std::pair<uint64_t, uint64_t>> committed;
+  /// The current transaction (from its Begin).
+  pg_begin txn;
+  size_t in_flight = 0;
+  bool streaming = false;
+  bool read_pending = false;
+  bool stopping = false;
+  /// The connection was lost: waiting for in-flight batches, then
+  /// reconnecting.
+  bool reconnecting = false;
+  int failures = 0;
+  uint64_t confirmed = 0;
+  uint64_t changes_read = 0;
+  size_t unavailable_values = 0;
+  caf::typed_response_promise<uint64_t> promise;
+
+  wal_reader_state();
+  ~wal_reader_state();
+};
+
+/// On run_atom: starts replication from settings.start_lsn, then loops on
+/// read_atom: polls the slot, decodes pgoutput, maps each change onto its
+/// table (columns, unchanged TOASTed values) and groups changes into batches
+/// per stream (change_batcher), handing a batch on when it is full and every
+/// open batch when a polling round ends. At most max_in_flight batches wait
+/// for their applier; the reader polls again only below that. Each written
+/// batch is counted against its transactions (txn_tracker), and the slot is
+/// confirmed up to the end of the last transaction that every stream has.
+/// A Relation message whose columns differ from the table's re-reads the
+/// catalog; a changed table gets a schema dump and its applier the new
+/// schema. A lost connection (retryable) waits for the batches in flight,
+/// then reconnects under the source's retry policy and starts again from
+/// the confirmed position (the appliers skip what their checkpoints cover).
+/// When settings.stop is set: hands on what it has, waits until everything
+/// is written, confirms, answers run_atom with the confirmed LSN and quits.
+/// A permanent failure (dropped slot, failed write) answers with the error.
+wal_reader_actor::behavior_type
+wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
+           wal_reader_settings settings, std::shared_ptr<pg_replication> rep,
+           std::vector<change_applier_actor> appliers);
+
+}  // namespace trib

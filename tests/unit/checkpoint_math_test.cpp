@@ -1,0 +1,102 @@
+// The checkpoint arithmetic of realtime replication: stream checkpoints as
+// text, the skip rule after a restart, and the slot position that every
+// stream has committed.
+
+#include <gtest/gtest.h>
+
+#include "actors/control/checkpoint_math.hpp"
+#include "messages/failure.hpp"
+
+using namespace trib;
+
+TEST(stream_checkpoint, round_trips_through_its_text) {
+  stream_checkpoint c{0x16B3748ULL | (0x2AULL << 32), 17};
+  auto text = encode_stream_checkpoint(c);
+  EXPECT_EQ(text, "{\"lsn\":\"2A/16B3748\",\"index\":17}");
+  EXPECT_EQ(decode_stream_checkpoint(text), c);
+}
+
+TEST(stream_checkpoint, refuses_a_snapshot_checkpoint_and_garbage) {
+  EXPECT_THROW(decode_stream_checkpoint("{\"last_key\":[],\"rows_done\":3,\"done\":true}"), error);
+  EXPECT_THROW(decode_stream_checkpoint("not json"), error);
+  EXPECT_THROW(decode_stream_checkpoint("{\"lsn\":\"0/10\",\"index\":-1}"), error);
+}
+
+TEST(stream_checkpoint, covers_earlier_transactions_and_the_same_one_up_to_its_index) {
+  stream_checkpoint c{1000, 3};
+  EXPECT_TRUE(covers(c, 999, 50));
+  EXPECT_TRUE(covers(c, 1000, 1));
+  EXPECT_TRUE(covers(c, 1000, 3));
+  EXPECT_FALSE(covers(c, 1000, 4));
+  EXPECT_FALSE(covers(c, 1001, 1));
+}
+
+TEST(stream_checkpoint, an_empty_checkpoint_covers_nothing) {
+  stream_checkpoint none;
+  EXPECT_FALSE(covers(none, 1, 1));
+}
+
+TEST(txn_tracker, confirms_a_transaction_once_every_part_is_written) {
+  txn_tracker t;
+  t.add_part(100);
+  t.add_part(100);  // two streams
+  t.commit(100, 108);
+  EXPECT_EQ(t.advance(), 0u);
+  t.ack(100);
+  EXPECT_EQ(t.advance(), 0u);
+  t.ack(100);
+  EXPECT_EQ(t.advance(), 108u);
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(txn_tracker, a_later_transaction_written_first_waits_for_the_earlier_one) {
+  txn_tracker t;
+  // Stream 1's batch (only the later transaction) goes out before stream
+  // 0's (both): the tracker keeps commit order anyway.
+  t.add_part(200);
+  t.add_part(100);
+  t.add_part(200);
+  t.commit(100, 108);
+  t.commit(200, 208);
+  t.ack(200);
+  t.ack(200);
+  EXPECT_EQ(t.advance(), 0u);
+  t.ack(100);
+  EXPECT_EQ(t.advance(), 208u);
+}
+
+TEST(txn_tracker, an_uncommitted_transaction_is_never_confirmed) {
+  txn_tracker t;
+  t.add_part(300);
+  t.ack(300);
+  EXPECT_EQ(t.advance(), 0u);
+  t.commit(300, 316);
+  EXPECT_EQ(t.advance(), 316u);
+}
+
+TEST(txn_tracker, a_transaction_without_replicated_changes_is_done_at_once) {
+  txn_tracker t;
+  t.commit(50, 60);
+  EXPECT_EQ(t.advance(), 60u);
+}
+
+TEST(txn_tracker, discard_open_forgets_what_the_slot_sends_again) {
+  txn_tracker t;
+  t.add_part(100);
+  t.commit(100, 108);
+  t.add_part(200);  // a large transaction cut off by a lost connection
+  t.discard_open();
+  EXPECT_EQ(t.size(), 1u);
+  t.ack(200);  // a late acknowledgement of the forgotten one is ignored
+  t.ack(100);
+  EXPECT_EQ(t.advance(), 108u);
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(txn_tracker, the_confirmed_position_never_goes_back) {
+  txn_tracker t;
+  t.commit(100, 108);
+  EXPECT_EQ(t.advance(), 108u);
+  t.commit(90, 95);  // cannot happen in order; must not move back
+  EXPECT_EQ(t.advance(), 108u);
+}
