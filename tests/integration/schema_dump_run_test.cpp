@@ -64,7 +64,7 @@ void expect_column_keys(const json::object& c) {
   EXPECT_TRUE(c.at("cdcTransformFunction").is_null());
 }
 
-class schema_dump : public ::testing::Test {
+class schema_dump_run : public ::testing::Test {
 protected:
   void SetUp() override {
     r_ = redis();
@@ -81,7 +81,7 @@ protected:
 
 }  // namespace
 
-TEST_F(schema_dump, postgresql_run_appends_the_seed_structure_and_fetch_schemas_writes_yaml) {
+TEST_F(schema_dump_run, postgresql_run_appends_the_seed_structure_and_fetch_schemas_writes_yaml) {
   pg_fresh_database("trib_sd_pg");
   pg_exec("trib_sd_pg",
           "CREATE TABLE orders(id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
@@ -182,7 +182,7 @@ TEST_F(schema_dump, postgresql_run_appends_the_seed_structure_and_fetch_schemas_
   EXPECT_EQ(y2["tables"][0]["name"].as<std::string>(), "notes");
 }
 
-TEST_F(schema_dump, mariadb_dump_has_no_schema_part_and_its_source_type) {
+TEST_F(schema_dump_run, mariadb_dump_has_no_schema_part_and_its_source_type) {
   maria_exec("DROP DATABASE IF EXISTS trib_sd_maria; CREATE DATABASE trib_sd_maria;"
              "CREATE TABLE trib_sd_maria.region(r_regionkey int PRIMARY KEY, "
              "r_name char(25) NOT NULL, r_comment varchar(152), "
@@ -219,7 +219,7 @@ TEST_F(schema_dump, mariadb_dump_has_no_schema_part_and_its_source_type) {
   EXPECT_EQ(dump.at("form").at("encrypted"), false);
 }
 
-TEST_F(schema_dump, fetch_schemas_of_an_unknown_id_is_a_usage_error) {
+TEST_F(schema_dump_run, fetch_schemas_of_an_unknown_id_is_a_usage_error) {
   auto dir = work_dir("unknown");
   auto out = dir + "/schemas.yaml";
   auto res = run_tributary("fetch-schemas " + redis_conn(dir) + " --id sd_never_ran --output-file " + out);
