@@ -158,6 +158,14 @@ public:
     return exit_code_;
   }
 
+  /// Sends `sig` (SIGTERM to ask for a drain, say) unless it has ended.
+  void signal(int sig) {
+    if (running()) ::kill(pid_, sig);
+  }
+
+  /// The process id (for /proc reads such as its peak memory).
+  pid_t pid() const { return pid_; }
+
   /// Whether it ended by a signal (a kill) rather than exiting.
   bool killed() const { return signalled_; }
 

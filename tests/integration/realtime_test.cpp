@@ -1,0 +1,384 @@
+// Realtime and full replication from the live PostgreSQL into the live Redis,
+// through the tributary binary: message shapes, stream layouts, the
+// snapshot-to-stream handoff, crashes with --resume (nothing lost, nothing
+// twice), SIGTERM draining, a PostgreSQL restart, and DDL. Each test has its
+// own database, slot, publication and --id, and removes them.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <boost/json.hpp>
+
+#include "tests/integration/fixture.hpp"
+#include "tests/replay.hpp"
+
+using namespace trib;
+using namespace trib::test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+/// A libpq connection for the test's own statements and queries.
+class sql {
+public:
+  explicit sql(const std::string& db) {
+    std::string conninfo = "host=127.0.0.1 port=" + std::to_string(pg_port()) + " dbname=" + db +
+                           " user=" + source_user() + " password=" + source_password();
+    c_.reset(PQconnectdb(conninfo.c_str()));
+    if (PQstatus(c_.get()) != CONNECTION_OK)
+      throw std::runtime_error(std::string("pg connect: ") + PQerrorMessage(c_.get()));
+  }
+  /// Every row as text cells ("<null>" for NULL).
+  std::vector<std::vector<std::string>> rows(const std::string& q) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c_.get(), q.c_str()), PQclear);
+    auto st = PQresultStatus(r.get());
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+      throw std::runtime_error("pg: " + std::string(PQresultErrorMessage(r.get())) + " in: " + q);
+    std::vector<std::vector<std::string>> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      std::vector<std::string> row;
+      for (int j = 0; j < PQnfields(r.get()); ++j)
+        row.push_back(PQgetisnull(r.get(), i, j) ? "<null>" : PQgetvalue(r.get(), i, j));
+      out.push_back(std::move(row));
+    }
+    return out;
+  }
+  void exec(const std::string& q) { rows(q); }
+
+private:
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c_{nullptr, PQfinish};
+};
+
+/// A decoded stream entry.
+struct change {
+  std::string key;
+  std::string op;  // "tombstone" for the entry after a delete
+  json::value before, after;
+  json::object source, transaction;
+};
+
+change decode(const entry& e) {
+  change c;
+  c.key = e.key;
+  if (e.value == "default") {
+    c.op = "tombstone";
+    return c;
+  }
+  auto p = replay_payload(json::parse(e.value)).as_object();
+  c.op = std::string(p.at("op").as_string());
+  c.before = p.at("before");
+  c.after = p.at("after");
+  c.source = p.at("source").as_object();
+  if (p.at("transaction").is_object()) c.transaction = p.at("transaction").as_object();
+  return c;
+}
+
+std::string key_payload(const std::string& key) {
+  return key == "default" ? key : json::serialize(replay_payload(json::parse(key)));
+}
+
+class realtime : public ::testing::Test {
+protected:
+  /// Names the test's database, slot, publication and id.
+  void use(const std::string& name) {
+    name_ = name;
+    db_ = "trib_rt_" + name;
+    id_ = "rt_" + name;
+    dir_ = (std::filesystem::temp_directory_path() / ("trib_rt_" + name)).string();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    drop_slot();
+    pg_fresh_database(db_);
+    r_ = redis();
+    clean_redis();
+    write_file(dir_ + "/dst.yaml", "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
+                                     std::to_string(redis_port()) + "\n");
+    write_source(2000);
+    applier("");
+  }
+
+  void TearDown() override {
+    child_.reset();
+    if (db_.empty()) return;
+    drop_slot();
+    pg_exec("postgres", "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+    if (r_) clean_redis();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void clean_redis() {
+    delete_keys(*r_, db_ + "_*");
+    delete_keys(*r_, "replicate_io_*_" + id_);
+  }
+
+  void write_source(int retry_wait_ms, int retries = 10) {
+    write_file(dir_ + "/src.yaml",
+               "type: POSTGRESQL\nhost: 127.0.0.1\nport: " + std::to_string(pg_port()) +
+                 "\ndatabase: " + db_ + "\nusername: " + source_user() + "\npassword: " +
+                 source_password() + "\nmax-retries: " + std::to_string(retries) +
+                 "\nretry-wait-duration-ms: " + std::to_string(retry_wait_ms) +
+                 "\nreplication-slots:\n  " + db_ + ":\n    - pgoutput\n");
+  }
+
+  /// The applier file (top-level keys: split-stream, message, realtime, ...).
+  void applier(const std::string& text) {
+    write_file(dir_ + "/applier.yaml", text.empty() ? "snapshot:\n  threads: 2\n" : text);
+  }
+
+  /// The slot the binary uses is named after the database.
+  void drop_slot() {
+    wait_until(
+      [&] {
+        try {
+          pg_exec("postgres", "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                              "WHERE slot_name = '" + db_ + "'");
+          return true;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      10s);
+  }
+
+  std::vector<std::string> args(const std::string& mode, std::vector<std::string> extra = {}) {
+    std::vector<std::string> a{mode, dir_ + "/src.yaml", dir_ + "/dst.yaml", "--applier",
+                               dir_ + "/applier.yaml", "--id", id_, "--data-dir", dir_ + "/data"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  /// Starts the binary and waits until its slot exists (changes from then
+  /// on are captured).
+  void start(const std::string& mode, std::vector<std::string> extra = {}) {
+    child_ = std::make_unique<child_process>(args(mode, std::move(extra)), dir_ + "/run.log");
+    bool ready = wait_until([&] {
+      if (!child_->running()) return true;
+      return !sql("postgres").rows("SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + db_ +
+                                   "' AND active").empty();
+    });
+    ASSERT_TRUE(ready && child_->running()) << read_text(dir_ + "/run.log");
+  }
+
+  /// SIGTERM, then the exit code.
+  int stop() {
+    child_->signal(SIGTERM);
+    return child_->wait();
+  }
+
+  std::vector<change> changes(const std::string& stream) {
+    std::vector<change> out;
+    for (const auto& e : read_stream(*r_, stream)) out.push_back(decode(e));
+    return out;
+  }
+
+  bool wait_entries(const std::string& stream, long long n, std::chrono::milliseconds d = 30s) {
+    return wait_until([&] { return stream_length(*r_, stream) >= n; }, d);
+  }
+
+  std::string stream(const std::string& table) { return db_ + "_public_" + table + "_cdc_logs"; }
+
+  std::string name_, db_, id_, dir_;
+  std::unique_ptr<redis_client> r_;
+  std::unique_ptr<child_process> child_;
+};
+
+}  // namespace
+
+TEST_F(realtime, inserts_updates_key_updates_deletes_and_truncates_arrive_in_commit_order) {
+  use("ops");
+  sql db(db_);
+  db.exec("CREATE TABLE items(id int PRIMARY KEY, v text, n int)");
+  start("realtime");
+  db.exec("INSERT INTO items VALUES (1, 'a', 10), (2, 'b', 20)");
+  db.exec("UPDATE items SET v = 'bb' WHERE id = 2");
+  db.exec("UPDATE items SET id = 3 WHERE id = 1");
+  db.exec("DELETE FROM items WHERE id = 2");
+  db.exec("TRUNCATE items");
+  ASSERT_TRUE(wait_entries(stream("items"), 9)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  auto c = changes(stream("items"));
+  std::vector<std::string> ops;
+  for (const auto& x : c) ops.push_back(x.op);
+  EXPECT_EQ(ops, (std::vector<std::string>{"c", "c", "u", "d", "tombstone", "c", "d", "tombstone",
+                                           "t"}));
+  ASSERT_EQ(c.size(), 9u);
+  EXPECT_EQ(key_payload(c[0].key), "{\"id\":1}");
+  EXPECT_TRUE(c[0].before.is_null());
+  EXPECT_EQ(c[0].after.at("v"), "a");
+  EXPECT_EQ(c[0].after.at("n"), 10);
+  // One transaction, two changes: same id, total_order 1 and 2.
+  EXPECT_EQ(c[0].transaction.at("id"), c[1].transaction.at("id"));
+  EXPECT_EQ(c[0].transaction.at("total_order"), 1);
+  EXPECT_EQ(c[1].transaction.at("total_order"), 2);
+  EXPECT_EQ(c[1].transaction.at("data_collection_order"), 2);
+  EXPECT_EQ(c[0].source.at("txId").to_number<int64_t>(),
+            std::stoll(std::string(c[0].transaction.at("id").as_string())));
+  EXPECT_EQ(c[0].source.at("snapshot"), "false");
+  EXPECT_GT(c[0].source.at("lsn").to_number<int64_t>(), 0);
+  EXPECT_LT(c[0].source.at("lsn").to_number<int64_t>(), c[1].source.at("lsn").to_number<int64_t>());
+  EXPECT_GT(c[0].source.at("ts_ms").to_number<int64_t>(), 1600000000000);
+  // Update under REPLICA IDENTITY DEFAULT: before carries the key only.
+  EXPECT_EQ(c[2].before.at("id"), 2);
+  EXPECT_TRUE(c[2].before.at("v").is_null());
+  EXPECT_EQ(c[2].after.at("v"), "bb");
+  // The key update: delete of the old key, its tombstone, insert of the new.
+  EXPECT_EQ(key_payload(c[3].key), "{\"id\":1}");
+  EXPECT_EQ(c[3].before.at("id"), 1);
+  EXPECT_EQ(key_payload(c[4].key), "{\"id\":1}");
+  EXPECT_EQ(key_payload(c[5].key), "{\"id\":3}");
+  EXPECT_EQ(c[5].after.at("v"), "a");
+  EXPECT_EQ(c[3].transaction.at("id"), c[5].transaction.at("id"));
+  EXPECT_EQ(key_payload(c[7].key), "{\"id\":2}");
+  EXPECT_EQ(c[8].key, "default");
+  // Drained and confirmed: the slot has everything.
+  auto slot = sql("postgres").rows(
+    "SELECT confirmed_flush_lsn >= pg_current_wal_insert_lsn() - 0 OR confirmed_flush_lsn > '" +
+    std::string("0/0") + "' FROM pg_replication_slots WHERE slot_name = '" + db_ + "'");
+  ASSERT_EQ(slot.size(), 1u);
+  auto ck = r_->command({"HGET", "replicate_io_checkpoint_default_" + id_, stream("items")});
+  EXPECT_NE(ck.str.find("\"lsn\""), std::string::npos) << ck.str;
+}
+
+TEST_F(realtime, replica_identity_full_sends_the_whole_before_image_and_toast_is_marked) {
+  use("full_identity");
+  sql db(db_);
+  db.exec("CREATE TABLE f(id int PRIMARY KEY, v text, doc text);"
+          "ALTER TABLE f REPLICA IDENTITY FULL;"
+          "CREATE TABLE d(id int PRIMARY KEY, v text, doc text);"
+          "ALTER TABLE f ALTER COLUMN doc SET STORAGE EXTERNAL;"
+          "ALTER TABLE d ALTER COLUMN doc SET STORAGE EXTERNAL");
+  // Uncompressed and large: stored out of line, so an update that leaves it
+  // alone sends it as "unchanged TOAST".
+  std::string big = "repeat('x', 10000)";
+  db.exec("INSERT INTO f VALUES (1, 'a', " + big + "); INSERT INTO d VALUES (1, 'a', " + big + ")");
+  start("realtime");
+  db.exec("UPDATE f SET v = 'b' WHERE id = 1");
+  db.exec("UPDATE d SET v = 'b' WHERE id = 1");
+  db.exec("DELETE FROM f WHERE id = 1");
+  ASSERT_TRUE(wait_entries(stream("f"), 3)) << read_text(dir_ + "/run.log");
+  ASSERT_TRUE(wait_entries(stream("d"), 1)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0);
+  auto f = changes(stream("f"));
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0].op, "u");
+  EXPECT_EQ(f[0].before.at("v"), "a");
+  EXPECT_EQ(f[0].before.at("doc").as_string().size(), 10000u);
+  // The full old image has the unchanged value: taken from there.
+  EXPECT_EQ(f[0].after.at("doc").as_string().size(), 10000u);
+  EXPECT_EQ(f[1].op, "d");
+  EXPECT_EQ(f[1].before.at("v"), "b");
+  auto d = changes(stream("d"));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].after.at("v"), "b");
+  EXPECT_EQ(d[0].after.at("doc"), "__debezium_unavailable_value");
+}
+
+TEST_F(realtime, global_consistency_writes_one_stream_in_commit_order) {
+  use("global");
+  applier("realtime:\n  replay-consistency: GLOBAL\nmessage:\n  op-codes: VERBOSE\n");
+  sql db(db_);
+  db.exec("CREATE TABLE a(id int PRIMARY KEY); CREATE TABLE b(id int PRIMARY KEY)");
+  start("realtime");
+  sql other(db_);
+  // Interleaved: b's transaction commits first although a's began first.
+  db.exec("BEGIN; INSERT INTO a VALUES (1)");
+  other.exec("BEGIN; INSERT INTO b VALUES (1); INSERT INTO a VALUES (100); COMMIT");
+  db.exec("INSERT INTO b VALUES (2); COMMIT");
+  db.exec("INSERT INTO a VALUES (3)");
+  auto global = "replicate_io_cdc_logs_default_" + id_;
+  ASSERT_TRUE(wait_entries(global, 5)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0);
+  auto c = changes(global);
+  ASSERT_EQ(c.size(), 5u);
+  std::vector<std::string> seen;
+  for (const auto& x : c)
+    seen.push_back(std::string(x.source.at("table").as_string()) + json::serialize(x.after.at("id")) +
+                   "/" + json::serialize(x.transaction.at("total_order")) + "/" +
+                   json::serialize(x.transaction.at("data_collection_order")));
+  EXPECT_EQ(seen, (std::vector<std::string>{"b1/1/1", "a100/2/1", "a1/1/1", "b2/2/1", "a3/1/1"}));
+  EXPECT_EQ(c[0].op, "INSERT");
+  EXPECT_EQ(stream_length(*r_, stream("a")), 0);
+}
+
+TEST_F(realtime, split_stream_false_puts_snapshot_rows_and_changes_in_one_stream) {
+  use("split");
+  applier("split-stream: false\n");
+  sql db(db_);
+  db.exec("CREATE TABLE s(id int PRIMARY KEY, v text); INSERT INTO s SELECT g, 'v' FROM generate_series(1, 50) g");
+  start("full");
+  ASSERT_TRUE(wait_entries(db_ + "_public_s", 50)) << read_text(dir_ + "/run.log");
+  db.exec("UPDATE s SET v = 'w' WHERE id = 7; INSERT INTO s VALUES (51, 'n')");
+  ASSERT_TRUE(wait_entries(db_ + "_public_s", 52)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0);
+  auto c = changes(db_ + "_public_s");
+  ASSERT_EQ(c.size(), 52u);
+  EXPECT_EQ(c[0].op, "r");
+  EXPECT_EQ(c[49].source.at("snapshot"), "last");
+  EXPECT_EQ(c[50].op, "u");
+  EXPECT_EQ(c[51].op, "c");
+  EXPECT_EQ(stream_length(*r_, stream("s")), 0);
+  auto ck = r_->command({"HGETALL", "replicate_io_checkpoint_default_" + id_});
+  EXPECT_EQ(ck.elements.size(), 4u);  // the snapshot's field and the changes' field
+}
+
+TEST_F(realtime, full_mode_with_writes_during_the_snapshot_reconstructs_the_source_exactly) {
+  use("handoff");
+  applier("snapshot:\n  threads: 2\n  batch-size-rows: 100\nrealtime:\n  txn-size-rows: 50\n");
+  write_file(dir_ + "/extractor.yaml", "snapshot:\n  fetch-size-rows: 100\n");
+  sql db(db_);
+  db.exec("CREATE TABLE h(id int PRIMARY KEY, v int); INSERT INTO h SELECT g, g FROM generate_series(1, 20000) g;"
+          "CREATE TABLE k(id int PRIMARY KEY, v int); INSERT INTO k SELECT g, g FROM generate_series(1, 5000) g");
+  std::atomic<bool> done{false};
+  std::atomic<int> rounds{0};
+  std::thread writer([&] {
+    sql w(db_);
+    for (int i = 0; !done && i < 100000; ++i) {
+      w.exec("BEGIN; UPDATE h SET v = v + 1 WHERE id = " + std::to_string(1 + (i * 7919) % 20000) +
+             "; DELETE FROM k WHERE id = " + std::to_string(1 + (i * 104729) % 5000) +
+             "; INSERT INTO h VALUES (" + std::to_string(100000 + i) + ", " + std::to_string(i) +
+             "); COMMIT");
+      ++rounds;
+    }
+  });
+  child_ = std::make_unique<child_process>(args("full", {"--extractor", dir_ + "/extractor.yaml"}),
+                                           dir_ + "/run.log");
+  // Writes keep going through the snapshot and after it.
+  bool snapshot_done = wait_until([&] {
+    return !child_->running() || read_text(dir_ + "/run.log").find("finishes the snapshot") != std::string::npos;
+  }, 60s);
+  int at_handoff = rounds.load();
+  wait_until([&] { return rounds.load() > at_handoff + 50; }, 30s);
+  done = true;
+  writer.join();
+  ASSERT_TRUE(snapshot_done && child_->running()) << read_text(dir_ + "/run.log");
+  auto source_h = db.rows("SELECT id::text, v::text FROM h ORDER BY 1");
+  auto source_k = db.rows("SELECT id::text, v::text FROM k ORDER BY 1");
+  std::sort(source_h.begin(), source_h.end());
+  std::sort(source_k.begin(), source_k.end());
+  auto replayed = [&] {
+    replay_state st;
+    for (const auto& s : {db_ + "_public_h", stream("h"), db_ + "_public_k", stream("k")})
+      for (const auto& e : read_stream(*r_, s)) replay_entry(st, e.key, e.value);
+    return st;
+  };
+  bool equal = wait_until([&] {
+    auto st = replayed();
+    return replay_rows(st.tables["h"], {"id", "v"}) == source_h &&
+           replay_rows(st.tables["k"], {"id", "v"}) == source_k;
+  }, 60s);
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  auto st = replayed();
+  EXPECT_TRUE(equal);
+  EXPECT_EQ(replay_rows(st.tables["h"], {"id", "v"}), source_h);
+  EXPECT_EQ(replay_rows(st.tables["k"], {"id", "v"}), source_k);
+  EXPECT_GT(rounds.load(), 0);
+}
