@@ -64,7 +64,9 @@ void set_level(level l) {
   s.min = l;
 }
 
-void write(level l, const std::string& msg) {
+namespace {
+
+void emit(level l, const std::string& msg, bool terminal) {
   auto& s = state();
   std::string line = timestamp() + " " + name(l) + " " + msg + "\n";
   std::lock_guard<std::mutex> guard{s.mtx};
@@ -77,7 +79,13 @@ void write(level l, const std::string& msg) {
     s.errors << line;
     s.errors.flush();
   }
-  if (l >= s.min) std::cerr << line;
+  if (terminal && l >= s.min) std::cerr << line;
 }
+
+}  // namespace
+
+void write(level l, const std::string& msg) { emit(l, msg, true); }
+
+void record(level l, const std::string& msg) { emit(l, msg, false); }
 
 }  // namespace trib::log

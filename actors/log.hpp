@@ -13,6 +13,9 @@ enum class level { debug, info, warn, error };
 void open_log_files(const std::string& dir);
 void set_level(level l);
 void write(level l, const std::string& msg);
+/// Writes to the log files only: for a failure that the command line prints
+/// itself as its one final message.
+void record(level l, const std::string& msg);
 
 inline void debug(const std::string& m) { write(level::debug, m); }
 inline void info(const std::string& m) { write(level::info, m); }
