@@ -195,6 +195,11 @@ run_summary run(const run_options& opts, bool& logs_open) {
   // runs in detached actors, so the scheduler only needs the cores.
   cfg.set("scheduler.max-threads",
           static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
+  // Work stealing polls idle workers with short sleeps, which cost a
+  // snapshot about a tenth of its CPU in wake-ups; the sharing policy's
+  // workers wait on a condition variable. Few actors run on the scheduler
+  // (the appliers and the coordinator), so one shared queue is enough.
+  cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   snapshot_result result;

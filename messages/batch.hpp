@@ -27,12 +27,19 @@ struct row_batch {
   snapshot_position position;
   /// The position of the source log the snapshot is consistent with.
   source_position source;
+  /// A table read in key ranges (extractor split-key): the range these rows
+  /// belong to (1-based; 0 = the table is not split), and how many ranges
+  /// are read in this run. Each range has its own reader, seq numbering and
+  /// checkpoint field (`<stream>#<range>`); the table is done when every
+  /// range read in this run is.
+  uint32_t range = 0;
+  uint32_t ranges = 1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, row_batch& x) {
   return f(caf::meta::type_name("row_batch"), x.table, x.seq, x.rows,
-           x.position, x.source);
+           x.position, x.source, x.range, x.ranges);
 }
 
 /// The applier has committed a batch (or given up on it).

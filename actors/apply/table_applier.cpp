@@ -1,5 +1,6 @@
 #include "actors/apply/table_applier.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "actors/apply/envelope.hpp"
@@ -31,81 +32,130 @@ std::string describe(const row& r) {
   return out + ")";
 }
 
-// Turns a reader's batch into the write that commits it.
-table_applier_state::pending make_pending(table_applier_state& st,
-                                          const row_batch& b) {
-  table_applier_state::pending p;
-  p.final = b.position.done;
-  p.ack = batch_ack{st.table, b.seq, 0};
-  auto& w = p.write;
+// Values of the order columns of `r`: where a resumed read continues.
+std::vector<cell> order_key(const table_schema& t, const row& r) {
+  std::vector<cell> key;
+  for (auto i : order_columns(t))
+    if (i < r.cells.size()) key.push_back(r.cells[i]);
+  return key;
+}
+
+void fail(applier_ptr self, const failure& f);
+void on_written(applier_ptr self);
+
+// Builds the next write from the first batch with rows left to write and
+// sends it; false when there is nothing to build.
+bool issue_next(applier_ptr self) {
+  auto& st = self->state;
+  if (st.issued_batches >= st.batches.size()) return false;
+  auto& in = st.batches[st.issued_batches];
+  auto& b = in.batch;
+  write_batch w;
   w.stream = st.stream;
-  w.checkpoint_key = checkpoint_key(st.settings.group, st.settings.id);
-  w.checkpoint_field = st.stream;
-  w.checkpoint_value = encode_snapshot_checkpoint(b.position);
-  w.entries.reserve(b.rows.size());
+  w.checkpoint_key = st.checkpoint_key;
+  w.checkpoint_field =
+    b.range == 0 ? st.stream : st.stream + "#" + std::to_string(b.range);
+  // The table's last row is the final row of the last range to finish:
+  // writes go out in arrival order, so that is the final batch issued last.
+  bool last_of_table =
+    b.position.done && st.finals_issued + 1 >= std::max<uint32_t>(b.ranges, 1);
+  size_t n = b.rows.size();
+  size_t first = in.next_row;
+  size_t bytes = 0;
   auto ts = now_ms();
-  for (size_t i = 0; i < b.rows.size(); ++i) {
-    auto mark = p.final && i + 1 == b.rows.size() ? snapshot_mark::last
-                                                  : snapshot_mark::yes;
+  while (in.next_row < n && (w.entries.empty() || bytes < st.settings.max_write_bytes)) {
+    const auto& r = b.rows[in.next_row];
+    auto mark = last_of_table && in.next_row + 1 == n ? snapshot_mark::last
+                                                      : snapshot_mark::yes;
     try {
-      w.entries.push_back(st.builder->snapshot_entry(b.rows[i], b.source, mark, ts));
+      w.entries.push_back(st.builder->snapshot_entry(r, b.source, mark, ts));
+      bytes += w.entries.back().key.size() + w.entries.back().value.size();
     } catch (const std::exception& e) {
       // Row-level errors skip the row, never the table (design section 7).
       ++st.bad_rows;
       if (st.settings.applier.snapshot.log_row_level_errors)
         log::debug("skips a row of " + to_string(st.schema.id) + ": " +
-                   e.what() + "; row " + describe(b.rows[i]));
+                   e.what() + "; row " + describe(r));
     }
+    ++in.next_row;
   }
-  p.ack.rows_written = w.entries.size();
-  return p;
+  table_applier_state::in_write iw;
+  iw.entries = w.entries.size();
+  if (in.next_row < n) {
+    // Part of a batch: the checkpoint is the key of its last row, so a
+    // resumed run reads on from there.
+    snapshot_position part;
+    part.last_key = order_key(st.schema, b.rows[in.next_row - 1]);
+    part.rows_done = b.position.rows_done - (n - in.next_row);
+    w.checkpoint_value = encode_snapshot_checkpoint(part);
+  } else {
+    w.checkpoint_value = encode_snapshot_checkpoint(b.position);
+    iw.ends_batch = true;
+    in.issued = true;
+    ++st.issued_batches;
+    if (b.position.done) ++st.finals_issued;
+  }
+  // Built rows are not needed any more; give their memory back now.
+  for (size_t i = first; i < in.next_row; ++i) row{}.cells.swap(b.rows[i].cells);
+  st.writes.push_back(iw);
+  self->request(st.writer, caf::infinite, std::move(w))
+    .then([=](write_ack&) { on_written(self); },
+          [=](caf::error& err) {
+            if (!self->state.failed) fail(self, to_failure(err));
+          });
+  return true;
 }
 
-void fail(applier_ptr self, const failure& f);
-
-// Sends the front of the queue to the writer unless a write is out.
-void write_next(applier_ptr self) {
+// Keeps max_writes_in_flight writes at the writer while there is work.
+void pump(applier_ptr self) {
   auto& st = self->state;
-  if (st.writing || st.queue.empty() || st.failed) return;
-  st.writing = true;
-  self->request(st.writer, caf::infinite, st.queue.front().write)
-    .then(
-      [=](write_ack&) {
-        auto& st = self->state;
-        auto p = std::move(st.queue.front());
-        st.queue.pop_front();
-        st.writing = false;
-        st.rows_written += p.ack.rows_written;
-        metrics::add_rows_written(to_string(st.schema.id), "snapshot", "r",
-                                  p.ack.rows_written);
-        metrics::set_snapshot_rows(to_string(st.schema.id), st.rows_written,
-                                   st.schema.estimated_rows);
-        p.promise.deliver(p.ack);
-        if (p.final) {
-          if (st.bad_rows > 0)
-            log::warn("skipped " + std::to_string(st.bad_rows) + " rows of " +
-                      to_string(st.schema.id) +
-                      " that could not be converted" +
-                      (st.settings.applier.snapshot.log_row_level_errors
-                         ? " (rows in trace.log)"
-                         : " (set log-row-level-errors to log them)"));
-          self->send(st.coordinator,
-                     table_done{st.table, st.rows_written, false, {}});
-          return;
-        }
-        write_next(self);
-      },
-      [=](caf::error& err) { fail(self, to_failure(err)); });
+  while (!st.failed && st.writes.size() < st.settings.max_writes_in_flight &&
+         issue_next(self)) {
+  }
+}
+
+// The front write committed.
+void on_written(applier_ptr self) {
+  auto& st = self->state;
+  if (st.failed || st.writes.empty() || st.batches.empty()) return;
+  auto iw = st.writes.front();
+  st.writes.pop_front();
+  auto& in = st.batches.front();
+  in.written += iw.entries;
+  st.rows_written += iw.entries;
+  auto name = to_string(st.schema.id);
+  metrics::add_rows_written(name, "snapshot", "r", iw.entries);
+  metrics::set_snapshot_rows(name, st.rows_written, st.schema.estimated_rows);
+  if (iw.ends_batch) {
+    bool final = in.batch.position.done;
+    uint32_t ranges = std::max<uint32_t>(in.batch.ranges, 1);
+    in.promise.deliver(batch_ack{st.table, in.batch.seq, in.written});
+    st.batches.pop_front();
+    --st.issued_batches;
+    if (final && ++st.finals_done >= ranges) {
+      st.finished = true;
+      if (st.bad_rows > 0)
+        log::warn("skipped " + std::to_string(st.bad_rows) + " rows of " + name +
+                  " that could not be converted" +
+                  (st.settings.applier.snapshot.log_row_level_errors
+                     ? " (rows in trace.log)"
+                     : " (set log-row-level-errors to log them)"));
+      self->send(st.coordinator, table_done{st.table, st.rows_written, false, {}});
+      return;
+    }
+  }
+  pump(self);
 }
 
 // A write failed for good: the table is skipped.
 void fail(applier_ptr self, const failure& f) {
   auto& st = self->state;
   st.failed = true;
-  st.writing = false;
   st.reason = f;
-  for (auto& p : st.queue) p.promise.deliver(to_caf_error(f));
-  st.queue.clear();
+  for (auto& in : st.batches) in.promise.deliver(to_caf_error(f));
+  st.batches.clear();
+  st.writes.clear();
+  st.issued_batches = 0;
   self->send(st.coordinator, table_done{st.table, st.rows_written, true, f});
 }
 
@@ -121,6 +171,9 @@ table_applier(table_applier_actor::stateful_pointer<table_applier_state> self,
   st.schema = std::move(schema);
   st.settings = std::move(settings);
   st.stream = snapshot_stream_name(st.schema.id, st.settings.map);
+  st.checkpoint_key = checkpoint_key(st.settings.group, st.settings.id);
+  if (st.settings.max_write_bytes == 0) st.settings.max_write_bytes = 1;
+  if (st.settings.max_writes_in_flight == 0) st.settings.max_writes_in_flight = 1;
   st.writer = std::move(writer);
   st.coordinator = std::move(coordinator);
   try {
@@ -136,11 +189,13 @@ table_applier(table_applier_actor::stateful_pointer<table_applier_state> self,
     [=](row_batch& b) -> caf::result<batch_ack> {
       auto& st = self->state;
       if (st.failed) return to_caf_error(st.reason);
-      auto p = make_pending(st, b);
-      p.promise = self->make_response_promise<batch_ack>();
-      auto promise = p.promise;
-      st.queue.push_back(std::move(p));
-      write_next(self);
+      table_applier_state::incoming in;
+      // Moved, not copied: the message is this actor's alone.
+      in.batch = std::move(b);
+      in.promise = self->make_response_promise<batch_ack>();
+      auto promise = in.promise;
+      st.batches.push_back(std::move(in));
+      pump(self);
       return promise;
     },
   };

@@ -22,17 +22,37 @@ struct table_applier_settings {
   std::string group = "default";
   std::string id = "default";
   source_facts facts;
+  /// A write to Redis carries entries of at most about this many bytes
+  /// (key + value; at least one entry): it bounds the memory of built
+  /// entries, whatever the message size, and a batch of the reader becomes
+  /// as many writes as it needs.
+  size_t max_write_bytes = 4u << 20;
+  /// Writes at the writer at once. More than one lets the writer send the
+  /// next write before Redis answered the previous (pipelining); order holds
+  /// because one writer serves a table on one connection.
+  size_t max_writes_in_flight = 1;
 };
 
 struct table_applier_state {
   static inline const char* name = "table_applier";
 
-  /// A batch turned into a write, waiting for (or in) its turn.
-  struct pending {
-    write_batch write;
-    batch_ack ack;
-    bool final = false;
+  /// A batch of the reader, waiting for (or in) its writes.
+  struct incoming {
+    row_batch batch;
+    /// Rows turned into writes so far (they are freed once built).
+    size_t next_row = 0;
+    /// Its last write went out.
+    bool issued = false;
+    /// Entries committed so far.
+    uint64_t written = 0;
     caf::typed_response_promise<batch_ack> promise;
+  };
+
+  /// A write at the writer; they are answered in order.
+  struct in_write {
+    uint64_t entries = 0;
+    /// It is the last write of the front batch.
+    bool ends_batch = false;
   };
 
   uint32_t table = 0;
@@ -40,17 +60,25 @@ struct table_applier_state {
   table_applier_settings settings;
   std::unique_ptr<envelope_builder> builder;
   std::string stream;
+  std::string checkpoint_key;
   redis_writer_actor writer;
   coordinator_actor coordinator;
-  /// Writes in order; only the front one is at the writer.
-  std::deque<pending> queue;
-  bool writing = false;
+  /// Batches in arrival order, until their last write is committed; the
+  /// first `issued_batches` of them have all their writes out.
+  std::deque<incoming> batches;
+  size_t issued_batches = 0;
+  std::deque<in_write> writes;
+  /// Final batches (position.done) turned into writes, and committed: with
+  /// split-key ranges the table ends when every range's final batch has.
+  uint32_t finals_issued = 0;
+  uint32_t finals_done = 0;
   /// Rows committed in this run.
   uint64_t rows_written = 0;
   /// Rows the envelope builder rejected (logged, not written).
   uint64_t bad_rows = 0;
   /// Set once a write failed for good; later batches are refused.
   bool failed = false;
+  bool finished = false;
   failure reason;
 
   table_applier_state();
@@ -59,12 +87,18 @@ struct table_applier_state {
 
 /// Builds one stream entry per row (snapshot_entry; the table's final row is
 /// marked "last", which the project uses as "last row of this table's
-/// stream"), packs a batch's entries with the checkpoint they reach (field =
-/// the stream name, value = encode_snapshot_checkpoint(position)) into one
-/// write_batch, and keeps exactly one write at the writer so the stream
-/// stays in order, building the next batches meanwhile. The reader's batch
-/// is acknowledged only after the writer's acknowledgement. After the final
-/// batch (position.done) it reports table_done to the coordinator.
+/// stream"), packs entries with the checkpoint they reach (field = the
+/// stream name, or `<stream>#<range>` for a split-key range; value =
+/// encode_snapshot_checkpoint(position)) into write_batches of at most
+/// settings.max_write_bytes, and keeps at most max_writes_in_flight writes
+/// at the writer, in order. Entries are built only when their write is due,
+/// so memory holds the reader's rows (bounded by the reader's window) and
+/// the entries of the writes in flight, not whole batches of entries. A
+/// batch split over several writes checkpoints after each, at the key of
+/// its last row, so a resumed run continues there. The reader's batch is
+/// acknowledged only after its last write's acknowledgement. After the
+/// final batch of every range (position.done) it reports table_done to the
+/// coordinator.
 ///
 /// A row the envelope builder rejects (bad_data) is not written: it is
 /// counted, logged at debug level to trace.log with its contents when

@@ -1,11 +1,13 @@
-// The Redis protocol over a transport: hiredis encodes commands and parses
-// replies; the atomic batch write is encoded here by hand because it is the
-// hot path (one XADD per row) and its RESP shape is fixed.
+// The Redis protocol over a transport: hiredis encodes single commands; the
+// atomic batch write is encoded here by hand, and replies are parsed here,
+// because that is the hot path (one XADD and two replies per row) and its
+// RESP shape is fixed.
 
 #include "actors/sink/redis_client.hpp"
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -34,65 +36,113 @@ failure_code classify_redis_error(const std::string& message) {
 
 namespace {
 
-redis_reply convert(const redisReply* r) {
-  redis_reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = redis_reply::kind::string;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
+/// Replies nest only in arrays of arrays (XRANGE); deeper is not Redis.
+constexpr int max_reply_depth = 16;
+
+[[noreturn]] void protocol_error(const std::string& what) {
+  throw error(failure_code::connection, "cannot parse the reply from redis: " + what);
+}
+
+/// Parses one reply of buf[p..end) into `out`; false when bytes are
+/// missing (p is then meaningless). Advances p past the reply.
+bool parse_reply(const char* buf, size_t end, size_t& p, redis_reply& out, int depth) {
+  if (p >= end) return false;
+  const char* line = buf + p + 1;
+  const void* cr = std::memchr(line, '\r', end - p - 1);
+  // The line ends in CR LF; without both, wait for more bytes.
+  if (cr == nullptr) return false;
+  size_t line_len = static_cast<size_t>(static_cast<const char*>(cr) - line);
+  size_t after = p + 1 + line_len + 2;
+  if (after > end) return false;
+  if (line[line_len + 1] != '\n') protocol_error("a line without LF");
+  auto number = [&](long long& v) {
+    auto res = std::from_chars(line, line + line_len, v);
+    if (res.ec != std::errc() || res.ptr != line + line_len)
+      protocol_error("bad number '" + std::string(line, line_len) + "'");
+  };
+  switch (buf[p]) {
+    case '+':
       out.type = redis_reply::kind::status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
+      out.str.assign(line, line_len);
+      p = after;
+      return true;
+    case '-':
       out.type = redis_reply::kind::error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
+      out.str.assign(line, line_len);
+      p = after;
+      return true;
+    case ':':
       out.type = redis_reply::kind::integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
+      number(out.integer);
+      p = after;
+      return true;
+    case '$': {
+      long long len = 0;
+      number(len);
+      if (len < 0) {
+        out.type = redis_reply::kind::nil;
+        p = after;
+        return true;
+      }
+      auto n = static_cast<size_t>(len);
+      if (after + n + 2 > end) return false;
+      if (buf[after + n] != '\r' || buf[after + n + 1] != '\n')
+        protocol_error("a bulk string without CR LF");
+      out.type = redis_reply::kind::string;
+      out.str.assign(buf + after, n);
+      p = after + n + 2;
+      return true;
+    }
+    case '*': {
+      long long count = 0;
+      number(count);
+      if (count < 0) {
+        out.type = redis_reply::kind::nil;
+        p = after;
+        return true;
+      }
+      if (depth >= max_reply_depth) protocol_error("arrays nested too deep");
+      // Every element takes at least 3 bytes ("+\r\n"): a count beyond the
+      // bytes present cannot be complete yet, and reserving for it would
+      // trust a number from the wire.
       out.type = redis_reply::kind::array;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i)
-        out.elements.push_back(convert(r->element[i]));
-      break;
+      out.elements.clear();
+      out.elements.reserve(std::min<size_t>(static_cast<size_t>(count), (end - after) / 3 + 1));
+      p = after;
+      for (long long i = 0; i < count; ++i) {
+        out.elements.emplace_back();
+        if (!parse_reply(buf, end, p, out.elements.back(), depth + 1)) return false;
+      }
+      return true;
+    }
     default:
-      out.type = redis_reply::kind::nil;
-      break;
+      protocol_error(std::string("unexpected type byte '") + buf[p] + "'");
   }
-  return out;
 }
 
 }  // namespace
 
-reply_reader::reply_reader() : reader_(redisReaderCreate()) {
-  if (reader_ == nullptr)
-    throw std::bad_alloc();
-}
+reply_reader::reply_reader() = default;
 
-reply_reader::~reply_reader() {
-  redisReaderFree(reader_);
-}
+reply_reader::~reply_reader() = default;
 
 void reply_reader::feed(const char* data, size_t size) {
-  if (redisReaderFeed(reader_, data, size) != REDIS_OK)
-    throw error(failure_code::connection,
-                std::string("cannot parse the reply from redis: ") + reader_->errstr);
+  // Drop what was parsed already before growing the buffer.
+  if (pos_ > 0 && (pos_ == buf_.size() || pos_ > buf_.size() / 2)) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+  buf_.append(data, size);
 }
 
 std::optional<redis_reply> reply_reader::next() {
-  void* raw = nullptr;
-  if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
-    throw error(failure_code::connection,
-                std::string("cannot parse the reply from redis: ") + reader_->errstr);
-  if (raw == nullptr)
-    return std::nullopt;
-  auto* r = static_cast<redisReply*>(raw);
-  redis_reply out = convert(r);
-  freeReplyObject(r);
+  size_t p = pos_;
+  redis_reply out;
+  // An incomplete reply is parsed again from its start once more bytes came;
+  // replies are small (an EXEC of a batch is ~25 bytes per entry), so this
+  // costs little and keeps the parser free of saved state.
+  if (!parse_reply(buf_.data(), buf_.size(), p, out, 0)) return std::nullopt;
+  pos_ = p;
   return out;
 }
 
@@ -129,32 +179,67 @@ void append_bulk(std::string& out, const std::string& s) {
   out += "\r\n";
 }
 
-}  // namespace
+/// The pieces of a batch write: MULTI, one XADD per entry, HSET of the
+/// checkpoint and EXEC. Everything of an XADD before the key's bytes is the
+/// same for every entry: it is built once, then each entry costs two length
+/// headers and two copies.
+class batch_encoder {
+public:
+  explicit batch_encoder(const write_batch& b) : b_(b) {
+    head_ = "*7\r\n$4\r\nXADD\r\n";
+    append_bulk(head_, b.stream);
+    head_ += "$1\r\n*\r\n$3\r\nkey\r\n";
+  }
 
-void encode_write_batch(std::string& out, const write_batch& b) {
-  // Everything before the key's bytes is the same for every entry: build it
-  // once, then each entry costs two length headers and two copies.
-  std::string head = "*7\r\n$4\r\nXADD\r\n";
-  append_bulk(head, b.stream);
-  head += "$1\r\n*\r\n$3\r\nkey\r\n";
-  static const char value_field[] = "$5\r\nvalue\r\n";
-  size_t need = 64 + b.checkpoint_key.size() + b.checkpoint_field.size() +
-                b.checkpoint_value.size();
-  for (const auto& e : b.entries)
-    need += head.size() + sizeof value_field + e.key.size() + e.value.size() + 32;
-  out.reserve(out.size() + need);
-  out += "*1\r\n$5\r\nMULTI\r\n";
-  for (const auto& e : b.entries) {
-    out += head;
+  /// Bytes of entry i's XADD, a little over.
+  size_t entry_size(size_t i) const {
+    const auto& e = b_.entries[i];
+    return head_.size() + sizeof value_field + e.key.size() + e.value.size() + 32;
+  }
+
+  void begin(std::string& out) const { out += "*1\r\n$5\r\nMULTI\r\n"; }
+
+  void entry(std::string& out, size_t i) const {
+    const auto& e = b_.entries[i];
+    out += head_;
     append_bulk(out, e.key);
     out += value_field;
     append_bulk(out, e.value);
   }
-  out += "*4\r\n$4\r\nHSET\r\n";
-  append_bulk(out, b.checkpoint_key);
-  append_bulk(out, b.checkpoint_field);
-  append_bulk(out, b.checkpoint_value);
-  out += "*1\r\n$4\r\nEXEC\r\n";
+
+  void end(std::string& out) const {
+    out += "*4\r\n$4\r\nHSET\r\n";
+    append_bulk(out, b_.checkpoint_key);
+    append_bulk(out, b_.checkpoint_field);
+    append_bulk(out, b_.checkpoint_value);
+    out += "*1\r\n$4\r\nEXEC\r\n";
+  }
+
+  size_t end_size() const {
+    return 64 + b_.checkpoint_key.size() + b_.checkpoint_field.size() +
+           b_.checkpoint_value.size();
+  }
+
+private:
+  static constexpr char value_field[] = "$5\r\nvalue\r\n";
+  const write_batch& b_;
+  std::string head_;
+};
+
+/// A batch goes to the socket in pieces of about this size, so that the
+/// encoding buffer stays small (and in cache) however large the batch is.
+constexpr size_t send_chunk_bytes = 256 * 1024;
+
+}  // namespace
+
+void encode_write_batch(std::string& out, const write_batch& b) {
+  batch_encoder enc{b};
+  size_t need = 32 + enc.end_size();
+  for (size_t i = 0; i < b.entries.size(); ++i) need += enc.entry_size(i);
+  out.reserve(out.size() + need);
+  enc.begin(out);
+  for (size_t i = 0; i < b.entries.size(); ++i) enc.entry(out, i);
+  enc.end(out);
 }
 
 // -- interpreting a transaction ----------------------------------------------
@@ -391,10 +476,22 @@ std::vector<redis_reply> redis_client::pipeline(
   return replies;
 }
 
-write_outcome redis_client::try_write_atomically(const write_batch& b) {
+void redis_client::send_write(const write_batch& b) {
   impl_->check_usable();
-  encode_write_batch(impl_->out, b);
+  batch_encoder enc{b};
+  auto& out = impl_->out;
+  out.reserve(send_chunk_bytes + 4096);
+  enc.begin(out);
+  for (size_t i = 0; i < b.entries.size(); ++i) {
+    enc.entry(out, i);
+    if (out.size() >= send_chunk_bytes) impl_->send();
+  }
+  enc.end(out);
   impl_->send();
+}
+
+write_outcome redis_client::receive_write(const write_batch& b) {
+  impl_->check_usable();
   std::vector<redis_reply> replies;
   impl_->read_replies(b.entries.size() + 3, replies);
   auto o = interpret_write_replies(b.stream, b.entries.size(), replies);
@@ -409,6 +506,11 @@ write_outcome redis_client::try_write_atomically(const write_batch& b) {
   if (!clean)
     impl_->drop();
   return o;
+}
+
+write_outcome redis_client::try_write_atomically(const write_batch& b) {
+  send_write(b);
+  return receive_write(b);
 }
 
 std::vector<std::string> redis_client::write_atomically(const write_batch& b) {

@@ -1,6 +1,7 @@
 #pragma once
-// The one Redis client layer: hiredis's command encoder and reply parser over
-// the project's own socket. The transport (plain TCP now, TLS later) is
+// The one Redis client layer: RESP encoding (hiredis's encoder for single
+// commands, a hand-written one for the hot batch write) and a reply parser
+// over the project's own socket. The transport (plain TCP now, TLS later) is
 // separate from the protocol. Blocking; used from detached writer actors and
 // from the command line. Failures throw trib::error with a classified code:
 // connection/server_busy (LOADING, BUSY, TRYAGAIN, OOM) are retryable;
@@ -15,8 +16,6 @@
 #include "conf/config.hpp"
 #include "messages/batch.hpp"
 #include "messages/failure.hpp"
-
-struct redisReader;
 
 namespace trib {
 
@@ -54,8 +53,10 @@ std::unique_ptr<transport> connect_tcp(const std::string& host, int port,
                                        int timeout_ms,
                                        int read_timeout_ms = default_redis_read_timeout_ms);
 
-/// Incremental reply parser: hiredis's redisReader behind a C++ face. Feed it
-/// bytes as they arrive and take complete replies out.
+/// Incremental RESP2 reply parser. Feed it bytes as they arrive and take
+/// complete replies out. Hand-written rather than hiredis's redisReader
+/// because a batch write reads two replies per entry: this one builds
+/// redis_reply values in place, without a heap object per reply.
 class reply_reader {
 public:
   reply_reader();
@@ -71,7 +72,9 @@ public:
   std::optional<redis_reply> next();
 
 private:
-  redisReader* reader_;
+  /// Received bytes; replies before pos_ were taken out already.
+  std::string buf_;
+  size_t pos_ = 0;
 };
 
 /// Appends one command in RESP (*N, then $len/arg per argument) to `out`.
@@ -143,6 +146,16 @@ public:
   /// trib::error{connection} when the connection fails; then whether EXEC
   /// ran is unknown and the caller must consult the checkpoint.
   write_outcome try_write_atomically(const write_batch& b);
+
+  /// The two halves of try_write_atomically, so that a caller can send the
+  /// next batch before reading this one's replies (pipelining; Redis
+  /// answers in order on one connection). send_write encodes and sends in
+  /// pieces of a few hundred KB, so no copy of the whole batch is made.
+  /// Every send_write must be followed, in order, by one receive_write of
+  /// the same batch. Both throw trib::error{connection} when the connection
+  /// fails.
+  void send_write(const write_batch& b);
+  write_outcome receive_write(const write_batch& b);
 
   /// False once the connection failed or was closed on purpose (a reply
   /// stream out of step, a transaction left open); reconnect then.
