@@ -44,6 +44,11 @@ stage_factories default_factories(const run_options& opts,
   rs.source = opts.source;
   rs.fetch_size_rows = static_cast<size_t>(std::max(opts.extractor.snapshot.fetch_size_rows, 1));
   rs.batch_size_rows = static_cast<size_t>(std::max(opts.applier.snapshot.batch_size_rows, 1));
+  // The rows in flight of all tables read at once share one budget, so
+  // memory stays flat however many tables run in parallel.
+  auto threads = static_cast<size_t>(std::max(opts.extractor.snapshot.threads, 1));
+  rs.max_in_flight_bytes = std::max<size_t>(4u << 20, snapshot_memory_budget_bytes / threads);
+  rs.max_batch_bytes = std::max<size_t>(1u << 20, rs.max_in_flight_bytes / 4);
   auto filter = opts.filter;
   f.reader = [rs, filter](caf::local_actor* self, uint32_t table,
                           const table_schema& t, const snapshot_position& start,

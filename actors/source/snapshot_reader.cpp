@@ -1,5 +1,7 @@
 #include "actors/source/snapshot_reader.hpp"
 
+#include <algorithm>
+
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/source/session_common.hpp"
@@ -13,6 +15,14 @@ std::string filter_conditions(const filter_config& filter, const table_id& t) {
   source_detail::table_filter tf;
   if (!source_detail::filter_allows(filter, t, &tf)) return {};
   return tf.conditions;
+}
+
+size_t row_bytes(const row& r) {
+  size_t n = sizeof(row) + r.cells.size() * sizeof(cell);
+  for (const auto& c : r.cells)
+    // Short texts live inside the string object (small string optimization).
+    if (c.text.size() > 15) n += c.text.size() + 1;
+  return n;
 }
 
 namespace {
@@ -46,8 +56,27 @@ void open(snapshot_reader_state& st) {
 void pump(reader_ptr self);
 bool wants_rows(const snapshot_reader_state& st);
 
-// Sends `n` rows of the buffer as the next batch.
-void send_batch(reader_ptr self, size_t n, bool done) {
+// Rows at the front of the buffer that make the next batch: batch-size-rows,
+// or fewer once they reach max_batch_bytes (at least one row); their bytes
+// in `bytes`.
+size_t next_batch_rows(const snapshot_reader_state& st, size_t& bytes) {
+  bytes = 0;
+  size_t n = 0;
+  while (n < st.buffer.size() && n < st.settings.batch_size_rows &&
+         (n == 0 || bytes < st.settings.max_batch_bytes))
+    bytes += row_bytes(st.buffer[n++]);
+  return n;
+}
+
+// Whether another batch may go out: a free slot in the window of batches
+// and of bytes (one batch always may, however wide its rows).
+bool window_open(const snapshot_reader_state& st) {
+  return st.in_flight < st.settings.max_in_flight &&
+         (st.in_flight == 0 || st.in_flight_bytes < st.settings.max_in_flight_bytes);
+}
+
+// Sends `n` rows of the buffer (`bytes` of them) as the next batch.
+void send_batch(reader_ptr self, size_t n, size_t bytes, bool done) {
   auto& st = self->state;
   row_batch b;
   b.table = st.table;
@@ -55,18 +84,29 @@ void send_batch(reader_ptr self, size_t n, bool done) {
   b.rows.assign(std::make_move_iterator(st.buffer.begin()),
                 std::make_move_iterator(st.buffer.begin() + n));
   st.buffer.erase(st.buffer.begin(), st.buffer.begin() + n);
+  st.buffer_bytes -= std::min(bytes, st.buffer_bytes);
   st.sent.rows_done += n;
   if (n > 0) st.sent.last_key = key_of(st.schema, b.rows.back());
   st.sent.done = done;
   b.position = st.sent;
   b.source = st.source;
+  b.range = st.settings.range;
+  b.ranges = st.settings.ranges;
   if (done) st.final_sent = true;
   ++st.in_flight;
+  st.in_flight_batches[b.seq] = bytes;
+  st.in_flight_bytes += bytes;
+  auto seq = b.seq;
   self->request(st.applier, caf::infinite, std::move(b))
     .then(
       [=](batch_ack&) {
         auto& st = self->state;
         --st.in_flight;
+        auto it = st.in_flight_batches.find(seq);
+        if (it != st.in_flight_batches.end()) {
+          st.in_flight_bytes -= std::min(it->second, st.in_flight_bytes);
+          st.in_flight_batches.erase(it);
+        }
         if (st.final_sent && st.in_flight == 0) {
           self->quit();
           return;
@@ -79,18 +119,29 @@ void send_batch(reader_ptr self, size_t n, bool done) {
       });
 }
 
+// Whether the buffer holds a whole batch with a row left behind.
+bool full_batch_ready(const snapshot_reader_state& st) {
+  if (st.buffer.size() > st.settings.batch_size_rows) return true;
+  if (st.buffer_bytes < st.settings.max_batch_bytes) return false;
+  size_t bytes = 0;
+  return next_batch_rows(st, bytes) < st.buffer.size();
+}
+
 // Sends every batch that is ready and asks for more rows when needed.
 void pump(reader_ptr self) {
   auto& st = self->state;
-  auto batch = st.settings.batch_size_rows;
   // A full batch goes out only while a row stays behind, so that the final
   // batch is never empty unless the table is.
-  while (!st.final_sent && st.in_flight < st.settings.max_in_flight &&
-         st.buffer.size() > batch)
-    send_batch(self, batch, false);
-  if (!st.final_sent && st.end_of_table &&
-      st.in_flight < st.settings.max_in_flight && st.buffer.size() <= batch)
-    send_batch(self, st.buffer.size(), true);
+  while (!st.final_sent && window_open(st) && full_batch_ready(st)) {
+    size_t bytes = 0;
+    size_t n = next_batch_rows(st, bytes);
+    send_batch(self, n, bytes, false);
+  }
+  if (!st.final_sent && st.end_of_table && window_open(st)) {
+    size_t bytes = 0;
+    size_t n = next_batch_rows(st, bytes);
+    send_batch(self, n, bytes, n == st.buffer.size());
+  }
   if (!st.read_pending && wants_rows(st)) {
     st.read_pending = true;
     self->send(self, read_atom::value);
@@ -110,9 +161,8 @@ void give_up(reader_ptr self, const failure& f) {
 // free and the buffer cannot fill a batch, which bounds the buffer to one
 // batch plus one fetch.
 bool wants_rows(const snapshot_reader_state& st) {
-  return !st.final_sent && !st.end_of_table &&
-         st.in_flight < st.settings.max_in_flight &&
-         st.buffer.size() <= st.settings.batch_size_rows;
+  return !st.final_sent && !st.end_of_table && window_open(st) &&
+         !full_batch_ready(st);
 }
 
 void read_chunk(reader_ptr self) {
@@ -134,6 +184,7 @@ void read_chunk(reader_ptr self) {
     } else {
       st.rows_read += rows.size();
       st.last_read_key = key_of(st.schema, rows.back());
+      for (const auto& r : rows) st.buffer_bytes += row_bytes(r);
       st.buffer.insert(st.buffer.end(), std::make_move_iterator(rows.begin()),
                        std::make_move_iterator(rows.end()));
     }
@@ -175,6 +226,8 @@ snapshot_reader(snapshot_reader_actor::stateful_pointer<snapshot_reader_state> s
   if (st.settings.fetch_size_rows == 0) st.settings.fetch_size_rows = 1;
   if (st.settings.batch_size_rows == 0) st.settings.batch_size_rows = 1;
   if (st.settings.max_in_flight == 0) st.settings.max_in_flight = 1;
+  if (st.settings.max_batch_bytes == 0) st.settings.max_batch_bytes = 1;
+  if (st.settings.ranges == 0) st.settings.ranges = 1;
   st.policy = retry_policy_for(st.settings.source);
   st.applier = std::move(applier);
   st.coordinator = std::move(coordinator);

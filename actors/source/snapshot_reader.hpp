@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,17 @@ struct snapshot_reader_settings {
   size_t batch_size_rows = 5000;
   /// Batches sent but not yet acknowledged, at most.
   size_t max_in_flight = 4;
+  /// Bytes of rows (row_bytes) sent but not yet acknowledged, at most; one
+  /// batch always may go. Rows are counted, not entries: the applier builds
+  /// entries only for the writes in flight (table_applier_settings).
+  size_t max_in_flight_bytes = 32u << 20;
+  /// A batch ends at batch_size_rows or once its rows reach this many bytes,
+  /// whichever comes first, so that wide rows make smaller batches.
+  size_t max_batch_bytes = 8u << 20;
+  /// A split-key range: its number (1-based; 0 = the whole table) and how
+  /// many ranges of the table are read in this run (see row_batch).
+  uint32_t range = 0;
+  uint32_t ranges = 1;
   /// The filter's row condition for this table (SQL, may be empty).
   std::string conditions;
   /// Where to start: the checkpoint of a resumed run, or empty.
@@ -52,8 +64,9 @@ struct snapshot_reader_state {
   std::unique_ptr<table_reader> reader;
   /// Where the table's change log stood when the snapshot began.
   source_position source;
-  /// Read from the source, not yet sent.
+  /// Read from the source, not yet sent, and their row_bytes.
   std::vector<row> buffer;
+  size_t buffer_bytes = 0;
   /// Order-column values of the last row read: a reopened session continues
   /// after it. Rows already sent are not read again, because the applier
   /// writes them whatever happens to this reader's session.
@@ -65,6 +78,9 @@ struct snapshot_reader_state {
   snapshot_position sent;
   uint64_t next_seq = 0;
   size_t in_flight = 0;
+  /// row_bytes of the batches sent and not acknowledged, by seq.
+  std::map<uint64_t, size_t> in_flight_batches;
+  size_t in_flight_bytes = 0;
   /// The source returned no more rows.
   bool end_of_table = false;
   /// The batch with position.done went out.
@@ -78,10 +94,15 @@ struct snapshot_reader_state {
   ~snapshot_reader_state();
 };
 
+/// The memory a row takes, about: its cells' text and bookkeeping. The unit
+/// of the reader's byte window.
+size_t row_bytes(const row& r);
+
 /// Opens its own source session, begins a consistent snapshot, reads the
 /// table after settings.start in chunks of fetch-size-rows and sends
-/// row_batches of batch-size-rows to the applier, with at most max_in_flight
-/// unacknowledged so memory stays flat. It reads one chunk ahead so that the
+/// row_batches of batch-size-rows (or max_batch_bytes) to the applier, with
+/// at most max_in_flight batches and max_in_flight_bytes unacknowledged so
+/// memory stays flat whatever the rows' width. It reads one chunk ahead so that the
 /// final batch (position.done) carries the table's last row; it carries no
 /// rows only when the table is empty. Every batch carries the position of
 /// begin_snapshot. A retryable source failure reopens the session after the

@@ -120,8 +120,9 @@ std::vector<row> rows_1_to(int n) {
 
 class snapshot_reader_test : public actor_test {
 protected:
-  void start(int rows, snapshot_position from = {}) {
-    source->rows = rows_1_to(rows);
+  void start(int rows, snapshot_position from = {},
+             std::function<void(snapshot_reader_settings&)> tweak = {}) {
+    if (source->rows.empty()) source->rows = rows_1_to(rows);
     snapshot_reader_settings s;
     s.source.max_retries = 2;
     s.source.retry_wait_duration_ms = 10;
@@ -129,6 +130,7 @@ protected:
     s.batch_size_rows = 5;
     s.max_in_flight = 4;
     s.start = std::move(from);
+    if (tweak) tweak(s);
     auto src = source;
     s.open = [src](const source_config&) -> std::unique_ptr<source_session> {
       ++src->sessions;
@@ -287,6 +289,73 @@ TEST_F(snapshot_reader_test, stops_sending_when_the_applier_refuses_a_batch) {
   ack(1);
   ack(2);
   EXPECT_EQ(applied->batches.size(), 4u);
+}
+
+/// Rows 1..n, each with a text cell of `width` bytes beside its key.
+std::vector<row> wide_rows(int n, size_t width) {
+  auto rows = rows_1_to(n);
+  for (auto& r : rows) r.cells.push_back(make_cell(std::string(width, 'x')));
+  return rows;
+}
+
+TEST_F(snapshot_reader_test, bounds_the_bytes_in_flight_as_well_as_the_batches) {
+  source->rows = wide_rows(100, 1000);
+  size_t batch_bytes = 5 * row_bytes(source->rows[0]);
+  // Room for two batches and a byte: the third goes out (the window was
+  // still open), the fourth waits although a batch slot is free.
+  start(0, {}, [&](snapshot_reader_settings& s) {
+    s.max_in_flight_bytes = 2 * batch_bytes + 1;
+  });
+  EXPECT_EQ(applied->batches.size(), 3u);
+  ack(0);
+  EXPECT_EQ(applied->batches.size(), 4u);
+  ack_all();
+  EXPECT_EQ(keys(), one_to(100));
+  EXPECT_TRUE(applied->batches.back().position.done);
+}
+
+TEST_F(snapshot_reader_test, one_batch_always_goes_however_wide_its_rows) {
+  source->rows = wide_rows(4, 5000);
+  start(0, {}, [&](snapshot_reader_settings& s) {
+    s.max_in_flight_bytes = 1;
+    s.max_batch_bytes = 1;
+  });
+  // Every batch is one row (each row passes the batch's byte limit), and
+  // only one is out at a time.
+  ASSERT_EQ(applied->batches.size(), 1u);
+  for (uint64_t i = 0; i < 4; ++i) {
+    ASSERT_EQ(applied->batches.size(), i + 1);
+    EXPECT_EQ(applied->batches[i].rows.size(), 1u);
+    ack(i);
+  }
+  EXPECT_EQ(keys(), one_to(4));
+  EXPECT_TRUE(applied->batches.back().position.done);
+}
+
+TEST_F(snapshot_reader_test, cuts_batches_at_max_batch_bytes) {
+  source->rows = wide_rows(9, 1000);
+  size_t row = row_bytes(source->rows[0]);
+  start(0, {}, [&](snapshot_reader_settings& s) { s.max_batch_bytes = 2 * row; });
+  ack_all();
+  std::vector<size_t> sizes;
+  for (const auto& b : applied->batches) sizes.push_back(b.rows.size());
+  EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 2, 2, 1}));
+  EXPECT_EQ(keys(), one_to(9));
+  EXPECT_EQ(applied->batches[1].position.rows_done, 4u);
+  EXPECT_TRUE(applied->batches.back().position.done);
+}
+
+TEST_F(snapshot_reader_test, a_range_reader_labels_its_batches) {
+  start(7, {}, [](snapshot_reader_settings& s) {
+    s.range = 2;
+    s.ranges = 3;
+  });
+  ack_all();
+  ASSERT_FALSE(applied->batches.empty());
+  for (const auto& b : applied->batches) {
+    EXPECT_EQ(b.range, 2u);
+    EXPECT_EQ(b.ranges, 3u);
+  }
 }
 
 }  // namespace

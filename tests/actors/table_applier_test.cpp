@@ -126,8 +126,10 @@ int64_t id_of(const stream_entry& e) {
 
 class table_applier_test : public actor_test {
 protected:
-  void start(std::vector<row_batch> batches, bool log_row_errors = false) {
+  void start(std::vector<row_batch> batches, bool log_row_errors = false,
+             size_t max_write_bytes = 4u << 20) {
     table_applier_settings s;
+    s.max_write_bytes = max_write_bytes;
     s.group = "g";
     s.id = "i";
     s.applier.snapshot.log_row_level_errors = log_row_errors;
@@ -287,6 +289,62 @@ TEST_F(table_applier_test, a_failed_write_skips_the_table_and_refuses_the_rest) 
   EXPECT_EQ(reads->errors.size(), 3u);
   EXPECT_EQ(writes->writes.size(), 1u);
   EXPECT_TRUE(reads->acks.empty());
+}
+
+TEST_F(table_applier_test, splits_a_batch_into_writes_of_max_write_bytes_checkpointed_at_row_keys) {
+  auto batches = batches_of({5});
+  // One entry is a few hundred bytes: a limit of one byte makes a write per
+  // row (a write always takes at least one entry).
+  start(batches, false, 1);
+  read_next();
+  ASSERT_EQ(writes->writes.size(), 1u);
+  for (uint64_t i = 0; i < 5; ++i) {
+    ASSERT_EQ(writes->writes.size(), i + 1);
+    const auto& w = writes->writes[i];
+    ASSERT_EQ(w.entries.size(), 1u);
+    EXPECT_EQ(id_of(w.entries[0]), static_cast<int64_t>(i + 1));
+    auto p = decode_snapshot_checkpoint(w.checkpoint_value);
+    EXPECT_EQ(p.rows_done, i + 1);
+    ASSERT_EQ(p.last_key.size(), 1u);
+    EXPECT_EQ(p.last_key[0].text, std::to_string(i + 1));
+    EXPECT_EQ(p.done, i == 4);
+    // The reader hears of its batch only after the last of its writes.
+    EXPECT_TRUE(reads->acks.empty());
+    ack_write(i);
+  }
+  ASSERT_EQ(reads->acks.size(), 1u);
+  EXPECT_EQ(reads->acks[0].rows_written, 5u);
+  EXPECT_EQ(snapshot_mark_of(writes->writes[4].entries[0]), "last");
+  EXPECT_EQ(snapshot_mark_of(writes->writes[3].entries[0]), "true");
+  ASSERT_EQ(coord->done.size(), 1u);
+  EXPECT_EQ(coord->done[0].rows_written, 5u);
+}
+
+TEST_F(table_applier_test, ranges_checkpoint_apart_and_the_table_ends_with_the_last_range) {
+  // Two split-key ranges, each with one final batch: range 2's arrives first.
+  auto r1 = batches_of({2});
+  auto r2 = batches_of({1});
+  r1[0].range = 1;
+  r2[0].range = 2;
+  r1[0].ranges = r2[0].ranges = 2;
+  start({r2[0], r1[0]});
+  read_next();
+  read_next();
+  ASSERT_EQ(writes->writes.size(), 1u);
+  EXPECT_EQ(writes->writes[0].checkpoint_field, "shop_public_orders#2");
+  ack_write(0);
+  // Range 2 is done, the table is not.
+  EXPECT_TRUE(coord->done.empty());
+  ASSERT_EQ(writes->writes.size(), 2u);
+  EXPECT_EQ(writes->writes[1].checkpoint_field, "shop_public_orders#1");
+  ack_write(1);
+  ASSERT_EQ(coord->done.size(), 1u);
+  EXPECT_EQ(coord->done[0].rows_written, 3u);
+  // Only the table's last written row is marked last.
+  std::vector<std::string> marks;
+  for (const auto& w : writes->writes)
+    for (const auto& e : w.entries) marks.push_back(snapshot_mark_of(e));
+  EXPECT_EQ(marks, (std::vector<std::string>{"true", "true", "last"}));
 }
 
 }  // namespace
