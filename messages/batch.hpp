@@ -73,12 +73,22 @@ struct write_batch {
   std::string checkpoint_key;
   std::string checkpoint_field;
   std::string checkpoint_value;
+  /// Entries already encoded as RESP `XADD <stream> * key <k> value <v>`
+  /// commands (xadd_encoder), written after `entries`: the snapshot's hot
+  /// path builds each entry straight into the bytes that go to Redis, with
+  /// no string per entry. `encoded_count` is how many commands they are.
+  std::string encoded;
+  uint64_t encoded_count = 0;
+
+  /// Entries in all: entries.size() + encoded_count.
+  size_t size() const { return entries.size() + encoded_count; }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
   return f(caf::meta::type_name("write_batch"), x.stream, x.entries,
-           x.checkpoint_key, x.checkpoint_field, x.checkpoint_value);
+           x.checkpoint_key, x.checkpoint_field, x.checkpoint_value, x.encoded,
+           x.encoded_count);
 }
 
 /// The stream IDs Redis gave the entries of a committed write_batch.

@@ -107,6 +107,7 @@ struct envelope_builder::impl {
   void write_snapshot_source(json_writer& w, const source_position& pos,
                              snapshot_mark mark, int64_t ts_ms) const;
   std::string build_key(const row& r) const;
+  void build_key_into(std::string& out, const row& r) const;
   void write_change_source(json_writer& w, const change_origin& o) const;
 };
 
@@ -157,14 +158,22 @@ void envelope_builder::impl::write_snapshot_source(json_writer& w,
 }
 
 std::string envelope_builder::impl::build_key(const row& r) const {
-  if (key_index.empty()) return "default";
   std::string out;
+  build_key_into(out, r);
+  return out;
+}
+
+void envelope_builder::impl::build_key_into(std::string& out, const row& r) const {
+  out.clear();
+  if (key_index.empty()) {
+    out = "default";
+    return;
+  }
   out.reserve(key_head.size() + 64);
   json_writer w{out};
   w.raw(key_head);
   write_key_payload(w, r);
   if (!key_head.empty()) w.raw('}');
-  return out;
 }
 
 void envelope_builder::impl::write_change_source(json_writer& w,
@@ -285,9 +294,17 @@ envelope_builder::envelope_builder(envelope_builder&&) noexcept = default;
 
 stream_entry envelope_builder::snapshot_entry(const row& r, const source_position& pos,
                                               snapshot_mark mark, int64_t now_ms) const {
-  const auto& s = *impl_;
   stream_entry e;
-  e.key = s.build_key(r);
+  snapshot_entry_into(e, r, pos, mark, now_ms);
+  return e;
+}
+
+void envelope_builder::snapshot_entry_into(stream_entry& e, const row& r,
+                                           const source_position& pos,
+                                           snapshot_mark mark, int64_t now_ms) const {
+  const auto& s = *impl_;
+  s.build_key_into(e.key, r);
+  e.value.clear();
   size_t cells = 0;
   for (const auto& c : r.cells) cells += c.text.size() + 16;
   e.value.reserve(s.value_head.size() + s.source_head.size() + 256 + cells);
@@ -304,7 +321,6 @@ stream_entry envelope_builder::snapshot_entry(const row& r, const source_positio
   w.number(now_ms);
   w.raw('}');
   if (!s.value_head.empty()) w.raw('}');
-  return e;
 }
 
 std::string envelope_builder::key(const row& r) const { return impl_->build_key(r); }

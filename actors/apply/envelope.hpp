@@ -58,6 +58,12 @@ public:
   stream_entry snapshot_entry(const row& r, const source_position& pos,
                               snapshot_mark mark, int64_t now_ms) const;
 
+  /// snapshot_entry into `out`, whose strings are overwritten: a caller that
+  /// reuses one entry for many rows allocates nothing once it is warm.
+  void snapshot_entry_into(stream_entry& out, const row& r,
+                           const source_position& pos, snapshot_mark mark,
+                           int64_t now_ms) const;
+
   /// The key document alone ("default" when the table has no key columns).
   std::string key(const row& r) const;
 

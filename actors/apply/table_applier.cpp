@@ -6,6 +6,7 @@
 #include "actors/apply/envelope.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
+#include "actors/sink/redis_client.hpp"
 
 namespace trib {
 
@@ -61,15 +62,24 @@ bool issue_next(applier_ptr self) {
     b.position.done && st.finals_issued + 1 >= std::max<uint32_t>(b.ranges, 1);
   size_t n = b.rows.size();
   size_t first = in.next_row;
-  size_t bytes = 0;
   auto ts = now_ms();
-  while (in.next_row < n && (w.entries.empty() || bytes < st.settings.max_write_bytes)) {
+  // Entries are built into one reused entry and encoded straight into the
+  // write's RESP bytes: no string per entry, and the writer sends the bytes
+  // as they are.
+  auto& scratch = st.scratch;
+  w.encoded.reserve(std::min<size_t>(st.settings.max_write_bytes, 64u << 20) +
+                    st.largest_entry + 256);
+  while (in.next_row < n &&
+         (w.encoded_count == 0 || w.encoded.size() < st.settings.max_write_bytes)) {
     const auto& r = b.rows[in.next_row];
     auto mark = last_of_table && in.next_row + 1 == n ? snapshot_mark::last
                                                       : snapshot_mark::yes;
     try {
-      w.entries.push_back(st.builder->snapshot_entry(r, b.source, mark, ts));
-      bytes += w.entries.back().key.size() + w.entries.back().value.size();
+      st.builder->snapshot_entry_into(scratch, r, b.source, mark, ts);
+      st.largest_entry = std::max(st.largest_entry,
+                                  st.xadd->size(scratch.key.size(), scratch.value.size()));
+      st.xadd->append(w.encoded, scratch.key, scratch.value);
+      ++w.encoded_count;
     } catch (const std::exception& e) {
       // Row-level errors skip the row, never the table (design section 7).
       ++st.bad_rows;
@@ -80,7 +90,7 @@ bool issue_next(applier_ptr self) {
     ++in.next_row;
   }
   table_applier_state::in_write iw;
-  iw.entries = w.entries.size();
+  iw.entries = w.size();
   if (in.next_row < n) {
     // Part of a batch: the checkpoint is the key of its last row, so a
     // resumed run reads on from there.
@@ -172,6 +182,7 @@ table_applier(table_applier_actor::stateful_pointer<table_applier_state> self,
   st.settings = std::move(settings);
   st.stream = snapshot_stream_name(st.schema.id, st.settings.map);
   st.checkpoint_key = checkpoint_key(st.settings.group, st.settings.id);
+  st.xadd = std::make_unique<xadd_encoder>(st.stream);
   if (st.settings.max_write_bytes == 0) st.settings.max_write_bytes = 1;
   if (st.settings.max_writes_in_flight == 0) st.settings.max_writes_in_flight = 1;
   st.writer = std::move(writer);

@@ -14,6 +14,7 @@
 namespace trib {
 
 class envelope_builder;
+class xadd_encoder;
 
 /// What an applier needs besides its table.
 struct table_applier_settings {
@@ -59,6 +60,11 @@ struct table_applier_state {
   table_schema schema;
   table_applier_settings settings;
   std::unique_ptr<envelope_builder> builder;
+  std::unique_ptr<xadd_encoder> xadd;
+  /// The entry each row is built into before it is encoded.
+  stream_entry scratch;
+  /// The largest encoded entry so far, to reserve a write's bytes once.
+  size_t largest_entry = 0;
   std::string stream;
   std::string checkpoint_key;
   redis_writer_actor writer;

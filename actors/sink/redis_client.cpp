@@ -180,31 +180,20 @@ void append_bulk(std::string& out, const std::string& s) {
 }
 
 /// The pieces of a batch write: MULTI, one XADD per entry, HSET of the
-/// checkpoint and EXEC. Everything of an XADD before the key's bytes is the
-/// same for every entry: it is built once, then each entry costs two length
-/// headers and two copies.
+/// checkpoint and EXEC.
 class batch_encoder {
 public:
-  explicit batch_encoder(const write_batch& b) : b_(b) {
-    head_ = "*7\r\n$4\r\nXADD\r\n";
-    append_bulk(head_, b.stream);
-    head_ += "$1\r\n*\r\n$3\r\nkey\r\n";
-  }
+  explicit batch_encoder(const write_batch& b) : b_(b), xadd_(b.stream) {}
 
   /// Bytes of entry i's XADD, a little over.
   size_t entry_size(size_t i) const {
-    const auto& e = b_.entries[i];
-    return head_.size() + sizeof value_field + e.key.size() + e.value.size() + 32;
+    return xadd_.size(b_.entries[i].key.size(), b_.entries[i].value.size());
   }
 
   void begin(std::string& out) const { out += "*1\r\n$5\r\nMULTI\r\n"; }
 
   void entry(std::string& out, size_t i) const {
-    const auto& e = b_.entries[i];
-    out += head_;
-    append_bulk(out, e.key);
-    out += value_field;
-    append_bulk(out, e.value);
+    xadd_.append(out, b_.entries[i].key, b_.entries[i].value);
   }
 
   void end(std::string& out) const {
@@ -221,9 +210,8 @@ public:
   }
 
 private:
-  static constexpr char value_field[] = "$5\r\nvalue\r\n";
   const write_batch& b_;
-  std::string head_;
+  xadd_encoder xadd_;
 };
 
 /// A batch goes to the socket in pieces of about this size, so that the
@@ -232,14 +220,50 @@ constexpr size_t send_chunk_bytes = 256 * 1024;
 
 }  // namespace
 
+xadd_encoder::xadd_encoder(const std::string& stream) {
+  head_ = "*7\r\n$4\r\nXADD\r\n";
+  append_bulk(head_, stream);
+  head_ += "$1\r\n*\r\n$3\r\nkey\r\n";
+}
+
+void xadd_encoder::append(std::string& out, const std::string& key,
+                          const std::string& value) const {
+  out += head_;
+  append_bulk(out, key);
+  out += "$5\r\nvalue\r\n";
+  append_bulk(out, value);
+}
+
 void encode_write_batch(std::string& out, const write_batch& b) {
   batch_encoder enc{b};
-  size_t need = 32 + enc.end_size();
+  size_t need = 32 + enc.end_size() + b.encoded.size();
   for (size_t i = 0; i < b.entries.size(); ++i) need += enc.entry_size(i);
   out.reserve(out.size() + need);
   enc.begin(out);
   for (size_t i = 0; i < b.entries.size(); ++i) enc.entry(out, i);
+  out += b.encoded;
   enc.end(out);
+}
+
+std::vector<stream_entry> batch_entries(const write_batch& b) {
+  std::vector<stream_entry> out = b.entries;
+  // The encoded commands are RESP arrays of bulk strings: the reply parser
+  // reads that shape as well.
+  reply_reader r;
+  r.feed(b.encoded.data(), b.encoded.size());
+  for (uint64_t i = 0; i < b.encoded_count; ++i) {
+    std::optional<redis_reply> cmd;
+    try {
+      cmd = r.next();
+    } catch (const error& e) {
+      throw error(failure_code::bad_data, std::string("encoded entries: ") + e.what());
+    }
+    if (!cmd || cmd->elements.size() != 7 || cmd->elements[0].str != "XADD" ||
+        cmd->elements[3].str != "key" || cmd->elements[5].str != "value")
+      throw error(failure_code::bad_data, "encoded entries: not an XADD of key and value");
+    out.push_back(stream_entry{cmd->elements[4].str, cmd->elements[6].str});
+  }
+  return out;
 }
 
 // -- interpreting a transaction ----------------------------------------------
@@ -375,13 +399,18 @@ struct redis_client::impl {
     reader = std::make_unique<reply_reader>();
   }
 
-  void send() {
+  /// Sends bytes that live elsewhere (a batch's pre-encoded entries).
+  void send_raw(const char* data, size_t size) {
     try {
-      conn->write_all(out.data(), out.size());
+      conn->write_all(data, size);
     } catch (...) {
       drop();
       throw;
     }
+  }
+
+  void send() {
+    if (!out.empty()) send_raw(out.data(), out.size());
     // Keep a moderate buffer; give back what one huge batch made it grow to.
     if (out.capacity() > (64u << 20))
       std::string().swap(out);
@@ -486,6 +515,11 @@ void redis_client::send_write(const write_batch& b) {
     enc.entry(out, i);
     if (out.size() >= send_chunk_bytes) impl_->send();
   }
+  if (!b.encoded.empty()) {
+    // Pre-encoded entries go to the socket as they are, without a copy.
+    impl_->send();
+    impl_->send_raw(b.encoded.data(), b.encoded.size());
+  }
   enc.end(out);
   impl_->send();
 }
@@ -493,8 +527,8 @@ void redis_client::send_write(const write_batch& b) {
 write_outcome redis_client::receive_write(const write_batch& b) {
   impl_->check_usable();
   std::vector<redis_reply> replies;
-  impl_->read_replies(b.entries.size() + 3, replies);
-  auto o = interpret_write_replies(b.stream, b.entries.size(), replies);
+  impl_->read_replies(b.size() + 3, replies);
+  auto o = interpret_write_replies(b.stream, b.size(), replies);
   // Only two endings leave the connection in a known state: MULTI accepted
   // and EXEC ran or answered EXECABORT (which ends the transaction). A
   // refused MULTI may mean one was already open; a refused EXEC may leave

@@ -80,10 +80,29 @@ private:
 /// Appends one command in RESP (*N, then $len/arg per argument) to `out`.
 void encode_command(std::string& out, const std::vector<std::string>& argv);
 
-/// Appends MULTI, one XADD <stream> * key <k> value <v> per entry, HSET
-/// <checkpoint_key> <checkpoint_field> <checkpoint_value>, EXEC to `out`.
-/// The reply count is entries.size() + 3.
+/// Appends MULTI, one XADD <stream> * key <k> value <v> per entry (then the
+/// pre-encoded ones), HSET <checkpoint_key> <checkpoint_field>
+/// <checkpoint_value>, EXEC to `out`. The reply count is b.size() + 3.
 void encode_write_batch(std::string& out, const write_batch& b);
+
+/// Encodes `XADD <stream> * key <k> value <v>` commands for one stream: the
+/// part before the key is computed once, so an entry costs two length
+/// headers and two copies.
+class xadd_encoder {
+public:
+  explicit xadd_encoder(const std::string& stream);
+  void append(std::string& out, const std::string& key, const std::string& value) const;
+  /// Bytes append() adds for a key and value of these sizes, a little over.
+  size_t size(size_t key, size_t value) const { return head_.size() + 48 + key + value; }
+
+private:
+  std::string head_;
+};
+
+/// The entries of a batch, the pre-encoded ones decoded (for tests and
+/// diagnostics). Throws trib::error{bad_data} on bytes that are not XADDs of
+/// key and value.
+std::vector<stream_entry> batch_entries(const write_batch& b);
 
 /// What an atomic write did. Redis does not roll back a transaction whose
 /// commands fail inside EXEC (WRONGTYPE on one key): the others stay applied,

@@ -118,7 +118,7 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
         auto d = st.policy.next(++failures, f.code);
         if (!d.retry) {
           metrics::add_batch("failed");
-          log::error("fails to write " + std::to_string(b.entries.size()) +
+          log::error("fails to write " + std::to_string(b.size()) +
                      " entries to " + b.stream + " (" + to_string(f.code) +
                      ", permanent or out of retries): " + f.what);
           return to_caf_error(f);

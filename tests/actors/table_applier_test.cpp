@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "actors/apply/envelope.hpp"
+#include "actors/sink/redis_client.hpp"
 #include "tests/actors/actor_test_env.hpp"
 
 namespace trib::test {
@@ -30,6 +31,11 @@ writer_double(writer_double_actor::pointer self, std::shared_ptr<writer_log> log
   return {
     [self, log](write_batch& b) -> caf::result<write_ack> {
       log->writes.push_back(b);
+      // The applier sends its entries pre-encoded; the tests read them back.
+      auto& w = log->writes.back();
+      w.entries = batch_entries(w);
+      w.encoded.clear();
+      w.encoded_count = 0;
       log->promises.push_back(self->make_response_promise<write_ack>());
       return log->promises.back();
     },

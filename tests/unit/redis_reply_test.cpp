@@ -225,3 +225,31 @@ TEST(redis_reply, write_batch_encoding_matches_hiredis_command_by_command) {
   encode_write_batch(out, b);
   EXPECT_EQ(out, "prefix" + expected);
 }
+
+TEST(redis_reply, pre_encoded_entries_follow_the_plain_ones_and_decode_back) {
+  write_batch b;
+  b.stream = "s";
+  b.entries = {{"k1", "v1"}};
+  xadd_encoder enc{b.stream};
+  enc.append(b.encoded, "k2", std::string("v\r\n2", 4));
+  enc.append(b.encoded, "", "v3");
+  b.encoded_count = 2;
+  b.checkpoint_key = "ck";
+  b.checkpoint_field = "s";
+  b.checkpoint_value = "7";
+  EXPECT_EQ(b.size(), 3u);
+  std::string expected = hiredis_format({"MULTI"});
+  expected += hiredis_format({"XADD", "s", "*", "key", "k1", "value", "v1"});
+  expected += hiredis_format({"XADD", "s", "*", "key", "k2", "value", std::string("v\r\n2", 4)});
+  expected += hiredis_format({"XADD", "s", "*", "key", "", "value", "v3"});
+  expected += hiredis_format({"HSET", "ck", "s", "7"});
+  expected += hiredis_format({"EXEC"});
+  std::string out;
+  encode_write_batch(out, b);
+  EXPECT_EQ(out, expected);
+  auto entries = batch_entries(b);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].key, "k2");
+  EXPECT_EQ(entries[1].value, std::string("v\r\n2", 4));
+  EXPECT_EQ(entries[2].value, "v3");
+}
