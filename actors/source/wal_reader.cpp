@@ -288,6 +288,15 @@ void read_round(reader_ptr self) {
     }
     flush_all(self);
   } catch (const error& e) {
+    // The server ends the stream itself when it shuts down (a restart, a
+    // failover): that is worth a reconnect. A slot that is gone shows at the
+    // reconnect's START_REPLICATION, which fails for good.
+    bool server_ended = e.code() == failure_code::source_state &&
+                        std::string(e.what()).find("does not exist") == std::string::npos;
+    if (server_ended) {
+      on_source_failure(self, error(failure_code::connection, e.what()));
+      return;
+    }
     if (e.code() == failure_code::bad_data || !is_retryable(e.code())) {
       fail(self, e.to_failure());
       return;
