@@ -201,3 +201,31 @@ TEST_F(realtime, full_mode_with_writes_during_the_snapshot_reconstructs_the_sour
   EXPECT_EQ(replay_rows(st.tables["k"], {"id", "v"}), source_k);
   EXPECT_GT(rounds.load(), 0);
 }
+
+TEST_F(realtime, add_column_appends_a_schema_dump_and_later_messages_carry_the_column) {
+  use("ddl");
+  sql db(db_);
+  db.exec("CREATE TABLE x(id int PRIMARY KEY, v text)");
+  start("realtime");
+  auto schema = "replicate_io_replication_schema_default_" + id_;
+  ASSERT_EQ(stream_length(*r_, schema), 1);
+  db.exec("INSERT INTO x VALUES (1, 'before')");
+  db.exec("ALTER TABLE x ADD COLUMN extra int");
+  db.exec("INSERT INTO x VALUES (2, 'after', 42)");
+  db.exec("UPDATE x SET extra = 7 WHERE id = 1");
+  ASSERT_TRUE(wait_entries(stream("x"), 3)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0);
+  auto c = changes(stream("x"));
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_FALSE(c[0].after.as_object().contains("extra"));
+  EXPECT_EQ(c[1].after.at("extra"), 42);
+  EXPECT_EQ(c[2].after.at("extra"), 7);
+  // The schema half of the new messages names the column too.
+  auto raw = read_stream(*r_, stream("x"));
+  EXPECT_NE(raw[1].value.find("\"field\":\"extra\""), std::string::npos);
+  auto dumps = read_stream(*r_, schema);
+  ASSERT_EQ(dumps.size(), 2u);
+  EXPECT_EQ(dumps[1].key, "schema");
+  EXPECT_EQ(dumps[0].value.find("extra"), std::string::npos);
+  EXPECT_NE(dumps[1].value.find("extra"), std::string::npos);
+}
