@@ -4,6 +4,7 @@
 // RESP shape is fixed.
 
 #include "actors/sink/redis_client.hpp"
+#include "actors/sink/tls_transport.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -454,11 +455,11 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg) {
 std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
                                                     int connect_timeout_ms,
                                                     int read_timeout_ms) {
-  if (cfg.ssl.enable)
-    throw error(failure_code::config, "TLS to Redis is not available yet");
   std::string peer = cfg.host + ":" + std::to_string(cfg.port);
   auto c = std::make_unique<redis_client>(
-    connect_tcp(cfg.host, cfg.port, connect_timeout_ms, read_timeout_ms));
+    cfg.ssl.enable
+      ? connect_tls(cfg.host, cfg.port, cfg.ssl, connect_timeout_ms, read_timeout_ms)
+      : connect_tcp(cfg.host, cfg.port, connect_timeout_ms, read_timeout_ms));
   if (!cfg.username.empty() || !cfg.password.empty()) {
     std::vector<std::string> argv{"AUTH"};
     if (!cfg.username.empty())
