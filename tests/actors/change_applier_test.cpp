@@ -1,0 +1,266 @@
+// The change applier on CAF's test coordinator, between a reader double that
+// sends change batches and a writer double whose acknowledgements the test
+// gives: commit order, one write in flight, the checkpoint of each write,
+// the skip rule after a restart, the entries of each operation, schema
+// changes and write failures.
+
+#include "actors/apply/change_applier.hpp"
+
+#include <boost/json.hpp>
+
+#include "actors/apply/envelope.hpp"
+#include "tests/actors/actor_test_env.hpp"
+
+namespace trib::test {
+namespace {
+
+struct writes_log {
+  std::vector<write_batch> writes;
+  std::vector<caf::typed_response_promise<write_ack>> promises;
+};
+
+using answer_atom = caf::atom_constant<caf::atom("answer")>;
+using send_atom = caf::atom_constant<caf::atom("send")>;
+
+using writer_double_actor = redis_writer_actor::extend<caf::reacts_to<answer_atom, uint64_t, failure>>;
+
+writer_double_actor::behavior_type writer_double(writer_double_actor::pointer self,
+                                                 std::shared_ptr<writes_log> log) {
+  return {
+    [self, log](write_batch& b) -> caf::result<write_ack> {
+      log->writes.push_back(b);
+      log->promises.push_back(self->make_response_promise<write_ack>());
+      return log->promises.back();
+    },
+    [log](answer_atom, uint64_t index, failure& f) {
+      if (f.what.empty()) log->promises.at(index).deliver(write_ack{});
+      else log->promises.at(index).deliver(to_caf_error(f));
+    },
+  };
+}
+
+struct acks_log {
+  std::vector<change_ack> acks;
+  std::vector<failure> errors;
+};
+
+/// Sends the batch it is given to the applier and records the answer.
+using reader_double_actor = caf::typed_actor<caf::reacts_to<send_atom, change_batch>>;
+
+reader_double_actor::behavior_type reader_double(reader_double_actor::pointer self,
+                                                 change_applier_actor applier,
+                                                 std::shared_ptr<acks_log> log) {
+  return {
+    [=](send_atom, change_batch& b) {
+      self->request(applier, caf::infinite, std::move(b))
+        .then([log](change_ack& a) { log->acks.push_back(a); },
+              [log](caf::error& e) { log->errors.push_back(to_failure(e)); });
+    },
+  };
+}
+
+table_schema items() {
+  table_schema t;
+  t.id = table_id{"shop", "public", "items"};
+  column_info id;
+  id.name = "id";
+  id.source_type = "int4";
+  id.kind = value_kind::int32;
+  id.not_null = true;
+  column_info v;
+  v.name = "v";
+  v.source_type = "text";
+  v.kind = value_kind::text;
+  t.columns = {id, v};
+  t.primary_key = {"id"};
+  return t;
+}
+
+row make_row(int id, const std::string& v) { return row{{make_cell(std::to_string(id)), make_cell(v)}}; }
+
+row_change change_of(row_op op, uint64_t commit_lsn, uint64_t index, const row* before,
+                     const row* after) {
+  row_change c;
+  c.op = op;
+  c.commit_lsn = commit_lsn;
+  c.index = index;
+  c.xid = static_cast<uint32_t>(commit_lsn);
+  c.commit_ms = 1700000000000;
+  c.lsn = commit_lsn - 8;
+  if (before) {
+    c.has_before = true;
+    c.before = *before;
+  }
+  if (after) {
+    c.has_after = true;
+    c.after = *after;
+  }
+  return c;
+}
+
+change_batch batch_of(uint64_t seq, std::vector<row_change> changes) {
+  change_batch b;
+  b.seq = seq;
+  for (const auto& c : changes)
+    if (b.transactions.empty() || b.transactions.back() != c.commit_lsn)
+      b.transactions.push_back(c.commit_lsn);
+  b.changes = std::move(changes);
+  return b;
+}
+
+std::string op_of(const stream_entry& e) {
+  if (e.value == "default") return "tombstone";
+  return std::string(boost::json::parse(e.value).at("payload").at("op").as_string());
+}
+
+class change_applier_test : public actor_test {
+protected:
+  void start(stream_checkpoint from = {}) {
+    change_applier_settings s;
+    s.stream = 0;
+    s.stream_name = "shop_public_items_cdc_logs";
+    s.checkpoint_field = s.stream_name;
+    s.group = "g";
+    s.id = "i";
+    s.tables = {items()};
+    s.facts.version = "15";
+    s.facts.database = "shop";
+    s.start = from;
+    writer = sys.spawn(writer_double, writes);
+    aut = sys.spawn(change_applier, s, caf::actor_cast<redis_writer_actor>(writer));
+    reader = sys.spawn(reader_double, aut, acks);
+    sched.run();
+  }
+  void send(change_batch b) {
+    caf::anon_send(reader, send_atom::value, std::move(b));
+    sched.run();
+  }
+  void answer(uint64_t i, failure f = {failure_code::internal, ""}) {
+    caf::anon_send(writer, answer_atom::value, i, std::move(f));
+    sched.run();
+  }
+  void TearDown() override { stop(reader, aut, writer); }
+
+  std::shared_ptr<writes_log> writes = std::make_shared<writes_log>();
+  std::shared_ptr<acks_log> acks = std::make_shared<acks_log>();
+  writer_double_actor writer;
+  change_applier_actor aut;
+  reader_double_actor reader;
+};
+
+}  // namespace
+
+TEST_F(change_applier_test, keeps_one_write_in_flight_and_acknowledges_after_the_writer) {
+  start();
+  auto r1 = make_row(1, "a");
+  auto r2 = make_row(2, "b");
+  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &r1)}));
+  send(batch_of(1, {change_of(row_op::insert, 200, 1, nullptr, &r2)}));
+  ASSERT_EQ(writes->writes.size(), 1u);
+  EXPECT_TRUE(acks->acks.empty());
+  EXPECT_EQ(writes->writes[0].checkpoint_key, "replicate_io_checkpoint_g_i");
+  EXPECT_EQ(writes->writes[0].checkpoint_field, "shop_public_items_cdc_logs");
+  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 1}));
+  answer(0);
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].seq, 0u);
+  EXPECT_EQ(acks->acks[0].entries, 1u);
+  ASSERT_EQ(writes->writes.size(), 2u);
+  EXPECT_EQ(writes->writes[1].checkpoint_value, encode_stream_checkpoint({200, 1}));
+  answer(1);
+  ASSERT_EQ(acks->acks.size(), 2u);
+  EXPECT_EQ(acks->acks[1].seq, 1u);
+}
+
+TEST_F(change_applier_test, skips_what_its_checkpoint_covers_after_a_restart) {
+  // The stream holds transaction 200 up to its 2nd change.
+  start(stream_checkpoint{200, 2});
+  auto r = make_row(1, "a");
+  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &r),
+                    change_of(row_op::insert, 200, 1, nullptr, &r),
+                    change_of(row_op::insert, 200, 2, nullptr, &r)}));
+  // Everything covered: acknowledged at once, nothing written.
+  EXPECT_TRUE(writes->writes.empty());
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].entries, 0u);
+  send(batch_of(1, {change_of(row_op::insert, 200, 2, nullptr, &r),
+                    change_of(row_op::insert, 200, 3, nullptr, &r),
+                    change_of(row_op::insert, 300, 1, nullptr, &r)}));
+  ASSERT_EQ(writes->writes.size(), 1u);
+  EXPECT_EQ(writes->writes[0].entries.size(), 2u);
+  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({300, 1}));
+  // A batch sent again (a reconnected slot) is covered by what is queued.
+  send(batch_of(2, {change_of(row_op::insert, 300, 1, nullptr, &r)}));
+  EXPECT_EQ(writes->writes.size(), 1u);
+  EXPECT_EQ(acks->acks.size(), 2u);
+}
+
+TEST_F(change_applier_test, writes_each_operation_as_the_contract_says) {
+  start();
+  auto old_row = make_row(1, "a");
+  auto same_key = make_row(1, "b");
+  auto new_key = make_row(9, "b");
+  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &old_row),
+                    change_of(row_op::update, 100, 2, &old_row, &same_key),
+                    change_of(row_op::update, 100, 3, &same_key, &new_key),
+                    change_of(row_op::erase, 100, 4, &new_key, nullptr),
+                    change_of(row_op::truncate, 100, 5, nullptr, nullptr)}));
+  ASSERT_EQ(writes->writes.size(), 1u);
+  std::vector<std::string> ops;
+  for (const auto& e : writes->writes[0].entries) ops.push_back(op_of(e));
+  EXPECT_EQ(ops, (std::vector<std::string>{"c", "u", "d", "tombstone", "c", "d", "tombstone", "t"}));
+  const auto& e = writes->writes[0].entries;
+  EXPECT_NE(e[2].key.find("\"id\":1"), std::string::npos);
+  EXPECT_EQ(e[3].key, e[2].key);
+  EXPECT_NE(e[4].key.find("\"id\":9"), std::string::npos);
+  EXPECT_EQ(e[7].key, "default");
+  auto v = boost::json::parse(e[0].value).at("payload");
+  EXPECT_EQ(v.at("transaction").at("id"), "100");
+  EXPECT_EQ(v.at("source").at("txId"), 100);
+  EXPECT_EQ(v.at("source").at("lsn"), 92);
+  EXPECT_EQ(v.at("source").at("ts_ms"), 1700000000000);
+  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 5}));
+}
+
+TEST_F(change_applier_test, a_schema_change_rebuilds_the_messages_of_later_changes) {
+  start();
+  auto t = items();
+  column_info extra;
+  extra.name = "extra";
+  extra.source_type = "int4";
+  extra.kind = value_kind::int32;
+  t.columns.push_back(extra);
+  caf::anon_send(aut, schema_change{0, t});
+  sched.run();
+  row r{{make_cell("1"), make_cell("a"), make_cell("42")}};
+  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &r)}));
+  ASSERT_EQ(writes->writes.size(), 1u);
+  auto v = boost::json::parse(writes->writes[0].entries[0].value);
+  EXPECT_EQ(v.at("payload").at("after").at("extra"), 42);
+}
+
+TEST_F(change_applier_test, a_failed_write_fails_it_and_every_later_batch) {
+  start();
+  auto r = make_row(1, "a");
+  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &r)}));
+  send(batch_of(1, {change_of(row_op::insert, 200, 1, nullptr, &r)}));
+  answer(0, failure{failure_code::wrong_type, "WRONGTYPE"});
+  ASSERT_EQ(acks->errors.size(), 2u);
+  EXPECT_EQ(acks->errors[0].code, failure_code::wrong_type);
+  send(batch_of(2, {change_of(row_op::insert, 300, 1, nullptr, &r)}));
+  EXPECT_EQ(acks->errors.size(), 3u);
+  EXPECT_EQ(writes->writes.size(), 1u);
+}
+
+TEST_F(change_applier_test, a_change_the_builder_rejects_is_left_out_not_the_stream) {
+  start();
+  row bad{{make_cell("not a number"), make_cell("a")}};
+  auto good = make_row(2, "b");
+  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &bad),
+                    change_of(row_op::insert, 100, 2, nullptr, &good)}));
+  ASSERT_EQ(writes->writes.size(), 1u);
+  EXPECT_EQ(writes->writes[0].entries.size(), 1u);
+  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 2}));
+}
+
+}  // namespace trib::test
