@@ -27,7 +27,7 @@ struct table_applier_settings {
   /// (key + value; at least one entry): it bounds the memory of built
   /// entries, whatever the message size, and a batch of the reader becomes
   /// as many writes as it needs.
-  size_t max_write_bytes = 4u << 20;
+  size_t max_write_bytes = 1u << 20;
   /// Writes at the writer at once. More than one lets the writer send the
   /// next write before Redis answered the previous (pipelining); order holds
   /// because one writer serves a table on one connection.

@@ -35,6 +35,7 @@ stage_factories default_factories(const run_options& opts,
   as.group = opts.group;
   as.id = opts.id;
   as.facts = facts;
+  as.max_writes_in_flight = 2;
   f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
                    redis_writer_actor writer, coordinator_actor coordinator) {
     return self->spawn(table_applier, table, t, as, std::move(writer),

@@ -101,6 +101,12 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
   return {
     [=](write_batch& b) -> caf::result<write_ack> {
       auto& st = self->state;
+      bool has_checkpoint = !b.checkpoint_key.empty();
+      if (has_checkpoint && st.failed_fields.count(b.checkpoint_field) > 0)
+        return to_caf_error(failure{
+          failure_code::internal,
+          "refuses a write to " + b.stream + ": an earlier write to it failed, "
+            "and the stream must keep its order"});
       for (int failures = 0;;) {
         failure f;
         try {
@@ -117,6 +123,7 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
         st.client.reset();
         auto d = st.policy.next(++failures, f.code);
         if (!d.retry) {
+          if (has_checkpoint) st.failed_fields.insert(b.checkpoint_field);
           metrics::add_batch("failed");
           log::error("fails to write " + std::to_string(b.size()) +
                      " entries to " + b.stream + " (" + to_string(f.code) +

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "actors/actors.hpp"
@@ -26,6 +27,11 @@ struct redis_writer_state {
   /// to it (nullopt: the field did not exist), to restore after a partial
   /// failure.
   std::map<std::string, std::optional<std::string>> committed;
+  /// Checkpoint fields whose write failed for good. Later writes to them are
+  /// refused: an applier may have sent its next write already (two in
+  /// flight), and that one must not commit after its predecessor failed,
+  /// or the checkpoint would move past rows that are not in the stream.
+  std::set<std::string> failed_fields;
 
   redis_writer_state();
   ~redis_writer_state();
@@ -42,7 +48,8 @@ struct redis_writer_state {
 /// other commands of a transaction when one fails) is undone -- XDEL of the
 /// added entries, the previous checkpoint value written back -- so that every
 /// batch is all or nothing. Permanent failures come back as errors (see
-/// to_failure()).
+/// to_failure()), and every later write to the same checkpoint field is
+/// refused, so that a stream never holds a batch whose predecessor failed.
 redis_writer_actor::behavior_type
 redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
              redis_config target);

@@ -133,9 +133,10 @@ int64_t id_of(const stream_entry& e) {
 class table_applier_test : public actor_test {
 protected:
   void start(std::vector<row_batch> batches, bool log_row_errors = false,
-             size_t max_write_bytes = 4u << 20) {
+             size_t max_write_bytes = 4u << 20, size_t max_writes = 1) {
     table_applier_settings s;
     s.max_write_bytes = max_write_bytes;
+    s.max_writes_in_flight = max_writes;
     s.group = "g";
     s.id = "i";
     s.applier.snapshot.log_row_level_errors = log_row_errors;
@@ -324,6 +325,38 @@ TEST_F(table_applier_test, splits_a_batch_into_writes_of_max_write_bytes_checkpo
   EXPECT_EQ(snapshot_mark_of(writes->writes[3].entries[0]), "true");
   ASSERT_EQ(coord->done.size(), 1u);
   EXPECT_EQ(coord->done[0].rows_written, 5u);
+}
+
+TEST_F(table_applier_test, keeps_two_writes_at_the_writer_when_allowed_and_acks_in_order) {
+  start(batches_of({2, 2, 1}), false, 4u << 20, 2);
+  read_next();
+  read_next();
+  read_next();
+  ASSERT_EQ(writes->writes.size(), 2u);
+  ack_write(0);
+  ASSERT_EQ(reads->acks.size(), 1u);
+  EXPECT_EQ(reads->acks[0].seq, 0u);
+  ASSERT_EQ(writes->writes.size(), 3u);
+  ack_write(1);
+  ack_write(2);
+  ASSERT_EQ(reads->acks.size(), 3u);
+  EXPECT_EQ(reads->acks[2].seq, 2u);
+  ASSERT_EQ(coord->done.size(), 1u);
+  EXPECT_EQ(coord->done[0].rows_written, 5u);
+}
+
+TEST_F(table_applier_test, with_two_writes_out_a_failure_answers_every_batch_once) {
+  start(batches_of({2, 2, 1}), false, 4u << 20, 2);
+  read_next();
+  read_next();
+  fail_write(0, failure{failure_code::wrong_type, "WRONGTYPE"});
+  // The writer refuses the second write after the first failed.
+  fail_write(1, failure{failure_code::internal, "refused"});
+  ASSERT_EQ(coord->done.size(), 1u);
+  EXPECT_TRUE(coord->done[0].skipped);
+  EXPECT_EQ(coord->done[0].reason.code, failure_code::wrong_type);
+  EXPECT_EQ(reads->errors.size(), 2u);
+  EXPECT_TRUE(reads->acks.empty());
 }
 
 TEST_F(table_applier_test, ranges_checkpoint_apart_and_the_table_ends_with_the_last_range) {
