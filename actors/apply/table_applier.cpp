@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "actors/apply/envelope.hpp"
+#include "actors/control/progress.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -136,6 +137,7 @@ void on_written(applier_ptr self) {
   auto name = to_string(st.schema.id);
   metrics::add_rows_written(name, "snapshot", "r", iw.entries);
   metrics::set_snapshot_rows(name, st.rows_written, st.schema.estimated_rows);
+  if (st.settings.progress) st.settings.progress->advance(name, st.rows_written);
   if (iw.ends_batch) {
     bool final = in.batch.position.done;
     uint32_t ranges = std::max<uint32_t>(in.batch.ranges, 1);

@@ -14,6 +14,7 @@
 namespace trib {
 
 class envelope_builder;
+class progress_board;
 class xadd_encoder;
 
 /// What an applier needs besides its table.
@@ -32,6 +33,8 @@ struct table_applier_settings {
   /// next write before Redis answered the previous (pipelining); order holds
   /// because one writer serves a table on one connection.
   size_t max_writes_in_flight = 1;
+  /// Where rows done are shown (none: not shown).
+  std::shared_ptr<progress_board> progress;
 };
 
 struct table_applier_state {

@@ -23,7 +23,9 @@ coordinator_settings settings_for(const run_options& opts, size_t tables) {
 }
 
 stage_factories default_factories(const run_options& opts,
-                                  const source_facts& facts) {
+                                  const source_facts& facts,
+                                  std::shared_ptr<progress_board> progress,
+                                  exported_snapshot exported) {
   stage_factories f;
   auto target = opts.target;
   f.writer = [target](caf::local_actor* self, size_t) {
@@ -36,6 +38,7 @@ stage_factories default_factories(const run_options& opts,
   as.id = opts.id;
   as.facts = facts;
   as.max_writes_in_flight = 2;
+  as.progress = std::move(progress);
   f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
                    redis_writer_actor writer, coordinator_actor coordinator) {
     return self->spawn(table_applier, table, t, as, std::move(writer),
@@ -50,14 +53,26 @@ stage_factories default_factories(const run_options& opts,
   auto threads = static_cast<size_t>(std::max(opts.extractor.snapshot.threads, 1));
   rs.max_in_flight_bytes = std::max<size_t>(4u << 20, snapshot_memory_budget_bytes / threads);
   rs.max_batch_bytes = std::max<size_t>(1u << 20, rs.max_in_flight_bytes / 4);
+  rs.exported_snapshot = exported.name;
+  rs.exported_at = exported.at;
   auto filter = opts.filter;
-  f.reader = [rs, filter](caf::local_actor* self, uint32_t table,
-                          const table_schema& t, const snapshot_position& start,
-                          table_applier_actor applier,
-                          coordinator_actor coordinator) {
+  auto kind = facts.kind;
+  f.reader = [rs, filter, kind](caf::local_actor* self, uint32_t table,
+                                const table_schema& t, const reader_job& job,
+                                table_applier_actor applier,
+                                coordinator_actor coordinator) {
     auto s = rs;
     s.conditions = filter_conditions(filter, t.id);
-    s.start = start;
+    if (job.range > 0) {
+      // The first range also takes the rows whose split-key is NULL.
+      auto range = split_range_condition(kind, t.split_key, job.lo, job.hi, job.range == 1);
+      if (!range.empty())
+        s.conditions = s.conditions.empty() ? range
+                                            : "(" + s.conditions + ") AND (" + range + ")";
+    }
+    s.start = job.start;
+    s.range = job.range;
+    s.ranges = job.ranges;
     return self->spawn<caf::detached>(snapshot_reader, table, t, std::move(s),
                                       std::move(applier), std::move(coordinator));
   };
@@ -78,25 +93,46 @@ std::string format_seconds(double s) {
   return buf;
 }
 
-// Starts readers until reader_threads run or no table is left.
+std::string range_text(const reader_job& job) {
+  if (job.range == 0) return "";
+  return " range " + std::to_string(job.range) + " (" +
+         (job.lo ? std::to_string(*job.lo) : std::string("-inf")) + " to " +
+         (job.hi ? std::to_string(*job.hi) : std::string("+inf")) + ")";
+}
+
+// Starts readers until reader_threads run or no job is left.
 void start_readers(coordinator_ptr self) {
   auto& st = self->state;
-  auto n = st.plan.tables.size();
-  while (st.active_readers < st.settings.reader_threads && st.next_table < n) {
-    auto i = st.next_table++;
+  while (st.active_readers < st.settings.reader_threads && !st.jobs.empty()) {
+    auto job = std::move(st.jobs.front());
+    st.jobs.pop_front();
+    auto i = job.table;
     if (st.done[i]) continue;
     const auto& t = st.plan.tables[i];
-    snapshot_position start;
-    if (i < st.plan.start.size()) start = st.plan.start[i];
-    log::info("starts snapshot of " + to_string(t.id) + " (" +
-              std::to_string(t.estimated_rows) + " rows estimated)");
-    st.started[i] = std::chrono::steady_clock::now();
-    auto idx = static_cast<uint32_t>(i);
-    st.readers[i] = st.make.reader(self, idx, t, start, st.appliers[i],
-                                   handle_of(self));
-    self->monitor(st.readers[i]);
+    if (!st.reading[i]) {
+      st.reading[i] = true;
+      st.started[i] = std::chrono::steady_clock::now();
+      log::info("starts snapshot of " + to_string(t.id) + " (" +
+                std::to_string(t.estimated_rows) + " rows estimated" +
+                (job.ranges > 1 ? ", " + std::to_string(job.ranges) + " ranges of " +
+                                    t.split_key + " read in parallel"
+                                : std::string()) +
+                ")");
+      if (st.settings.progress) st.settings.progress->start(to_string(t.id), t.estimated_rows);
+    }
+    if (job.range > 0) log::info("starts reading " + to_string(t.id) + range_text(job));
+    auto h = st.make.reader(self, i, t, job, st.appliers[i], handle_of(self));
+    self->monitor(h);
+    st.readers.push_back({i, std::move(h), true});
     ++st.active_readers;
   }
+}
+
+// Gives back the slot of a reader.
+void release(coordinator_state& st, coordinator_state::running_reader& r) {
+  if (!r.active) return;
+  r.active = false;
+  --st.active_readers;
 }
 
 // Answers the run and stops every stage.
@@ -107,8 +143,7 @@ void finish(coordinator_ptr self) {
   r.aborted = st.aborted;
   r.reason = st.abort_reason;
   st.promise.deliver(std::move(r));
-  for (auto& h : st.readers)
-    if (h) self->send_exit(h, caf::exit_reason::user_shutdown);
+  for (auto& rr : st.readers) self->send_exit(rr.handle, caf::exit_reason::user_shutdown);
   for (auto& h : st.appliers) self->send_exit(h, caf::exit_reason::user_shutdown);
   for (auto& h : st.writers) self->send_exit(h, caf::exit_reason::user_shutdown);
   self->quit();
@@ -122,13 +157,16 @@ void on_table_done(coordinator_ptr self, const table_done& d) {
   st.done[i] = true;
   st.results[i] = d;
   --st.remaining;
-  if (st.readers[i]) --st.active_readers;
+  for (auto& r : st.readers)
+    if (r.table == i) release(st, r);
   if (d.skipped) {
     log::warn("skips table " + to_string(t.id) + " (" + to_string(d.reason.code) +
               "): " + d.reason.what);
     metrics::add_table_skipped(to_string(t.id));
-    // The reader may still be reading; nothing it sends matters now.
-    if (st.readers[i]) self->send_exit(st.readers[i], caf::exit_reason::user_shutdown);
+    if (st.settings.progress) st.settings.progress->drop(to_string(t.id));
+    // Its readers may still be reading; nothing they send matters now.
+    for (auto& r : st.readers)
+      if (r.table == i) self->send_exit(r.handle, caf::exit_reason::user_shutdown);
     if (!st.settings.skip_tables_on_failures) {
       st.aborted = true;
       st.abort_reason = d.reason;
@@ -147,10 +185,14 @@ void on_table_done(coordinator_ptr self, const table_done& d) {
     }
   } else {
     double secs = 0;
-    if (st.readers[i])
+    if (st.reading[i])
       secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                            st.started[i])
                .count();
+    if (st.settings.progress && st.reading[i]) {
+      st.settings.progress->advance(to_string(t.id), d.rows_written);
+      st.settings.progress->finish(to_string(t.id));
+    }
     double rate = secs > 0 ? d.rows_written / secs : 0;
     log::info("finishes snapshot of " + to_string(t.id) + ": " +
               std::to_string(d.rows_written) + " rows in " + format_seconds(secs) +
@@ -176,12 +218,24 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
   // leave its table unfinished forever: count the table as skipped.
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
-    if (!dm.reason || dm.reason == caf::exit_reason::normal ||
-        dm.reason == caf::exit_reason::user_shutdown)
+    // A reader that stopped gives its slot to the next (a range reader
+    // stops when its range is written, before its table is done).
+    bool freed = false;
+    for (auto& r : st.readers)
+      if (r.active && r.handle.address() == dm.source) {
+        release(st, r);
+        freed = true;
+      }
+    bool clean = !dm.reason || dm.reason == caf::exit_reason::normal ||
+                 dm.reason == caf::exit_reason::user_shutdown;
+    if (clean) {
+      if (freed && st.running && st.remaining > 0) start_readers(self);
       return;
+    }
     for (size_t i = 0; i < st.done.size(); ++i) {
-      bool mine = (st.readers[i] && st.readers[i].address() == dm.source) ||
-                  (i < st.appliers.size() && st.appliers[i].address() == dm.source);
+      bool mine = i < st.appliers.size() && st.appliers[i].address() == dm.source;
+      for (const auto& r : st.readers)
+        mine = mine || (r.table == i && r.handle.address() == dm.source);
       if (!mine || st.done[i]) continue;
       on_table_done(self, table_done{static_cast<uint32_t>(i), 0, true,
                                      failure{failure_code::internal,
@@ -200,8 +254,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       auto promise = st.promise;
       auto n = st.plan.tables.size();
       st.done.assign(n, false);
+      st.reading.assign(n, false);
       st.results.resize(n);
-      st.readers.resize(n);
       st.started.resize(n);
       st.remaining = n;
       for (size_t i = 0; i < n; ++i) st.results[i].table = static_cast<uint32_t>(i);
@@ -217,9 +271,36 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         self->monitor(h);
         st.appliers.push_back(std::move(h));
       }
-      // Tables a resumed run finished already need no reader.
+      // Tables a resumed run finished already need no reader; a split
+      // table needs one per range not finished.
       for (size_t i = 0; i < n; ++i) {
-        if (i < st.plan.start.size() && st.plan.start[i].done) {
+        auto idx = static_cast<uint32_t>(i);
+        bool finished = i < st.plan.start.size() && st.plan.start[i].done;
+        if (!finished && i < st.plan.ranges.size() && !st.plan.ranges[i].empty()) {
+          const auto& ranges = st.plan.ranges[i];
+          std::vector<reader_job> jobs;
+          for (size_t r = 0; r < ranges.size(); ++r) {
+            if (ranges[r].start.done) continue;
+            reader_job job;
+            job.table = idx;
+            job.start = ranges[r].start;
+            job.range = static_cast<uint32_t>(r + 1);
+            job.lo = ranges[r].lo;
+            job.hi = ranges[r].hi;
+            jobs.push_back(std::move(job));
+          }
+          for (auto& job : jobs) {
+            job.ranges = static_cast<uint32_t>(jobs.size());
+            st.jobs.push_back(std::move(job));
+          }
+          finished = jobs.empty();
+        } else if (!finished) {
+          reader_job job;
+          job.table = idx;
+          if (i < st.plan.start.size()) job.start = st.plan.start[i];
+          st.jobs.push_back(std::move(job));
+        }
+        if (finished) {
           log::info("finds snapshot of " + to_string(st.plan.tables[i].id) +
                     " complete in its checkpoint; skips reading it");
           st.done[i] = true;

@@ -5,14 +5,27 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/control/progress.hpp"
 #include "actors/runtime.hpp"
 #include "actors/source/source_session.hpp"
 
 namespace trib {
+
+/// One split-key range of a table: the rows whose split-key lies in
+/// [lo, hi) (unset = unbounded; the first range also takes NULLs).
+struct split_range {
+  std::optional<int64_t> lo;
+  std::optional<int64_t> hi;
+  /// The range's checkpoint in a resumed run (done = nothing left).
+  snapshot_position start;
+};
 
 /// The tables of a run and where each one starts.
 struct snapshot_plan {
@@ -20,6 +33,22 @@ struct snapshot_plan {
   /// One per table: the checkpoint of a resumed run (default = from the
   /// start; done = nothing left to write). May be empty.
   std::vector<snapshot_position> start;
+  /// Per table: its split-key ranges, each read by a reader of its own into
+  /// the table's one stream, each with its own checkpoint field
+  /// (`<stream>#<n>`, n from 1); empty = read whole. May be empty.
+  std::vector<std::vector<split_range>> ranges;
+};
+
+/// What one snapshot reader reads: a whole table, or one range of it.
+struct reader_job {
+  uint32_t table = 0;
+  snapshot_position start;
+  /// The range's number (from 1; 0 = the whole table), how many ranges of
+  /// the table this run reads, and the range's bounds.
+  uint32_t range = 0;
+  uint32_t ranges = 1;
+  std::optional<int64_t> lo;
+  std::optional<int64_t> hi;
 };
 
 /// Memory for rows in flight (read, not yet committed) across all tables
@@ -34,6 +63,8 @@ struct coordinator_settings {
   size_t writers = 1;
   /// Whether a failed table is skipped (true) or stops the run (false).
   bool skip_tables_on_failures = true;
+  /// Shows rows done, rate and ETA per table (none: no progress shown).
+  std::shared_ptr<progress_board> progress;
 };
 
 /// min(target max-connections, applier snapshot.threads, tables), at least
@@ -50,17 +81,27 @@ struct stage_factories {
                                     coordinator_actor coordinator)>
     applier;
   std::function<snapshot_reader_actor(caf::local_actor* self, uint32_t table,
-                                      const table_schema& t,
-                                      const snapshot_position& start,
+                                      const table_schema& t, const reader_job& job,
                                       table_applier_actor applier,
                                       coordinator_actor coordinator)>
     reader;
 };
 
+/// full mode: the snapshot the replication slot exported, which every
+/// reader (every split-key range too) adopts, and its consistent point.
+struct exported_snapshot {
+  std::string name;
+  source_position at;
+};
+
 /// Detached redis writers and snapshot readers, table appliers on the
-/// scheduler, all configured from `opts`; `facts` go into every message.
+/// scheduler, all configured from `opts`; `facts` go into every message;
+/// appliers report rows done to `progress` when given; readers adopt
+/// `exported` when it is named.
 stage_factories default_factories(const run_options& opts,
-                                  const source_facts& facts);
+                                  const source_facts& facts,
+                                  std::shared_ptr<progress_board> progress = nullptr,
+                                  exported_snapshot exported = {});
 
 struct coordinator_state {
   static inline const char* name = "coordinator";
@@ -69,16 +110,25 @@ struct coordinator_state {
   coordinator_settings settings;
   stage_factories make;
 
+  /// A reader that was started, and whether it still holds a reader slot
+  /// (until it stops or its table is done).
+  struct running_reader {
+    uint32_t table = 0;
+    snapshot_reader_actor handle;
+    bool active = true;
+  };
+
   std::vector<redis_writer_actor> writers;
   std::vector<table_applier_actor> appliers;
-  /// Invalid handle until the table's reader starts.
-  std::vector<snapshot_reader_actor> readers;
+  std::vector<running_reader> readers;
   std::vector<bool> done;
+  /// Whether a reader of the table was started.
+  std::vector<bool> reading;
   std::vector<table_done> results;
   std::vector<std::chrono::steady_clock::time_point> started;
-  /// The next table that may get a reader.
-  size_t next_table = 0;
-  /// Readers started whose table is not done yet.
+  /// Readers yet to start, in plan order.
+  std::deque<reader_job> jobs;
+  /// Readers holding a slot.
   size_t active_readers = 0;
   size_t remaining = 0;
   bool running = false;
@@ -88,8 +138,10 @@ struct coordinator_state {
 };
 
 /// Spawns the writer pool and one applier per table (writers assigned
-/// round-robin), then readers for at most settings.reader_threads tables at
-/// a time, starting the next table's reader whenever one finishes. Answers
+/// round-robin), then at most settings.reader_threads readers at a time --
+/// one per table, or one per split-key range of a split table, all feeding
+/// the table's one applier -- starting the next whenever a reader stops or
+/// its table is done. Progress shows per table (settings.progress). Answers
 /// run_atom with every table's outcome once all are done or skipped (or a
 /// failure stopped the run), then shuts its stages down and quits.
 coordinator_actor::behavior_type

@@ -55,7 +55,9 @@ std::string format_progress(const std::string& table, const table_progress& p) {
 }
 
 progress_board::progress_board(bool terminal, std::chrono::milliseconds interval)
-  : terminal_(terminal), interval_(interval) {
+  // The first line comes after one interval: a rate over the first rows
+  // says little.
+  : terminal_(terminal), interval_(interval), last_render_(clock::now()) {
 }
 
 void progress_board::start(const std::string& table, uint64_t estimated) {
@@ -84,6 +86,11 @@ void progress_board::finish(const std::string& table) {
     e.p.elapsed_s = std::chrono::duration<double>(clock::now() - e.started).count();
   }
   render(true);
+}
+
+void progress_board::drop(const std::string& table) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  tables_.erase(table);
 }
 
 void progress_board::render(bool force) {

@@ -36,6 +36,8 @@ public:
   void start(const std::string& table, uint64_t estimated);
   void advance(const std::string& table, uint64_t done);
   void finish(const std::string& table);
+  /// Takes a table off the board (it was skipped).
+  void drop(const std::string& table);
   /// Draws or logs if the interval has passed (or `force`).
   void render(bool force = false);
 

@@ -134,24 +134,10 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg) {
 // except that readers adopt the slot's exported snapshot.
 stage_factories full_snapshot_factories(const run_options& opts, const source_facts& facts,
                                         const pg_slot& slot) {
-  auto f = default_factories(opts, facts);
-  snapshot_reader_settings rs;
-  rs.source = opts.source;
-  rs.fetch_size_rows = static_cast<size_t>(std::max(opts.extractor.snapshot.fetch_size_rows, 1));
-  rs.batch_size_rows = static_cast<size_t>(std::max(opts.applier.snapshot.batch_size_rows, 1));
-  rs.exported_snapshot = slot.snapshot_name;
-  rs.exported_at.lsn = slot.lsn;
-  auto filter = opts.filter;
-  f.reader = [rs, filter](caf::local_actor* self, uint32_t table, const table_schema& t,
-                          const snapshot_position& start, table_applier_actor applier,
-                          coordinator_actor coordinator) {
-    auto s = rs;
-    s.conditions = filter_conditions(filter, t.id);
-    s.start = start;
-    return self->spawn<caf::detached>(snapshot_reader, table, t, std::move(s),
-                                      std::move(applier), std::move(coordinator));
-  };
-  return f;
+  exported_snapshot exported;
+  exported.name = slot.snapshot_name;
+  exported.at.lsn = slot.lsn;
+  return default_factories(opts, facts, nullptr, exported);
 }
 
 }  // namespace

@@ -275,6 +275,17 @@ public:
     query("COMMIT", "end the snapshot");
   }
 
+  std::optional<std::pair<std::string, std::string>> integer_range(
+    const table_schema& t, const std::string& column, const std::string& conditions) override {
+    std::string sql = "SELECT MIN(" + quote_ident(column) + "), MAX(" + quote_ident(column) +
+                      ") FROM " + qualified(t.id);
+    if (!conditions.empty()) sql += " WHERE (" + conditions + ")";
+    auto r = store(sql, "find the split-key range of " + to_string(t.id));
+    MYSQL_ROW row = mysql_fetch_row(r.get());
+    if (!row || !row[0] || !row[1]) return std::nullopt;
+    return std::make_pair(std::string(row[0]), std::string(row[1]));
+  }
+
   /// Runs a statement; throws a classified trib::error.
   void query(const std::string& sql, const std::string& doing) {
     if (streaming_)

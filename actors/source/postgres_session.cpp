@@ -188,6 +188,18 @@ public:
     exec("COMMIT", PGRES_COMMAND_OK, "end the snapshot");
   }
 
+  std::optional<std::pair<std::string, std::string>> integer_range(
+    const table_schema& t, const std::string& column, const std::string& conditions) override {
+    std::string sql = "SELECT MIN(" + quote_ident(column) + ")::text, MAX(" +
+                      quote_ident(column) + ")::text FROM " + qualified(t.id);
+    if (!conditions.empty()) sql += " WHERE (" + conditions + ")";
+    auto r = exec(sql, PGRES_TUPLES_OK, "find the split-key range of " + to_string(t.id));
+    if (PQntuples(r.get()) != 1 || PQgetisnull(r.get(), 0, 0) || PQgetisnull(r.get(), 0, 1))
+      return std::nullopt;
+    return std::make_pair(std::string(PQgetvalue(r.get(), 0, 0)),
+                          std::string(PQgetvalue(r.get(), 0, 1)));
+  }
+
   /// Runs `sql`; throws a classified trib::error unless the result is `want`.
   result_ptr exec(const std::string& sql, ExecStatusType want, const std::string& doing) {
     result_ptr r(PQexec(conn_, sql.c_str()), &PQclear);

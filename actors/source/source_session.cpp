@@ -24,6 +24,29 @@ source_position source_session::begin_snapshot_at(const std::string&,
   throw error(failure_code::internal, "this source cannot adopt an exported snapshot");
 }
 
+std::optional<std::pair<std::string, std::string>> source_session::integer_range(
+  const table_schema& t, const std::string&, const std::string&) {
+  throw error(failure_code::internal,
+              "this source cannot plan split-key ranges of " + to_string(t.id));
+}
+
+std::string split_range_condition(source_kind kind, const std::string& column,
+                                  const std::optional<int64_t>& lo,
+                                  const std::optional<int64_t>& hi, bool with_nulls) {
+  char q = kind == source_kind::postgresql ? '"' : '`';
+  std::string col(1, q);
+  for (char c : column) {
+    if (c == q) col += q;
+    col += c;
+  }
+  col += q;
+  std::string range;
+  if (lo) range = col + " >= " + std::to_string(*lo);
+  if (hi) range += (range.empty() ? "" : " AND ") + col + " < " + std::to_string(*hi);
+  if (with_nulls) return range.empty() ? "" : "(" + range + ") OR " + col + " IS NULL";
+  return range;
+}
+
 namespace source_detail {
 
 namespace {

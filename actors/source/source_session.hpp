@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "conf/config.hpp"
@@ -74,7 +76,23 @@ public:
 
   /// Ends the snapshot transaction.
   virtual void end_snapshot() = 0;
+
+  /// MIN and MAX of integer column `column` of `t` over the rows that
+  /// `conditions` (SQL, may be empty) allow, as decimal text; nullopt when
+  /// no row has a value. Plans split-key ranges (extractor
+  /// snapshot.per-table-config split-key). The base throws
+  /// failure_code::internal.
+  virtual std::optional<std::pair<std::string, std::string>> integer_range(
+    const table_schema& t, const std::string& column, const std::string& conditions);
 };
+
+/// The SQL condition that selects the rows of one split-key range:
+/// `column >= lo` (when lo is set) and `column < hi` (when hi is set), in
+/// the source's identifier quoting; `with_nulls` also takes the rows whose
+/// column is NULL (the first range does, so that no row is left out).
+std::string split_range_condition(source_kind kind, const std::string& column,
+                                  const std::optional<int64_t>& lo,
+                                  const std::optional<int64_t>& hi, bool with_nulls);
 
 /// Connects to the source the config describes; throws trib::error.
 std::unique_ptr<source_session> open_source(const source_config& cfg);

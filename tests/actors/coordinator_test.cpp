@@ -15,6 +15,8 @@ namespace {
 /// What the stage factories made.
 struct stages_log {
   std::vector<uint32_t> readers_started;
+  std::vector<reader_job> jobs;
+  std::vector<snapshot_reader_actor> readers;
   std::vector<redis_writer_actor> writers;
   /// Per table: the index of the writer its applier got.
   std::vector<size_t> applier_writer;
@@ -37,7 +39,10 @@ reader_double(snapshot_reader_actor::pointer self, bool crash) {
   if (crash) self->send(self, read_atom::value);
   return {
     [self, crash](read_atom) {
+      // A crashing double dies; another one stops as a reader does when its
+      // range is written (the test sends read_atom for that).
       if (crash) self->quit(caf::make_error(caf::sec::runtime_error, "reader blew up"));
+      else self->quit();
     },
   };
 }
@@ -60,11 +65,13 @@ stage_factories doubles(std::shared_ptr<stages_log> log) {
     return h;
   };
   f.reader = [log](caf::local_actor* self, uint32_t table, const table_schema&,
-                   const snapshot_position&, table_applier_actor, coordinator_actor) {
+                   const reader_job& job, table_applier_actor, coordinator_actor) {
     log->readers_started.push_back(table);
+    log->jobs.push_back(job);
     bool crash = std::count(log->crashing.begin(), log->crashing.end(), table) > 0;
     auto h = self->spawn(reader_double, crash);
     log->all.push_back(caf::actor_cast<caf::actor>(h));
+    log->readers.push_back(h);
     return h;
   };
   return f;
@@ -250,6 +257,66 @@ TEST_F(coordinator_test, answers_at_once_when_there_is_nothing_to_do) {
   ASSERT_TRUE(answer->result.has_value());
   EXPECT_TRUE(answer->result->tables.empty());
   EXPECT_TRUE(stages->writers.empty());
+}
+
+snapshot_plan split_plan(size_t tables, size_t ranges_of_0) {
+  auto p = plan_of(tables);
+  p.ranges.resize(tables);
+  for (size_t r = 0; r < ranges_of_0; ++r) {
+    split_range sr;
+    if (r > 0) sr.lo = static_cast<int64_t>(r * 100);
+    if (r + 1 < ranges_of_0) sr.hi = static_cast<int64_t>((r + 1) * 100);
+    p.ranges[0].push_back(sr);
+  }
+  return p;
+}
+
+TEST_F(coordinator_test, reads_a_split_table_with_a_reader_per_range_within_the_reader_slots) {
+  start(split_plan(2, 3), threads(2));
+  // Two slots: two ranges of table 0 start, labelled 1 and 2 of 3.
+  ASSERT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 0}));
+  EXPECT_EQ(stages->jobs[0].range, 1u);
+  EXPECT_EQ(stages->jobs[0].ranges, 3u);
+  EXPECT_FALSE(stages->jobs[0].lo.has_value());
+  EXPECT_EQ(stages->jobs[0].hi, std::optional<int64_t>{100});
+  EXPECT_EQ(stages->jobs[1].lo, std::optional<int64_t>{100});
+  EXPECT_EQ(stages->jobs[1].hi, std::optional<int64_t>{200});
+  // A range reader that stopped gives its slot to the next range.
+  caf::anon_send(stages->readers[0], read_atom::value);
+  sched.run();
+  ASSERT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 0, 0}));
+  EXPECT_EQ(stages->jobs[2].range, 3u);
+  EXPECT_FALSE(stages->jobs[2].hi.has_value());
+  // The table is done when its applier says so; table 1 takes the slot.
+  done(0, 300);
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 0, 0, 1}));
+  EXPECT_EQ(stages->jobs[3].range, 0u);
+  done(1);
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_EQ(answer->result->tables[0].rows_written, 300u);
+}
+
+TEST_F(coordinator_test, a_resumed_split_table_reads_only_its_unfinished_ranges) {
+  auto plan = split_plan(1, 3);
+  plan.ranges[0][1].start.done = true;
+  plan.ranges[0][2].start.rows_done = 40;
+  plan.ranges[0][2].start.last_key = {make_cell("240")};
+  start(plan, threads(4));
+  ASSERT_EQ(stages->jobs.size(), 2u);
+  EXPECT_EQ(stages->jobs[0].range, 1u);
+  EXPECT_EQ(stages->jobs[1].range, 3u);
+  // Two ranges are read in this run: the applier ends the table after two.
+  EXPECT_EQ(stages->jobs[0].ranges, 2u);
+  EXPECT_EQ(stages->jobs[1].start.rows_done, 40u);
+}
+
+TEST_F(coordinator_test, a_split_table_whose_ranges_are_all_done_needs_no_reader) {
+  auto plan = split_plan(1, 2);
+  for (auto& r : plan.ranges[0]) r.start.done = true;
+  start(plan, threads(2));
+  EXPECT_TRUE(stages->readers_started.empty());
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_FALSE(answer->result->tables[0].skipped);
 }
 
 TEST(coordinator_settings_test, sizes_the_writer_pool_by_the_smallest_limit) {
