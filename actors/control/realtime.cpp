@@ -235,7 +235,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
       auto it = checkpoints.find(snapshot_stream_name(t.id, opts.map));
       all_done = all_done && it != checkpoints.end() && decode_snapshot_checkpoint(it->second).done;
     }
-    if (opts.resume && !all_done)
+    if (opts.resume && !all_done && !checkpoints.empty())
       throw error(failure_code::source_state,
                   "the snapshot of full replication '" + opts.id +
                     "' did not finish, and the slot's exported snapshot it read from is gone: "
@@ -251,7 +251,8 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     // The publication must predate the slot's consistent point.
     rep->ensure_publication(publication, ids);
     auto existing = rep->find_slot(slot_name);
-    if (opts.resume && !existing)
+    // --resume on an id without state simply starts.
+    if (opts.resume && !existing && !checkpoints.empty())
       throw error(failure_code::source_state,
                   "replication slot '" + slot_name +
                     "' no longer exists, so the changes since the last checkpoint are gone: "

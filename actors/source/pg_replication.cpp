@@ -317,6 +317,7 @@ std::optional<pg_xlog_data> pg_replication::poll(std::chrono::milliseconds timeo
       if (buf[0] == 'k') {
         if (len < 18)
           throw error(failure_code::bad_data, "reads a truncated keepalive from " + where_);
+        keepalive_lsn_ = std::max(keepalive_lsn_, get_u64(buf + 1));
         if (buf[17]) send_status(false);
         continue;
       }

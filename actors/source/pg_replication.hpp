@@ -109,6 +109,12 @@ public:
 
   uint64_t confirmed() const { return confirmed_; }
 
+  /// The WAL end of the server's latest keepalive: everything before it was
+  /// decoded and sent. A client with nothing unwritten may confirm it, so an
+  /// idle slot (or one whose WAL touches none of the published tables) does
+  /// not retain WAL forever.
+  uint64_t keepalive_lsn() const { return keepalive_lsn_; }
+
 private:
   void send_status(bool reply_requested);
   pg_conn* sql_connection();
@@ -124,6 +130,7 @@ private:
   std::string slot_;
   bool streaming_ = false;
   uint64_t confirmed_ = 0;
+  uint64_t keepalive_lsn_ = 0;
   uint64_t sent_ = 0;
   std::chrono::steady_clock::time_point last_status_;
 };

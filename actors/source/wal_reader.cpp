@@ -287,6 +287,13 @@ void read_round(reader_ptr self) {
       if (std::chrono::steady_clock::now() >= round_end) break;
     }
     flush_all(self);
+    // Nothing received is unwritten: the server's keepalive position can be
+    // confirmed, so WAL of other tables (or none) is released too.
+    if (st.in_flight == 0 && st.tracker.size() == 0 && !st.batcher->in_transaction() &&
+        st.batcher->buffered() == 0 && st.rep->keepalive_lsn() > st.confirmed) {
+      st.confirmed = st.rep->keepalive_lsn();
+      st.rep->confirm(st.confirmed);
+    }
   } catch (const error& e) {
     // The server ends the stream itself when it shuts down (a restart, a
     // failover): that is worth a reconnect. A slot that is gone shows at the

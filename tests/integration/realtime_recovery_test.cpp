@@ -184,6 +184,8 @@ TEST_F(realtime, a_dropped_slot_ends_the_run_with_a_clear_error) {
   sql db(db_);
   db.exec("CREATE TABLE x(id int PRIMARY KEY, v int)");
   start("realtime");
+  db.exec("INSERT INTO x VALUES (0, 0)");
+  ASSERT_TRUE(wait_entries(stream("x"), 1));
   EXPECT_EQ(stop(), 0);
   drop_slot();
   // --resume needs the slot: the changes since the checkpoint are gone.
@@ -199,6 +201,7 @@ TEST_F(realtime, a_dropped_slot_ends_the_run_with_a_clear_error) {
   start("realtime", {"--overwrite"});
   db.exec("INSERT INTO x VALUES (2, 2)");
   ASSERT_TRUE(wait_entries(stream("x"), 1)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(changes(stream("x")).front().after.at("id"), 2);
   // Dropped while streaming: the run ends with exit 1 and says why.
   sql("postgres").exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" +
                        db_ + "'");
