@@ -19,6 +19,15 @@ constexpr int64_t pg_epoch_ms = 946684800000LL;
 
 int64_t commit_ms(int64_t pg_us) { return pg_epoch_ms + pg_us / 1000; }
 
+// Reading stops when the appliers are busy and the open batches are full
+// (or full batches keep going out regardless): memory stays bounded by about
+// 2 x max_in_flight + 1 batches of txn-size-rows changes.
+bool saturated(const wal_reader_state& st) {
+  return st.in_flight >= st.settings.max_in_flight &&
+         (st.batcher->buffered() >= st.settings.txn_size_rows ||
+          st.in_flight >= 2 * st.settings.max_in_flight);
+}
+
 void arm(reader_ptr self) {
   auto& st = self->state;
   if (st.read_pending) return;
@@ -274,22 +283,27 @@ void read_round(reader_ptr self) {
       return;
     }
   }
-  if (st.in_flight >= st.settings.max_in_flight) return;
+  if (saturated(st)) return;  // an acknowledgement re-arms
   auto round_end = std::chrono::steady_clock::now() + 50ms;
   try {
     for (;;) {
       if (st.settings.stop && st.settings.stop->load()) break;
-      auto wait = st.batcher->buffered() > 0 || st.in_flight > 0 ? 0ms : 100ms;
+      // While the appliers are busy, changes gather in the open batches, so
+      // writes grow with the load instead of a backlog growing before the
+      // reader; a short wait keeps acknowledgements flowing.
+      bool busy = st.in_flight >= st.settings.max_in_flight;
+      auto wait = busy ? 5ms : st.batcher->buffered() > 0 || st.in_flight > 0 ? 0ms : 100ms;
       auto d = st.rep->poll(wait);
       if (!d) break;
       on_message(self, *d);
-      if (st.in_flight >= st.settings.max_in_flight) break;
+      if (saturated(st)) break;
       if (std::chrono::steady_clock::now() >= round_end) break;
     }
-    flush_all(self);
+    if (st.in_flight < st.settings.max_in_flight) flush_all(self);
     // Nothing received is unwritten: the server's keepalive position can be
     // confirmed, so WAL of other tables (or none) is released too.
-    if (st.in_flight == 0 && st.tracker.size() == 0 && !st.batcher->in_transaction() &&
+    if (st.in_flight == 0 && st.tracker.size() == 0 && st.committed.empty() &&
+        !st.batcher->in_transaction() &&
         st.batcher->buffered() == 0 && st.rep->keepalive_lsn() > st.confirmed) {
       st.confirmed = st.rep->keepalive_lsn();
       st.rep->confirm(st.confirmed);
@@ -311,7 +325,7 @@ void read_round(reader_ptr self) {
     on_source_failure(self, e);
     return;
   }
-  if (st.in_flight < st.settings.max_in_flight) arm(self);
+  if (!saturated(st)) arm(self);
 }
 
 }  // namespace

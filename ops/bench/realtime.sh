@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Realtime benchmark: a sustained mixed workload (pgbench custom script: per
+# transaction one UPDATE of `accounts` and one INSERT into `history`) runs
+# against the local PostgreSQL while `tributary realtime` streams it into the
+# local Redis, once with full messages and once with `include-schema: false`.
+# Reports the source's own change rate, Tributary's rate (changes written /
+# time until it caught up), and commit-to-ack latency p50/p99/max: for every
+# entry, the Redis entry ID's millisecond time (when the write committed)
+# minus source.ts_ms (the transaction's commit time), on one machine clock.
+#
+#   ops/bench/realtime.sh                         20 s of load per mode
+#   DURATION=60 CLIENTS=8 ops/bench/realtime.sh
+#
+# Environment: DURATION (s, default 20), CLIENTS (pgbench clients, default
+# 4), MODES ("full noschema"), TRIB_BUILD_DIR (default ./build), BENCH_WORK
+# (default /tmp/trib-bench-rt). Writes ops/bench/results/realtime-<date>.md.
+# Touches only database trib_bench_rt, slot trib_bench_rt and Redis keys
+# trib_bench_rt_* and replicate_io_*_bench_rt_*.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=ops/env.sh
+source "$ROOT/ops/env.sh"
+die() { echo "realtime.sh: error: $*" >&2; exit 1; }
+log() { echo "realtime.sh: $*" >&2; }
+
+DURATION="${DURATION:-20}"
+CLIENTS="${CLIENTS:-4}"
+MODES="${MODES:-full noschema}"
+BUILD="${TRIB_BUILD_DIR:-$ROOT/build}"
+TRIB="$BUILD/nodes/tributary"
+WORK="${BENCH_WORK:-/tmp/trib-bench-rt}"
+DATE="$(date +%Y-%m-%d)"
+OUT="$ROOT/ops/bench/results/realtime-$DATE.md"
+DB=trib_bench_rt
+[[ -x $TRIB ]] || die "$TRIB not found: build first (ops/build.sh)"
+bash "$ROOT/ops/servers.sh" start >/dev/null
+
+export PGPASSWORD="$TRIB_SOURCE_PASSWORD"
+PSQL=("$TRIB_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TRIB_PG_PORT" -U "$TRIB_SOURCE_USER")
+RCLI=(redis-cli -p "$TRIB_REDIS_PORT")
+mkdir -p "$WORK" "$ROOT/ops/bench/results"
+
+cat > "$WORK/src.yaml" <<YAML
+type: POSTGRESQL
+host: 127.0.0.1
+port: $TRIB_PG_PORT
+database: $DB
+username: $TRIB_SOURCE_USER
+password: $TRIB_SOURCE_PASSWORD
+replication-slots:
+  $DB:
+    - pgoutput
+YAML
+cat > "$WORK/dst.yaml" <<YAML
+type: REDIS_STREAM
+host: 127.0.0.1
+port: $TRIB_REDIS_PORT
+YAML
+cat > "$WORK/load.sql" <<'SQL'
+\set aid random(1, 100000)
+\set delta random(-5000, 5000)
+BEGIN;
+UPDATE accounts SET balance = balance + :delta WHERE id = :aid;
+INSERT INTO history (aid, delta, note) VALUES (:aid, :delta, 'mixed workload entry');
+END;
+SQL
+
+# p50/p99/max of (entry ID ms - source.ts_ms) over the given streams.
+latency() {
+  python3 - "$@" <<'PY'
+import json, subprocess, sys
+port, streams = sys.argv[1], sys.argv[2:]
+lat = []
+for s in streams:
+    start = "-"
+    while True:
+        out = subprocess.run(["redis-cli", "-p", port, "--raw", "XRANGE", s, start, "+", "COUNT", "20000"],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        ids = []
+        i = 0
+        while i + 4 < len(out):
+            eid, value = out[i], out[i + 4]
+            ids.append(eid)
+            i += 5
+            if value == "default":
+                continue
+            v = json.loads(value)
+            p = v.get("payload", v) if "schema" in v else v
+            lat.append(int(eid.split("-")[0]) - int(p["source"]["ts_ms"]))
+        if not ids:
+            break
+        start = "(" + ids[-1]
+lat.sort()
+if not lat:
+    print("n/a n/a n/a 0"); sys.exit()
+q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))]
+print(q(0.50), q(0.99), lat[-1], len(lat))
+PY
+}
+
+rows=()
+for mode in $MODES; do
+  id="bench_rt_$mode"
+  log "mode $mode: preparing"
+  "${PSQL[@]}" -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$DB'" >/dev/null
+  "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+  "${PSQL[@]}" -d "$DB" -c "CREATE TABLE accounts(id int PRIMARY KEY, balance bigint NOT NULL, owner text);
+    INSERT INTO accounts SELECT g, 0, 'owner ' || g FROM generate_series(1, 100000) g;
+    CREATE TABLE history(id bigserial PRIMARY KEY, aid int NOT NULL, delta int NOT NULL, note text, at timestamptz DEFAULT now())"
+  "${RCLI[@]}" --scan --pattern "${DB}_*" | xargs -r "${RCLI[@]}" del >/dev/null
+  "${RCLI[@]}" --scan --pattern "replicate_io_*_$id" | xargs -r "${RCLI[@]}" del >/dev/null
+  schema=true; [[ $mode == noschema ]] && schema=false
+  printf 'realtime:\n  txn-size-rows: 10000\nmessage:\n  include-schema: %s\n' "$schema" > "$WORK/applier.yaml"
+  "$TRIB" realtime "$WORK/src.yaml" "$WORK/dst.yaml" --applier "$WORK/applier.yaml" --id "$id" \
+    --data-dir "$WORK/data" --overwrite > "$WORK/$mode.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 300); do
+    grep -q "starts replication from slot" "$WORK/$mode.log" && break
+    kill -0 $pid 2>/dev/null || { cat "$WORK/$mode.log" >&2; die "tributary exited"; }
+    sleep 0.1
+  done
+  log "mode $mode: ${DURATION}s of pgbench with $CLIENTS clients"
+  t0=$(date +%s.%N)
+  "$TRIB_PG_BIN/pgbench" -n -h 127.0.0.1 -p "$TRIB_PG_PORT" -U "$TRIB_SOURCE_USER" -f "$WORK/load.sql" \
+    -c "$CLIENTS" -j 2 -T "$DURATION" "$DB" > "$WORK/pgbench-$mode.txt" 2>&1
+  t1=$(date +%s.%N)
+  txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench-$mode.txt")
+  [[ -n $txns ]] || { cat "$WORK/pgbench-$mode.txt" >&2; die "pgbench failed"; }
+  expected=$(( txns * 2 ))
+  len() { echo $(( $("${RCLI[@]}" xlen "${DB}_public_accounts_cdc_logs") + $("${RCLI[@]}" xlen "${DB}_public_history_cdc_logs") )); }
+  for _ in $(seq 1 6000); do
+    [[ $(len) -ge $expected ]] && break
+    sleep 0.05
+  done
+  t2=$(date +%s.%N)
+  got=$(len)
+  kill -TERM $pid; wait $pid || die "tributary exited with $? (log: $WORK/$mode.log)"
+  [[ $got -eq $expected ]] || die "mode $mode: $got entries, expected $expected"
+  read -r p50 p99 max n < <(latency "$TRIB_REDIS_PORT" "${DB}_public_accounts_cdc_logs" "${DB}_public_history_cdc_logs")
+  src_rate=$(python3 -c "print(int($expected / ($t1 - $t0)))")
+  trib_rate=$(python3 -c "print(int($expected / ($t2 - $t0)))")
+  lag=$(python3 -c "print(round($t2 - $t1, 2))")
+  rows+=("| $mode | $txns | $expected | $src_rate | $trib_rate | $lag | $p50 | $p99 | $max |")
+  log "mode $mode: source $src_rate changes/s, tributary $trib_rate changes/s, latency p50 ${p50} ms p99 ${p99} ms max ${max} ms"
+done
+"${PSQL[@]}" -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$DB'" >/dev/null
+
+{
+  echo "# Realtime benchmark, $DATE"
+  echo
+  echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end. pgbench"
+  echo "${DURATION} s, $CLIENTS clients; each transaction = 1 UPDATE of accounts + 1 INSERT"
+  echo "into history (2 changes). Tributary, PostgreSQL, Redis and pgbench share the machine."
+  echo "Latency = Redis entry ID time - source.ts_ms (commit time), per entry."
+  echo
+  echo "| messages | transactions | changes | source changes/s | tributary changes/s | catch-up after load (s) | latency p50 (ms) | p99 (ms) | max (ms) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} | tee "$OUT"
+log "wrote $OUT"
