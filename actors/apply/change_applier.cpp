@@ -6,6 +6,7 @@
 #include "actors/apply/envelope.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
+#include "actors/sink/redis_client.hpp"
 
 namespace trib {
 
@@ -40,10 +41,14 @@ const envelope_builder& builder_for(change_applier_state& st, uint32_t table) {
   return *b;
 }
 
-// The entries of one change, in the order the contract gives them.
-void build_entries(change_applier_state& st, const row_change& c, int64_t now,
-                   std::vector<stream_entry>& out, std::map<std::pair<uint32_t, int>, uint64_t>& n) {
+// The entries of one change, in the order the contract gives them, encoded
+// straight into the write's RESP bytes through one reused scratch entry (no
+// string per entry). A change that throws halfway (bad data) is cut back out
+// of the bytes by the caller.
+void build_entries(change_applier_state& st, const row_change& c, int64_t now, write_batch& w,
+                   std::map<std::pair<uint32_t, int>, uint64_t>& n) {
   const auto& b = builder_for(st, c.table);
+  auto& e = st.scratch;
   change_origin o;
   o.position.lsn = c.lsn;
   o.commit_ms = c.commit_ms;
@@ -53,38 +58,50 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now,
   o.pg_xid = c.xid;
   const row* before = c.has_before ? &c.before : nullptr;
   const row* after = c.has_after ? &c.after : nullptr;
+  auto emit = [&] {
+    st.xadd->append(w.encoded, e.key, e.value);
+    ++w.encoded_count;
+  };
+  auto entry = [&](change_op op, const row* bf, const row* af) {
+    b.change_entry_into(e, op, bf, af, o, now);
+    emit();
+  };
+  auto tombstone_of = [&](const row* deleted) {
+    if (deleted != nullptr) {
+      e = b.tombstone(*deleted);
+    } else {
+      e.key = "default";
+      e.value = "default";
+    }
+    emit();
+  };
   auto count = [&](change_op op) { ++n[{c.table, static_cast<int>(op)}]; };
   switch (c.op) {
     case row_op::insert:
-      out.push_back(b.change_entry(change_op::insert, nullptr, after, o, now));
+      entry(change_op::insert, nullptr, after);
       count(change_op::insert);
       return;
     case row_op::update:
       if (before && after && b.key_changed(*before, *after)) {
         // A new key is a new row for consumers that key by it: the old
         // row goes away (delete + tombstone), then the new one arrives.
-        auto d = b.change_entry(change_op::erase, before, nullptr, o, now);
-        auto t = b.tombstone(*before);
-        auto i = b.change_entry(change_op::insert, nullptr, after, o, now);
-        out.push_back(std::move(d));
-        out.push_back(std::move(t));
-        out.push_back(std::move(i));
+        entry(change_op::erase, before, nullptr);
+        tombstone_of(before);
+        entry(change_op::insert, nullptr, after);
         count(change_op::erase);
         count(change_op::insert);
         return;
       }
-      out.push_back(b.change_entry(change_op::update, before, after, o, now));
+      entry(change_op::update, before, after);
       count(change_op::update);
       return;
-    case row_op::erase: {
-      auto d = b.change_entry(change_op::erase, before, nullptr, o, now);
-      out.push_back(std::move(d));
-      out.push_back(before ? b.tombstone(*before) : stream_entry{"default", "default"});
+    case row_op::erase:
+      entry(change_op::erase, before, nullptr);
+      tombstone_of(before);
       count(change_op::erase);
       return;
-    }
     case row_op::truncate:
-      out.push_back(b.change_entry(change_op::truncate, nullptr, nullptr, o, now));
+      entry(change_op::truncate, nullptr, nullptr);
       count(change_op::truncate);
       return;
   }
@@ -96,7 +113,9 @@ void write_next(applier_ptr self) {
   auto& st = self->state;
   if (st.writing || st.queue.empty() || st.failed) return;
   st.writing = true;
-  self->request(st.writer, caf::infinite, st.queue.front().write)
+  // The bytes move to the writer (which retries on its own): only the
+  // acknowledgement's part of the pending write is needed afterwards.
+  self->request(st.writer, caf::infinite, std::move(st.queue.front().write))
     .then(
       [=](write_ack&) {
         auto& st = self->state;
@@ -143,6 +162,12 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
       if (st.failed) return to_caf_error(st.reason);
       change_applier_state::pending p;
       p.ack = change_ack{b.stream, b.seq, 0};
+      if (!st.xadd) st.xadd = std::make_unique<xadd_encoder>(st.settings.stream_name);
+      size_t guess = 0;
+      for (const auto& c : b.changes)
+        for (const row* r : {&c.before, &c.after})
+          for (const auto& cell : r->cells) guess += cell.text.size() + 24;
+      p.write.encoded.reserve(guess + b.changes.size() * 512);
       auto now = now_ms();
       std::map<std::pair<uint32_t, int>, uint64_t> counts;
       stream_checkpoint reached = st.queued;
@@ -150,9 +175,13 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
         if (covers(st.queued, c.commit_lsn, c.index)) continue;
         reached = stream_checkpoint{c.commit_lsn, c.index};
         p.commit_ms = c.commit_ms;
+        size_t bytes = p.write.encoded.size();
+        uint64_t entries = p.write.encoded_count;
         try {
-          build_entries(st, c, now, p.write.entries, counts);
+          build_entries(st, c, now, p.write, counts);
         } catch (const std::exception& e) {
+          p.write.encoded.resize(bytes);
+          p.write.encoded_count = entries;
           // Row-level errors leave the change out, never stop the stream
           // (design section 7); error.log names the change.
           ++st.bad_changes;
@@ -163,7 +192,7 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
       }
       if (reached == st.queued) return p.ack;  // the stream has all of it
       st.queued = reached;
-      p.ack.entries = p.write.entries.size();
+      p.ack.entries = p.write.size();
       for (const auto& [k, n] : counts)
         p.counted.push_back({to_string(st.settings.tables.at(k.first).id),
                              op_code(static_cast<change_op>(k.second)), n});

@@ -18,6 +18,7 @@
 namespace trib {
 
 class envelope_builder;
+class xadd_encoder;
 
 /// What an applier needs besides its writer.
 struct change_applier_settings {
@@ -60,6 +61,10 @@ struct change_applier_state {
   /// Built on a table's first change; rebuilt when its schema changes.
   std::vector<std::unique_ptr<envelope_builder>> builders;
   redis_writer_actor writer;
+  /// Encodes the stream's XADDs; made on the first batch.
+  std::unique_ptr<xadd_encoder> xadd;
+  /// One entry reused for every change encoded (its strings stay warm).
+  stream_entry scratch;
   /// The checkpoint of the newest write queued: changes it covers are not
   /// written again (a restart, or a reconnected slot, sends them again).
   stream_checkpoint queued;

@@ -329,11 +329,19 @@ stream_entry envelope_builder::change_entry(change_op op, const row* before,
                                             const row* after,
                                             const change_origin& origin,
                                             int64_t now_ms) const {
-  const auto& s = *impl_;
   stream_entry e;
+  change_entry_into(e, op, before, after, origin, now_ms);
+  return e;
+}
+
+void envelope_builder::change_entry_into(stream_entry& e, change_op op, const row* before,
+                                         const row* after, const change_origin& origin,
+                                         int64_t now_ms) const {
+  const auto& s = *impl_;
   const row* key_row = after != nullptr ? after : before;
-  e.key = key_row != nullptr && op != change_op::truncate ? s.build_key(*key_row)
-                                                          : "default";
+  if (key_row != nullptr && op != change_op::truncate) s.build_key_into(e.key, *key_row);
+  else e.key = "default";
+  e.value.clear();
   size_t cells = origin.query.size();
   for (const row* r : {before, after})
     if (r != nullptr)
@@ -361,7 +369,6 @@ stream_entry envelope_builder::change_entry(change_op op, const row* before,
   w.number(now_ms);
   w.raw('}');
   if (!s.value_head.empty()) w.raw('}');
-  return e;
 }
 
 stream_entry envelope_builder::tombstone(const row& deleted) const {

@@ -74,6 +74,12 @@ public:
   stream_entry change_entry(change_op op, const row* before, const row* after,
                             const change_origin& origin, int64_t now_ms) const;
 
+  /// change_entry into `out`, whose strings are overwritten: the realtime
+  /// path reuses one entry for every change it encodes.
+  void change_entry_into(stream_entry& out, change_op op, const row* before,
+                         const row* after, const change_origin& origin,
+                         int64_t now_ms) const;
+
   /// The tombstone that follows a delete: the deleted row's key, value
   /// "default".
   stream_entry tombstone(const row& deleted) const;

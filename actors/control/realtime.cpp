@@ -125,6 +125,10 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg) {
   register_message_types(cfg);
   cfg.set("scheduler.max-threads",
           static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
+  // Idle workers wait on a condition variable instead of polling with
+  // short sleeps: a realtime run is mostly waiting for the source, and the
+  // work-stealing policy's polling cost CPU on every idle moment.
+  cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   return cfg;

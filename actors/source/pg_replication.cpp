@@ -297,6 +297,7 @@ std::optional<pg_xlog_data> pg_replication::poll(std::chrono::milliseconds timeo
   if (!streaming_) throw error(failure_code::internal, "polls before start_replication");
   using clock = std::chrono::steady_clock;
   auto deadline = clock::now() + timeout;
+  bool consumed_at_deadline = false;
   for (;;) {
     if (confirmed_ != sent_ || clock::now() - last_status_ >= status_interval) send_status(false);
     char* buf = nullptr;
@@ -344,7 +345,21 @@ std::optional<pg_xlog_data> pg_replication::poll(std::chrono::milliseconds timeo
     }
     // Nothing buffered: wait for the socket, but wake for the next status.
     auto now = clock::now();
-    if (now >= deadline) return std::nullopt;
+    if (now >= deadline) {
+      // Out of time, but bytes may sit in the socket that libpq has not
+      // read yet: one non-blocking read, so poll(0) means "what the server
+      // sent so far", not "what libpq happened to buffer".
+      if (consumed_at_deadline) return std::nullopt;
+      consumed_at_deadline = true;
+      pollfd pfd{PQsocket(repl_), POLLIN, 0};
+      if (::poll(&pfd, 1, 0) <= 0) return std::nullopt;
+      if (PQconsumeInput(repl_) != 1) {
+        streaming_ = false;
+        throw error(failure_code::connection, "loses the connection to postgresql at " + where_ +
+                                                ": " + pg_one_line(PQerrorMessage(repl_)));
+      }
+      continue;
+    }
     auto wake = std::min(deadline, last_status_ + status_interval);
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
     pollfd pfd{PQsocket(repl_), POLLIN, 0};

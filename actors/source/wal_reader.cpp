@@ -66,13 +66,16 @@ void send_batch(reader_ptr self, change_batch b) {
   auto& st = self->state;
   for (auto lsn : b.transactions) st.tracker.add_part(lsn);
   auto txns = b.transactions;
+  auto stream = b.stream;
   ++st.in_flight;
+  ++st.stream_in_flight.at(stream);
   auto& applier = st.appliers.at(b.stream);
   self->request(applier, caf::infinite, std::move(b))
     .then(
       [=](change_ack&) {
         auto& st = self->state;
         --st.in_flight;
+        --st.stream_in_flight[stream];
         for (auto lsn : txns) st.tracker.ack(lsn);
         confirm(self);
         // Below the limit again, or draining: the read handler goes on.
@@ -81,6 +84,7 @@ void send_batch(reader_ptr self, change_batch b) {
       [=](caf::error& e) {
         auto& st = self->state;
         --st.in_flight;
+        --st.stream_in_flight[stream];
         fail(self, to_failure(e));
       });
 }
@@ -91,9 +95,35 @@ void send_batch(reader_ptr self, change_batch b) {
 void flush_all(reader_ptr self) {
   auto& st = self->state;
   for (auto& b : st.batcher->flush()) send_batch(self, std::move(b));
+  for (auto s : st.touched) st.is_touched[s] = false;
+  st.touched.clear();
   for (const auto& [commit_lsn, end_lsn] : st.committed) st.tracker.commit(commit_lsn, end_lsn);
   st.committed.clear();
   confirm(self);
+}
+
+// Hands on the open batch of every stream that has no write in flight: its
+// applier would otherwise sit idle while changes wait. A busy stream's batch
+// keeps growing until its write is acknowledged. The committed transactions
+// count as committed once no batch is open (as in flush_all).
+void flush_idle(reader_ptr self) {
+  auto& st = self->state;
+  size_t kept = 0;
+  for (size_t i = 0; i < st.touched.size(); ++i) {
+    auto s = st.touched[i];
+    if (st.stream_in_flight[s] == 0) {
+      if (auto b = st.batcher->flush_stream(s)) send_batch(self, std::move(*b));
+      st.is_touched[s] = false;
+    } else {
+      st.touched[kept++] = s;
+    }
+  }
+  st.touched.resize(kept);
+  if (st.batcher->buffered() == 0 && !st.committed.empty()) {
+    for (const auto& [commit_lsn, end_lsn] : st.committed) st.tracker.commit(commit_lsn, end_lsn);
+    st.committed.clear();
+    confirm(self);
+  }
 }
 
 // A Relation message: maps it onto its table, and when its columns are not
@@ -142,6 +172,11 @@ void on_relation(reader_ptr self, const pg_relation& rel) {
 void hand_on(reader_ptr self, row_change c) {
   auto& st = self->state;
   ++st.changes_read;
+  auto s = c.table < st.settings.stream_of_table.size() ? st.settings.stream_of_table[c.table] : 0;
+  if (s < st.is_touched.size() && !st.is_touched[s]) {
+    st.is_touched[s] = true;
+    st.touched.push_back(s);
+  }
   if (auto full = st.batcher->add(std::move(c))) send_batch(self, std::move(*full));
 }
 
@@ -190,6 +225,7 @@ void on_message(reader_ptr self, const pg_xlog_data& d) {
     st.batcher->commit();
     st.committed.emplace_back(c->commit_lsn, c->end_lsn);
     st.failures = 0;
+    flush_idle(self);
   } else if (auto* r = std::get_if<pg_relation>(&msg)) {
     on_relation(self, *r);
   } else if (auto* ch = std::get_if<pg_change>(&msg)) {
@@ -238,6 +274,8 @@ void on_source_failure(reader_ptr self, const error& e) {
   // What was handed on is written whatever happens here; what was not is
   // sent again by the slot.
   st.batcher->reset();
+  for (auto s : st.touched) st.is_touched[s] = false;
+  st.touched.clear();
   st.committed.clear();
   st.tracker.discard_open();
   st.read_pending = true;
@@ -285,21 +323,39 @@ void read_round(reader_ptr self) {
   }
   if (saturated(st)) return;  // an acknowledgement re-arms
   auto round_end = std::chrono::steady_clock::now() + 50ms;
+  bool source_idle = false;
   try {
     for (;;) {
       if (st.settings.stop && st.settings.stop->load()) break;
       // While the appliers are busy, changes gather in the open batches, so
       // writes grow with the load instead of a backlog growing before the
-      // reader; a short wait keeps acknowledgements flowing.
+      // reader; a short wait keeps acknowledgements flowing. Open batches
+      // go out as soon as the server has nothing more right now (poll(0)
+      // reads what arrived, then the round ends and flushes): latency
+      // never waits for a timer. With nothing open the reader sleeps on
+      // the socket, briefly while writes are in flight (their
+      // acknowledgements are handled between rounds), instead of spinning.
       bool busy = st.in_flight >= st.settings.max_in_flight;
-      auto wait = busy ? 5ms : st.batcher->buffered() > 0 || st.in_flight > 0 ? 0ms : 100ms;
+      auto wait = busy ? 5ms
+                  : st.batcher->buffered() > 0 ? 0ms
+                  : st.in_flight > 0           ? 10ms
+                                               : 100ms;
       auto d = st.rep->poll(wait);
-      if (!d) break;
+      if (!d) {
+        source_idle = true;
+        break;
+      }
       on_message(self, *d);
       if (saturated(st)) break;
+      // An acknowledgement is waiting: handle it now, so its stream's next
+      // batch goes out without waiting for the round to end.
+      if (!self->mailbox().empty()) break;
       if (std::chrono::steady_clock::now() >= round_end) break;
     }
-    if (st.in_flight < st.settings.max_in_flight) flush_all(self);
+    // The source has nothing more right now: whatever is open goes out at
+    // once (latency waits for no timer). Otherwise only the idle streams'.
+    if (source_idle && st.in_flight < st.settings.max_in_flight) flush_all(self);
+    else flush_idle(self);
     // Nothing received is unwritten: the server's keepalive position can be
     // confirmed, so WAL of other tables (or none) is released too.
     if (st.in_flight == 0 && st.tracker.size() == 0 && st.committed.empty() &&
@@ -342,6 +398,8 @@ wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
   size_t streams = st.appliers.size();
   st.batcher = std::make_unique<change_batcher>(st.settings.stream_of_table, streams,
                                                 st.settings.txn_size_rows);
+  st.stream_in_flight.assign(streams, 0);
+  st.is_touched.assign(streams, false);
   if (!st.settings.connect) {
     auto cfg = st.settings.source;
     st.settings.connect = [cfg] { return std::make_unique<pg_replication>(cfg); };

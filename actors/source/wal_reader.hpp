@@ -72,6 +72,11 @@ struct wal_reader_state {
   /// The current transaction (from its Begin).
   pg_begin txn;
   size_t in_flight = 0;
+  /// Batches handed on and not yet acknowledged, per stream.
+  std::vector<size_t> stream_in_flight;
+  /// Streams that may have an open batch (each listed once).
+  std::vector<uint32_t> touched;
+  std::vector<bool> is_touched;
   bool streaming = false;
   bool read_pending = false;
   bool stopping = false;
@@ -91,8 +96,11 @@ struct wal_reader_state {
 /// On run_atom: starts replication from settings.start_lsn, then loops on
 /// read_atom: polls the slot, decodes pgoutput, maps each change onto its
 /// table (columns, unchanged TOASTed values) and groups changes into batches
-/// per stream (change_batcher), handing a batch on when it is full and every
-/// open batch when a polling round ends. At most max_in_flight batches wait
+/// per stream (change_batcher), handing a batch on when it is full, a
+/// stream's open batch at a commit when that stream has no write in flight
+/// (batches grow only while their stream is busy: low latency when the load
+/// is light, large writes when it is heavy), and every open batch when the
+/// source has nothing more right now. At most max_in_flight batches wait
 /// for their applier; the reader polls again only below that. Each written
 /// batch is counted against its transactions (txn_tracker), and the slot is
 /// confirmed up to the end of the last transaction that every stream has.

@@ -31,7 +31,8 @@ BUILD="${TRIB_BUILD_DIR:-$ROOT/build}"
 TRIB="$BUILD/nodes/tributary"
 WORK="${BENCH_WORK:-/tmp/trib-bench-rt}"
 DATE="$(date +%Y-%m-%d)"
-OUT="$ROOT/ops/bench/results/realtime-$DATE.md"
+LOAD_START="$(cut -d" " -f1-3 /proc/loadavg)"
+OUT="${BENCH_OUT:-$ROOT/ops/bench/results/realtime-$DATE.md}"
 DB=trib_bench_rt
 [[ -x $TRIB ]] || die "$TRIB not found: build first (ops/build.sh)"
 bash "$ROOT/ops/servers.sh" start >/dev/null
@@ -135,27 +136,33 @@ for mode in $MODES; do
   done
   t2=$(date +%s.%N)
   got=$(len)
+  # Tributary's CPU (user + system) over the whole run, per change written.
+  cpu_ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  cpu_us=$(python3 -c "print(round($cpu_ticks / $(getconf CLK_TCK) * 1e6 / max($got, 1), 1))")
   kill -TERM $pid; wait $pid || die "tributary exited with $? (log: $WORK/$mode.log)"
   [[ $got -eq $expected ]] || die "mode $mode: $got entries, expected $expected"
   read -r p50 p99 max n < <(latency "$TRIB_REDIS_PORT" "${DB}_public_accounts_cdc_logs" "${DB}_public_history_cdc_logs")
   src_rate=$(python3 -c "print(int($expected / ($t1 - $t0)))")
   trib_rate=$(python3 -c "print(int($expected / ($t2 - $t0)))")
   lag=$(python3 -c "print(round($t2 - $t1, 2))")
-  rows+=("| $mode | $txns | $expected | $src_rate | $trib_rate | $lag | $p50 | $p99 | $max |")
-  log "mode $mode: source $src_rate changes/s, tributary $trib_rate changes/s, latency p50 ${p50} ms p99 ${p99} ms max ${max} ms"
+  rows+=("| $mode | $txns | $expected | $src_rate | $trib_rate | $lag | $cpu_us | $p50 | $p99 | $max |")
+  log "mode $mode: source $src_rate changes/s, tributary $trib_rate changes/s, $cpu_us us CPU per change, latency p50 ${p50} ms p99 ${p99} ms max ${max} ms"
 done
 "${PSQL[@]}" -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$DB'" >/dev/null
 
 {
   echo "# Realtime benchmark, $DATE"
   echo
-  echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end. pgbench"
+  echo "Machine: $(nproc) cores, load average $LOAD_START at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end. pgbench"
   echo "${DURATION} s, $CLIENTS clients; each transaction = 1 UPDATE of accounts + 1 INSERT"
   echo "into history (2 changes). Tributary, PostgreSQL, Redis and pgbench share the machine."
   echo "Latency = Redis entry ID time - source.ts_ms (commit time), per entry."
   echo
-  echo "| messages | transactions | changes | source changes/s | tributary changes/s | catch-up after load (s) | latency p50 (ms) | p99 (ms) | max (ms) |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "CPU = tributary's user + system CPU over the run / changes written."
+  echo "Build: ${BUILD#$ROOT/}, commit $(git -C "$ROOT" rev-parse --short HEAD)."
+  echo
+  echo "| messages | transactions | changes | source changes/s | tributary changes/s | catch-up after load (s) | CPU µs/change | latency p50 (ms) | p99 (ms) | max (ms) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 } | tee "$OUT"
 log "wrote $OUT"

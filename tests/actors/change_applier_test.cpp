@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include "actors/apply/envelope.hpp"
+#include "actors/sink/redis_client.hpp"
 #include "tests/actors/actor_test_env.hpp"
 
 namespace trib::test {
@@ -28,7 +29,13 @@ writer_double_actor::behavior_type writer_double(writer_double_actor::pointer se
                                                  std::shared_ptr<writes_log> log) {
   return {
     [self, log](write_batch& b) -> caf::result<write_ack> {
-      log->writes.push_back(b);
+      // Entries arrive encoded as RESP; the log keeps them decoded, so the
+      // tests read them the way Redis will.
+      write_batch plain = b;
+      plain.entries = batch_entries(b);
+      plain.encoded.clear();
+      plain.encoded_count = 0;
+      log->writes.push_back(std::move(plain));
       log->promises.push_back(self->make_response_promise<write_ack>());
       return log->promises.back();
     },
