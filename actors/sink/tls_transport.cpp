@@ -5,6 +5,8 @@
 
 #include "actors/sink/tls_transport.hpp"
 
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -111,6 +113,15 @@ void load_key_store(SSL_CTX* ctx, const store_config& s) {
     store_error(s, "the private key does not match the certificate");
 }
 
+void set_socket_timeouts(int fd, int ms) {
+  if (ms <= 0) return;
+  timeval tv{};
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
 class tls_transport : public transport {
 public:
   tls_transport(int fd, ctx_ptr ctx, ssl_ptr ssl, std::string peer)
@@ -180,10 +191,16 @@ std::unique_ptr<transport> connect_tls(const std::string& host, int port,
   SSL_set_tlsext_host_name(s.get(), host.c_str());
   // The certificate must name the host we dialled (DNS name or IP address).
   SSL_set1_host(s.get(), host.c_str());
-  if (SSL_connect(s.get()) != 1) {
+  // The handshake gets the connect timeout: a server that does not speak TLS
+  // (a plain-text port) never answers the ClientHello.
+  set_socket_timeouts(fd, timeout_ms);
+  int connected = SSL_connect(s.get());
+  set_socket_timeouts(fd, read_timeout_ms);
+  if (connected != 1) {
     long verify = SSL_get_verify_result(s.get());
     std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
                                           : openssl_error();
+    if (why == "unknown TLS error") why = "no TLS answer within " + std::to_string(timeout_ms) + " ms (is this a TLS port?)";
     s.reset();
     ::close(fd);
     throw error(failure_code::connection, "tls handshake with redis at " + peer + " failed: " + why);

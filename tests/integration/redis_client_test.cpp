@@ -225,14 +225,15 @@ TEST_F(redis_client_test, wrong_password_fails_connect_with_auth) {
   }
 }
 
-TEST_F(redis_client_test, tls_config_is_refused_until_tls_exists) {
+TEST_F(redis_client_test, tls_to_a_plain_port_is_one_clear_connection_error) {
   redis_config cfg = local_redis();
   cfg.ssl.enable = true;
   try {
     redis_client::connect(cfg);
-    FAIL() << "TLS config accepted";
+    FAIL() << "TLS handshake with a plain-text server succeeded";
   } catch (const error& e) {
-    EXPECT_EQ(e.code(), failure_code::config);
+    EXPECT_EQ(e.code(), failure_code::connection);
+    EXPECT_NE(std::string(e.what()).find("tls handshake"), std::string::npos) << e.what();
   }
 }
 
