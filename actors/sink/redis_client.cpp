@@ -1,7 +1,7 @@
-// The Redis protocol over a transport: hiredis encodes single commands; the
-// atomic batch write is encoded here by hand, and replies are parsed here,
-// because that is the hot path (one XADD and two replies per row) and its
-// RESP shape is fixed.
+// The Redis protocol over a transport: hiredis encodes single commands and
+// parses every reply (into redis_reply directly); the atomic batch write is
+// encoded here by hand, because that is the hot path (one XADD and two
+// replies per row) and its RESP shape is fixed.
 
 #include "actors/sink/redis_client.hpp"
 #include "actors/sink/tls_transport.hpp"
@@ -37,114 +37,92 @@ failure_code classify_redis_error(const std::string& message) {
 
 namespace {
 
-/// Replies nest only in arrays of arrays (XRANGE); deeper is not Redis.
-constexpr int max_reply_depth = 16;
-
 [[noreturn]] void protocol_error(const std::string& what) {
   throw error(failure_code::connection, "cannot parse the reply from redis: " + what);
 }
 
-/// Parses one reply of buf[p..end) into `out`; false when bytes are
-/// missing (p is then meaningless). Advances p past the reply.
-bool parse_reply(const char* buf, size_t end, size_t& p, redis_reply& out, int depth) {
-  if (p >= end) return false;
-  const char* line = buf + p + 1;
-  const void* cr = std::memchr(line, '\r', end - p - 1);
-  // The line ends in CR LF; without both, wait for more bytes.
-  if (cr == nullptr) return false;
-  size_t line_len = static_cast<size_t>(static_cast<const char*>(cr) - line);
-  size_t after = p + 1 + line_len + 2;
-  if (after > end) return false;
-  if (line[line_len + 1] != '\n') protocol_error("a line without LF");
-  auto number = [&](long long& v) {
-    auto res = std::from_chars(line, line + line_len, v);
-    if (res.ec != std::errc() || res.ptr != line + line_len)
-      protocol_error("bad number '" + std::string(line, line_len) + "'");
-  };
-  switch (buf[p]) {
-    case '+':
-      out.type = redis_reply::kind::status;
-      out.str.assign(line, line_len);
-      p = after;
-      return true;
-    case '-':
-      out.type = redis_reply::kind::error;
-      out.str.assign(line, line_len);
-      p = after;
-      return true;
-    case ':':
-      out.type = redis_reply::kind::integer;
-      number(out.integer);
-      p = after;
-      return true;
-    case '$': {
-      long long len = 0;
-      number(len);
-      if (len < 0) {
-        out.type = redis_reply::kind::nil;
-        p = after;
-        return true;
-      }
-      auto n = static_cast<size_t>(len);
-      if (after + n + 2 > end) return false;
-      if (buf[after + n] != '\r' || buf[after + n + 1] != '\n')
-        protocol_error("a bulk string without CR LF");
-      out.type = redis_reply::kind::string;
-      out.str.assign(buf + after, n);
-      p = after + n + 2;
-      return true;
+}  // namespace
+
+/// hiredis calls these while it parses; each returns where the value lives.
+struct reply_builder {
+  /// The redis_reply a task fills: the reader's slot for a top-level reply,
+  /// otherwise its place among the parent's elements (sized by createArray).
+  static redis_reply* place(const redisReadTask* task) {
+    if (task->parent == nullptr) {
+      auto* self = static_cast<reply_reader*>(task->privdata);
+      self->slot_ = redis_reply{};
+      return &self->slot_;
     }
-    case '*': {
-      long long count = 0;
-      number(count);
-      if (count < 0) {
-        out.type = redis_reply::kind::nil;
-        p = after;
-        return true;
-      }
-      if (depth >= max_reply_depth) protocol_error("arrays nested too deep");
-      // Every element takes at least 3 bytes ("+\r\n"): a count beyond the
-      // bytes present cannot be complete yet, and reserving for it would
-      // trust a number from the wire.
-      out.type = redis_reply::kind::array;
-      out.elements.clear();
-      out.elements.reserve(std::min<size_t>(static_cast<size_t>(count), (end - after) / 3 + 1));
-      p = after;
-      for (long long i = 0; i < count; ++i) {
-        out.elements.emplace_back();
-        if (!parse_reply(buf, end, p, out.elements.back(), depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
-      protocol_error(std::string("unexpected type byte '") + buf[p] + "'");
+    auto* parent = static_cast<redis_reply*>(task->parent->obj);
+    return &parent->elements[static_cast<size_t>(task->idx)];
   }
-}
+
+  static void* create_string(const redisReadTask* task, char* str, size_t len) {
+    redis_reply* r = place(task);
+    switch (task->type) {
+      case REDIS_REPLY_ERROR: r->type = redis_reply::kind::error; break;
+      case REDIS_REPLY_STATUS: r->type = redis_reply::kind::status; break;
+      default: r->type = redis_reply::kind::string; break;
+    }
+    r->str.assign(str, len);
+    return r;
+  }
+
+  static void* create_array(const redisReadTask* task, int elements) {
+    redis_reply* r = place(task);
+    r->type = redis_reply::kind::array;
+    r->elements.resize(static_cast<size_t>(elements));
+    return r;
+  }
+
+  static void* create_integer(const redisReadTask* task, long long value) {
+    redis_reply* r = place(task);
+    r->type = redis_reply::kind::integer;
+    r->integer = value;
+    return r;
+  }
+
+  static void* create_nil(const redisReadTask* task) {
+    redis_reply* r = place(task);
+    r->type = redis_reply::kind::nil;
+    return r;
+  }
+
+  // Every value lives in the reader's slot or inside it: nothing to free.
+  static void free_object(void*) {
+  }
+};
+
+namespace {
+
+redisReplyObjectFunctions reply_functions = {
+  reply_builder::create_string, reply_builder::create_array, reply_builder::create_integer,
+  reply_builder::create_nil, reply_builder::free_object};
 
 }  // namespace
 
-reply_reader::reply_reader() = default;
+reply_reader::reply_reader() : reader_(redisReaderCreateWithFunctions(&reply_functions)) {
+  if (!reader_) throw std::bad_alloc();
+  reader_->privdata = this;
+  // hiredis keeps up to maxbuf unused bytes around; a batch's replies are
+  // read in 64 KB pieces, so keep the buffer rather than reallocating it.
+  reader_->maxbuf = 0;
+}
 
-reply_reader::~reply_reader() = default;
+reply_reader::~reply_reader() {
+  redisReaderFree(reader_);
+}
 
 void reply_reader::feed(const char* data, size_t size) {
-  // Drop what was parsed already before growing the buffer.
-  if (pos_ > 0 && (pos_ == buf_.size() || pos_ > buf_.size() / 2)) {
-    buf_.erase(0, pos_);
-    pos_ = 0;
-  }
-  buf_.append(data, size);
+  if (redisReaderFeed(reader_, data, size) != REDIS_OK)
+    protocol_error(reader_->errstr);
 }
 
 std::optional<redis_reply> reply_reader::next() {
-  size_t p = pos_;
-  redis_reply out;
-  // An incomplete reply is parsed again from its start once more bytes came;
-  // replies are small (an EXEC of a batch is ~25 bytes per entry), so this
-  // costs little and keeps the parser free of saved state.
-  if (!parse_reply(buf_.data(), buf_.size(), p, out, 0)) return std::nullopt;
-  pos_ = p;
-  return out;
+  void* obj = nullptr;
+  if (redisReaderGetReply(reader_, &obj) != REDIS_OK) protocol_error(reader_->errstr);
+  if (obj == nullptr) return std::nullopt;
+  return std::move(slot_);
 }
 
 // -- encoding ----------------------------------------------------------------

@@ -17,6 +17,8 @@
 #include "messages/batch.hpp"
 #include "messages/failure.hpp"
 
+struct redisReader;
+
 namespace trib {
 
 /// A parsed Redis reply.
@@ -53,10 +55,10 @@ std::unique_ptr<transport> connect_tcp(const std::string& host, int port,
                                        int timeout_ms,
                                        int read_timeout_ms = default_redis_read_timeout_ms);
 
-/// Incremental RESP2 reply parser. Feed it bytes as they arrive and take
-/// complete replies out. Hand-written rather than hiredis's redisReader
-/// because a batch write reads two replies per entry: this one builds
-/// redis_reply values in place, without a heap object per reply.
+/// Incremental RESP2 reply parser: hiredis's redisReader with object
+/// functions that build redis_reply values directly (array elements in place
+/// in their parent, the top-level reply in one reused slot), so parsing a
+/// batch's replies allocates no object per reply.
 class reply_reader {
 public:
   reply_reader();
@@ -72,9 +74,10 @@ public:
   std::optional<redis_reply> next();
 
 private:
-  /// Received bytes; replies before pos_ were taken out already.
-  std::string buf_;
-  size_t pos_ = 0;
+  friend struct reply_builder;
+  ::redisReader* reader_;
+  /// The top-level reply being built; moved out by next().
+  redis_reply slot_;
 };
 
 /// Appends one command in RESP (*N, then $len/arg per argument) to `out`.
