@@ -102,16 +102,17 @@ void flush_all(reader_ptr self) {
   confirm(self);
 }
 
-// Hands on the open batch of every stream that has no write in flight: its
-// applier would otherwise sit idle while changes wait. A busy stream's batch
+// Hands on the open batch of every stream that has no write in flight and
+// has lingered: its applier would otherwise sit idle while changes wait. A busy stream's batch
 // keeps growing until its write is acknowledged. The committed transactions
 // count as committed once no batch is open (as in flush_all).
 void flush_idle(reader_ptr self) {
   auto& st = self->state;
   size_t kept = 0;
+  auto now = std::chrono::steady_clock::now();
   for (size_t i = 0; i < st.touched.size(); ++i) {
     auto s = st.touched[i];
-    if (st.stream_in_flight[s] == 0) {
+    if (st.stream_in_flight[s] == 0 && now - st.opened_at[s] >= st.settings.linger) {
       if (auto b = st.batcher->flush_stream(s)) send_batch(self, std::move(*b));
       st.is_touched[s] = false;
     } else {
@@ -176,6 +177,7 @@ void hand_on(reader_ptr self, row_change c) {
   if (s < st.is_touched.size() && !st.is_touched[s]) {
     st.is_touched[s] = true;
     st.touched.push_back(s);
+    st.opened_at[s] = std::chrono::steady_clock::now();
   }
   if (auto full = st.batcher->add(std::move(c))) send_batch(self, std::move(*full));
 }
@@ -330,14 +332,14 @@ void read_round(reader_ptr self) {
       // While the appliers are busy, changes gather in the open batches, so
       // writes grow with the load instead of a backlog growing before the
       // reader; a short wait keeps acknowledgements flowing. Open batches
-      // go out as soon as the server has nothing more right now (poll(0)
-      // reads what arrived, then the round ends and flushes): latency
-      // never waits for a timer. With nothing open the reader sleeps on
+      // go out once the server stays silent for the linger (a couple of
+      // milliseconds, so a light load still fills writes with more than
+      // one transaction). With nothing open the reader sleeps on
       // the socket, briefly while writes are in flight (their
       // acknowledgements are handled between rounds), instead of spinning.
       bool busy = st.in_flight >= st.settings.max_in_flight;
       auto wait = busy ? 5ms
-                  : st.batcher->buffered() > 0 ? 0ms
+                  : st.batcher->buffered() > 0 ? st.settings.linger
                   : st.in_flight > 0           ? 10ms
                                                : 100ms;
       auto d = st.rep->poll(wait);
@@ -352,8 +354,8 @@ void read_round(reader_ptr self) {
       if (!self->mailbox().empty()) break;
       if (std::chrono::steady_clock::now() >= round_end) break;
     }
-    // The source has nothing more right now: whatever is open goes out at
-    // once (latency waits for no timer). Otherwise only the idle streams'.
+    // The source stayed silent for the linger: whatever is open goes out.
+    // Otherwise only the idle streams' lingered batches.
     if (source_idle && st.in_flight < st.settings.max_in_flight) flush_all(self);
     else flush_idle(self);
     // Nothing received is unwritten: the server's keepalive position can be
@@ -400,6 +402,7 @@ wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
                                                 st.settings.txn_size_rows);
   st.stream_in_flight.assign(streams, 0);
   st.is_touched.assign(streams, false);
+  st.opened_at.assign(streams, {});
   if (!st.settings.connect) {
     auto cfg = st.settings.source;
     st.settings.connect = [cfg] { return std::make_unique<pg_replication>(cfg); };

@@ -38,6 +38,11 @@ struct wal_reader_settings {
   /// Batches handed on but not yet written, at most (plus one per stream
   /// when a round ends): what bounds memory.
   size_t max_in_flight = 8;
+  /// How long an open batch may wait for more changes before an idle
+  /// stream gets it: without it, a light load writes one transaction per
+  /// write, and the per-write cost (thread hops, a Redis round trip) is
+  /// then most of the CPU. Bounds the latency it adds.
+  std::chrono::milliseconds linger{5};
   /// Set by a signal handler: drain, confirm, answer, quit.
   const std::atomic<bool>* stop = nullptr;
   /// Appends a schema dump of `tables` (a DDL changed one of them).
@@ -77,6 +82,8 @@ struct wal_reader_state {
   /// Streams that may have an open batch (each listed once).
   std::vector<uint32_t> touched;
   std::vector<bool> is_touched;
+  /// When each touched stream's open batch got its first change.
+  std::vector<std::chrono::steady_clock::time_point> opened_at;
   bool streaming = false;
   bool read_pending = false;
   bool stopping = false;
@@ -98,9 +105,10 @@ struct wal_reader_state {
 /// table (columns, unchanged TOASTed values) and groups changes into batches
 /// per stream (change_batcher), handing a batch on when it is full, a
 /// stream's open batch at a commit when that stream has no write in flight
-/// (batches grow only while their stream is busy: low latency when the load
-/// is light, large writes when it is heavy), and every open batch when the
-/// source has nothing more right now. At most max_in_flight batches wait
+/// and the batch is settings.linger old (batches grow while their stream is
+/// busy: low latency when the load is light, large writes when it is
+/// heavy), and every open batch when the source stays silent for
+/// settings.linger. At most max_in_flight batches wait
 /// for their applier; the reader polls again only below that. Each written
 /// batch is counted against its transactions (txn_tracker), and the slot is
 /// confirmed up to the end of the last transaction that every stream has.

@@ -10,9 +10,11 @@
 #
 #   ops/bench/realtime.sh                         20 s of load per mode
 #   DURATION=60 CLIENTS=8 ops/bench/realtime.sh
+#   RATE=5000 ops/bench/realtime.sh               5,000 transactions/s = 10,000 changes/s
 #
-# Environment: DURATION (s, default 20), CLIENTS (pgbench clients, default
-# 4), MODES ("full noschema"), TRIB_BUILD_DIR (default ./build), BENCH_WORK
+# Environment: BENCH_SYNC_COMMIT (synchronous_commit of the load, default on), DURATION (s, default 20), CLIENTS (pgbench clients, default
+# 4), RATE (pgbench transactions/s for all clients, default: as fast as
+# it goes), MODES ("full noschema"), TRIB_BUILD_DIR (default ./build), BENCH_WORK
 # (default /tmp/trib-bench-rt). Writes ops/bench/results/realtime-<date>.md.
 # Touches only database trib_bench_rt, slot trib_bench_rt and Redis keys
 # trib_bench_rt_* and replicate_io_*_bench_rt_*.
@@ -26,6 +28,9 @@ log() { echo "realtime.sh: $*" >&2; }
 
 DURATION="${DURATION:-20}"
 CLIENTS="${CLIENTS:-4}"
+RATE="${RATE:-}"
+RATE_ARGS=()
+[[ -n $RATE ]] && RATE_ARGS=(-R "$RATE")
 MODES="${MODES:-full noschema}"
 BUILD="${TRIB_BUILD_DIR:-$ROOT/build}"
 TRIB="$BUILD/nodes/tributary"
@@ -123,8 +128,12 @@ for mode in $MODES; do
   done
   log "mode $mode: ${DURATION}s of pgbench with $CLIENTS clients"
   t0=$(date +%s.%N)
-  "$TRIB_PG_BIN/pgbench" -n -h 127.0.0.1 -p "$TRIB_PG_PORT" -U "$TRIB_SOURCE_USER" -f "$WORK/load.sql" \
-    -c "$CLIENTS" -j 2 -T "$DURATION" "$DB" > "$WORK/pgbench-$mode.txt" 2>&1
+  # synchronous_commit on (PostgreSQL's default) for the load: the test
+  # server runs with it off, and then WAL reaches the walsender only when
+  # the WAL writer flushes (wal_writer_delay, 200 ms), which would be
+  # measured as Tributary's latency. fsync is off, so the flush is cheap.
+  PGOPTIONS="-c synchronous_commit=${BENCH_SYNC_COMMIT:-on}" "$TRIB_PG_BIN/pgbench" -n -h 127.0.0.1 -p "$TRIB_PG_PORT" -U "$TRIB_SOURCE_USER" -f "$WORK/load.sql" \
+    -c "$CLIENTS" -j 2 -T "$DURATION" "${RATE_ARGS[@]}" "$DB" > "$WORK/pgbench-$mode.txt" 2>&1
   t1=$(date +%s.%N)
   txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench-$mode.txt")
   [[ -n $txns ]] || { cat "$WORK/pgbench-$mode.txt" >&2; die "pgbench failed"; }
@@ -154,9 +163,11 @@ done
   echo "# Realtime benchmark, $DATE"
   echo
   echo "Machine: $(nproc) cores, load average $LOAD_START at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end. pgbench"
-  echo "${DURATION} s, $CLIENTS clients; each transaction = 1 UPDATE of accounts + 1 INSERT"
+  echo "${DURATION} s, $CLIENTS clients, rate ${RATE:-unlimited} transactions/s; each transaction = 1 UPDATE of accounts + 1 INSERT"
   echo "into history (2 changes). Tributary, PostgreSQL, Redis and pgbench share the machine."
-  echo "Latency = Redis entry ID time - source.ts_ms (commit time), per entry."
+  echo "Latency = Redis entry ID time - source.ts_ms (commit time), per entry. pgbench runs"
+  echo "with synchronous_commit=${BENCH_SYNC_COMMIT:-on} (the test server's default is off, which holds WAL"
+  echo "back from the walsender until the WAL writer flushes, up to 200 ms)."
   echo
   echo "CPU = tributary's user + system CPU over the run / changes written."
   echo "Build: ${BUILD#$ROOT/}, commit $(git -C "$ROOT" rev-parse --short HEAD)."
