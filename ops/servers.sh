@@ -217,6 +217,9 @@ SELECT format('CREATE ROLE %I', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_role
 ALTER ROLE :"user" WITH LOGIN REPLICATION CREATEDB NOSUPERUSER PASSWORD :'pw';
 GRANT CREATE ON DATABASE postgres TO :"user";
 GRANT ALL ON SCHEMA public TO :"user";
+-- Tests drop their databases WITH (FORCE); an autovacuum worker there
+-- belongs to the superuser, and only pg_signal_backend may end it.
+GRANT pg_signal_backend TO :"user";
 EOF
 }
 

@@ -127,10 +127,17 @@ bool kill_when(const setup& s, const std::string& flag, redis_client& r,
   child_process p(s.args(flag), s.dir + "/run.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
+    // Writes are held while the length is read, so that a fast run cannot
+    // race past the kill point between two polls (a small table is written
+    // in well under a second); the kill then also lands while a MULTI/EXEC
+    // is waiting, which is the hardest moment for the checkpoint.
+    r.command({"CLIENT", "PAUSE", "5000", "WRITE"});
     if (stream_length(r, stream) >= at) {
       p.kill_now();
+      r.command({"CLIENT", "UNPAUSE"});
       return true;
     }
+    r.command({"CLIENT", "UNPAUSE"});
     if (!p.running()) {
       ADD_FAILURE_AT(__FILE__, __LINE__)
         << "the run ended (exit " << p.wait() << ") before " << stream << " reached " << at
