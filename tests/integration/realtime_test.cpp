@@ -229,3 +229,26 @@ TEST_F(realtime, add_column_appends_a_schema_dump_and_later_messages_carry_the_c
   EXPECT_EQ(dumps[0].value.find("extra"), std::string::npos);
   EXPECT_NE(dumps[1].value.find("extra"), std::string::npos);
 }
+
+TEST_F(realtime, drop_column_appends_a_schema_dump_and_later_messages_lose_the_column) {
+  use("ddldrop");
+  sql db(db_);
+  db.exec("CREATE TABLE x(id int PRIMARY KEY, v text, gone int)");
+  start("realtime");
+  auto schema = "replicate_io_replication_schema_default_" + id_;
+  ASSERT_EQ(stream_length(*r_, schema), 1);
+  db.exec("INSERT INTO x VALUES (1, 'before', 5)");
+  db.exec("ALTER TABLE x DROP COLUMN gone");
+  db.exec("INSERT INTO x VALUES (2, 'after')");
+  ASSERT_TRUE(wait_entries(stream("x"), 2)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0);
+  auto c = changes(stream("x"));
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].after.at("gone"), 5);
+  EXPECT_FALSE(c[1].after.as_object().contains("gone"));
+  EXPECT_EQ(c[1].after.at("v"), "after");
+  auto dumps = read_stream(*r_, schema);
+  ASSERT_EQ(dumps.size(), 2u);
+  EXPECT_NE(dumps[0].value.find("\"gone\""), std::string::npos);
+  EXPECT_EQ(dumps[1].value.find("\"gone\""), std::string::npos);
+}
