@@ -52,25 +52,10 @@ std::string describe_filter(const filter_config& f) {
   return out + ")";
 }
 
-// Runs a command whose error reply is a failure. The message names the key:
-// Redis's NOPERM does not say which key the ACL refused.
-redis_reply must(redis_client& c, const std::vector<std::string>& argv) {
-  auto r = c.command(argv);
-  if (r.type == redis_reply::kind::error) {
-    std::string what = "redis refuses " + argv[0] + (argv.size() > 1 ? " " + argv[1] : "") +
-                       ": " + r.str;
-    if (r.str.rfind("NOPERM", 0) == 0)
-      what += " (the target user needs read and write access to this replication's "
-              "replicate_io_* keys and to the table streams)";
-    throw error(classify_redis_error(r.str), what);
-  }
-  return r;
-}
-
 // Refuses to start over existing state without --resume or --overwrite.
 void check_state(redis_client& c, const run_options& opts, const std::string& ckpt) {
   if (opts.resume || opts.overwrite) return;
-  auto r = must(c, {"EXISTS", ckpt});
+  auto r = command_or_throw(c, {"EXISTS", ckpt});
   if (r.integer > 0)
     throw error(failure_code::state_exists,
                 "replication '" + opts.id + "' (group '" + opts.group +
@@ -85,7 +70,7 @@ void overwrite(redis_client& c, const run_options& opts,
                const std::vector<table_schema>& tables, const std::string& ckpt) {
   std::vector<std::string> argv{"DEL", ckpt, schema_stream_name(opts.group, opts.id)};
   for (const auto& t : tables) argv.push_back(snapshot_stream_name(t.id, opts.map));
-  auto r = must(c, argv);
+  auto r = command_or_throw(c, argv);
   log::info("overwrites replication " + opts.id + ": deleted " +
             std::to_string(r.integer) + " keys");
 }
@@ -99,7 +84,7 @@ std::vector<snapshot_position> resume_positions(redis_client& c,
   if (!opts.resume) return start;
   for (size_t i = 0; i < tables.size(); ++i) {
     auto stream = snapshot_stream_name(tables[i].id, opts.map);
-    auto r = must(c, {"HGET", ckpt, stream});
+    auto r = command_or_throw(c, {"HGET", ckpt, stream});
     if (r.type != redis_reply::kind::string) continue;
     auto p = decode_snapshot_checkpoint(r.str);
     if (!p.done && p.rows_done > 0 && order_columns(tables[i]).empty()) {
@@ -109,8 +94,8 @@ std::vector<snapshot_position> resume_positions(redis_client& c,
       log::warn("restarts " + to_string(tables[i].id) +
                 " from the beginning: a table without key columns cannot "
                 "resume in the middle");
-      must(c, {"DEL", stream});
-      must(c, {"HDEL", ckpt, stream});
+      command_or_throw(c, {"DEL", stream});
+      command_or_throw(c, {"HDEL", ckpt, stream});
       continue;
     }
     start[i] = std::move(p);
@@ -118,24 +103,6 @@ std::vector<snapshot_position> resume_positions(redis_client& c,
   return start;
 }
 
-// Runs `f` under `policy`: retryable failures (a lost connection, a busy
-// server) are tried again after the policy's wait, others pass through.
-template <class F>
-auto retrying(const retry_policy& policy, const std::string& what, F f) {
-  for (int failures = 0;;) {
-    try {
-      return f();
-    } catch (const error& e) {
-      auto d = policy.next(++failures, e.code());
-      if (!d.retry) throw;
-      log::warn("retries " + what + " in " + std::to_string(d.wait.count()) +
-                " ms (attempt " + std::to_string(failures) + " of " +
-                std::to_string(policy.max_retries) + ", " + to_string(e.code()) +
-                "): " + e.what());
-      std::this_thread::sleep_for(d.wait);
-    }
-  }
-}
 
 // -- split-key ranges ---------------------------------------------------------
 //
@@ -239,7 +206,7 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
   for (auto i : candidates)
     need_source = need_source || (!stored[i] && !read_whole_before[i] && threads > 1);
   if (need_source) {
-    retrying(retry_policy_for(opts.source), "finding split-key ranges", [&] {
+    with_retries(retry_policy_for(opts.source), "finding split-key ranges", [&] {
       auto src = open_source(opts.source);
       for (auto i : candidates) {
         if (stored[i] || read_whole_before[i] || fresh[i]) continue;
@@ -362,7 +329,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   // A fresh connection per attempt: after a failure the old one's state is
   // unknown.
   auto with_redis = [&](const std::string& what, auto f) {
-    return retrying(target_policy, what, [&] {
+    return with_retries(target_policy, what, [&] {
       try {
         if (!redis) redis = redis_client::connect(opts.target);
         return f(*redis);
@@ -382,7 +349,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
 
   std::vector<table_schema> tables;
   source_facts facts;
-  retrying(retry_policy_for(opts.source), "listing the source's tables", [&] {
+  with_retries(retry_policy_for(opts.source), "listing the source's tables", [&] {
     auto catalog = open_source(opts.source);
     facts = catalog->facts();
     tables = catalog->list_tables(opts.filter, opts.extractor);
@@ -412,7 +379,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   // may leave a second copy, which consumers treat as the same dump.
   auto dump = schema_dump_json(tables, facts.kind);
   with_redis("writing the schema dump", [&](redis_client& c) {
-    must(c, {"XADD", schema_stream_name(opts.group, opts.id), "*", "key",
+    command_or_throw(c, {"XADD", schema_stream_name(opts.group, opts.id), "*", "key",
              "schema", "value", dump});
     return 0;
   });

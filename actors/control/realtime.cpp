@@ -59,28 +59,7 @@ private:
   struct sigaction old_term_ {};
 };
 
-redis_reply must(redis_client& c, const std::vector<std::string>& argv) {
-  auto r = c.command(argv);
-  if (r.type == redis_reply::kind::error)
-    throw error(classify_redis_error(r.str), argv[0] + " failed: " + r.str);
-  return r;
-}
 
-template <class F>
-auto retrying(const retry_policy& policy, const std::string& what, F f) {
-  for (int failures = 0;;) {
-    try {
-      return f();
-    } catch (const error& e) {
-      auto d = policy.next(++failures, e.code());
-      if (!d.retry) throw;
-      log::warn("retries " + what + " in " + std::to_string(d.wait.count()) + " ms (attempt " +
-                std::to_string(failures) + " of " + std::to_string(policy.max_retries) + ", " +
-                to_string(e.code()) + "): " + e.what());
-      std::this_thread::sleep_for(d.wait);
-    }
-  }
-}
 
 // A slot name PostgreSQL accepts: lower case letters, digits, underscores.
 std::string default_slot(const run_options& opts) {
@@ -163,7 +142,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   auto source_policy = retry_policy_for(opts.source);
   std::unique_ptr<redis_client> redis;
   auto with_redis = [&](const std::string& what, auto f) {
-    return retrying(target_policy, what, [&] {
+    return with_retries(target_policy, what, [&] {
       try {
         if (!redis) redis = redis_client::connect(opts.target);
         return f(*redis);
@@ -174,7 +153,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     });
   };
   with_redis("checking the replication's state", [&](redis_client& c) {
-    if (!opts.resume && !opts.overwrite && must(c, {"EXISTS", ckpt}).integer > 0)
+    if (!opts.resume && !opts.overwrite && command_or_throw(c, {"EXISTS", ckpt}).integer > 0)
       throw error(failure_code::state_exists,
                   "replication '" + opts.id + "' (group '" + opts.group +
                     "') has state in Redis (" + ckpt +
@@ -191,11 +170,11 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   std::vector<table_schema> tables;
   source_facts facts;
   auto list_tables = [&opts, source_policy] {
-    return retrying(source_policy, "listing the source's tables", [&] {
+    return with_retries(source_policy, "listing the source's tables", [&] {
       return open_source(opts.source)->list_tables(opts.filter, opts.extractor);
     });
   };
-  retrying(source_policy, "listing the source's tables", [&] {
+  with_retries(source_policy, "listing the source's tables", [&] {
     auto catalog = open_source(opts.source);
     facts = catalog->facts();
     tables = catalog->list_tables(opts.filter, opts.extractor);
@@ -219,12 +198,12 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
         argv.push_back(snapshot_stream_name(t.id, opts.map));
         argv.push_back(cdc_stream_name(t.id, opts.map));
       }
-      auto r = must(c, argv);
+      auto r = command_or_throw(c, argv);
       log::info("overwrites replication " + opts.id + ": deleted " + std::to_string(r.integer) +
                 " keys");
     }
     checkpoints.clear();
-    auto r = must(c, {"HGETALL", ckpt});
+    auto r = command_or_throw(c, {"HGETALL", ckpt});
     for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
       checkpoints[r.elements[i].str] = r.elements[i + 1].str;
     return 0;
@@ -248,7 +227,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   }
   std::shared_ptr<pg_replication> rep;
   pg_slot slot;
-  retrying(source_policy, "preparing the replication slot", [&] {
+  with_retries(source_policy, "preparing the replication slot", [&] {
     rep = std::make_shared<pg_replication>(opts.source);
     std::vector<table_id> ids;
     for (const auto& t : tables) ids.push_back(t.id);
@@ -272,7 +251,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   auto dump = schema_dump_json(tables, facts.kind);
   auto schema_stream = schema_stream_name(opts.group, opts.id);
   with_redis("writing the schema dump", [&](redis_client& c) {
-    must(c, {"XADD", schema_stream, "*", "key", "schema", "value", dump});
+    command_or_throw(c, {"XADD", schema_stream, "*", "key", "schema", "value", dump});
     return 0;
   });
   redis.reset();
@@ -365,9 +344,9 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   auto kind = facts.kind;
   ws.dump_schema = [target, schema_stream, kind, target_policy](const std::vector<table_schema>& t) {
     auto text = schema_dump_json(t, kind);
-    retrying(target_policy, "appending a schema dump", [&] {
+    with_retries(target_policy, "appending a schema dump", [&] {
       auto c = redis_client::connect(target);
-      must(*c, {"XADD", schema_stream, "*", "key", "schema", "value", text});
+      command_or_throw(*c, {"XADD", schema_stream, "*", "key", "schema", "value", text});
       return 0;
     });
   };

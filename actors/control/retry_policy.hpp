@@ -5,6 +5,10 @@
 // failures are never retried. Pure code: actors ask it and do the waiting.
 
 #include <chrono>
+#include <string>
+#include <thread>
+
+#include "actors/log.hpp"
 
 #include "conf/config.hpp"
 #include "messages/failure.hpp"
@@ -37,5 +41,26 @@ struct retry_policy {
 retry_policy retry_policy_for(const redis_config& cfg);
 /// The policy a source connection file configures.
 retry_policy retry_policy_for(const source_config& cfg);
+
+/// Runs `f` under `policy` on the calling thread: retryable failures (a lost
+/// connection, a busy server) are tried again after the policy's wait, others
+/// pass through. For blocking setup steps outside actors; actors schedule
+/// their retries instead of sleeping.
+template <class F>
+auto with_retries(const retry_policy& policy, const std::string& what, F f) {
+  for (int failures = 0;;) {
+    try {
+      return f();
+    } catch (const error& e) {
+      auto d = policy.next(++failures, e.code());
+      if (!d.retry) throw;
+      log::warn("retries " + what + " in " + std::to_string(d.wait.count()) +
+                " ms (attempt " + std::to_string(failures) + " of " +
+                std::to_string(policy.max_retries) + ", " + to_string(e.code()) +
+                "): " + e.what());
+      std::this_thread::sleep_for(d.wait);
+    }
+  }
+}
 
 }  // namespace trib

@@ -533,4 +533,17 @@ std::vector<std::string> redis_client::write_atomically(const write_batch& b) {
   return std::move(o.ids);
 }
 
+redis_reply command_or_throw(redis_client& c, const std::vector<std::string>& argv) {
+  auto r = c.command(argv);
+  if (r.type == redis_reply::kind::error) {
+    std::string what = "redis refuses " + argv[0] + (argv.size() > 1 ? " " + argv[1] : "") +
+                       ": " + r.str;
+    if (r.str.rfind("NOPERM", 0) == 0)
+      what += " (the target user needs read and write access to this replication's "
+              "replicate_io_* keys and to the table streams)";
+    throw error(classify_redis_error(r.str), what);
+  }
+  return r;
+}
+
 }  // namespace trib

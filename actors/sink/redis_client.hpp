@@ -48,6 +48,12 @@ constexpr int default_redis_read_timeout_ms = 30000;
 /// How long connecting (TCP handshake) may take.
 constexpr int default_redis_connect_timeout_ms = 5000;
 
+class redis_client;
+
+/// One command whose error reply becomes a trib::error naming the command
+/// and its key (and, for NOPERM, the access the target user needs).
+redis_reply command_or_throw(redis_client& c, const std::vector<std::string>& argv);
+
 /// Plain TCP connection with a connect timeout (non-blocking connect, then
 /// blocking I/O with TCP_NODELAY and a read timeout). Throws
 /// trib::error{connection, "cannot connect to redis at host:port: ..."}.

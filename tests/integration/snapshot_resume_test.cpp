@@ -48,8 +48,22 @@ struct setup {
 
 // Payloads only (include-schema: false) keep 300,000 entries small; a
 // small batch gives a kill many moments to land between commits.
+// Names of the replications this test set up, so that it cleans only its
+// own keys (tests of this file may run in parallel).
+std::vector<std::string>& names_in_use() {
+  static std::vector<std::string> names;
+  return names;
+}
+
+void delete_keys_of(redis_client& r, const std::string& name) {
+  delete_keys(r, "trib_rs_" + name + "*");
+  delete_keys(r, "replicate_io_*_rs_" + name);
+}
+
 setup make_setup(const std::string& name, const std::string& source_yaml,
                  const std::string& filter_yaml) {
+  names_in_use().push_back(name);
+  delete_keys_of(*redis(), name);
   setup s;
   s.dir = work_dir(name);
   s.id = "rs_" + name;
@@ -177,14 +191,10 @@ void kill_and_resume(const setup& s, redis_client& r, const std::string& stream,
 
 class snapshot_resume : public ::testing::Test {
 protected:
-  void SetUp() override {
-    r_ = redis();
-    clean();
-  }
-  void TearDown() override { clean(); }
-  void clean() {
-    delete_keys(*r_, "trib_rs_*");
-    delete_keys(*r_, "replicate_io_*_rs_*");
+  void SetUp() override { r_ = redis(); }
+  void TearDown() override {
+    for (const auto& name : names_in_use()) delete_keys_of(*r_, name);
+    names_in_use().clear();
   }
   std::unique_ptr<redis_client> r_;
 };
