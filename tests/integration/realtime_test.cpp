@@ -252,3 +252,27 @@ TEST_F(realtime, drop_column_appends_a_schema_dump_and_later_messages_lose_the_c
   EXPECT_NE(dumps[0].value.find("\"gone\""), std::string::npos);
   EXPECT_EQ(dumps[1].value.find("\"gone\""), std::string::npos);
 }
+
+TEST_F(realtime, start_position_lsn_skips_what_came_before_it) {
+  use("startpos");
+  sql db(db_);
+  db.exec("CREATE TABLE items(id int PRIMARY KEY, v text)");
+  // Publication and slot exist before the changes, so both rows are in the
+  // slot; only the start position keeps the first one out.
+  db.exec("CREATE PUBLICATION " + db_ + " FOR TABLE items");
+  db.exec("SELECT pg_create_logical_replication_slot('" + db_ + "', 'pgoutput')");
+  db.exec("INSERT INTO items VALUES (1, 'before the start position')");
+  auto at = db.rows("SELECT pg_current_wal_insert_lsn()::text").at(0).at(0);
+  db.exec("INSERT INTO items VALUES (2, 'after it')");
+  auto extractor = write_file(dir_ + "/extractor.yaml",
+                              "realtime:\n  start-position:\n    lsn: " + at + "\n");
+  start("realtime", {"--extractor", extractor});
+  ASSERT_TRUE(wait_entries(stream("items"), 1)) << read_text(dir_ + "/run.log");
+  db.exec("INSERT INTO items VALUES (3, 'later')");
+  ASSERT_TRUE(wait_entries(stream("items"), 2)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  auto c = changes(stream("items"));
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].after.at("id"), 2);
+  EXPECT_EQ(c[1].after.at("id"), 3);
+}
