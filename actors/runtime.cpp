@@ -386,18 +386,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   redis.reset();
 
   caf::actor_system_config cfg;
-  register_message_types(cfg);
-  // CAF starts 4 workers by default whatever the machine has; blocking work
-  // runs in detached actors, so the scheduler only needs the cores.
-  cfg.set("scheduler.max-threads",
-          static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
-  // Work stealing polls idle workers with short sleeps, which cost a
-  // snapshot about a tenth of its CPU in wake-ups; the sharing policy's
-  // workers wait on a condition variable. Few actors run on the scheduler
-  // (the appliers and the coordinator), so one shared queue is enough.
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  configure_actor_system(cfg);
   snapshot_result result;
   bool answered = false;
   std::string failed;

@@ -100,19 +100,6 @@ stream_layout layout_for(const run_options& opts, const std::vector<table_schema
   return l;
 }
 
-caf::actor_system_config& configure(caf::actor_system_config& cfg) {
-  register_message_types(cfg);
-  cfg.set("scheduler.max-threads",
-          static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
-  // Idle workers wait on a condition variable instead of polling with
-  // short sleeps: a realtime run is mostly waiting for the source, and the
-  // work-stealing policy's polling cost CPU on every idle moment.
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  return cfg;
-}
-
 // The coordinator's stages for the snapshot of `full`: the default ones,
 // except that readers adopt the slot's exported snapshot.
 stage_factories full_snapshot_factories(const run_options& opts, const source_facts& facts,
@@ -257,7 +244,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   redis.reset();
 
   caf::actor_system_config cfg;
-  caf::actor_system sys{configure(cfg)};
+  caf::actor_system sys{configure_actor_system(cfg)};
   caf::scoped_actor self{sys};
   if (snapshot_needed) {
     snapshot_plan plan;

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <thread>
+
 #include "actors/control/type_ids.hpp"
 
 #include "actors/actors.hpp"
@@ -37,6 +40,22 @@ void register_message_types(caf::actor_system_config& cfg) {
                              out += ": " + ctx.get_as<std::string>(0);
                            return out;
                          });
+}
+
+caf::actor_system_config& configure_actor_system(caf::actor_system_config& cfg) {
+  register_message_types(cfg);
+  // CAF starts 4 workers by default whatever the machine has; blocking work
+  // runs in detached actors, so the scheduler only needs the cores.
+  cfg.set("scheduler.max-threads",
+          static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
+  // Work stealing polls idle workers with short sleeps, which cost a
+  // snapshot about a tenth of its CPU and an idle realtime run CPU at every
+  // quiet moment; the sharing policy's workers wait on a condition variable.
+  // Few actors run on the scheduler, so one shared queue is enough.
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  return cfg;
 }
 
 }  // namespace trib

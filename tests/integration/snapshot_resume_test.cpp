@@ -139,31 +139,34 @@ census count_values(redis_client& r, const std::string& stream, const std::strin
 bool kill_when(const setup& s, const std::string& flag, redis_client& r,
                const std::string& stream, long long at) {
   child_process p(s.args(flag), s.dir + "/run.log");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    // Writes are held while the length is read, so that a fast run cannot
-    // race past the kill point between two polls (a small table is written
-    // in well under a second); the kill then also lands while a MULTI/EXEC
-    // is waiting, which is the hardest moment for the checkpoint.
-    r.command({"CLIENT", "PAUSE", "5000", "WRITE"});
-    if (stream_length(r, stream) >= at) {
-      p.kill_now();
+  bool ended = false;
+  // Polls every 2 ms at most: the run must not race far past the point.
+  bool reached = wait_until(
+    [&] {
+      // Writes are held while the length is read, so that a fast run cannot
+      // race past the kill point between two polls (a small table is written
+      // in well under a second); the kill then also lands while a MULTI/EXEC
+      // is waiting, which is the hardest moment for the checkpoint.
+      r.command({"CLIENT", "PAUSE", "5000", "WRITE"});
+      bool there = stream_length(r, stream) >= at;
+      if (there) p.kill_now();
       r.command({"CLIENT", "UNPAUSE"});
-      return true;
-    }
-    r.command({"CLIENT", "UNPAUSE"});
-    if (!p.running()) {
-      ADD_FAILURE_AT(__FILE__, __LINE__)
-        << "the run ended (exit " << p.wait() << ") before " << stream << " reached " << at
-        << " entries: " << read_text(s.dir + "/run.log");
-      return false;
-    }
-    // A short pause: the poll must not take a core from the run it watches.
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      ended = !there && !p.running();
+      return there || ended;
+    },
+    std::chrono::seconds(30), std::chrono::milliseconds(2));
+  if (ended) {
+    ADD_FAILURE_AT(__FILE__, __LINE__)
+      << "the run ended (exit " << p.wait() << ") before " << stream << " reached " << at
+      << " entries: " << read_text(s.dir + "/run.log");
+    return false;
   }
-  ADD_FAILURE() << stream << " did not reach " << at << " entries in 30 s: "
-                << read_text(s.dir + "/run.log");
-  return false;
+  if (!reached) {
+    ADD_FAILURE() << stream << " did not reach " << at << " entries in 30 s: "
+                  << read_text(s.dir + "/run.log");
+    return false;
+  }
+  return true;
 }
 
 // Kills a snapshot of `rows` rows at 20 %, 45 % and 70 % of its stream (each

@@ -2,6 +2,7 @@
 // Where the servers that ops/servers.sh starts listen. ops/env.sh exports the
 // same values; the defaults here match it so a test binary also runs by hand.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -31,14 +32,17 @@ inline const char* redis_acl_user() { return "repl"; }
 inline const char* redis_acl_password() { return "replpw"; }
 
 /// Polls `cond` until it holds or `deadline` passes; no fixed sleeps.
+/// `longest_pause` caps the backoff between polls, for conditions that may
+/// hold only briefly.
 inline bool wait_until(const std::function<bool()>& cond,
-                       std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
+                       std::chrono::milliseconds deadline = std::chrono::seconds(30),
+                       std::chrono::milliseconds longest_pause = std::chrono::milliseconds(50)) {
   auto until = std::chrono::steady_clock::now() + deadline;
   auto pause = std::chrono::milliseconds(1);
   while (std::chrono::steady_clock::now() < until) {
     if (cond()) return true;
     std::this_thread::sleep_for(pause);  // backoff between polls
-    if (pause < std::chrono::milliseconds(50)) pause *= 2;
+    pause = std::min(pause * 2, longest_pause);
   }
   return cond();
 }
