@@ -23,6 +23,7 @@
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/realtime.hpp"
+#include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
@@ -169,9 +170,7 @@ std::string range_plan_field(const std::string& stream) { return stream + "#rang
 // resumed run stored them, else from the source's MIN/MAX (stored here,
 // before any row is written).
 void plan_split_ranges(const run_options& opts, const std::string& ckpt,
-                       snapshot_plan& plan,
-                       const std::function<void(const std::string&,
-                                                std::function<void(redis_client&)>)>& with_redis) {
+                       snapshot_plan& plan, redis_setup& redis) {
   const auto& tables = plan.tables;
   plan.ranges.assign(tables.size(), {});
   size_t threads = static_cast<size_t>(std::max(opts.extractor.snapshot.threads, 1));
@@ -191,7 +190,7 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
   // Stored plans (resumed runs) and stream checkpoints of unsplit reads.
   std::vector<std::optional<std::vector<int64_t>>> stored(tables.size());
   std::vector<bool> read_whole_before(tables.size(), false);
-  with_redis("reading split-key plans", [&](redis_client& c) {
+  redis.run("reading split-key plans", [&](redis_client& c) {
     for (auto i : candidates) {
       auto stream = snapshot_stream_name(tables[i].id, opts.map);
       auto r = c.command({"HGET", ckpt, range_plan_field(stream)});
@@ -223,7 +222,7 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
       return 0;
     });
   }
-  with_redis("storing split-key plans", [&](redis_client& c) {
+  redis.run("storing split-key plans", [&](redis_client& c) {
     for (auto i : candidates) {
       const auto& t = tables[i];
       auto stream = snapshot_stream_name(t.id, opts.map);
@@ -324,22 +323,8 @@ run_summary run(const run_options& opts, bool& logs_open) {
   if (opts.mode != run_mode::snapshot) return run_realtime(opts, logs_open);
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
-  auto target_policy = retry_policy_for(opts.target);
-  std::unique_ptr<redis_client> redis;
-  // A fresh connection per attempt: after a failure the old one's state is
-  // unknown.
-  auto with_redis = [&](const std::string& what, auto f) {
-    return with_retries(target_policy, what, [&] {
-      try {
-        if (!redis) redis = redis_client::connect(opts.target);
-        return f(*redis);
-      } catch (...) {
-        redis.reset();
-        throw;
-      }
-    });
-  };
-  with_redis("checking the replication's state",
+  redis_setup redis{opts.target};
+  redis.run("checking the replication's state",
              [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
   if (opts.overwrite) std::filesystem::remove_all(dir);
   log::open_log_files(dir);
@@ -360,30 +345,24 @@ run_summary run(const run_options& opts, bool& logs_open) {
                 "no tables to replicate: " + describe_filter(opts.filter) +
                   " matches no table the source user can read");
   snapshot_plan plan;
-  with_redis("preparing the target", [&](redis_client& c) {
+  redis.run("preparing the target", [&](redis_client& c) {
     // Each step can be repeated safely after a lost connection.
     if (opts.overwrite) overwrite(c, opts, tables, ckpt);
     plan.start = resume_positions(c, opts, tables, ckpt);
     return 0;
   });
   plan.tables = tables;
-  plan_split_ranges(opts, ckpt, plan,
-                    [&](const std::string& what, std::function<void(redis_client&)> f) {
-                      with_redis(what, [&](redis_client& c) {
-                        f(c);
-                        return 0;
-                      });
-                    });
+  plan_split_ranges(opts, ckpt, plan, redis);
   // The schema of the replicated tables goes first, so that consumers can
   // read it before any row (design section 5). Written once: a lost reply
   // may leave a second copy, which consumers treat as the same dump.
   auto dump = schema_dump_json(tables, facts.kind);
-  with_redis("writing the schema dump", [&](redis_client& c) {
+  redis.run("writing the schema dump", [&](redis_client& c) {
     command_or_throw(c, {"XADD", schema_stream_name(opts.group, opts.id), "*", "key",
              "schema", "value", dump});
     return 0;
   });
-  redis.reset();
+  redis.close();
 
   caf::actor_system_config cfg;
   configure_actor_system(cfg);

@@ -18,6 +18,7 @@
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/control/coordinator.hpp"
+#include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
@@ -125,21 +126,9 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   stop_signals signals;
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
-  auto target_policy = retry_policy_for(opts.target);
   auto source_policy = retry_policy_for(opts.source);
-  std::unique_ptr<redis_client> redis;
-  auto with_redis = [&](const std::string& what, auto f) {
-    return with_retries(target_policy, what, [&] {
-      try {
-        if (!redis) redis = redis_client::connect(opts.target);
-        return f(*redis);
-      } catch (...) {
-        redis.reset();
-        throw;
-      }
-    });
-  };
-  with_redis("checking the replication's state", [&](redis_client& c) {
+  redis_setup redis{opts.target};
+  redis.run("checking the replication's state", [&](redis_client& c) {
     if (!opts.resume && !opts.overwrite && command_or_throw(c, {"EXISTS", ckpt}).integer > 0)
       throw error(failure_code::state_exists,
                   "replication '" + opts.id + "' (group '" + opts.group +
@@ -177,7 +166,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   std::string publication = opts.source.publication.empty() ? slot_name : opts.source.publication;
 
   std::map<std::string, std::string> checkpoints;
-  with_redis("preparing the target", [&](redis_client& c) {
+  redis.run("preparing the target", [&](redis_client& c) {
     if (opts.overwrite) {
       std::vector<std::string> argv{"DEL", ckpt, schema_stream_name(opts.group, opts.id),
                                     global_cdc_stream_name(opts.group, opts.id)};
@@ -237,11 +226,11 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
 
   auto dump = schema_dump_json(tables, facts.kind);
   auto schema_stream = schema_stream_name(opts.group, opts.id);
-  with_redis("writing the schema dump", [&](redis_client& c) {
+  redis.run("writing the schema dump", [&](redis_client& c) {
     command_or_throw(c, {"XADD", schema_stream, "*", "key", "schema", "value", dump});
     return 0;
   });
-  redis.reset();
+  redis.close();
 
   caf::actor_system_config cfg;
   caf::actor_system sys{configure_actor_system(cfg)};
@@ -329,12 +318,12 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   ws.list_tables = list_tables;
   auto target = opts.target;
   auto kind = facts.kind;
-  ws.dump_schema = [target, schema_stream, kind, target_policy](const std::vector<table_schema>& t) {
+  // The WAL reader's thread appends dumps on a connection of its own.
+  auto dump_redis = std::make_shared<redis_setup>(target);
+  ws.dump_schema = [dump_redis, schema_stream, kind](const std::vector<table_schema>& t) {
     auto text = schema_dump_json(t, kind);
-    with_retries(target_policy, "appending a schema dump", [&] {
-      auto c = redis_client::connect(target);
-      command_or_throw(*c, {"XADD", schema_stream, "*", "key", "schema", "value", text});
-      return 0;
+    dump_redis->run("appending a schema dump", [&](redis_client& c) {
+      return command_or_throw(c, {"XADD", schema_stream, "*", "key", "schema", "value", text});
     });
   };
   auto reader = sys.spawn<caf::detached>(wal_reader, ws, rep, appliers);
