@@ -14,12 +14,7 @@ using namespace trib::test;
 
 namespace {
 
-std::string work_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("trib_bad_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+std::string work_dir(const std::string& name) { return fresh_dir("trib_bad_" + name); }
 
 // Few and short retries: the failures below are not transient.
 const char* quick_retries = "max-retries: 1\nretry-wait-duration-ms: 10\n";

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fcntl.h>
 #include <unistd.h>
 #include <fstream>
@@ -201,6 +202,21 @@ inline std::string write_file(const std::string& path, const std::string& text) 
   f << text;
   if (!f) throw std::runtime_error("cannot write " + path);
   return path;
+}
+
+/// An empty directory under the system's temporary directory, for one
+/// test's configuration files and data dir.
+inline std::string fresh_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+/// A target connection file in `dir` for the plain test Redis.
+inline std::string redis_conn(const std::string& dir) {
+  return write_file(dir + "/redis.yaml", "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
+                                           std::to_string(redis_port()) + "\n");
 }
 
 /// A connection to the plain test Redis.

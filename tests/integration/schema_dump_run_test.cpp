@@ -21,17 +21,7 @@ namespace {
 
 const char* tag = "java.util.ArrayList";
 
-std::string work_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("trib_sd_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-std::string redis_conn(const std::string& dir) {
-  return write_file(dir + "/redis.yaml", "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
-                                           std::to_string(redis_port()) + "\n");
-}
+std::string work_dir(const std::string& name) { return fresh_dir("trib_sd_" + name); }
 
 // The list inside ["java.util.ArrayList", [...]], failing when untagged.
 const json::array& untag(const json::value& v) {

@@ -20,17 +20,7 @@ namespace {
 
 constexpr int rows = 2500;
 
-std::string work_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("trib_e2e_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-std::string redis_conn(const std::string& dir) {
-  return write_file(dir + "/redis.yaml", "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
-                                           std::to_string(redis_port()) + "\n");
-}
+std::string work_dir(const std::string& name) { return fresh_dir("trib_e2e_" + name); }
 
 std::string applier(const std::string& dir) {
   return write_file(dir + "/applier.yaml",

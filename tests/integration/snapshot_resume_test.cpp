@@ -22,12 +22,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string work_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("trib_rs_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+std::string work_dir(const std::string& name) { return fresh_dir("trib_rs_" + name); }
 
 // The files of one replication: source, target, applier, filter, data dir.
 struct setup {

@@ -23,12 +23,7 @@ namespace {
 
 constexpr int rows = 3000;
 
-std::string work_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("trib_split_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+std::string work_dir(const std::string& name) { return fresh_dir("trib_split_" + name); }
 
 class snapshot_split : public ::testing::Test {
 protected:

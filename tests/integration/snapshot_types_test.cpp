@@ -86,17 +86,7 @@ struct column_case {
 json::value jv(const char* text) { return json::parse(text); }
 json::value js(const std::string& s) { return json::value(json::string(s)); }
 
-std::string work_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("trib_ty_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-std::string redis_conn(const std::string& dir) {
-  return write_file(dir + "/redis.yaml", "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
-                                           std::to_string(redis_port()) + "\n");
-}
+std::string work_dir(const std::string& name) { return fresh_dir("trib_ty_" + name); }
 
 // Rows 1..n carry the cases' literals (NULL where a case has fewer), row
 // n+1 is NULL in every column.
