@@ -25,6 +25,9 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 /// Asks a reader to read its next chunk (self-sent, so that acknowledgements
 /// are handled between reads).
 using read_atom = caf::atom_constant<caf::atom("read")>;
+/// Tells a writer to read the replies of the writes it has on the wire
+/// (self-sent, delayed, with the write generation it was sent for).
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 // -- actors -------------------------------------------------------------------
 
@@ -44,7 +47,9 @@ using table_applier_actor = caf::typed_actor<
 /// without ever committing a batch twice (detached: the client blocks).
 using redis_writer_actor = caf::typed_actor<
   // Commits entries and their checkpoint in one MULTI/EXEC.
-  caf::replies_to<write_batch>::with<write_ack>>;
+  caf::replies_to<write_batch>::with<write_ack>,
+  // Reads the replies still on the wire if no write came since (self-sent).
+  caf::reacts_to<flush_atom, uint64_t>>;
 
 /// Realtime: reads the PostgreSQL slot, decodes pgoutput and hands whole
 /// transactions, in commit order, to the change appliers, keeping a bounded

@@ -47,11 +47,16 @@ struct batch_ack {
   uint32_t table = 0;
   uint64_t seq = 0;
   uint64_t rows_written = 0;
+  /// The batch's rows, written and done with, handed back so that the reader
+  /// refills them (their cells and text buffers) instead of allocating new
+  /// rows and the applier freeing these: in a long snapshot the rows' memory
+  /// is then allocated once. May be empty.
+  std::vector<row> spare;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_ack& x) {
-  return f(caf::meta::type_name("batch_ack"), x.table, x.seq, x.rows_written);
+  return f(caf::meta::type_name("batch_ack"), x.table, x.seq, x.rows_written, x.spare);
 }
 
 /// One stream entry: the two fields Tributary writes.
@@ -79,6 +84,11 @@ struct write_batch {
   /// no string per entry. `encoded_count` is how many commands they are.
   std::string encoded;
   uint64_t encoded_count = 0;
+  /// The sender has the rows of its next write in hand and may send it
+  /// before this one is acknowledged. The writer then leaves this write's
+  /// replies unread until that next write is on the wire (pipelining), so
+  /// Redis never waits for a round trip between two writes.
+  bool more_follows = false;
 
   /// Entries in all: entries.size() + encoded_count.
   size_t size() const { return entries.size() + encoded_count; }
@@ -88,17 +98,20 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
   return f(caf::meta::type_name("write_batch"), x.stream, x.entries,
            x.checkpoint_key, x.checkpoint_field, x.checkpoint_value, x.encoded,
-           x.encoded_count);
+           x.encoded_count, x.more_follows);
 }
 
-/// The stream IDs Redis gave the entries of a committed write_batch.
+/// A write_batch is committed: how many entries Redis added, and the ID of
+/// the last (empty when none was, or when the commit was found already done
+/// after a lost connection).
 struct write_ack {
-  std::vector<std::string> ids;
+  uint64_t entries = 0;
+  std::string last_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_ack& x) {
-  return f(caf::meta::type_name("write_ack"), x.ids);
+  return f(caf::meta::type_name("write_ack"), x.entries, x.last_id);
 }
 
 /// A table has finished (or was skipped); sent to the coordinator.

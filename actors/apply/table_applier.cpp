@@ -62,7 +62,6 @@ bool issue_next(applier_ptr self) {
   bool last_of_table =
     b.position.done && st.finals_issued + 1 >= std::max<uint32_t>(b.ranges, 1);
   size_t n = b.rows.size();
-  size_t first = in.next_row;
   auto ts = now_ms();
   // Entries are built into one reused entry and encoded straight into the
   // write's RESP bytes: no string per entry, and the writer sends the bytes
@@ -106,8 +105,12 @@ bool issue_next(applier_ptr self) {
     ++st.issued_batches;
     if (b.position.done) ++st.finals_issued;
   }
-  // Built rows are not needed any more; give their memory back now.
-  for (size_t i = first; i < in.next_row; ++i) row{}.cells.swap(b.rows[i].cells);
+  // More rows are in hand (the rest of this batch, or batches after it), and
+  // with two writes allowed in flight the next one goes out as soon as the
+  // writer answers the one before this: the writer may leave this one's
+  // replies on the wire until then.
+  w.more_follows = st.settings.max_writes_in_flight > 1 &&
+                   (in.next_row < n || st.issued_batches < st.batches.size());
   st.writes.push_back(iw);
   self->request(st.writer, caf::infinite, std::move(w))
     .then([=](write_ack&) { on_written(self); },
@@ -141,7 +144,8 @@ void on_written(applier_ptr self) {
   if (iw.ends_batch) {
     bool final = in.batch.position.done;
     uint32_t ranges = std::max<uint32_t>(in.batch.ranges, 1);
-    in.promise.deliver(batch_ack{st.table, in.batch.seq, in.written});
+    // The rows go back to the reader, which refills them.
+    in.promise.deliver(batch_ack{st.table, in.batch.seq, in.written, std::move(in.batch.rows)});
     st.batches.pop_front();
     --st.issued_batches;
     if (final && ++st.finals_done >= ranges) {

@@ -43,7 +43,8 @@ struct table_applier_state {
   /// A batch of the reader, waiting for (or in) its writes.
   struct incoming {
     row_batch batch;
-    /// Rows turned into writes so far (they are freed once built).
+    /// Rows turned into writes so far (the rows go back to the reader with
+    /// the batch_ack).
     size_t next_row = 0;
     /// Its last write went out.
     bool issued = false;

@@ -29,7 +29,7 @@ stage_factories default_factories(const run_options& opts,
   stage_factories f;
   auto target = opts.target;
   f.writer = [target](caf::local_actor* self, size_t) {
-    return self->spawn<caf::detached>(redis_writer, target);
+    return self->spawn<caf::detached>(redis_writer, target, redis_writer_settings{});
   };
   table_applier_settings as;
   as.applier = opts.applier;
@@ -38,6 +38,9 @@ stage_factories default_factories(const run_options& opts,
   as.id = opts.id;
   as.facts = facts;
   as.max_writes_in_flight = 2;
+  // A whole batch of 5000 small entries in one write: fewer round trips
+  // and wakeups per row; two writes of this size bound the built entries.
+  as.max_write_bytes = 4u << 20;
   as.progress = std::move(progress);
   f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
                    redis_writer_actor writer, coordinator_actor coordinator) {

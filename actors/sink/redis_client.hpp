@@ -74,6 +74,8 @@ public:
 
   /// Appends received bytes.
   void feed(const char* data, size_t size);
+  /// Bytes fed but not parsed yet.
+  size_t buffered() const;
   /// The next complete reply, or nothing when more bytes are needed. Throws
   /// trib::error{connection} on a protocol error: the byte stream can no
   /// longer be trusted, so the connection must be dropped.
@@ -120,8 +122,12 @@ std::vector<stream_entry> batch_entries(const write_batch& b);
 struct write_outcome {
   /// One per entry, in entry order, when commands ran; an empty string where
   /// that entry's XADD failed. Empty when nothing was applied (EXECABORT,
-  /// a discarded transaction).
+  /// a discarded transaction) -- and after a clean commit read without
+  /// asking for the IDs (see receive_write).
   std::vector<std::string> ids;
+  /// Entries added, and the ID of the last one (empty when none was).
+  uint64_t added = 0;
+  std::string last_id;
   /// Whether the HSET of the checkpoint was applied. Redis runs it even when
   /// the XADDs before it failed inside EXEC, so this can be true while no
   /// entry was added: the caller must then write its previous checkpoint back.
@@ -173,7 +179,7 @@ public:
   /// lists what was applied and the failure. Still throws
   /// trib::error{connection} when the connection fails; then whether EXEC
   /// ran is unknown and the caller must consult the checkpoint.
-  write_outcome try_write_atomically(const write_batch& b);
+  write_outcome try_write_atomically(const write_batch& b, bool want_ids = true);
 
   /// The two halves of try_write_atomically, so that a caller can send the
   /// next batch before reading this one's replies (pipelining; Redis
@@ -182,8 +188,12 @@ public:
   /// Every send_write must be followed, in order, by one receive_write of
   /// the same batch. Both throw trib::error{connection} when the connection
   /// fails.
+  /// receive_write reads a clean commit (+OK, +QUEUED..., EXEC's IDs and
+  /// the HSET's integer) straight from the received bytes without building
+  /// a reply per entry, and keeps only the count and the last ID unless
+  /// `want_ids`; any other shape is parsed in full.
   void send_write(const write_batch& b);
-  write_outcome receive_write(const write_batch& b);
+  write_outcome receive_write(const write_batch& b, bool want_ids = true);
 
   /// False once the connection failed or was closed on purpose (a reply
   /// stream out of step, a transaction left open); reconnect then.

@@ -1,7 +1,9 @@
 #include "actors/sink/redis_writer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
+#include <variant>
 
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -60,17 +62,29 @@ void undo_partial(redis_writer_state& st, const write_batch& b,
   }
 }
 
+// The chain a write belongs to: writes of one chain must commit in order.
+std::string chain_of(const write_batch& b) {
+  return b.checkpoint_key.empty() ? "stream " + b.stream : b.checkpoint_field;
+}
+
 // One attempt: connect if needed, skip the batch if an earlier attempt
-// already committed it, else write it.
+// already committed it, else write it. `committed_values` are checkpoint
+// values that mean this batch is in: its own, and those of writes of the same
+// field sent after it on a lost connection (one connection commits in order,
+// so if a later one is in, this one is too).
 write_ack attempt_write(redis_writer_state& st, const write_batch& b,
-                        bool check_committed) {
+                        bool check_committed,
+                        const std::vector<std::string>& committed_values) {
   if (!st.client) st.client = redis_client::connect(st.target);
   bool has_checkpoint = !b.checkpoint_key.empty();
   if (has_checkpoint && st.committed.count(b.checkpoint_field) == 0)
     st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
   if (has_checkpoint && check_committed) {
     auto now = read_checkpoint(*st.client, b);
-    if (now && *now == b.checkpoint_value) {
+    bool in = now && (*now == b.checkpoint_value ||
+                      std::find(committed_values.begin(), committed_values.end(), *now) !=
+                        committed_values.end());
+    if (in) {
       log::info("finds the batch for " + b.stream +
                 " committed before the connection was lost; skips it");
       st.committed[b.checkpoint_field] = now;
@@ -78,69 +92,228 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b,
     }
   }
   auto started = std::chrono::steady_clock::now();
-  auto o = st.client->try_write_atomically(b);
+  auto o = st.client->try_write_atomically(b, false);
   metrics::observe_redis_write(std::chrono::duration<double>(
                                  std::chrono::steady_clock::now() - started)
                                  .count());
   if (!o.error) {
     if (has_checkpoint) st.committed[b.checkpoint_field] = b.checkpoint_value;
-    return write_ack{std::move(o.ids)};
+    return write_ack{o.added, std::move(o.last_id)};
   }
   if (!st.client->usable()) st.client = redis_client::connect(st.target);
   undo_partial(st, b, o);
   throw error(o.error->code, o.error->what + " (undone: the batch is not in the stream)");
 }
 
+// The refusal for a write whose field already failed, if it did.
+std::optional<failure> refusal(const redis_writer_state& st, const write_batch& b) {
+  if (b.checkpoint_key.empty() || st.failed_fields.count(b.checkpoint_field) == 0)
+    return std::nullopt;
+  return failure{failure_code::internal,
+                 "refuses a write to " + b.stream + ": an earlier write to it failed, "
+                 "and the stream must keep its order"};
+}
+
+// Writes one batch on its own, retrying under the policy: the ack, or the
+// failure once it is permanent or out of retries (the field is then failed).
+std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write_batch& b,
+                                             bool check_first,
+                                             const std::vector<std::string>& committed_values) {
+  if (auto f = refusal(st, b)) return *f;
+  for (int failures = 0;;) {
+    failure f;
+    try {
+      auto ack = attempt_write(st, b, check_first || failures > 0, committed_values);
+      metrics::add_batch("committed");
+      return ack;
+    } catch (const error& e) {
+      f = e.to_failure();
+    } catch (const std::exception& e) {
+      f = failure{failure_code::internal, e.what()};
+    }
+    // After a failure the connection's state is unknown (a pipelined
+    // MULTI may be half sent): the next attempt starts on a fresh one.
+    st.client.reset();
+    auto d = st.policy.next(++failures, f.code);
+    if (!d.retry) {
+      if (!b.checkpoint_key.empty()) st.failed_fields.insert(b.checkpoint_field);
+      metrics::add_batch("failed");
+      log::error("fails to write " + std::to_string(b.size()) + " entries to " + b.stream +
+                 " (" + to_string(f.code) + ", permanent or out of retries): " + f.what);
+      return f;
+    }
+    metrics::add_batch("retried");
+    metrics::add_retry(to_string(f.code));
+    log::warn("retries writing to " + b.stream + " in " + std::to_string(d.wait.count()) +
+              " ms (attempt " + std::to_string(failures) + " of " +
+              std::to_string(st.policy.max_retries) + ", " + to_string(f.code) + "): " + f.what);
+    // This actor is detached and owns its thread; waiting here holds up
+    // only the batches queued for this one connection.
+    std::this_thread::sleep_for(d.wait);
+  }
+}
+
+void deliver(redis_writer_state::sent& s, std::variant<write_ack, failure> r) {
+  if (auto* ack = std::get_if<write_ack>(&r))
+    s.promise.deliver(std::move(*ack));
+  else
+    s.promise.deliver(to_caf_error(std::get<failure>(r)));
+}
+
+// Something went wrong with the writes on the wire: `front` is what the first
+// one did (nullopt: the connection failed, nothing is known). Reads what the
+// others did while the connection lasts, keeps the commits of chains that
+// are intact, undoes those that came after a failure in their chain, and
+// writes everything not in again, one at a time, in order.
+void recover(redis_writer_state& st, std::optional<write_outcome> front) {
+  auto pending = std::move(st.pending);
+  st.pending.clear();
+  std::vector<std::optional<write_outcome>> outcomes(pending.size());
+  outcomes[0] = std::move(front);
+  bool readable = outcomes[0] && st.client && st.client->usable();
+  for (size_t i = 1; readable && i < pending.size(); ++i) {
+    try {
+      outcomes[i] = st.client->receive_write(pending[i].batch);
+      readable = st.client->usable();
+    } catch (const std::exception&) {
+      readable = false;
+    }
+  }
+  if (!readable) st.client.reset();
+  std::set<std::string> broken;  // chains with a write not in
+  std::vector<size_t> again;     // writes to send again, in order
+  std::vector<bool> unknown(pending.size(), false);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    auto& s = pending[i];
+    auto chain = chain_of(s.batch);
+    const auto& o = outcomes[i];
+    if (o && !o->error && broken.count(chain) == 0) {
+      if (!s.batch.checkpoint_key.empty())
+        st.committed[s.batch.checkpoint_field] = s.batch.checkpoint_value;
+      metrics::add_batch("committed");
+      deliver(s, write_ack{o->added, o->last_id});
+      continue;
+    }
+    broken.insert(chain);
+    if (o) {
+      // Known outcome: take back whatever of it is in, then write it again.
+      try {
+        if (!st.client) st.client = redis_client::connect(st.target);
+        undo_partial(st, s.batch, *o);
+      } catch (const error& e) {
+        if (!s.batch.checkpoint_key.empty()) st.failed_fields.insert(s.batch.checkpoint_field);
+        metrics::add_batch("failed");
+        log::error(e.what());
+        deliver(s, e.to_failure());
+        continue;
+      }
+      if (o->error && !is_retryable(o->error->code)) {
+        // The write itself failed for good: it is not tried again.
+        if (!s.batch.checkpoint_key.empty()) st.failed_fields.insert(s.batch.checkpoint_field);
+        metrics::add_batch("failed");
+        log::error("fails to write " + std::to_string(s.batch.size()) + " entries to " +
+                   s.batch.stream + " (" + to_string(o->error->code) + ", permanent): " +
+                   o->error->what);
+        deliver(s, failure{o->error->code,
+                           o->error->what + " (undone: the batch is not in the stream)"});
+        continue;
+      }
+    } else {
+      unknown[i] = true;
+    }
+    again.push_back(i);
+  }
+  for (size_t k = 0; k < again.size(); ++k) {
+    auto& s = pending[again[k]];
+    std::vector<std::string> later;
+    if (unknown[again[k]])
+      for (size_t j = k + 1; j < again.size(); ++j)
+        if (unknown[again[j]] && chain_of(pending[again[j]].batch) == chain_of(s.batch))
+          later.push_back(pending[again[j]].batch.checkpoint_value);
+    deliver(s, write_alone(st, s.batch, unknown[again[k]], later));
+  }
+}
+
+// Reads the replies of the oldest write on the wire and answers its sender.
+void settle_front(redis_writer_state& st) {
+  auto& s = st.pending.front();
+  write_outcome o;
+  try {
+    o = st.client->receive_write(s.batch, false);
+  } catch (const std::exception& e) {
+    log::warn("loses the connection to redis while writing to " + s.batch.stream + ": " +
+              e.what());
+    recover(st, std::nullopt);
+    return;
+  }
+  if (o.error) {
+    recover(st, std::move(o));
+    return;
+  }
+  metrics::observe_redis_write(
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - s.sent_at).count());
+  if (!s.batch.checkpoint_key.empty())
+    st.committed[s.batch.checkpoint_field] = s.batch.checkpoint_value;
+  metrics::add_batch("committed");
+  s.promise.deliver(write_ack{o.added, std::move(o.last_id)});
+  st.pending.pop_front();
+}
+
+void settle_all(redis_writer_state& st) {
+  while (!st.pending.empty()) settle_front(st);
+}
+
+// Puts the newest pending write on the wire. A first write to a checkpoint
+// field reads the field's value first (to restore it after a partial
+// failure), which needs the writes before it settled.
+void send_back(redis_writer_state& st) {
+  auto& b = st.pending.back().batch;
+  try {
+    if (!st.client) st.client = redis_client::connect(st.target);
+    if (!b.checkpoint_key.empty() && st.committed.count(b.checkpoint_field) == 0) {
+      auto newest = std::move(st.pending.back());
+      st.pending.pop_back();
+      settle_all(st);
+      st.pending.push_back(std::move(newest));
+      if (!st.client) st.client = redis_client::connect(st.target);
+      st.committed[b.checkpoint_field] = read_checkpoint(*st.client, st.pending.back().batch);
+    }
+    st.pending.back().sent_at = std::chrono::steady_clock::now();
+    st.client->send_write(st.pending.back().batch);
+  } catch (const std::exception& e) {
+    log::warn("cannot send a write to " + st.pending.back().batch.stream + ": " + e.what());
+    recover(st, std::nullopt);
+  }
+}
+
 }  // namespace
 
 redis_writer_actor::behavior_type
 redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
-             redis_config target) {
+             redis_config target, redis_writer_settings settings) {
   self->state.target = std::move(target);
   self->state.policy = retry_policy_for(self->state.target);
+  self->state.settings = settings;
   return {
     [=](write_batch& b) -> caf::result<write_ack> {
       auto& st = self->state;
-      bool has_checkpoint = !b.checkpoint_key.empty();
-      if (has_checkpoint && st.failed_fields.count(b.checkpoint_field) > 0)
-        return to_caf_error(failure{
-          failure_code::internal,
-          "refuses a write to " + b.stream + ": an earlier write to it failed, "
-            "and the stream must keep its order"});
-      for (int failures = 0;;) {
-        failure f;
-        try {
-          auto ack = attempt_write(st, b, failures > 0);
-          metrics::add_batch("committed");
-          return ack;
-        } catch (const error& e) {
-          f = e.to_failure();
-        } catch (const std::exception& e) {
-          f = failure{failure_code::internal, e.what()};
-        }
-        // After a failure the connection's state is unknown (a pipelined
-        // MULTI may be half sent): the next attempt starts on a fresh one.
-        st.client.reset();
-        auto d = st.policy.next(++failures, f.code);
-        if (!d.retry) {
-          if (has_checkpoint) st.failed_fields.insert(b.checkpoint_field);
-          metrics::add_batch("failed");
-          log::error("fails to write " + std::to_string(b.size()) +
-                     " entries to " + b.stream + " (" + to_string(f.code) +
-                     ", permanent or out of retries): " + f.what);
-          return to_caf_error(f);
-        }
-        metrics::add_batch("retried");
-        metrics::add_retry(to_string(f.code));
-        log::warn("retries writing to " + b.stream + " in " +
-                  std::to_string(d.wait.count()) + " ms (attempt " +
-                  std::to_string(failures) + " of " +
-                  std::to_string(st.policy.max_retries) + ", " +
-                  to_string(f.code) + "): " + f.what);
-        // This actor is detached and owns its thread; waiting here holds up
-        // only the batches queued for this one connection.
-        std::this_thread::sleep_for(d.wait);
-      }
+      if (auto f = refusal(st, b)) return to_caf_error(*f);
+      auto promise = self->make_response_promise<write_ack>();
+      bool more = b.more_follows;
+      st.pending.push_back({std::move(b), promise, {}});
+      ++st.generation;
+      send_back(st);
+      // One transaction running in Redis, the next one queued behind it.
+      while (st.pending.size() > 1) settle_front(st);
+      if (!more)
+        settle_all(st);
+      else if (!st.pending.empty())
+        self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
+      return promise;
+    },
+    [=](flush_atom, uint64_t generation) {
+      auto& st = self->state;
+      if (generation == st.generation) settle_all(st);
     },
   };
 }

@@ -1,7 +1,10 @@
 #pragma once
-// A Redis writer: one connection, one batch at a time. Detached, because the
-// client blocks. Include only from actor .cpp files (pulls in CAF).
+// A Redis writer: one connection; a write is sent while the one before it
+// may still be running in Redis. Detached, because the client blocks. Include
+// only from actor .cpp files (pulls in CAF).
 
+#include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +18,12 @@
 namespace trib {
 
 class redis_client;
+
+struct redis_writer_settings {
+  /// How long a write sent with more_follows waits for that next write
+  /// before its replies are read anyway (a sender that stopped short).
+  std::chrono::milliseconds linger{20};
+};
 
 struct redis_writer_state {
   static inline const char* name = "redis_writer";
@@ -32,6 +41,17 @@ struct redis_writer_state {
   /// flight), and that one must not commit after its predecessor failed,
   /// or the checkpoint would move past rows that are not in the stream.
   std::set<std::string> failed_fields;
+  redis_writer_settings settings;
+  /// A write that is on the wire, its replies not read yet.
+  struct sent {
+    write_batch batch;
+    caf::typed_response_promise<write_ack> promise;
+    std::chrono::steady_clock::time_point sent_at;
+  };
+  /// Writes on the wire, in send order (Redis answers in that order).
+  std::deque<sent> pending;
+  /// Counts writes; a flush for an older count is stale.
+  uint64_t generation = 0;
 
   redis_writer_state();
   ~redis_writer_state();
@@ -50,8 +70,17 @@ struct redis_writer_state {
 /// batch is all or nothing. Permanent failures come back as errors (see
 /// to_failure()), and every later write to the same checkpoint field is
 /// refused, so that a stream never holds a batch whose predecessor failed.
+///
+/// Pipelining: a write marked more_follows is sent and its replies are left
+/// on the wire until the next write has been sent too (or settings.linger
+/// passes), so Redis goes from one transaction straight to the next. At most
+/// two writes are on the wire. When one of them fails, the writes sent after
+/// it to the same checkpoint field (or stream) that did commit are undone
+/// like a partial write, then written again after it, in order; after a lost
+/// connection each is checked against its checkpoint (the field holds the
+/// value of the last of them that committed) before it is sent again.
 redis_writer_actor::behavior_type
 redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
-             redis_config target);
+             redis_config target, redis_writer_settings settings);
 
 }  // namespace trib

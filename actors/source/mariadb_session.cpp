@@ -576,7 +576,7 @@ std::string select_list(const table_schema& t) {
 
 /// Reads up to `limit` rows of a streaming result; false at its end.
 bool fetch_rows(my_session& s, MYSQL_RES* res, const row_shape& shape, size_t limit,
-                std::vector<row>& out, const std::string& doing) {
+                table_reader& rows, std::vector<row>& out, const std::string& doing) {
   unsigned cols = mysql_num_fields(res);
   if (cols != shape.conv.size())
     throw error(failure_code::internal, "cannot " + doing + ": the server returns " +
@@ -588,17 +588,15 @@ bool fetch_rows(my_session& s, MYSQL_RES* res, const row_shape& shape, size_t li
       return false;
     }
     unsigned long* lens = mysql_fetch_lengths(res);
-    row rw;
-    rw.cells.resize(cols);
+    row rw = rows.take_row(cols);
     for (unsigned j = 0; j < cols; ++j) {
-      if (!r[j]) continue;  // cells start null
       auto& c = rw.cells[j];
-      c.null = false;
+      fill_cell(c, r[j], r[j] ? lens[j] : 0);
+      if (!r[j]) continue;
       switch (shape.conv[j]) {
-        case conversion::plain: c.text.assign(r[j], lens[j]); break;
+        case conversion::plain: break;
         case conversion::bits: c.text = bits_text(r[j], lens[j], shape.bit_length[j]); break;
         case conversion::timestamptz:
-          c.text.assign(r[j], lens[j]);
           // The zero date is no instant; it keeps its spelling.
           if (c.text.rfind("0000-00-00", 0) != 0) c.text += "+00";
           break;
@@ -641,7 +639,7 @@ public:
     auto res = s_.stream(sql, doing);
     // A page is read to its end (LIMIT bounds it) before the next
     // statement, as the protocol requires.
-    fetch_rows(s_, res.get(), shape_, limit + 1, out, doing);
+    fetch_rows(s_, res.get(), shape_, limit + 1, *this, out, doing);
     if (out.empty()) {
       done_ = true;
       return out;
@@ -697,7 +695,8 @@ public:
     std::vector<row> out;
     if (!res_) return out;
     try {
-      if (!fetch_rows(s_, res_.get(), shape_, limit ? limit : 1, out, "read " + name_)) finish();
+      if (!fetch_rows(s_, res_.get(), shape_, limit ? limit : 1, *this, out, "read " + name_))
+        finish();
     } catch (...) {
       finish();
       throw;

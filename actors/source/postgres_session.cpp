@@ -218,6 +218,25 @@ public:
     return r;
   }
 
+  /// Sends a query without waiting for its result (receive() reads it), so
+  /// the caller can work while PostgreSQL runs it.
+  void send_params(const std::string& sql, const std::vector<std::string>& params,
+                   const std::string& doing) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                          values.data(), nullptr, nullptr, 0) == 0)
+      check(result_ptr(nullptr, &PQclear), PGRES_TUPLES_OK, doing);
+  }
+
+  /// The result of the query send_params sent (its last result, as PQexec).
+  result_ptr receive(ExecStatusType want, const std::string& doing) {
+    result_ptr r(nullptr, &PQclear);
+    while (PGresult* next = PQgetResult(conn_)) r.reset(next);
+    check(r, want, doing);
+    return r;
+  }
+
   bool in_transaction() const { return in_txn_; }
   bool connected() const { return PQstatus(conn_) == CONNECTION_OK; }
   uint64_t next_cursor_id() { return ++cursors_; }
@@ -359,19 +378,31 @@ std::string select_list(const table_schema& t) {
 }
 
 /// Turns libpq rows into canonical rows (one string copy per cell).
-void append_rows(const PGresult* r, const std::vector<bool>& bytea, std::vector<row>& out) {
+// Cell (i, j) of a text-format result; bytea columns are decoded to bytes.
+cell cell_at(const PGresult* r, int i, int j, bool bytea) {
+  cell c;
+  if (PQgetisnull(r, i, j)) return c;  // cells start null
+  c.null = false;
+  const char* v = PQgetvalue(r, i, j);
+  auto len = static_cast<size_t>(PQgetlength(r, i, j));
+  c.text = bytea ? pg_decode_bytea(v, len) : std::string(v, len);
+  return c;
+}
+
+void append_rows(const PGresult* r, const std::vector<bool>& bytea, table_reader& rows,
+                 std::vector<row>& out) {
   int n = PQntuples(r), cols = PQnfields(r);
   out.reserve(out.size() + static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
-    row rw;
-    rw.cells.resize(static_cast<size_t>(cols));
+    row rw = rows.take_row(static_cast<size_t>(cols));
     for (int j = 0; j < cols; ++j) {
-      if (PQgetisnull(r, i, j)) continue;  // cells start null
       auto& c = rw.cells[static_cast<size_t>(j)];
-      c.null = false;
-      const char* v = PQgetvalue(r, i, j);
-      int len = PQgetlength(r, i, j);
-      c.text = bytea[static_cast<size_t>(j)] ? pg_decode_bytea(v, static_cast<size_t>(len)) : std::string(v, static_cast<size_t>(len));
+      if (bytea[static_cast<size_t>(j)])
+        c = cell_at(r, i, j, true);
+      else if (PQgetisnull(r, i, j))
+        fill_cell(c, nullptr, 0);
+      else
+        fill_cell(c, PQgetvalue(r, i, j), static_cast<size_t>(PQgetlength(r, i, j)));
     }
     out.push_back(std::move(rw));
   }
@@ -404,9 +435,45 @@ public:
       throw error(failure_code::internal, "resumes " + name_ + " with a key of the wrong size");
   }
 
+  ~pg_keyset_reader() override {
+    // A page asked for ahead and never read: take it off the connection.
+    if (!ahead_ || !s_.connected()) return;
+    try {
+      s_.receive(PGRES_TUPLES_OK, "finish reading " + name_);
+    } catch (const error& e) {
+      log::warn(e.what());
+    }
+  }
+
   std::vector<row> next(size_t limit) override {
     std::vector<row> out;
     if (done_) return out;
+    if (!ahead_) ask(limit ? limit : 1);
+    ahead_ = false;
+    auto r = s_.receive(PGRES_TUPLES_OK, "read " + name_);
+    auto n = PQntuples(r.get());
+    if (n == 0) {
+      done_ = true;
+      return out;
+    }
+    // The next page starts after this one's last key: ask for it now, so
+    // that PostgreSQL reads it while this one is converted. A short page is
+    // the last one.
+    std::vector<cell> key;
+    for (size_t k : key_)
+      key.push_back(cell_at(r.get(), n - 1, static_cast<int>(k), bytea_[k]));
+    last_key_ = std::move(key);
+    if (static_cast<size_t>(n) < asked_)
+      done_ = true;
+    else
+      ask(asked_);
+    append_rows(r.get(), bytea_, *this, out);
+    return out;
+  }
+
+private:
+  // Sends the query for the `limit` rows after last_key_.
+  void ask(size_t limit) {
     std::string sql = head_;
     std::vector<std::string> params;
     if (!last_key_.empty()) {
@@ -420,17 +487,10 @@ public:
     } else if (!conditions_.empty()) {
       sql += " WHERE " + conditions_;
     }
-    sql += " ORDER BY " + order_ + " LIMIT " + std::to_string(limit ? limit : 1);
-    auto r = s_.exec_params(sql, params, "read " + name_);
-    append_rows(r.get(), bytea_, out);
-    if (out.empty()) {
-      done_ = true;
-      return out;
-    }
-    std::vector<cell> key;
-    for (size_t k : key_) key.push_back(out.back().cells[k]);
-    last_key_ = std::move(key);
-    return out;
+    sql += " ORDER BY " + order_ + " LIMIT " + std::to_string(limit);
+    s_.send_params(sql, params, "read " + name_);
+    ahead_ = true;
+    asked_ = limit;
   }
 
 private:
@@ -441,6 +501,9 @@ private:
   std::vector<cell> last_key_;
   std::string head_, after_, order_, conditions_;
   bool done_ = false;
+  /// A query is on the connection whose result next() has not read yet.
+  bool ahead_ = false;
+  size_t asked_ = 0;
 };
 
 /// One pass over a table without order columns: a server-side cursor inside
@@ -476,7 +539,7 @@ public:
     if (!open_) return out;
     auto r = s_.exec("FETCH FORWARD " + std::to_string(limit ? limit : 1) + " FROM " + cursor_,
                      PGRES_TUPLES_OK, "read " + name_);
-    append_rows(r.get(), bytea_, out);
+    append_rows(r.get(), bytea_, *this, out);
     if (out.empty()) close();
     return out;
   }

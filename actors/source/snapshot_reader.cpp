@@ -99,8 +99,9 @@ void send_batch(reader_ptr self, size_t n, size_t bytes, bool done) {
   auto seq = b.seq;
   self->request(st.applier, caf::infinite, std::move(b))
     .then(
-      [=](batch_ack&) {
+      [=](batch_ack& ack) {
         auto& st = self->state;
+        if (st.reader) st.reader->give_back(std::move(ack.spare));
         --st.in_flight;
         auto it = st.in_flight_batches.find(seq);
         if (it != st.in_flight_batches.end()) {

@@ -10,6 +10,28 @@
 
 namespace trib {
 
+void table_reader::give_back(std::vector<row>&& rows) {
+  if (spare_.empty() && rows.size() <= max_spare_rows) {
+    spare_ = std::move(rows);
+    return;
+  }
+  for (auto& r : rows) {
+    if (spare_.size() >= max_spare_rows) break;
+    spare_.push_back(std::move(r));
+  }
+  rows.clear();
+}
+
+row table_reader::take_row(size_t cells) {
+  row r;
+  if (!spare_.empty()) {
+    r = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  r.cells.resize(cells);
+  return r;
+}
+
 std::unique_ptr<source_session> open_source(const source_config& cfg) {
   switch (cfg.kind) {
     case source_kind::postgresql: return source_detail::open_postgres(cfg);

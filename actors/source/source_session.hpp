@@ -33,7 +33,26 @@ public:
   virtual ~table_reader() = default;
   /// Up to `limit` further rows; an empty result means the table is done.
   virtual std::vector<row> next(size_t limit) = 0;
+  /// Rows read earlier and written since: next() refills them rather than
+  /// allocating new ones. Keeps at most max_spare_rows.
+  void give_back(std::vector<row>&& rows);
+  static constexpr size_t max_spare_rows = 20000;
+  /// A row for next() to fill with `cells` cells: a given-back one (its
+  /// cells keep their text capacity; every cell must be set) or a new one.
+  row take_row(size_t cells);
+
+private:
+  std::vector<row> spare_;
 };
+
+/// Sets `c` to NULL, or to `size` bytes at `text`, reusing c's buffer.
+inline void fill_cell(cell& c, const char* text, size_t size) {
+  c.null = text == nullptr;
+  if (text == nullptr)
+    c.text.clear();
+  else
+    c.text.assign(text, size);
+}
 
 /// One connection to a source database.
 class source_session {

@@ -43,6 +43,8 @@ writer_double_actor::behavior_type writer_double(writer_double_actor::pointer se
       if (f.what.empty()) log->promises.at(index).deliver(write_ack{});
       else log->promises.at(index).deliver(to_caf_error(f));
     },
+    // A real writer's self-sent flush; the double answers on command instead.
+    [](flush_atom, uint64_t) {},
   };
 }
 

@@ -27,11 +27,12 @@ struct stages_log {
 };
 
 redis_writer_actor::behavior_type writer_double(redis_writer_actor::pointer) {
-  return {[](write_batch& b) { return write_ack{std::vector<std::string>(b.entries.size())}; }};
+  return {[](write_batch& b) { return write_ack{b.size(), "1-0"}; },
+          [](flush_atom, uint64_t) {}};
 }
 
 table_applier_actor::behavior_type applier_double(table_applier_actor::pointer) {
-  return {[](row_batch& b) { return batch_ack{b.table, b.seq, b.rows.size()}; }};
+  return {[](row_batch& b) { return batch_ack{b.table, b.seq, b.rows.size(), {}}; }};
 }
 
 snapshot_reader_actor::behavior_type

@@ -93,7 +93,7 @@ applier_double(applier_double_actor::pointer self, std::shared_ptr<applier_log> 
     [log](answer_atom, uint64_t index, failure& f) {
       auto& b = log->batches.at(index);
       if (f.what.empty())
-        log->promises.at(index).deliver(batch_ack{b.table, b.seq, b.rows.size()});
+        log->promises.at(index).deliver(batch_ack{b.table, b.seq, b.rows.size(), {}});
       else
         log->promises.at(index).deliver(to_caf_error(f));
     },

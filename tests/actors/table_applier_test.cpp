@@ -44,10 +44,12 @@ writer_double(writer_double_actor::pointer self, std::shared_ptr<writer_log> log
     [log](answer_atom, uint64_t index, failure& f) {
       auto& p = log->promises.at(index);
       if (f.what.empty())
-        p.deliver(write_ack{{"1-" + std::to_string(index)}});
+        p.deliver(write_ack{1, "1-" + std::to_string(index)});
       else
         p.deliver(to_caf_error(f));
     },
+    // A real writer's self-sent flush; the double answers on command instead.
+    [](flush_atom, uint64_t) {},
   };
 }
 

@@ -1,7 +1,8 @@
 // The Redis writer actor against the real Redis of ops/servers.sh: pre-encoded
 // entries commit with their checkpoint, and after a write fails for good every
 // later write to the same checkpoint field is refused, so that a pipelined
-// successor never commits after its predecessor failed.
+// successor never commits after its predecessor failed -- also when that
+// successor was already on the wire and had committed: it is taken back.
 
 #include "actors/sink/redis_writer.hpp"
 
@@ -54,7 +55,7 @@ protected:
   void SetUp() override {
     admin = redis_client::connect(local_redis());
     prefix = "trib_rw_" + random_suffix() + "_";
-    writer = sys.spawn<caf::detached>(redis_writer, local_redis());
+    writer = sys.spawn<caf::detached>(redis_writer, local_redis(), redis_writer_settings{});
   }
 
   void TearDown() override {
@@ -93,6 +94,33 @@ protected:
     return out;
   }
 
+  /// Sends `a` and `b` back to back, without waiting between them, so that
+  /// `b` reaches the writer while `a` is still on the wire; the answers of both.
+  std::pair<std::variant<write_ack, failure>, std::variant<write_ack, failure>>
+  write_both(write_batch a, write_batch b) {
+    caf::scoped_actor self{sys};
+    std::variant<write_ack, failure> first, second;
+    auto on = [](std::variant<write_ack, failure>& out) {
+      return std::make_pair([&out](write_ack& x) { out = std::move(x); },
+                            [&out](caf::error& e) { out = to_failure(e); });
+    };
+    auto h1 = on(first);
+    auto h2 = on(second);
+    auto r1 = self->request(writer, std::chrono::seconds(30), std::move(a));
+    auto r2 = self->request(writer, std::chrono::seconds(30), std::move(b));
+    r1.receive(h1.first, h1.second);
+    r2.receive(h2.first, h2.second);
+    return {std::move(first), std::move(second)};
+  }
+
+  /// Replaces the writer with one that waits `linger` for a promised next write.
+  void respawn_writer(std::chrono::milliseconds linger) {
+    caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    redis_writer_settings settings;
+    settings.linger = linger;
+    writer = sys.spawn<caf::detached>(redis_writer, local_redis(), settings);
+  }
+
   caf::actor_system sys;
   redis_writer_actor writer;
   std::unique_ptr<redis_client> admin;
@@ -102,7 +130,9 @@ protected:
 TEST_F(redis_writer_test, commits_pre_encoded_entries_with_their_checkpoint) {
   auto r = write(batch(prefix + "s", prefix + "s", "{\"n\":3}", 3));
   ASSERT_TRUE(std::holds_alternative<write_ack>(r));
-  EXPECT_EQ(std::get<write_ack>(r).ids.size(), 3u);
+  EXPECT_EQ(std::get<write_ack>(r).entries, 3u);
+  EXPECT_EQ(std::get<write_ack>(r).last_id,
+            admin->command({"XREVRANGE", prefix + "s", "+", "-", "COUNT", "1"}).elements[0].elements[0].str);
   EXPECT_EQ(admin->command({"XLEN", prefix + "s"}).integer, 3);
   auto range = admin->command({"XRANGE", prefix + "s", "-", "+"});
   ASSERT_EQ(range.elements.size(), 3u);
@@ -130,6 +160,49 @@ TEST_F(redis_writer_test, after_a_failed_write_later_writes_to_its_field_are_ref
   auto other = write(batch(prefix + "ok", prefix + "ok", "{\"n\":1}", 1));
   ASSERT_TRUE(std::holds_alternative<write_ack>(other));
   EXPECT_EQ(admin->command({"XLEN", prefix + "ok"}).integer, 1);
+}
+
+TEST_F(redis_writer_test, pipelined_writes_to_two_fields_both_commit) {
+  // The first write promises a next one; the writer waits for it (a long
+  // linger, so the two really are on the wire together).
+  respawn_writer(std::chrono::seconds(60));
+  auto a = batch(prefix + "a", prefix + "a", "{\"n\":2}", 2);
+  a.more_follows = true;
+  auto [first, second] = write_both(std::move(a), batch(prefix + "b", prefix + "b", "{\"n\":3}", 3));
+  ASSERT_TRUE(std::holds_alternative<write_ack>(first));
+  ASSERT_TRUE(std::holds_alternative<write_ack>(second));
+  EXPECT_EQ(std::get<write_ack>(first).entries, 2u);
+  EXPECT_EQ(admin->command({"XLEN", prefix + "a"}).integer, 2);
+  EXPECT_EQ(admin->command({"XLEN", prefix + "b"}).integer, 3);
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", prefix + "a"}).str, "{\"n\":2}");
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", prefix + "b"}).str, "{\"n\":3}");
+}
+
+TEST_F(redis_writer_test, a_committed_successor_of_a_failed_pipelined_write_is_taken_back) {
+  respawn_writer(std::chrono::seconds(60));
+  admin->command({"SET", prefix + "str", "x"});
+  std::string field = prefix + "t";
+  // Checkpoint before the two writes: the field must end up holding it again.
+  admin->command({"HSET", prefix + "ck", field, "{\"n\":0}"});
+  auto bad = batch(prefix + "str", field, "{\"n\":2}", 2);
+  bad.more_follows = true;
+  // The successor goes to a fine stream, so Redis commits it; it is on the
+  // wire before the writer reads that its predecessor failed.
+  auto [first, second] = write_both(std::move(bad), batch(prefix + "ok", field, "{\"n\":4}", 2));
+  ASSERT_TRUE(std::holds_alternative<failure>(first));
+  EXPECT_EQ(std::get<failure>(first).code, failure_code::wrong_type);
+  ASSERT_TRUE(std::holds_alternative<failure>(second));
+  EXPECT_EQ(admin->command({"XLEN", prefix + "ok"}).integer, 0);
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", field}).str, "{\"n\":0}");
+}
+
+TEST_F(redis_writer_test, a_promised_write_that_never_comes_does_not_hold_the_answer) {
+  respawn_writer(std::chrono::milliseconds(5));
+  auto a = batch(prefix + "s", prefix + "s", "{\"n\":1}", 1);
+  a.more_follows = true;
+  auto r = write(std::move(a));
+  ASSERT_TRUE(std::holds_alternative<write_ack>(r));
+  EXPECT_EQ(admin->command({"XLEN", prefix + "s"}).integer, 1);
 }
 
 }  // namespace

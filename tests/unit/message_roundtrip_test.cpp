@@ -56,7 +56,7 @@ bool operator==(const write_batch& a, const write_batch& b) {
          a.checkpoint_value == b.checkpoint_value;
 }
 bool operator==(const write_ack& a, const write_ack& b) {
-  return a.ids == b.ids;
+  return a.entries == b.entries && a.last_id == b.last_id;
 }
 bool operator==(const table_done& a, const table_done& b) {
   return a.table == b.table && a.rows_written == b.rows_written &&
@@ -202,7 +202,7 @@ TEST_F(message_roundtrip, row_batch) {
 }
 
 TEST_F(message_roundtrip, batch_ack) {
-  batch_ack a{3, 17, 5000};
+  batch_ack a{3, 17, 5000, {}};
   EXPECT_EQ(roundtrip(a), a);
 }
 
@@ -214,7 +214,7 @@ TEST_F(message_roundtrip, write_batch_and_ack) {
   w.checkpoint_field = "shop_public_orders";
   w.checkpoint_value = "{\"rows_done\":2}";
   EXPECT_EQ(roundtrip(w), w);
-  write_ack a{{"1700000000000-0", "1700000000000-1"}};
+  write_ack a{2, "1700000000000-1"};
   EXPECT_EQ(roundtrip(a), a);
 }
 

@@ -7,6 +7,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "actors/sink/redis_client.hpp"
 
 using namespace trib;
@@ -252,4 +255,92 @@ TEST(redis_reply, pre_encoded_entries_follow_the_plain_ones_and_decode_back) {
   EXPECT_EQ(entries[1].key, "k2");
   EXPECT_EQ(entries[1].value, std::string("v\r\n2", 4));
   EXPECT_EQ(entries[2].value, "v3");
+}
+
+// -- receive_write over a scripted transport ---------------------------------
+
+namespace {
+
+/// Hands out `incoming` `chunk` bytes per read; keeps what is written.
+class script_transport : public transport {
+public:
+  script_transport(std::string incoming, size_t chunk)
+    : incoming_(std::move(incoming)), chunk_(chunk) {}
+  void write_all(const char* data, size_t size) override { written_.append(data, size); }
+  size_t read_some(char* data, size_t size) override {
+    if (pos_ >= incoming_.size())
+      throw error(failure_code::connection, "script: no more bytes");
+    size_t n = std::min({size, chunk_, incoming_.size() - pos_});
+    std::memcpy(data, incoming_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+private:
+  std::string incoming_, written_;
+  size_t chunk_;
+  size_t pos_ = 0;
+};
+
+write_batch two_entries(const std::string& stream) {
+  write_batch b;
+  b.stream = stream;
+  b.entries = {{"k1", "v1"}, {"k2", "v2"}};
+  b.checkpoint_key = "cap_ck";
+  b.checkpoint_field = stream;
+  b.checkpoint_value = "42";
+  return b;
+}
+
+}  // namespace
+
+TEST(redis_reply, clean_commits_are_read_without_their_ids_in_any_chunking) {
+  // Two pipelined commits, then the reply to a plain command after them.
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}}) {
+    redis_client c(std::make_unique<script_transport>(committed + committed + ":3\r\n", chunk));
+    auto b = two_entries("cap_s");
+    auto first = c.receive_write(b, false);
+    auto second = c.receive_write(b, false);
+    for (const auto* o : {&first, &second}) {
+      EXPECT_FALSE(o->error.has_value()) << "chunk " << chunk;
+      EXPECT_EQ(o->added, 2u);
+      EXPECT_EQ(o->last_id, "1795758886094-1");
+      EXPECT_TRUE(o->ids.empty());
+      EXPECT_TRUE(o->checkpoint_written);
+    }
+    // What the fast path received beyond the commits goes to the full parser.
+    EXPECT_EQ(c.command({"XLEN", "cap_s"}).integer, 3) << "chunk " << chunk;
+  }
+}
+
+TEST(redis_reply, a_failed_transaction_leaves_the_fast_path_for_the_full_parser) {
+  for (size_t chunk : {size_t{1}, size_t{4096}}) {
+    redis_client c(std::make_unique<script_transport>(stream_wrong_type + committed, chunk));
+    write_batch one = two_entries("cap_str");
+    one.entries.pop_back();
+    auto o = c.receive_write(one, false);
+    ASSERT_TRUE(o.error.has_value()) << "chunk " << chunk;
+    EXPECT_EQ(o.error->code, failure_code::wrong_type);
+    EXPECT_EQ(o.ids, std::vector<std::string>{""});
+    EXPECT_EQ(o.added, 0u);
+    EXPECT_TRUE(o.checkpoint_written);
+    // The next transaction's replies are intact.
+    auto next = c.receive_write(two_entries("cap_s"), false);
+    EXPECT_FALSE(next.error.has_value());
+    EXPECT_EQ(next.added, 2u);
+  }
+  redis_client c(std::make_unique<script_transport>(queued_noperm, 3));
+  write_batch two = two_entries("acl_cap");
+  auto o = c.receive_write(two, false);
+  ASSERT_TRUE(o.error.has_value());
+  EXPECT_EQ(o.error->code, failure_code::auth);
+  EXPECT_EQ(o.added, 0u);
+}
+
+TEST(redis_reply, asking_for_ids_gives_every_id) {
+  redis_client c(std::make_unique<script_transport>(committed, 5));
+  auto o = c.receive_write(two_entries("cap_s"), true);
+  EXPECT_EQ(o.ids, (std::vector<std::string>{"1795758886094-0", "1795758886094-1"}));
+  EXPECT_EQ(o.added, 2u);
+  EXPECT_EQ(o.last_id, "1795758886094-1");
 }
