@@ -2,30 +2,41 @@
 # Snapshot benchmark: copies a TPC-H `orders` table of ROWS rows (default
 # 1,000,000) from the local PostgreSQL and MariaDB into the local Redis with
 # `tributary snapshot`, once with full messages and once with
-# `include-schema: false`, and reports rows/s, MB/s and peak RSS. In the same
-# run it measures the two ceilings for the same data:
+# `include-schema: false`, and reports rows/s, MB/s and peak RSS against a
+# ceiling for the same data, the lower of:
 #   - the source's raw read: PostgreSQL `COPY ... TO STDOUT` and a cursor
 #     `SELECT` to /dev/null, MariaDB `SELECT` (--quick) to /dev/null;
-#   - Redis's pipelined XADD rate (redis-benchmark -P 100, 1 and 4 clients)
-#     for entries whose key and value have the average sizes measured in the
-#     stream Tributary just wrote.
-# Target: Tributary reaches at least 80 % of the lower of the two.
+#   - Redis's pipelined XADD rate (redis-benchmark -P 100, best of 1 and 4
+#     clients) for entries whose key and value have the average sizes measured
+#     in the stream Tributary just wrote.
+# Target: Tributary reaches at least 80 % of the ceiling.
 #
-#   ops/bench/snapshot.sh                  the 1,000,000-row run (a few minutes)
+# Method: the machine is shared and its speed drifts by tens of percent within
+# minutes, so a ceiling measured once, minutes away from a run, makes the ratio
+# noise. Every run therefore gets its own ceiling: REPEAT rounds, each of which
+# measures every source's raw read and then, for every mode, runs Tributary and
+# right after it the Redis XADD ceiling for that run's entry sizes. The report
+# gives the median and the best ratio over the rounds per (source, mode); the
+# result column judges the median.
+#
+#   ops/bench/snapshot.sh                  the 1,000,000-row run, 3 rounds (a few minutes)
 #   ROWS=2000000 ops/bench/snapshot.sh     the same at 2,000,000 rows (peak RSS check)
+#   ROWS=100000 REPEAT=2 ops/bench/snapshot.sh   a quick check of the script
 #
 # Environment:
 #   ROWS            rows of bench.orders (default 1000000); the table is
 #                   regenerated only when its row count differs
 #   SOURCES         "postgresql mariadb" (default) or one of them
 #   MODES           "full noschema" (default) or one of them
+#   REPEAT          rounds (default 3); each round runs every source and mode once
 #   CEILING_N       XADD requests per redis-benchmark run (default min(ROWS, 500000))
-#   SKIP_TRIBUTARY  1: measure the ceilings only (Redis with representative sizes)
+#   SKIP_TRIBUTARY  1: measure the ceilings only, REPEAT times (Redis with
+#                   representative sizes)
 #   TRIB_BUILD_DIR  where nodes/tributary is (default ./build)
 #   BENCH_WORK      scratch directory (default /tmp/trib-bench)
 # Writes ops/bench/results/snapshot-<date>.md (with -<ROWS> when ROWS is not
-# 1,000,000) and prints the same table. Exit code 1 when a run failed or a
-# stream did not hold ROWS entries.
+# 1,000,000): the summary per (source, mode), every round, every ceiling; and
+# prints it. Exit code 1 when a run failed or a stream did not hold ROWS entries.
 #
 # Uses the servers of ops/servers.sh (started if needed; ports in ops/env.sh) and
 # touches only its own data: databases `bench`, Redis keys bench_orders,
@@ -47,8 +58,10 @@ ROWS="${ROWS:-1000000}"
 SOURCES="${SOURCES:-postgresql mariadb}"
 MODES="${MODES:-full noschema}"
 SKIP_TRIBUTARY="${SKIP_TRIBUTARY:-0}"
+REPEAT="${REPEAT:-3}"
 BATCH=5000
 [[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive integer, got '$ROWS'"
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a positive integer, got '$REPEAT'"
 CEILING_N="${CEILING_N:-$(( ROWS < 500000 ? ROWS : 500000 ))}"
 [[ $CEILING_N =~ ^[1-9][0-9]*$ ]] || die "CEILING_N must be a positive integer, got '$CEILING_N'"
 for s in $SOURCES; do [[ $s == postgresql || $s == mariadb ]] || die "unknown source '$s' in SOURCES"; done
@@ -73,6 +86,7 @@ fi
 mkdir -p "$WORK" "$OUT_DIR"
 RESULTS="$WORK/results.tsv"; CEILINGS="$WORK/ceilings.tsv"; ENVF="$WORK/env.tsv"
 : > "$RESULTS"; : > "$CEILINGS"
+rm -f "$WORK"/bench_*.log
 
 export PGPASSWORD="$TRIB_SOURCE_PASSWORD"
 pg() {
@@ -219,33 +233,41 @@ best_rate() {
   echo "$best"
 }
 
+# The source ceiling is the fastest way the server hands the rows out. Measured
+# once per source per round, just before that source's runs of the round: it
+# costs a few seconds, and it keeps the source side as close in time to the runs
+# as the Redis side. Sets SRC_CEIL[$2]; records ceiling lines for round $1.
 declare -A SRC_CEIL
-step "source ceilings (raw read of $ROWS rows to /dev/null)"
-if [[ " $SOURCES " == *" postgresql "* ]]; then
-  copy_rps=$(best_rate pg -d bench -c "COPY orders TO STDOUT")
-  select_rps=$(best_rate pg -d bench -At -v FETCH_COUNT=5000 -c "SELECT * FROM orders")
-  printf 'postgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\n' "$copy_rps" >> "$CEILINGS"
-  printf 'postgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\n' "$select_rps" >> "$CEILINGS"
-  # The source ceiling is the fastest way the server can hand the rows out.
-  SRC_CEIL[postgresql]=$(( copy_rps > select_rps ? copy_rps : select_rps ))
-  log "postgresql: COPY $copy_rps rows/s, SELECT $select_rps rows/s"
-fi
-if [[ " $SOURCES " == *" mariadb "* ]]; then
-  select_rps=$(best_rate my --quick -B -e "SELECT * FROM bench.orders")
-  printf 'mariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\n' "$select_rps" >> "$CEILINGS"
-  SRC_CEIL[mariadb]=$select_rps
-  log "mariadb: SELECT $select_rps rows/s"
-fi
+source_ceiling() {
+  local round=$1 src=$2 copy_rps select_rps
+  if [[ $src == postgresql ]]; then
+    copy_rps=$(best_rate pg -d bench -c "COPY orders TO STDOUT")
+    select_rps=$(best_rate pg -d bench -At -v FETCH_COUNT=5000 -c "SELECT * FROM orders")
+    printf '%s\tpostgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\n' \
+      "$round" "$copy_rps" >> "$CEILINGS"
+    printf '%s\tpostgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\n' \
+      "$round" "$select_rps" >> "$CEILINGS"
+    SRC_CEIL[postgresql]=$(( copy_rps > select_rps ? copy_rps : select_rps ))
+    log "postgresql: raw read of $ROWS rows: COPY $copy_rps rows/s, SELECT $select_rps rows/s"
+  else
+    select_rps=$(best_rate my --quick -B -e "SELECT * FROM bench.orders")
+    printf '%s\tmariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\n' \
+      "$round" "$select_rps" >> "$CEILINGS"
+    SRC_CEIL[mariadb]=$select_rps
+    log "mariadb: raw read of $ROWS rows: SELECT $select_rps rows/s"
+  fi
+}
 
 # ------------------------------------------------------------------ Redis ceiling
 
-# Pipelined XADD rate (-P 100) of entries with a key of $1 bytes and a value of
-# $2 bytes into one stream, as Tributary writes one stream per table; best of
-# 1 and 4 connections. Prints entries/s; records a ceiling line named $3.
-declare -A REDIS_CEIL_CACHE
+# Pipelined XADD rate (-P 100) of entries with a key of $2 bytes and a value of
+# $3 bytes into one stream, as Tributary writes one stream per table; best of
+# 1 and 4 connections. Sets REDIS_CEIL (entries/s) and records a ceiling line
+# named $4 for round $1. Never cached: the rate drifts with the machine, and
+# the point is to measure it next to the run it is compared with.
+REDIS_CEIL=0
 redis_ceiling() {
-  local kb=$1 vb=$2 name=$3 key value c rps best=0 detail=""
-  if [[ -n ${REDIS_CEIL_CACHE[$kb/$vb]:-} ]]; then echo "${REDIS_CEIL_CACHE[$kb/$vb]}"; return; fi
+  local round=$1 kb=$2 vb=$3 name=$4 key value c rps best=0 detail=""
   key=$(head -c "$kb" /dev/zero | tr '\0' k)
   value=$(head -c "$vb" /dev/zero | tr '\0' v)
   for c in 1 4; do
@@ -258,11 +280,10 @@ redis_ceiling() {
     detail+="${detail:+, }-c $c: $rps"
   done
   rcli DEL bench_ceiling > /dev/null
-  printf '%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\n' \
-    "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" >> "$CEILINGS"
+  printf '%s\t%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\n' \
+    "$round" "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" >> "$CEILINGS"
   log "redis: XADD key ${kb} B + value ${vb} B: $detail entries/s"
-  REDIS_CEIL_CACHE[$kb/$vb]=$best
-  echo "$best"
+  REDIS_CEIL=$best
 }
 
 # ------------------------------------------------------------------ tributary runs
@@ -324,66 +345,105 @@ message:
 EOF
 }
 
+# One Tributary run of round $1 for source $2 and mode $3, then the Redis XADD
+# ceiling for the entries it wrote. Appends a line to $RESULTS: round, load
+# average before the run, source, messages, rows, seconds, peak RSS kB, key
+# bytes, value bytes, source ceiling, Redis ceiling, status.
 FAILED=0
 run_tributary() {
-  local src=$1 mode=$2
-  local id="bench_${src}_$mode" stream rc=0 secs rss len sizes kb vb t0 t1
-  local c="$WORK/conf" label
+  local round=$1 src=$2 mode=$3
+  local id="bench_${src}_$mode" stream rc=0 secs rss len sizes kb vb t0 t1 load
+  local c="$WORK/conf" label runlog="$WORK/bench_${src}_$mode.round$round.log"
   label=$([[ $mode == full ]] && echo "full" || echo "include-schema: false")
   stream=$(stream_of "$src")
-  step "tributary snapshot: $src, $label, $ROWS rows (id $id)"
+  step "round $round/$REPEAT: tributary snapshot: $src, $label, $ROWS rows (id $id)"
   redis_clean
   write_confs "$src" "$mode"
-  log "redis uses $(redis_used_mb) MB before the run"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  log "redis uses $(redis_used_mb) MB before the run; load average $load"
   # /usr/bin/time reports the peak RSS; the wall clock comes from the shell,
   # whose resolution is finer than time's 10 ms.
   t0=$(now)
   /usr/bin/time -v -o "$WORK/time.txt" "$TRIB" snapshot "$c/src.yaml" "$c/dst.yaml" \
     --applier "$c/applier.yaml" --filter "$c/filter.yaml" --id "$id" \
-    --data-dir "$WORK/data" --overwrite > "$WORK/$id.log" 2>&1 || rc=$?
+    --data-dir "$WORK/data" --overwrite > "$runlog" 2>&1 || rc=$?
   t1=$(now)
   secs=$(elapsed "$t0" "$t1")
   read -r _ rss < <(python3 "$PY" time-v "$WORK/time.txt")
   if (( rc != 0 )); then
-    echo "--- last lines of $WORK/$id.log" >&2; tail -n 15 "$WORK/$id.log" >&2
-    log "FAILED: tributary exited with code $rc for $src ($label)"
-    printf '%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\texit code %s\n' "$src" "$label" "$ROWS" "$secs" "$rss" "$rc" >> "$RESULTS"
+    echo "--- last lines of $runlog" >&2; tail -n 15 "$runlog" >&2
+    log "FAILED: tributary exited with code $rc for $src ($label), round $round"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\texit code %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$rc" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   len=$(rcli XLEN "$stream")
   if [[ $len != "$ROWS" ]]; then
-    log "FAILED: stream $stream holds $len entries after the run, expected $ROWS"
-    printf '%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\tXLEN %s != %s\n' "$src" "$label" "$ROWS" "$secs" "$rss" "$len" "$ROWS" >> "$RESULTS"
+    log "FAILED: stream $stream holds $len entries after the run, expected $ROWS (round $round, log $runlog)"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\tXLEN %s != %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$len" "$ROWS" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   sizes=$(python3 "$PY" entry-size 127.0.0.1 "$TRIB_REDIS_PORT" "$stream")
   read -r kb vb _ <<< "$sizes"
-  log "done in $secs s, peak RSS $(( rss / 1024 )) MB, XLEN $len, entries average key $kb B + value $vb B; redis uses $(redis_used_mb) MB"
+  log "done in $secs s ($(rate "$ROWS" "$secs") rows/s), peak RSS $(( rss / 1024 )) MB, XLEN $len, entries average key $kb B + value $vb B; redis uses $(redis_used_mb) MB"
   redis_clean
-  local redis_rps
-  redis_rps=$(redis_ceiling "$kb" "$vb" "redis XADD, $src $label entries")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
-    "${SRC_CEIL[$src]}" "$redis_rps" >> "$RESULTS"
+  # The ceiling this run is compared with, measured right after it.
+  redis_ceiling "$round" "$kb" "$vb" "redis XADD, $src $label entries"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
+    "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
+    "${SRC_CEIL[$src]}" "$REDIS_CEIL" >> "$RESULTS"
 }
 
-if [[ $SKIP_TRIBUTARY == 1 ]]; then
-  step "redis ceilings with representative entry sizes (SKIP_TRIBUTARY=1)"
-  # Sizes of the stack notes: full message ~250 B key + ~4 KB value,
-  # include-schema false ~60 B key + ~650 B value.
-  redis_ceiling 250 4100 "redis XADD, full-size entries (representative)" > /dev/null
-  redis_ceiling 60 650 "redis XADD, include-schema false entries (representative)" > /dev/null
-else
+# The rounds are only comparable if they ran the same binary: note its
+# modification time, and warn when it changes under the benchmark (a rebuild
+# in the same tree while it runs).
+bin_mtime() { if [[ -e $TRIB ]]; then stat -c %y "$TRIB" | cut -d. -f1; else echo none; fi; }
+BIN_BEFORE=$(bin_mtime)
+
+for (( round = 1; round <= REPEAT; round++ )); do
   for s in $SOURCES; do
-    for m in $MODES; do run_tributary "$s" "$m"; done
+    step "round $round/$REPEAT: $s raw read of $ROWS rows to /dev/null"
+    source_ceiling "$round" "$s"
+    if [[ $SKIP_TRIBUTARY == 1 ]]; then continue; fi
+    for m in $MODES; do run_tributary "$round" "$s" "$m"; done
   done
-fi
+  if [[ $SKIP_TRIBUTARY == 1 ]]; then
+    step "round $round/$REPEAT: redis ceilings with representative entry sizes (SKIP_TRIBUTARY=1)"
+    # Sizes of the stack notes: full message ~250 B key + ~4 KB value,
+    # include-schema false ~60 B key + ~650 B value.
+    redis_ceiling "$round" 250 4100 "redis XADD, full-size entries (representative)"
+    redis_ceiling "$round" 60 650 "redis XADD, include-schema false entries (representative)"
+  fi
+done
 redis_clean
+BIN_AFTER=$(bin_mtime)
+if [[ $SKIP_TRIBUTARY != 1 && $BIN_AFTER != "$BIN_BEFORE" ]]; then
+  log "WARNING: $TRIB changed during the benchmark ($BIN_BEFORE, then $BIN_AFTER): the rounds may have run different builds"
+fi
 
 # ------------------------------------------------------------------ report
+
+# The command that reproduces this report: the settings that differ from the
+# defaults, then the script.
+command_line() {
+  local prefix=""
+  (( ROWS == 1000000 )) || prefix+="ROWS=$ROWS "
+  [[ $SOURCES == "postgresql mariadb" ]] || prefix+="SOURCES=\"$SOURCES\" "
+  [[ $MODES == "full noschema" ]] || prefix+="MODES=\"$MODES\" "
+  (( REPEAT == 3 )) || prefix+="REPEAT=$REPEAT "
+  (( CEILING_N == (ROWS < 500000 ? ROWS : 500000) )) || prefix+="CEILING_N=$CEILING_N "
+  [[ $SKIP_TRIBUTARY != 1 ]] || prefix+="SKIP_TRIBUTARY=1 "
+  echo "${prefix}ops/bench/snapshot.sh"
+}
 
 mem_total=$(awk '/^MemTotal:/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Uncommitted changes outside ops/ may be in the binary the commit does not describe.
+if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no -- . ':(exclude)ops' 2>/dev/null) ]]; then
+  commit+=" with uncommitted changes"
+fi
 {
   printf 'date\t%s\n' "$DATE"
   printf 'cpu\t%s\n' "${cpu:-unknown CPU}"
@@ -396,7 +456,11 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   printf 'commit\t%s\n' "$commit"
   printf 'rows\t%s\n' "$ROWS"
   printf 'batch\t%s\n' "$BATCH"
-  printf 'command\t%s\n' "$( (( ROWS == 1000000 )) || printf 'ROWS=%s ' "$ROWS")ops/bench/snapshot.sh"
+  printf 'repeat\t%s\n' "$REPEAT"
+  printf 'skip\t%s\n' "$SKIP_TRIBUTARY"
+  printf 'binary\t%s\n' "$BIN_BEFORE"
+  printf 'binary_after\t%s\n' "$BIN_AFTER"
+  printf 'command\t%s\n' "$(command_line)"
 } > "$ENVF"
 python3 "$PY" table "$RESULTS" "$CEILINGS" "$ENVF" > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
