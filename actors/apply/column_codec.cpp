@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -86,6 +87,26 @@ T parse_integer(sv s) {
   auto res = std::from_chars(s.data(), s.data() + s.size(), v);
   if (res.ec != std::errc{} || res.ptr != s.data() + s.size()) fail();
   return v;
+}
+
+// Whether `s` (already read as an integer) is spelt as JSON spells that
+// number: no sign but a minus, no leading zero, no "-0". Source servers
+// print integers that way, so the text can be copied instead of printed again.
+bool canonical_integer(sv s) {
+  size_t i = !s.empty() && s[0] == '-' ? 1 : 0;
+  if (i >= s.size()) return false;
+  return s[i] != '0' || (i == 0 && s.size() == 1);
+}
+
+template <class T>
+void write_integer(json_writer& w, sv text) {
+  T v = parse_integer<T>(text);
+  if (canonical_integer(text))
+    w.raw(text);
+  else if constexpr (std::is_signed_v<T>)
+    w.number(int64_t{v});
+  else
+    w.number(uint64_t{v});
 }
 
 template <class T>
@@ -760,14 +781,14 @@ void write_value(json_writer& w, const column_info& c, value_kind k,
                  decimal_handling decimals, bool nullable, sv text) {
   switch (k) {
     case value_kind::boolean: w.boolean(parse_boolean(text)); return;
-    case value_kind::int8: w.number(int64_t{parse_integer<int8_t>(text)}); return;
-    case value_kind::int16: w.number(int64_t{parse_integer<int16_t>(text)}); return;
-    case value_kind::int32: w.number(int64_t{parse_integer<int32_t>(text)}); return;
-    case value_kind::int64: w.number(parse_integer<int64_t>(text)); return;
-    case value_kind::uint8: w.number(uint64_t{parse_integer<uint8_t>(text)}); return;
-    case value_kind::uint16: w.number(uint64_t{parse_integer<uint16_t>(text)}); return;
-    case value_kind::uint32: w.number(uint64_t{parse_integer<uint32_t>(text)}); return;
-    case value_kind::uint64: w.number(parse_integer<uint64_t>(text)); return;
+    case value_kind::int8: write_integer<int8_t>(w, text); return;
+    case value_kind::int16: write_integer<int16_t>(w, text); return;
+    case value_kind::int32: write_integer<int32_t>(w, text); return;
+    case value_kind::int64: write_integer<int64_t>(w, text); return;
+    case value_kind::uint8: write_integer<uint8_t>(w, text); return;
+    case value_kind::uint16: write_integer<uint16_t>(w, text); return;
+    case value_kind::uint32: write_integer<uint32_t>(w, text); return;
+    case value_kind::uint64: write_integer<uint64_t>(w, text); return;
     case value_kind::float32: w.number(parse_floating<float>(text)); return;
     case value_kind::float64: w.number(parse_floating<double>(text)); return;
     case value_kind::decimal: write_decimal(w, c, decimals, text); return;

@@ -101,6 +101,20 @@ struct envelope_builder::impl {
   std::string op_read;
   /// The op members of changes, indexed by change_op.
   std::string op_change[4];
+  /// What follows the row in a snapshot entry (source block, transaction,
+  /// op, ts_ms, closing braces) for the position, mark and time it was last
+  /// built for: the rows of one write share them, so it is built once.
+  struct snapshot_tail {
+    bool built = false;
+    source_position pos;
+    snapshot_mark mark = snapshot_mark::yes;
+    int64_t ts_ms = 0;
+    std::string text;
+  };
+  mutable snapshot_tail tail;
+
+  const std::string& snapshot_tail_for(const source_position& pos, snapshot_mark mark,
+                                       int64_t ts_ms) const;
 
   void write_row(json_writer& w, const row& r) const;
   void write_key_payload(json_writer& w, const row& r) const;
@@ -155,6 +169,31 @@ void envelope_builder::impl::write_snapshot_source(json_writer& w,
   w.raw(",\"pos\":");
   w.number(pos.binlog_pos);
   w.raw(",\"row\":0,\"thread\":null,\"query\":null}");
+}
+
+const std::string& envelope_builder::impl::snapshot_tail_for(const source_position& pos,
+                                                             snapshot_mark mark,
+                                                             int64_t ts_ms) const {
+  if (tail.built && tail.mark == mark && tail.ts_ms == ts_ms && tail.pos.lsn == pos.lsn &&
+      tail.pos.binlog_pos == pos.binlog_pos && tail.pos.binlog_file == pos.binlog_file &&
+      tail.pos.gtid == pos.gtid)
+    return tail.text;
+  tail.text.clear();
+  json_writer w{tail.text};
+  w.raw(",\"source\":");
+  // The snapshot's own time stands in for the commit time of its rows.
+  write_snapshot_source(w, pos, mark, ts_ms);
+  w.raw(",\"transaction\":null");
+  w.raw(op_read);
+  w.raw(",\"ts_ms\":");
+  w.number(ts_ms);
+  w.raw('}');
+  if (!value_head.empty()) w.raw('}');
+  tail.built = true;
+  tail.pos = pos;
+  tail.mark = mark;
+  tail.ts_ms = ts_ms;
+  return tail.text;
 }
 
 std::string envelope_builder::impl::build_key(const row& r) const {
@@ -312,15 +351,7 @@ void envelope_builder::snapshot_entry_into(stream_entry& e, const row& r,
   w.raw(s.value_head);
   w.raw("{\"before\":null,\"after\":");
   s.write_row(w, r);
-  w.raw(",\"source\":");
-  // The snapshot's own time stands in for the commit time of its rows.
-  s.write_snapshot_source(w, pos, mark, now_ms);
-  w.raw(",\"transaction\":null");
-  w.raw(s.op_read);
-  w.raw(",\"ts_ms\":");
-  w.number(now_ms);
-  w.raw('}');
-  if (!s.value_head.empty()) w.raw('}');
+  w.raw(s.snapshot_tail_for(pos, mark, now_ms));
 }
 
 std::string envelope_builder::key(const row& r) const { return impl_->build_key(r); }

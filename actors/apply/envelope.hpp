@@ -46,6 +46,9 @@ struct change_origin {
   std::string query;
 };
 
+/// Builds the stream entries of one table. One builder per actor: the
+/// snapshot path keeps a per-write cache inside, so a builder is not to be
+/// shared between threads.
 class envelope_builder {
 public:
   envelope_builder(const table_schema& t, const message_config& m,

@@ -64,7 +64,7 @@ size_t next_batch_rows(const snapshot_reader_state& st, size_t& bytes) {
   size_t n = 0;
   while (n < st.buffer.size() && n < st.settings.batch_size_rows &&
          (n == 0 || bytes < st.settings.max_batch_bytes))
-    bytes += row_bytes(st.buffer[n++]);
+    bytes += st.buffer_row_bytes[n++];
   return n;
 }
 
@@ -84,6 +84,7 @@ void send_batch(reader_ptr self, size_t n, size_t bytes, bool done) {
   b.rows.assign(std::make_move_iterator(st.buffer.begin()),
                 std::make_move_iterator(st.buffer.begin() + n));
   st.buffer.erase(st.buffer.begin(), st.buffer.begin() + n);
+  st.buffer_row_bytes.erase(st.buffer_row_bytes.begin(), st.buffer_row_bytes.begin() + n);
   st.buffer_bytes -= std::min(bytes, st.buffer_bytes);
   st.sent.rows_done += n;
   if (n > 0) st.sent.last_key = key_of(st.schema, b.rows.back());
@@ -185,7 +186,10 @@ void read_chunk(reader_ptr self) {
     } else {
       st.rows_read += rows.size();
       st.last_read_key = key_of(st.schema, rows.back());
-      for (const auto& r : rows) st.buffer_bytes += row_bytes(r);
+      for (const auto& r : rows) {
+        st.buffer_row_bytes.push_back(row_bytes(r));
+        st.buffer_bytes += st.buffer_row_bytes.back();
+      }
       st.buffer.insert(st.buffer.end(), std::make_move_iterator(rows.begin()),
                        std::make_move_iterator(rows.end()));
     }

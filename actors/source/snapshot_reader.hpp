@@ -66,6 +66,8 @@ struct snapshot_reader_state {
   source_position source;
   /// Read from the source, not yet sent, and their row_bytes.
   std::vector<row> buffer;
+  /// row_bytes of each row of `buffer`, computed once as it is read.
+  std::vector<size_t> buffer_row_bytes;
   size_t buffer_bytes = 0;
   /// Order-column values of the last row read: a reopened session continues
   /// after it. Rows already sent are not read again, because the applier

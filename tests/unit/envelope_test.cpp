@@ -377,6 +377,13 @@ TEST(envelope, integers_are_numbers_at_the_limits_of_every_size) {
     EXPECT_THROW(convert(l.kind, l.too_big), trib::error);
     EXPECT_EQ(schema_of(col("v", l.kind)).at("type"), l.schema_type);
   }
+  // Text that JSON spells differently is printed again, never copied.
+  EXPECT_EQ(json::serialize(convert(value_kind::int32, "007")), "7");
+  EXPECT_EQ(json::serialize(convert(value_kind::int64, "-007")), "-7");
+  EXPECT_EQ(json::serialize(convert(value_kind::int16, "-0")), "0");
+  EXPECT_EQ(json::serialize(convert(value_kind::uint64, "00")), "0");
+  EXPECT_EQ(json::serialize(convert(value_kind::int32, "0")), "0");
+  EXPECT_THROW(convert(value_kind::int32, "-"), trib::error);
   EXPECT_THROW(convert(value_kind::uint8, "-1"), trib::error);
   EXPECT_THROW(convert(value_kind::int32, ""), trib::error);
   EXPECT_THROW(convert(value_kind::int32, "1.5"), trib::error);
