@@ -11,13 +11,26 @@
 #     in the stream Tributary just wrote.
 # Target: Tributary reaches at least 80 % of the ceiling.
 #
+# Informative, not judged: a second, "MULTI/EXEC" ceiling, the lower of the
+# source's raw read and the rate at which Redis takes the same entries written
+# the way Tributary's contract requires (every write atomic with its
+# checkpoint), one transaction per batch of 5000 rows: MULTI, the XADDs, HSET of
+# the checkpoint, EXEC. Redis spends more CPU per entry inside MULTI/EXEC than
+# for plain pipelined XADDs, so no client bound by that contract reaches the
+# plain-XADD ceiling; the report gives "% of MULTI/EXEC ceiling" next to
+# "% of ceiling".
+# It is measured with `redis-cli --pipe` (one connection) reading a RESP file of
+# CEILING_N such XADDs, generated once per entry size into BENCH_WORK and
+# deleted when the script exits (~1.7 GB for 500,000 full-size entries).
+#
 # Method: the machine is shared and its speed drifts by tens of percent within
 # minutes, so a ceiling measured once, minutes away from a run, makes the ratio
 # noise. Every run therefore gets its own ceiling: REPEAT rounds, each of which
 # measures every source's raw read and then, for every mode, runs Tributary and
-# right after it the Redis XADD ceiling for that run's entry sizes. The report
-# gives the median and the best ratio over the rounds per (source, mode); the
-# result column judges the median.
+# right after it the Redis XADD ceiling, then the MULTI/EXEC one, for that
+# run's entry sizes. The report gives the median and the best ratio over the
+# rounds per (source, mode), and the median ratio to the MULTI/EXEC ceiling;
+# the result column judges the median ratio to the (plain XADD) ceiling.
 #
 #   ops/bench/snapshot.sh                  the 1,000,000-row run, 3 rounds (a few minutes)
 #   ROWS=2000000 ops/bench/snapshot.sh     the same at 2,000,000 rows (peak RSS check)
@@ -29,18 +42,24 @@
 #   SOURCES         "postgresql mariadb" (default) or one of them
 #   MODES           "full noschema" (default) or one of them
 #   REPEAT          rounds (default 3); each round runs every source and mode once
-#   CEILING_N       XADD requests per redis-benchmark run (default min(ROWS, 500000))
+#   CEILING_N       XADD requests per redis-benchmark run and entries per
+#                   MULTI/EXEC ceiling (default min(ROWS, 500000))
 #   SKIP_TRIBUTARY  1: measure the ceilings only, REPEAT times (Redis with
 #                   representative sizes)
 #   TRIB_BUILD_DIR  where nodes/tributary is (default ./build)
-#   BENCH_WORK      scratch directory (default /tmp/trib-bench)
+#   BENCH_WORK      scratch directory (default /tmp/trib-bench); holds the
+#                   MULTI/EXEC ceiling's RESP files while the script runs
+#                   (up to ~4 GB at the defaults: one per entry size)
 # Writes ops/bench/results/snapshot-<date>.md (with -<ROWS> when ROWS is not
 # 1,000,000): the summary per (source, mode), every round, every ceiling; and
-# prints it. Exit code 1 when a run failed or a stream did not hold ROWS entries.
+# prints it. Exit code 1 when a run failed, a stream did not hold ROWS entries or
+# the MULTI/EXEC ceiling of a run failed (redis-cli --pipe errors, wrong reply
+# count, wrong stream length or checkpoint).
 #
 # Uses the servers of ops/servers.sh (started if needed; ports in ops/env.sh) and
 # touches only its own data: databases `bench`, Redis keys bench_orders,
-# bench_public_orders, bench_ceiling and replicate_io_*_bench_*.
+# bench_public_orders, bench_ceiling, bench_ceiling_tx, bench_ceiling_tx_ck and
+# replicate_io_*_bench_*.
 # shellcheck disable=SC2016  # backticks in single quotes are Markdown, not substitutions
 set -euo pipefail
 
@@ -88,6 +107,13 @@ RESULTS="$WORK/results.tsv"; CEILINGS="$WORK/ceilings.tsv"; ENVF="$WORK/env.tsv"
 : > "$RESULTS"; : > "$CEILINGS"
 rm -f "$WORK"/bench_*.log
 
+# The MULTI/EXEC ceiling's RESP files are up to ~1.7 GB each: none survives the
+# script, however it ends (an interrupted earlier run's are removed here too).
+tx_files_clean() { rm -f "$WORK"/ceiling_tx.*.resp "$WORK"/ceiling_tx.*.resp.tmp; }
+tx_files_clean
+trap tx_files_clean EXIT
+trap 'exit 130' INT TERM HUP
+
 export PGPASSWORD="$TRIB_SOURCE_PASSWORD"
 pg() {
   "$TRIB_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TRIB_PG_PORT" \
@@ -114,7 +140,7 @@ bash "$ROOT/ops/servers.sh" start >&2 || die "ops/servers.sh start failed"
 # Deletes this benchmark's own Redis keys, never anyone else's.
 redis_clean() {
   local keys
-  rcli DEL bench_orders bench_public_orders bench_ceiling > /dev/null
+  rcli DEL bench_orders bench_public_orders bench_ceiling bench_ceiling_tx bench_ceiling_tx_ck > /dev/null
   keys=$(rcli --scan --pattern 'replicate_io_*_bench_*')
   if [[ -n $keys ]]; then
     # shellcheck disable=SC2086  # one key per word; our keys have no blanks
@@ -286,6 +312,60 @@ redis_ceiling() {
   REDIS_CEIL=$best
 }
 
+# The same entries written as Tributary's contract requires every write: one
+# transaction per batch of $BATCH, `MULTI; XADD bench_ceiling_tx * key <k> value
+# <v> (one per entry); HSET bench_ceiling_tx_ck bench_ceiling_tx <entries so far>;
+# EXEC`, CEILING_N entries with a key of $2 bytes and a value of $3 bytes, sent
+# by `redis-cli --pipe` over one connection. The RESP file is generated once per
+# size and read once before the timed pipe, so the timing measures Redis, not
+# Python or the disk. Sets TX_CEIL (entries/s) and records a ceiling line named
+# $4 for round $1; on failure sets TX_ERR to what failed instead (the caller
+# fails the run).
+TX_STREAM=bench_ceiling_tx
+TX_CK=bench_ceiling_tx_ck
+TX_CEIL=0
+TX_ERR=""
+tx_ceiling() {
+  local round=$1 kb=$2 vb=$3 name=$4 file batches want rc=0 t0 t1 secs len pos
+  local re='errors: ([0-9]+), replies: ([0-9]+)' errors replies
+  local out="$WORK/redis-pipe.out" err="$WORK/redis-pipe.err"
+  TX_CEIL=0; TX_ERR=""
+  file="$WORK/ceiling_tx.k$kb.v$vb.n$CEILING_N.b$BATCH.resp"
+  if [[ ! -e $file ]]; then
+    python3 "$PY" tx-resp "$file" "$kb" "$vb" "$CEILING_N" "$BATCH" "$TX_STREAM" "$TX_CK" \
+      || { TX_ERR="could not generate $file"; return 0; }
+  fi
+  cat "$file" > /dev/null
+  # Replies: +OK to MULTI, +QUEUED to every XADD and to HSET, EXEC's array.
+  batches=$(( (CEILING_N + BATCH - 1) / BATCH ))
+  want=$(( CEILING_N + 3 * batches ))
+  rcli DEL "$TX_STREAM" "$TX_CK" > /dev/null
+  t0=$(now)
+  rcli --pipe < "$file" > "$out" 2> "$err" || rc=$?
+  t1=$(now)
+  secs=$(elapsed "$t0" "$t1")
+  len=$(rcli XLEN "$TX_STREAM")
+  pos=$(rcli HGET "$TX_CK" "$TX_STREAM")
+  rcli DEL "$TX_STREAM" "$TX_CK" > /dev/null
+  if [[ $(< "$out") =~ $re ]]; then
+    errors=${BASH_REMATCH[1]}; replies=${BASH_REMATCH[2]}
+  else
+    errors=unknown; replies=unknown
+  fi
+  # EXEC reports an error inside a transaction in its array, which --pipe does
+  # not count: the stream's length and the checkpoint tell that every entry
+  # committed.
+  if (( rc != 0 )) || [[ $errors != 0 || $replies != "$want" || $len != "$CEILING_N" || $pos != "$CEILING_N" ]]; then
+    head -n 5 "$err" >&2
+    TX_ERR="redis-cli --pipe exit code $rc, errors $errors, replies $replies (expected 0 and $want), XLEN $len and checkpoint ${pos:-none} (expected $CEILING_N)"
+    return 0
+  fi
+  TX_CEIL=$(rate "$CEILING_N" "$secs")
+  printf '%s\t%s\t`redis-cli --pipe` of MULTI + %s XADD + HSET checkpoint + EXEC per batch, %s entries, key %s B + value %s B (one connection, %s s)\t%s\n' \
+    "$round" "$name" "$BATCH" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" >> "$CEILINGS"
+  log "redis: MULTI/EXEC of $BATCH XADD key ${kb} B + value ${vb} B: $TX_CEIL entries/s"
+}
+
 # ------------------------------------------------------------------ tributary runs
 
 stream_of() { [[ $1 == postgresql ]] && echo bench_public_orders || echo bench_orders; }
@@ -346,9 +426,10 @@ EOF
 }
 
 # One Tributary run of round $1 for source $2 and mode $3, then the Redis XADD
-# ceiling for the entries it wrote. Appends a line to $RESULTS: round, load
-# average before the run, source, messages, rows, seconds, peak RSS kB, key
-# bytes, value bytes, source ceiling, Redis ceiling, status.
+# and MULTI/EXEC ceilings for the entries it wrote. Appends a line to $RESULTS:
+# round, load average before the run, source, messages, rows, seconds, peak RSS
+# kB, key bytes, value bytes, source ceiling, Redis ceiling, Redis MULTI/EXEC
+# ceiling, status.
 FAILED=0
 run_tributary() {
   local round=$1 src=$2 mode=$3
@@ -373,14 +454,14 @@ run_tributary() {
   if (( rc != 0 )); then
     echo "--- last lines of $runlog" >&2; tail -n 15 "$runlog" >&2
     log "FAILED: tributary exited with code $rc for $src ($label), round $round"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\texit code %s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\texit code %s\n' \
       "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$rc" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   len=$(rcli XLEN "$stream")
   if [[ $len != "$ROWS" ]]; then
     log "FAILED: stream $stream holds $len entries after the run, expected $ROWS (round $round, log $runlog)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\tXLEN %s != %s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\tXLEN %s != %s\n' \
       "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$len" "$ROWS" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
@@ -390,9 +471,17 @@ run_tributary() {
   redis_clean
   # The ceiling this run is compared with, measured right after it.
   redis_ceiling "$round" "$kb" "$vb" "redis XADD, $src $label entries"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
+  tx_ceiling "$round" "$kb" "$vb" "redis MULTI/EXEC XADD, $src $label entries"
+  if [[ -n $TX_ERR ]]; then
+    log "FAILED: MULTI/EXEC ceiling after $src ($label), round $round: $TX_ERR"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\tMULTI/EXEC ceiling: %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
+      "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_ERR" >> "$RESULTS"
+    FAILED=1; return 0
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
     "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
-    "${SRC_CEIL[$src]}" "$REDIS_CEIL" >> "$RESULTS"
+    "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_CEIL" >> "$RESULTS"
 }
 
 # The rounds are only comparable if they ran the same binary: note its
@@ -412,8 +501,12 @@ for (( round = 1; round <= REPEAT; round++ )); do
     step "round $round/$REPEAT: redis ceilings with representative entry sizes (SKIP_TRIBUTARY=1)"
     # Sizes of the stack notes: full message ~250 B key + ~4 KB value,
     # include-schema false ~60 B key + ~650 B value.
-    redis_ceiling "$round" 250 4100 "redis XADD, full-size entries (representative)"
-    redis_ceiling "$round" 60 650 "redis XADD, include-schema false entries (representative)"
+    for sizes in "250 4100 full-size" "60 650 include-schema false"; do
+      read -r kb vb what <<< "$sizes"
+      redis_ceiling "$round" "$kb" "$vb" "redis XADD, $what entries (representative)"
+      tx_ceiling "$round" "$kb" "$vb" "redis MULTI/EXEC XADD, $what entries (representative)"
+      [[ -z $TX_ERR ]] || die "MULTI/EXEC ceiling, $what entries: $TX_ERR"
+    done
   fi
 done
 redis_clean
