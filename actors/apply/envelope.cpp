@@ -347,7 +347,26 @@ void envelope_builder::snapshot_entry_into(stream_entry& e, const row& r,
   size_t cells = 0;
   for (const auto& c : r.cells) cells += c.text.size() + 16;
   e.value.reserve(s.value_head.size() + s.source_head.size() + 256 + cells);
-  json_writer w{e.value};
+  append_snapshot_value(e.value, r, pos, mark, now_ms);
+}
+
+void envelope_builder::append_snapshot_key(std::string& out, const row& r) const {
+  const auto& s = *impl_;
+  if (s.key_index.empty()) {
+    out += "default";
+    return;
+  }
+  json_writer w{out};
+  w.raw(s.key_head);
+  s.write_key_payload(w, r);
+  if (!s.key_head.empty()) w.raw('}');
+}
+
+void envelope_builder::append_snapshot_value(std::string& out, const row& r,
+                                             const source_position& pos, snapshot_mark mark,
+                                             int64_t now_ms) const {
+  const auto& s = *impl_;
+  json_writer w{out};
   w.raw(s.value_head);
   w.raw("{\"before\":null,\"after\":");
   s.write_row(w, r);

@@ -67,6 +67,14 @@ public:
                            const source_position& pos, snapshot_mark mark,
                            int64_t now_ms) const;
 
+  /// The key and the value of snapshot_entry, appended to `out` (nothing
+  /// else is written to it): the snapshot path builds them straight into
+  /// the bytes of its write. On a malformed cell they throw with part of
+  /// the document appended; the caller cuts `out` back.
+  void append_snapshot_key(std::string& out, const row& r) const;
+  void append_snapshot_value(std::string& out, const row& r, const source_position& pos,
+                             snapshot_mark mark, int64_t now_ms) const;
+
   /// The key document alone ("default" when the table has no key columns).
   std::string key(const row& r) const;
 

@@ -63,10 +63,8 @@ bool issue_next(applier_ptr self) {
     b.position.done && st.finals_issued + 1 >= std::max<uint32_t>(b.ranges, 1);
   size_t n = b.rows.size();
   auto ts = now_ms();
-  // Entries are built into one reused entry and encoded straight into the
-  // write's RESP bytes: no string per entry, and the writer sends the bytes
-  // as they are.
-  auto& scratch = st.scratch;
+  // Entries are built straight into the write's RESP bytes: no string per
+  // entry, no copy, and the writer sends the bytes as they are.
   w.encoded.reserve(std::min<size_t>(st.settings.max_write_bytes, 64u << 20) +
                     st.largest_entry + 256);
   while (in.next_row < n &&
@@ -74,13 +72,17 @@ bool issue_next(applier_ptr self) {
     const auto& r = b.rows[in.next_row];
     auto mark = last_of_table && in.next_row + 1 == n ? snapshot_mark::last
                                                       : snapshot_mark::yes;
+    size_t entry_start = w.encoded.size();
     try {
-      st.builder->snapshot_entry_into(scratch, r, b.source, mark, ts);
-      st.largest_entry = std::max(st.largest_entry,
-                                  st.xadd->size(scratch.key.size(), scratch.value.size()));
-      st.xadd->append(w.encoded, scratch.key, scratch.value);
+      st.xadd->append_built(
+        w.encoded, [&](std::string& out) { st.builder->append_snapshot_key(out, r); },
+        [&](std::string& out) {
+          st.builder->append_snapshot_value(out, r, b.source, mark, ts);
+        });
+      st.largest_entry = std::max(st.largest_entry, w.encoded.size() - entry_start);
       ++w.encoded_count;
     } catch (const std::exception& e) {
+      w.encoded.resize(entry_start);
       // Row-level errors skip the row, never the table (design section 7).
       ++st.bad_rows;
       if (st.settings.applier.snapshot.log_row_level_errors)

@@ -65,8 +65,6 @@ struct table_applier_state {
   table_applier_settings settings;
   std::unique_ptr<envelope_builder> builder;
   std::unique_ptr<xadd_encoder> xadd;
-  /// The entry each row is built into before it is encoded.
-  stream_entry scratch;
   /// The largest encoded entry so far, to reserve a write's bytes once.
   size_t largest_entry = 0;
   std::string stream;

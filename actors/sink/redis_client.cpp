@@ -210,6 +210,19 @@ xadd_encoder::xadd_encoder(const std::string& stream) {
   head_ += "$1\r\n*\r\n$3\r\nkey\r\n";
 }
 
+size_t xadd_encoder::set_bulk_length(std::string& out, size_t head, size_t room,
+                                     size_t len) {
+  char num[24];
+  auto res = std::to_chars(num, num + sizeof num, len);
+  auto digits = static_cast<size_t>(res.ptr - num);
+  if (digits > room)
+    out.insert(head + 1, digits - room, '0');
+  else if (digits < room)
+    out.erase(head + 1, room - digits);
+  std::memcpy(&out[head + 1], num, digits);
+  return digits;
+}
+
 void xadd_encoder::append(std::string& out, const std::string& key,
                           const std::string& value) const {
   out += head_;

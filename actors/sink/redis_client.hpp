@@ -106,8 +106,41 @@ public:
   /// Bytes append() adds for a key and value of these sizes, a little over.
   size_t size(size_t key, size_t value) const { return head_.size() + 48 + key + value; }
 
+  /// The same command with the key and value written straight into `out` by
+  /// `key(out)` and `value(out)`, which only append: no copy of either. If
+  /// one throws, `out` holds part of the command and must be cut back.
+  template <class Key, class Value>
+  void append_built(std::string& out, Key&& key, Value&& value) {
+    out += head_;
+    bulk_in_place(out, key_digits_, key);
+    out += "$5\r\nvalue\r\n";
+    bulk_in_place(out, value_digits_, value);
+  }
+
 private:
+  // "$<length>\r\n<bytes>\r\n" with the bytes appended by `write`. Room
+  // for the length is left by the digit count of the previous one (entries
+  // of a table are of similar size); when the count differs the bytes move.
+  template <class Write>
+  static void bulk_in_place(std::string& out, size_t& digits, Write&& write) {
+    size_t head = out.size();
+    out.push_back('$');
+    out.append(digits, '0');
+    out.append("\r\n", 2);
+    size_t start = out.size();
+    write(out);
+    size_t len = out.size() - start;
+    digits = set_bulk_length(out, head, digits, len);
+    out.append("\r\n", 2);
+  }
+
+  // Writes `len` into the room of `room` digits after out[head] ('$'),
+  // widening or narrowing it; returns the digit count of `len`.
+  static size_t set_bulk_length(std::string& out, size_t head, size_t room, size_t len);
+
   std::string head_;
+  size_t key_digits_ = 2;
+  size_t value_digits_ = 3;
 };
 
 /// The entries of a batch, the pre-encoded ones decoded (for tests and

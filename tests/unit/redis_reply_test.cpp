@@ -257,6 +257,21 @@ TEST(redis_reply, pre_encoded_entries_follow_the_plain_ones_and_decode_back) {
   EXPECT_EQ(entries[2].value, "v3");
 }
 
+TEST(redis_reply, entries_built_in_place_match_hiredis_whatever_their_length) {
+  // Lengths whose digit counts go up and down, so the room left for each
+  // length is too small, too large and right.
+  const size_t lengths[] = {5, 123, 7, 0, 10000, 99, 100, 9, 1234567, 12};
+  xadd_encoder enc{"orders"};
+  std::string out = "prefix", expected = "prefix";
+  for (size_t i = 0; i < std::size(lengths); ++i) {
+    std::string key(lengths[(i + 3) % std::size(lengths)] % 1000, 'k');
+    std::string value(lengths[i], static_cast<char>('a' + i));
+    enc.append_built(out, [&](std::string& o) { o += key; }, [&](std::string& o) { o += value; });
+    expected += hiredis_format({"XADD", "orders", "*", "key", key, "value", value});
+    ASSERT_EQ(out, expected) << "entry " << i;
+  }
+}
+
 // -- receive_write over a scripted transport ---------------------------------
 
 namespace {
