@@ -9,7 +9,11 @@
   bench_report.py bench-rps CSV_FILE
       The requests per second of the last test in a redis-benchmark --csv output.
   bench_report.py time-v FILE
-      Elapsed seconds and peak RSS in kB from a `/usr/bin/time -v` report.
+      Elapsed seconds, peak RSS in kB and CPU seconds (user + system) from a
+      `/usr/bin/time -v` report: "<elapsed> <rss kB> <cpu>".
+  bench_report.py cpu-us BEFORE AFTER COUNT
+      Microseconds of CPU per item: (AFTER - BEFORE) / COUNT * 1e6, where
+      BEFORE and AFTER are CPU seconds (Redis's INFO cpu) around a measurement.
   bench_report.py tx-resp FILE KEY_BYTES VALUE_BYTES ENTRIES BATCH STREAM CHECKPOINT_KEY
       Writes FILE, the RESP input of `redis-cli --pipe` for the MULTI/EXEC
       ceiling: ENTRIES `XADD STREAM * key <k> value <v>` (a key of KEY_BYTES
@@ -21,9 +25,11 @@
       (source, messages) over the rounds, every round, every ceiling.
       RESULTS_TSV: round, load average before the run, source, messages, rows,
       seconds, peak RSS kB, key bytes, value bytes, source ceiling rows/s,
-      Redis ceiling rows/s, Redis MULTI/EXEC ceiling rows/s, status ("ok" or
-      what failed).
-      CEILINGS_TSV: round, ceiling, how it was measured, rows/s.
+      Redis ceiling rows/s, Redis MULTI/EXEC ceiling rows/s, Tributary CPU
+      seconds (user + system), Redis CPU seconds spent during the run (INFO
+      cpu after minus before), status ("ok" or what failed).
+      CEILINGS_TSV: round, ceiling, how it was measured, rows/s, Redis CPU
+      microseconds per entry (empty for the source reads).
 """
 import csv
 import json
@@ -81,7 +87,7 @@ def bench_rps(path):
 
 
 def time_v(path):
-    elapsed = rss = None
+    elapsed = rss = user = system = None
     with open(path) as f:
         for line in f:
             line = line.strip()
@@ -94,9 +100,20 @@ def time_v(path):
                 elapsed = secs
             elif line.startswith("Maximum resident set size"):
                 rss = int(line.rsplit(" ", 1)[1])
-    if elapsed is None or rss is None:
-        sys.exit(f"bench_report: no elapsed time or peak RSS in {path}")
-    print(f"{elapsed:.2f} {rss}")
+            elif line.startswith("User time (seconds)"):
+                user = float(line.rsplit(" ", 1)[1])
+            elif line.startswith("System time (seconds)"):
+                system = float(line.rsplit(" ", 1)[1])
+    if elapsed is None or rss is None or user is None or system is None:
+        sys.exit(f"bench_report: no elapsed time, peak RSS or user and system time in {path}")
+    print(f"{elapsed:.2f} {rss} {user + system:.2f}")
+
+
+def cpu_us(before, after, count):
+    count = int(count)
+    if count < 1:
+        sys.exit(f"bench_report: cpu-us needs a positive count, got {count}")
+    print(f"{(float(after) - float(before)) / count * 1e6:.2f}")
 
 
 def resp(*args):
@@ -149,7 +166,8 @@ class Run:
 
     def __init__(self, row):
         (self.round, self.load, self.source, self.messages, rows, secs, rss_kb,
-         key_b, val_b, src_ceil, redis_ceil, tx_ceil, self.status) = row
+         key_b, val_b, src_ceil, redis_ceil, tx_ceil, trib_cpu, redis_cpu,
+         self.status) = row
         self.rows = int(rows)
         self.secs = float(secs)
         self.rss_mb = int(rss_kb) / 1024
@@ -166,6 +184,10 @@ class Run:
             # Tributary must, in MULTI/EXEC transactions with a checkpoint.
             self.tx_ceiling = min(self.src_ceil, float(tx_ceil))
             self.tx_pct = 100.0 * self.rps / self.tx_ceiling
+            # CPU per row, in microseconds: Tributary's own (user + system)
+            # and what Redis spent while Tributary wrote to it.
+            self.trib_us = float(trib_cpu) / self.rows * 1e6
+            self.redis_us = float(redis_cpu) / self.rows * 1e6
 
 
 def verdict(pct):
@@ -211,6 +233,10 @@ def table(results_path, ceilings_path, env_path):
           "source raw read and the rate at which Redis takes the same entries written as "
           f"Tributary's contract requires, in transactions of {env['batch']} (MULTI, the XADDs, "
           "HSET of a checkpoint, EXEC).")
+    w("The CPU columns are microseconds of CPU per row: Tributary's user + system time from "
+      "`/usr/bin/time -v`, and Redis's `used_cpu_user + used_cpu_sys` from INFO cpu read right "
+      "before and right after the run (for a ceiling, around its measurement); on this shared "
+      "machine they are steadier than rates.")
     w("")
     w("## Summary")
     w("")
@@ -219,8 +245,9 @@ def table(results_path, ceilings_path, env_path):
     else:
         w("| source | messages | rows | rounds | median rows/s | max peak RSS MB | "
           "ceiling rows/s (min-max) | median % of ceiling | best % of ceiling | "
-          "median % of MULTI/EXEC ceiling | result |")
-        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "median % of MULTI/EXEC ceiling | median Tributary CPU µs/row | "
+          "median Redis CPU µs/entry | result |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         groups = {}
         for r in runs:
             groups.setdefault((r.source, r.messages), []).append(r)
@@ -231,19 +258,22 @@ def table(results_path, ceilings_path, env_path):
             rows = fmt_int(group[0].rows)
             if not good:
                 w(f"| {source} | {messages} | {rows} | 0 of {len(group)} | - | {rss:.0f} | "
-                  f"- | - | - | - | FAILED: every round |")
+                  f"- | - | - | - | - | - | FAILED: every round |")
                 continue
             med_pct = statistics.median(r.pct for r in good)
             best_pct = max(r.pct for r in good)
             med_tx_pct = statistics.median(r.tx_pct for r in good)
             med_rps = statistics.median(r.rps for r in good)
+            med_trib_us = statistics.median(r.trib_us for r in good)
+            med_redis_us = statistics.median(r.redis_us for r in good)
             lo = min(r.ceiling for r in good)
             hi = max(r.ceiling for r in good)
             result = (f"FAILED: {failed} of {len(group)} rounds" if failed
                       else verdict(med_pct))
             w(f"| {source} | {messages} | {rows} | {len(good)} of {len(group)} | "
               f"{fmt_int(med_rps)} | {rss:.0f} | {fmt_int(lo)}-{fmt_int(hi)} | "
-              f"{med_pct:.0f} % | {best_pct:.0f} % | {med_tx_pct:.0f} % | {result} |")
+              f"{med_pct:.0f} % | {best_pct:.0f} % | {med_tx_pct:.0f} % | "
+              f"{med_trib_us:.2f} | {med_redis_us:.2f} | {result} |")
         w("")
         w("## Rounds")
         w("")
@@ -252,24 +282,31 @@ def table(results_path, ceilings_path, env_path):
         w("")
         w("| round | load | source | messages | seconds | rows/s | MB/s | "
           "entry bytes (key+value) | peak RSS MB | source read rows/s | "
-          "Redis XADD rows/s | % of ceiling | % of MULTI/EXEC ceiling | result |")
-        w("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "Redis XADD rows/s | % of ceiling | % of MULTI/EXEC ceiling | "
+          "Tributary CPU µs/row | Redis CPU µs/entry | result |")
+        w("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in runs:
             if not r.ok:
                 w(f"| {r.round} | {r.load} | {r.source} | {r.messages} | {r.secs:.1f} | - | - | "
-                  f"- | {r.rss_mb:.0f} | - | - | - | - | FAILED: {r.status} |")
+                  f"- | {r.rss_mb:.0f} | - | - | - | - | - | - | FAILED: {r.status} |")
                 continue
             w(f"| {r.round} | {r.load} | {r.source} | {r.messages} | {r.secs:.1f} | "
               f"{fmt_int(r.rps)} | {r.mbs:.1f} | {r.entry:,.0f} | {r.rss_mb:.0f} | "
               f"{fmt_int(r.src_ceil)} | {fmt_int(r.redis_ceil)} | {r.pct:.0f} % | "
-              f"{r.tx_pct:.0f} % | {verdict(r.pct)} |")
+              f"{r.tx_pct:.0f} % | {r.trib_us:.2f} | {r.redis_us:.2f} | {verdict(r.pct)} |")
     w("")
     w("## Ceilings")
     w("")
-    w("| round | ceiling | measured with | rows/s |")
-    w("|---:|---|---|---:|")
-    for rnd, name, how, rps in ceilings:
-        w(f"| {rnd} | {name} | {how} | {fmt_int(float(rps))} |")
+    compare = "" if env.get("skip") == "1" else (
+        " Compare it with the Redis CPU µs/entry of the Tributary runs above.")
+    w("Redis CPU µs/entry: Redis's CPU over the measurement per entry written; for "
+      f"redis-benchmark, over its -c 4 run.{compare}")
+    w("")
+    w("| round | ceiling | measured with | rows/s | Redis CPU µs/entry |")
+    w("|---:|---|---|---:|---:|")
+    for rnd, name, how, rps, redis_us in ceilings:
+        redis_us = f"{float(redis_us):.2f}" if redis_us else "-"
+        w(f"| {rnd} | {name} | {how} | {fmt_int(float(rps))} | {redis_us} |")
     print("\n".join(out))
 
 
@@ -278,7 +315,7 @@ def main(argv):
         sys.exit(__doc__)
     cmd, args = argv[1], argv[2:]
     handlers = {"entry-size": entry_size, "bench-rps": bench_rps, "time-v": time_v,
-                "tx-resp": tx_resp, "table": table}
+                "cpu-us": cpu_us, "tx-resp": tx_resp, "table": table}
     if cmd not in handlers:
         sys.exit(__doc__)
     handlers[cmd](*args)

@@ -23,6 +23,13 @@
 # CEILING_N such XADDs, generated once per entry size into BENCH_WORK and
 # deleted when the script exits (~1.7 GB for 500,000 full-size entries).
 #
+# CPU per row, steadier than rates on this shared machine: every run reports
+# Tributary's CPU (user + system from the same `/usr/bin/time -v` report) and
+# Redis's CPU (used_cpu_user + used_cpu_sys of `INFO cpu`, read right before and
+# right after the run) in microseconds per row, the summary their medians; the
+# ceilings table gives Redis's CPU per entry of the -c 4 redis-benchmark run and
+# of the MULTI/EXEC run, to compare plain XADD, MULTI/EXEC batches and Tributary.
+#
 # Method: the machine is shared and its speed drifts by tens of percent within
 # minutes, so a ceiling measured once, minutes away from a run, makes the ratio
 # noise. Every run therefore gets its own ceiling: REPEAT rounds, each of which
@@ -51,7 +58,8 @@
 #                   MULTI/EXEC ceiling's RESP files while the script runs
 #                   (up to ~4 GB at the defaults: one per entry size)
 # Writes ops/bench/results/snapshot-<date>.md (with -<ROWS> when ROWS is not
-# 1,000,000): the summary per (source, mode), every round, every ceiling; and
+# 1,000,000): the summary per (source, mode), every round (rates and CPU per
+# row), every ceiling (with Redis's CPU per entry); and
 # prints it. Exit code 1 when a run failed, a stream did not hold ROWS entries or
 # the MULTI/EXEC ceiling of a run failed (redis-cli --pipe errors, wrong reply
 # count, wrong stream length or checkpoint).
@@ -150,6 +158,17 @@ redis_clean() {
 }
 
 redis_used_mb() { rcli INFO memory | awk -F: '/^used_memory:/ { printf "%.0f", $2 / 1048576 }'; }
+
+# CPU seconds Redis has used so far, user + system (all its threads); the
+# difference of two readings is what Redis spent in between. redis-cli ends
+# INFO lines with \r.
+redis_cpu() {
+  local info
+  info=$(rcli INFO cpu | tr -d '\r') || die "redis-cli INFO cpu failed"
+  awk -F: '/^used_cpu_(user|sys):/ { s += $2; n++ }
+           END { if (n != 2) exit 1; printf "%.6f\n", s }' <<< "$info" \
+    || die "no used_cpu_user and used_cpu_sys in Redis's INFO cpu"
+}
 
 # Full messages are ~4.6 KB a row, and Redis keeps ~1.3x that: refuse to start a
 # run that would push the machine into the OOM killer.
@@ -269,15 +288,15 @@ source_ceiling() {
   if [[ $src == postgresql ]]; then
     copy_rps=$(best_rate pg -d bench -c "COPY orders TO STDOUT")
     select_rps=$(best_rate pg -d bench -At -v FETCH_COUNT=5000 -c "SELECT * FROM orders")
-    printf '%s\tpostgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\n' \
+    printf '%s\tpostgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\t\n' \
       "$round" "$copy_rps" >> "$CEILINGS"
-    printf '%s\tpostgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\n' \
+    printf '%s\tpostgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\t\n' \
       "$round" "$select_rps" >> "$CEILINGS"
     SRC_CEIL[postgresql]=$(( copy_rps > select_rps ? copy_rps : select_rps ))
     log "postgresql: raw read of $ROWS rows: COPY $copy_rps rows/s, SELECT $select_rps rows/s"
   else
     select_rps=$(best_rate my --quick -B -e "SELECT * FROM bench.orders")
-    printf '%s\tmariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\n' \
+    printf '%s\tmariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\t\n' \
       "$round" "$select_rps" >> "$CEILINGS"
     SRC_CEIL[mariadb]=$select_rps
     log "mariadb: raw read of $ROWS rows: SELECT $select_rps rows/s"
@@ -289,26 +308,34 @@ source_ceiling() {
 # Pipelined XADD rate (-P 100) of entries with a key of $2 bytes and a value of
 # $3 bytes into one stream, as Tributary writes one stream per table; best of
 # 1 and 4 connections. Sets REDIS_CEIL (entries/s) and records a ceiling line
-# named $4 for round $1. Never cached: the rate drifts with the machine, and
-# the point is to measure it next to the run it is compared with.
+# named $4 for round $1, with Redis's CPU per entry of the -c 4 run (the one
+# that is usually the best). Never cached: the rate drifts with the machine,
+# and the point is to measure it next to the run it is compared with.
 REDIS_CEIL=0
 redis_ceiling() {
-  local round=$1 kb=$2 vb=$3 name=$4 key value c rps best=0 detail=""
+  local round=$1 kb=$2 vb=$3 name=$4 key value c rps best=0 detail="" cpu0 cpu1 cpu_us=""
   key=$(head -c "$kb" /dev/zero | tr '\0' k)
   value=$(head -c "$vb" /dev/zero | tr '\0' v)
   for c in 1 4; do
     rcli DEL bench_ceiling > /dev/null
+    cpu0=$(redis_cpu)
     redis-benchmark -h 127.0.0.1 -p "$TRIB_REDIS_PORT" -P 100 -c "$c" -n "$CEILING_N" --csv \
       XADD bench_ceiling '*' key "$key" value "$value" > "$WORK/redis-benchmark.csv" 2> "$WORK/redis-benchmark.err" \
       || { cat "$WORK/redis-benchmark.err" >&2; die "redis-benchmark failed"; }
+    cpu1=$(redis_cpu)
+    # Per entry the stream holds: with -P, redis-benchmark may send a few more
+    # than -n.
+    if (( c == 4 )); then
+      cpu_us=$(python3 "$PY" cpu-us "$cpu0" "$cpu1" "$(rcli XLEN bench_ceiling)")
+    fi
     rps=$(python3 "$PY" bench-rps "$WORK/redis-benchmark.csv")
     (( rps > best )) && best=$rps
     detail+="${detail:+, }-c $c: $rps"
   done
   rcli DEL bench_ceiling > /dev/null
-  printf '%s\t%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\n' \
-    "$round" "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" >> "$CEILINGS"
-  log "redis: XADD key ${kb} B + value ${vb} B: $detail entries/s"
+  printf '%s\t%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\t%s\n' \
+    "$round" "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" "$cpu_us" >> "$CEILINGS"
+  log "redis: XADD key ${kb} B + value ${vb} B: $detail entries/s; Redis CPU $cpu_us µs/entry (-c 4)"
   REDIS_CEIL=$best
 }
 
@@ -319,14 +346,14 @@ redis_ceiling() {
 # by `redis-cli --pipe` over one connection. The RESP file is generated once per
 # size and read once before the timed pipe, so the timing measures Redis, not
 # Python or the disk. Sets TX_CEIL (entries/s) and records a ceiling line named
-# $4 for round $1; on failure sets TX_ERR to what failed instead (the caller
-# fails the run).
+# $4 for round $1, with Redis's CPU per entry over the pipe; on failure sets
+# TX_ERR to what failed instead (the caller fails the run).
 TX_STREAM=bench_ceiling_tx
 TX_CK=bench_ceiling_tx_ck
 TX_CEIL=0
 TX_ERR=""
 tx_ceiling() {
-  local round=$1 kb=$2 vb=$3 name=$4 file batches want rc=0 t0 t1 secs len pos
+  local round=$1 kb=$2 vb=$3 name=$4 file batches want rc=0 t0 t1 secs len pos cpu0 cpu1 cpu_us
   local re='errors: ([0-9]+), replies: ([0-9]+)' errors replies
   local out="$WORK/redis-pipe.out" err="$WORK/redis-pipe.err"
   TX_CEIL=0; TX_ERR=""
@@ -340,9 +367,11 @@ tx_ceiling() {
   batches=$(( (CEILING_N + BATCH - 1) / BATCH ))
   want=$(( CEILING_N + 3 * batches ))
   rcli DEL "$TX_STREAM" "$TX_CK" > /dev/null
+  cpu0=$(redis_cpu)
   t0=$(now)
   rcli --pipe < "$file" > "$out" 2> "$err" || rc=$?
   t1=$(now)
+  cpu1=$(redis_cpu)
   secs=$(elapsed "$t0" "$t1")
   len=$(rcli XLEN "$TX_STREAM")
   pos=$(rcli HGET "$TX_CK" "$TX_STREAM")
@@ -361,9 +390,10 @@ tx_ceiling() {
     return 0
   fi
   TX_CEIL=$(rate "$CEILING_N" "$secs")
-  printf '%s\t%s\t`redis-cli --pipe` of MULTI + %s XADD + HSET checkpoint + EXEC per batch, %s entries, key %s B + value %s B (one connection, %s s)\t%s\n' \
-    "$round" "$name" "$BATCH" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" >> "$CEILINGS"
-  log "redis: MULTI/EXEC of $BATCH XADD key ${kb} B + value ${vb} B: $TX_CEIL entries/s"
+  cpu_us=$(python3 "$PY" cpu-us "$cpu0" "$cpu1" "$CEILING_N")
+  printf '%s\t%s\t`redis-cli --pipe` of MULTI + %s XADD + HSET checkpoint + EXEC per batch, %s entries, key %s B + value %s B (one connection, %s s)\t%s\t%s\n' \
+    "$round" "$name" "$BATCH" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" "$cpu_us" >> "$CEILINGS"
+  log "redis: MULTI/EXEC of $BATCH XADD key ${kb} B + value ${vb} B: $TX_CEIL entries/s; Redis CPU $cpu_us µs/entry"
 }
 
 # ------------------------------------------------------------------ tributary runs
@@ -429,11 +459,13 @@ EOF
 # and MULTI/EXEC ceilings for the entries it wrote. Appends a line to $RESULTS:
 # round, load average before the run, source, messages, rows, seconds, peak RSS
 # kB, key bytes, value bytes, source ceiling, Redis ceiling, Redis MULTI/EXEC
-# ceiling, status.
+# ceiling, Tributary CPU seconds (user + system), Redis CPU seconds during the
+# run, status.
 FAILED=0
 run_tributary() {
   local round=$1 src=$2 mode=$3
   local id="bench_${src}_$mode" stream rc=0 secs rss len sizes kb vb t0 t1 load
+  local tcpu rcpu0 rcpu1 rcpu
   local c="$WORK/conf" label runlog="$WORK/bench_${src}_$mode.round$round.log"
   label=$([[ $mode == full ]] && echo "full" || echo "include-schema: false")
   stream=$(stream_of "$src")
@@ -442,46 +474,51 @@ run_tributary() {
   write_confs "$src" "$mode"
   load=$(cut -d' ' -f1 /proc/loadavg)
   log "redis uses $(redis_used_mb) MB before the run; load average $load"
-  # /usr/bin/time reports the peak RSS; the wall clock comes from the shell,
-  # whose resolution is finer than time's 10 ms.
+  # /usr/bin/time reports the peak RSS and Tributary's CPU time; the wall clock
+  # comes from the shell, whose resolution is finer than time's 10 ms. Redis's
+  # CPU is read right before and right after, outside the timed span.
+  rcpu0=$(redis_cpu)
   t0=$(now)
   /usr/bin/time -v -o "$WORK/time.txt" "$TRIB" snapshot "$c/src.yaml" "$c/dst.yaml" \
     --applier "$c/applier.yaml" --filter "$c/filter.yaml" --id "$id" \
     --data-dir "$WORK/data" --overwrite > "$runlog" 2>&1 || rc=$?
   t1=$(now)
+  rcpu1=$(redis_cpu)
   secs=$(elapsed "$t0" "$t1")
-  read -r _ rss < <(python3 "$PY" time-v "$WORK/time.txt")
+  rcpu=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.6f}')" "$rcpu0" "$rcpu1")
+  read -r _ rss tcpu < <(python3 "$PY" time-v "$WORK/time.txt")
   if (( rc != 0 )); then
     echo "--- last lines of $runlog" >&2; tail -n 15 "$runlog" >&2
     log "FAILED: tributary exited with code $rc for $src ($label), round $round"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\texit code %s\n' \
-      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$rc" >> "$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\texit code %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$rc" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   len=$(rcli XLEN "$stream")
   if [[ $len != "$ROWS" ]]; then
     log "FAILED: stream $stream holds $len entries after the run, expected $ROWS (round $round, log $runlog)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\tXLEN %s != %s\n' \
-      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$len" "$ROWS" >> "$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\tXLEN %s != %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$len" "$ROWS" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   sizes=$(python3 "$PY" entry-size 127.0.0.1 "$TRIB_REDIS_PORT" "$stream")
   read -r kb vb _ <<< "$sizes"
   log "done in $secs s ($(rate "$ROWS" "$secs") rows/s), peak RSS $(( rss / 1024 )) MB, XLEN $len, entries average key $kb B + value $vb B; redis uses $(redis_used_mb) MB"
+  log "CPU: tributary $tcpu s ($(python3 "$PY" cpu-us 0 "$tcpu" "$ROWS") µs/row), redis $rcpu s ($(python3 "$PY" cpu-us 0 "$rcpu" "$ROWS") µs/entry)"
   redis_clean
   # The ceiling this run is compared with, measured right after it.
   redis_ceiling "$round" "$kb" "$vb" "redis XADD, $src $label entries"
   tx_ceiling "$round" "$kb" "$vb" "redis MULTI/EXEC XADD, $src $label entries"
   if [[ -n $TX_ERR ]]; then
     log "FAILED: MULTI/EXEC ceiling after $src ($label), round $round: $TX_ERR"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\tMULTI/EXEC ceiling: %s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\t%s\tMULTI/EXEC ceiling: %s\n' \
       "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
-      "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_ERR" >> "$RESULTS"
+      "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$tcpu" "$rcpu" "$TX_ERR" >> "$RESULTS"
     FAILED=1; return 0
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
     "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
-    "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_CEIL" >> "$RESULTS"
+    "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_CEIL" "$tcpu" "$rcpu" >> "$RESULTS"
 }
 
 # The rounds are only comparable if they ran the same binary: note its
