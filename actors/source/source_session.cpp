@@ -11,6 +11,12 @@
 namespace trib {
 
 void table_reader::give_back(std::vector<row>&& rows) {
+  // A cell that once held a long value keeps its buffer; release those, so
+  // that refilled rows hide no more than max_spare_cell_bytes a cell beyond
+  // the sizes the reader's memory budget counts.
+  for (auto& r : rows)
+    for (auto& c : r.cells)
+      if (c.text.capacity() > max_spare_cell_bytes) std::string().swap(c.text);
   if (spare_.empty() && rows.size() <= max_spare_rows) {
     spare_ = std::move(rows);
     return;

@@ -34,9 +34,11 @@ public:
   /// Up to `limit` further rows; an empty result means the table is done.
   virtual std::vector<row> next(size_t limit) = 0;
   /// Rows read earlier and written since: next() refills them rather than
-  /// allocating new ones. Keeps at most max_spare_rows.
+  /// allocating new ones. Keeps at most max_spare_rows, and no cell buffer
+  /// over max_spare_cell_bytes.
   void give_back(std::vector<row>&& rows);
-  static constexpr size_t max_spare_rows = 20000;
+  static constexpr size_t max_spare_rows = 10000;
+  static constexpr size_t max_spare_cell_bytes = 256;
   /// A row for next() to fill with `cells` cells: a given-back one (its
   /// cells keep their text capacity; every cell must be set) or a new one.
   row take_row(size_t cells);
