@@ -16,6 +16,15 @@ redis_writer_state::~redis_writer_state() = default;
 
 namespace {
 
+// Connects and names the connection, so that CLIENT LIST shows what it is.
+// A user whose ACL forbids CLIENT SETNAME still writes: the name is a help
+// to operators, nothing depends on it.
+void connect(redis_writer_state& st) {
+  st.client = redis_client::connect(st.target);
+  if (!st.settings.client_name.empty())
+    st.client->command({"CLIENT", "SETNAME", st.settings.client_name});
+}
+
 // HGET of a checkpoint field; nullopt when it does not exist.
 std::optional<std::string> read_checkpoint(redis_client& c, const write_batch& b) {
   auto r = c.command({"HGET", b.checkpoint_key, b.checkpoint_field});
@@ -75,7 +84,7 @@ std::string chain_of(const write_batch& b) {
 write_ack attempt_write(redis_writer_state& st, const write_batch& b,
                         bool check_committed,
                         const std::vector<std::string>& committed_values) {
-  if (!st.client) st.client = redis_client::connect(st.target);
+  if (!st.client) connect(st);
   bool has_checkpoint = !b.checkpoint_key.empty();
   if (has_checkpoint && st.committed.count(b.checkpoint_field) == 0)
     st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
@@ -100,7 +109,7 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b,
     if (has_checkpoint) st.committed[b.checkpoint_field] = b.checkpoint_value;
     return write_ack{o.added, std::move(o.last_id)};
   }
-  if (!st.client->usable()) st.client = redis_client::connect(st.target);
+  if (!st.client->usable()) connect(st);
   undo_partial(st, b, o);
   throw error(o.error->code, o.error->what + " (undone: the batch is not in the stream)");
 }
@@ -198,7 +207,7 @@ void recover(redis_writer_state& st, std::optional<write_outcome> front) {
     if (o) {
       // Known outcome: take back whatever of it is in, then write it again.
       try {
-        if (!st.client) st.client = redis_client::connect(st.target);
+        if (!st.client) connect(st);
         undo_partial(st, s.batch, *o);
       } catch (const error& e) {
         if (!s.batch.checkpoint_key.empty()) st.failed_fields.insert(s.batch.checkpoint_field);
@@ -269,13 +278,13 @@ void settle_all(redis_writer_state& st) {
 void send_back(redis_writer_state& st) {
   auto& b = st.pending.back().batch;
   try {
-    if (!st.client) st.client = redis_client::connect(st.target);
+    if (!st.client) connect(st);
     if (!b.checkpoint_key.empty() && st.committed.count(b.checkpoint_field) == 0) {
       auto newest = std::move(st.pending.back());
       st.pending.pop_back();
       settle_all(st);
       st.pending.push_back(std::move(newest));
-      if (!st.client) st.client = redis_client::connect(st.target);
+      if (!st.client) connect(st);
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, st.pending.back().batch);
     }
     st.pending.back().sent_at = std::chrono::steady_clock::now();

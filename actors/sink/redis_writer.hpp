@@ -23,6 +23,8 @@ struct redis_writer_settings {
   /// How long a write sent with more_follows waits for that next write
   /// before its replies are read anyway (a sender that stopped short).
   std::chrono::milliseconds linger{20};
+  /// CLIENT SETNAME of the writer's connections (none when empty).
+  std::string client_name = "tributary-writer";
 };
 
 struct redis_writer_state {

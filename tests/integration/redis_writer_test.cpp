@@ -113,12 +113,32 @@ protected:
     return {std::move(first), std::move(second)};
   }
 
-  /// Replaces the writer with one that waits `linger` for a promised next write.
+  /// Replaces the writer with one that waits `linger` for a promised next
+  /// write and names its connection after this test's prefix.
   void respawn_writer(std::chrono::milliseconds linger) {
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     redis_writer_settings settings;
     settings.linger = linger;
+    settings.client_name = prefix + "writer";
     writer = sys.spawn<caf::detached>(redis_writer, local_redis(), settings);
+  }
+
+  /// Kills the connections named `name`; how many there were.
+  int kill_clients_named(const std::string& name) {
+    int killed = 0;
+    auto list = admin->command({"CLIENT", "LIST"}).str;
+    size_t at = 0;
+    while (at < list.size()) {
+      size_t end = list.find('\n', at);
+      if (end == std::string::npos) end = list.size();
+      std::string line = list.substr(at, end - at);
+      at = end + 1;
+      if (line.find(" name=" + name + " ") == std::string::npos) continue;
+      auto id_at = line.find("id=") + 3;
+      auto id = line.substr(id_at, line.find(' ', id_at) - id_at);
+      killed += static_cast<int>(admin->command({"CLIENT", "KILL", "ID", id}).integer);
+    }
+    return killed;
   }
 
   caf::actor_system sys;
@@ -203,6 +223,35 @@ TEST_F(redis_writer_test, a_promised_write_that_never_comes_does_not_hold_the_an
   auto r = write(std::move(a));
   ASSERT_TRUE(std::holds_alternative<write_ack>(r));
   EXPECT_EQ(admin->command({"XLEN", prefix + "s"}).integer, 1);
+}
+
+TEST_F(redis_writer_test, a_lost_connection_under_a_pipelined_write_loses_and_repeats_nothing) {
+  respawn_writer(std::chrono::seconds(60));
+  std::string field = prefix + "s";
+  auto first = batch(prefix + "s", field, "{\"n\":3}", 3);
+  first.more_follows = true;
+  caf::scoped_actor self{sys};
+  std::variant<write_ack, failure> a, b;
+  auto r1 = self->request(writer, std::chrono::seconds(30), std::move(first));
+  // The first write commits in Redis; its replies wait on the wire for the
+  // promised next write.
+  ASSERT_TRUE(test::wait_until(
+    [&] { return admin->command({"XLEN", prefix + "s"}).integer == 3; },
+    std::chrono::seconds(10), std::chrono::milliseconds(5)));
+  ASSERT_EQ(kill_clients_named(prefix + "writer"), 1);
+  // The next write finds the connection gone: the first is found committed
+  // by its checkpoint, not written again; the second is written once.
+  auto r2 = self->request(writer, std::chrono::seconds(30),
+                          batch(prefix + "s", field, "{\"n\":5}", 2));
+  r1.receive([&](write_ack& x) { a = std::move(x); }, [&](caf::error& e) { a = to_failure(e); });
+  r2.receive([&](write_ack& x) { b = std::move(x); }, [&](caf::error& e) { b = to_failure(e); });
+  ASSERT_TRUE(std::holds_alternative<write_ack>(a)) << std::get<failure>(a).what;
+  ASSERT_TRUE(std::holds_alternative<write_ack>(b)) << std::get<failure>(b).what;
+  EXPECT_EQ(admin->command({"XLEN", prefix + "s"}).integer, 5);
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", field}).str, "{\"n\":5}");
+  // The writer is back on a named connection.
+  EXPECT_NE(admin->command({"CLIENT", "LIST"}).str.find(" name=" + prefix + "writer "),
+            std::string::npos);
 }
 
 }  // namespace
