@@ -395,22 +395,13 @@ run_summary run(const run_options& opts, bool& logs_open) {
     return s;
   }
   bool skipped = false;
-  for (size_t i = 0; i < result.tables.size() && i < tables.size(); ++i) {
-    const auto& d = result.tables[i];
-    table_result tr;
-    tr.table = tables[i].id;
-    tr.stream = snapshot_stream_name(tables[i].id, opts.map);
-    tr.rows_written = d.rows_written;
-    tr.skipped = d.skipped;
-    tr.reason = d.skipped ? std::string{to_string(d.reason.code)} + ": " + d.reason.what
-                          : std::string{};
-    skipped = skipped || d.skipped;
-    if (d.skipped)
+  s.tables = table_results(result, tables, opts.map, skipped);
+  for (const auto& tr : s.tables) {
+    if (tr.skipped)
       log::warn("skipped " + to_string(tr.table) + ": " + tr.reason);
     else
       log::info("wrote " + std::to_string(tr.rows_written) + " rows of " +
                 to_string(tr.table) + " to " + tr.stream);
-    s.tables.push_back(std::move(tr));
   }
   if (result.aborted) {
     s.exit_code = exit_code_for(result.reason.code);

@@ -122,6 +122,8 @@ struct envelope_builder::impl {
                              snapshot_mark mark, int64_t ts_ms) const;
   std::string build_key(const row& r) const;
   void build_key_into(std::string& out, const row& r) const;
+  /// The key document appended to `out`.
+  void append_key(std::string& out, const row& r) const;
   void write_change_source(json_writer& w, const change_origin& o) const;
 };
 
@@ -204,11 +206,15 @@ std::string envelope_builder::impl::build_key(const row& r) const {
 
 void envelope_builder::impl::build_key_into(std::string& out, const row& r) const {
   out.clear();
+  out.reserve(key_head.size() + 64);
+  append_key(out, r);
+}
+
+void envelope_builder::impl::append_key(std::string& out, const row& r) const {
   if (key_index.empty()) {
-    out = "default";
+    out += "default";
     return;
   }
-  out.reserve(key_head.size() + 64);
   json_writer w{out};
   w.raw(key_head);
   write_key_payload(w, r);
@@ -334,32 +340,13 @@ envelope_builder::envelope_builder(envelope_builder&&) noexcept = default;
 stream_entry envelope_builder::snapshot_entry(const row& r, const source_position& pos,
                                               snapshot_mark mark, int64_t now_ms) const {
   stream_entry e;
-  snapshot_entry_into(e, r, pos, mark, now_ms);
+  append_snapshot_key(e.key, r);
+  append_snapshot_value(e.value, r, pos, mark, now_ms);
   return e;
 }
 
-void envelope_builder::snapshot_entry_into(stream_entry& e, const row& r,
-                                           const source_position& pos,
-                                           snapshot_mark mark, int64_t now_ms) const {
-  const auto& s = *impl_;
-  s.build_key_into(e.key, r);
-  e.value.clear();
-  size_t cells = 0;
-  for (const auto& c : r.cells) cells += c.text.size() + 16;
-  e.value.reserve(s.value_head.size() + s.source_head.size() + 256 + cells);
-  append_snapshot_value(e.value, r, pos, mark, now_ms);
-}
-
 void envelope_builder::append_snapshot_key(std::string& out, const row& r) const {
-  const auto& s = *impl_;
-  if (s.key_index.empty()) {
-    out += "default";
-    return;
-  }
-  json_writer w{out};
-  w.raw(s.key_head);
-  s.write_key_payload(w, r);
-  if (!s.key_head.empty()) w.raw('}');
+  impl_->append_key(out, r);
 }
 
 void envelope_builder::append_snapshot_value(std::string& out, const row& r,

@@ -61,12 +61,6 @@ public:
   stream_entry snapshot_entry(const row& r, const source_position& pos,
                               snapshot_mark mark, int64_t now_ms) const;
 
-  /// snapshot_entry into `out`, whose strings are overwritten: a caller that
-  /// reuses one entry for many rows allocates nothing once it is warm.
-  void snapshot_entry_into(stream_entry& out, const row& r,
-                           const source_position& pos, snapshot_mark mark,
-                           int64_t now_ms) const;
-
   /// The key and the value of snapshot_entry, appended to `out` (nothing
   /// else is written to it): the snapshot path builds them straight into
   /// the bytes of its write. On a malformed cell they throw with part of

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "actors/apply/envelope.hpp"
 #include "actors/apply/table_applier.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -10,6 +11,25 @@
 #include "actors/source/snapshot_reader.hpp"
 
 namespace trib {
+
+std::vector<table_result> table_results(const snapshot_result& result,
+                                        const std::vector<table_schema>& tables,
+                                        const map_config& map, bool& skipped) {
+  std::vector<table_result> out;
+  skipped = false;
+  for (size_t i = 0; i < result.tables.size() && i < tables.size(); ++i) {
+    const auto& d = result.tables[i];
+    table_result tr;
+    tr.table = tables[i].id;
+    tr.stream = snapshot_stream_name(tables[i].id, map);
+    tr.rows_written = d.rows_written;
+    tr.skipped = d.skipped;
+    if (d.skipped) tr.reason = std::string{to_string(d.reason.code)} + ": " + d.reason.what;
+    skipped = skipped || d.skipped;
+    out.push_back(std::move(tr));
+  }
+  return out;
+}
 
 coordinator_settings settings_for(const run_options& opts, size_t tables) {
   coordinator_settings s;

@@ -103,6 +103,12 @@ stage_factories default_factories(const run_options& opts,
                                   std::shared_ptr<progress_board> progress = nullptr,
                                   exported_snapshot exported = {});
 
+/// The coordinator's outcome as the run summary's table results, in the
+/// order of `tables`; `skipped` says whether any table was skipped.
+std::vector<table_result> table_results(const snapshot_result& result,
+                                        const std::vector<table_schema>& tables,
+                                        const map_config& map, bool& skipped);
+
 struct coordinator_state {
   static inline const char* name = "coordinator";
 

@@ -252,17 +252,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
         [&](caf::error& e) { failed = sys.render(e); });
     if (!answered) throw error(failure_code::internal, "the snapshot stopped unexpectedly: " + failed);
     bool skipped = false;
-    for (size_t i = 0; i < result.tables.size() && i < tables.size(); ++i) {
-      const auto& d = result.tables[i];
-      table_result tr;
-      tr.table = tables[i].id;
-      tr.stream = snapshot_stream_name(tables[i].id, opts.map);
-      tr.rows_written = d.rows_written;
-      tr.skipped = d.skipped;
-      if (d.skipped) tr.reason = std::string{to_string(d.reason.code)} + ": " + d.reason.what;
-      skipped = skipped || d.skipped;
-      s.tables.push_back(std::move(tr));
-    }
+    s.tables = table_results(result, tables, opts.map, skipped);
     if (result.aborted)
       throw error(result.reason.code, "the snapshot stopped: " + result.reason.what);
     if (skipped)
