@@ -20,6 +20,7 @@
 #include "actors/control/coordinator.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
+#include "actors/control/split_plan.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -190,10 +191,8 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   bool snapshot_needed = false;
   if (full) {
     bool all_done = true;
-    for (const auto& t : tables) {
-      auto it = checkpoints.find(snapshot_stream_name(t.id, opts.map));
-      all_done = all_done && it != checkpoints.end() && decode_snapshot_checkpoint(it->second).done;
-    }
+    for (const auto& t : tables)
+      all_done = all_done && snapshot_finished(checkpoints, snapshot_stream_name(t.id, opts.map));
     if (opts.resume && !all_done && !checkpoints.empty())
       throw error(failure_code::source_state,
                   "the snapshot of full replication '" + opts.id +
@@ -224,6 +223,15 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     return 0;
   });
 
+  // A table with a split-key is read in key ranges, as in `snapshot`; the
+  // ranges are open-ended, so bounds from the current data serve the
+  // exported snapshot as well.
+  snapshot_plan plan;
+  if (snapshot_needed) {
+    plan.tables = tables;
+    plan_split_ranges(opts, ckpt, plan, redis);
+  }
+
   auto dump = schema_dump_json(tables, facts.kind);
   auto schema_stream = schema_stream_name(opts.group, opts.id);
   redis.run("writing the schema dump", [&](redis_client& c) {
@@ -236,8 +244,6 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   caf::actor_system sys{configure_actor_system(cfg)};
   caf::scoped_actor self{sys};
   if (snapshot_needed) {
-    snapshot_plan plan;
-    plan.tables = tables;
     auto coord = sys.spawn(coordinator, plan, settings_for(opts, tables.size()),
                            full_snapshot_factories(opts, facts, slot));
     snapshot_result result;

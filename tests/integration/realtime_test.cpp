@@ -4,6 +4,7 @@
 // twice), SIGTERM draining, a PostgreSQL restart, and DDL. Each test has its
 // own database, slot, publication and --id, and removes them.
 
+#include "actors/apply/envelope.hpp"
 #include "tests/integration/realtime_fixture.hpp"
 
 using namespace trib;
@@ -200,6 +201,48 @@ TEST_F(realtime, full_mode_with_writes_during_the_snapshot_reconstructs_the_sour
   EXPECT_EQ(replay_rows(st.tables["h"], {"id", "v"}), source_h);
   EXPECT_EQ(replay_rows(st.tables["k"], {"id", "v"}), source_k);
   EXPECT_GT(rounds.load(), 0);
+}
+
+TEST_F(realtime, full_mode_reads_a_split_key_table_in_ranges_then_streams_and_resumes) {
+  use("fullsplit");
+  applier("snapshot:\n  batch-size-rows: 500\n");
+  write_file(dir_ + "/extractor.yaml",
+             "snapshot:\n  threads: 3\n  fetch-size-rows: 500\n  per-table-config:\n"
+             "  - catalog: " + db_ + "\n    schema: public\n    tables:\n      h:\n"
+             "        split-key: id\n");
+  sql db(db_);
+  db.exec("CREATE TABLE h(id int PRIMARY KEY, v int); "
+          "INSERT INTO h SELECT g, g FROM generate_series(1, 9000) g");
+  start("full", {"--extractor", dir_ + "/extractor.yaml"});
+  EXPECT_NE(read_text(dir_ + "/run.log").find("into 3 ranges of id"), std::string::npos)
+    << read_text(dir_ + "/run.log");
+  auto snapshot_stream = db_ + "_public_h";
+  std::map<int64_t, int> seen;
+  for (const auto& e : read_stream(*r_, snapshot_stream))
+    ++seen[replay_payload(json::parse(e.value)).at("after").at("id").as_int64()];
+  EXPECT_EQ(seen.size(), 9000u);
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << "id " << id;
+  auto ckpt = "replicate_io_checkpoint_default_" + id_;
+  for (int r = 1; r <= 3; ++r) {
+    auto cp = r_->command({"HGET", ckpt, snapshot_stream + "#" + std::to_string(r)});
+    ASSERT_EQ(cp.type, redis_reply::kind::string) << "range " << r;
+    EXPECT_TRUE(decode_snapshot_checkpoint(cp.str).done) << "range " << r;
+  }
+  db.exec("INSERT INTO h VALUES (9001, 1)");
+  ASSERT_TRUE(wait_entries(stream("h"), 1));
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  // The ranges' checkpoints say the snapshot finished: --resume streams on.
+  start("full", {"--extractor", dir_ + "/extractor.yaml", "--resume"});
+  db.exec("UPDATE h SET v = 2 WHERE id = 9001");
+  ASSERT_TRUE(wait_entries(stream("h"), 2)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(read_text(dir_ + "/run.log").find("ranges of id"), std::string::npos)
+    << "the resumed run read the table again";
+  EXPECT_EQ(stream_length(*r_, snapshot_stream), 9000);
+  auto changes_h = changes(stream("h"));
+  ASSERT_EQ(changes_h.size(), 2u);
+  EXPECT_EQ(changes_h[0].op, "c");
+  EXPECT_EQ(changes_h[1].op, "u");
 }
 
 TEST_F(realtime, add_column_appends_a_schema_dump_and_later_messages_carry_the_column) {
