@@ -37,9 +37,8 @@ using snapshot_reader_actor = caf::typed_actor<
   // Reads the next chunk from the source and sends what is ready.
   caf::reacts_to<read_atom>>;
 
-/// Turns one table's rows into stream entries and writes them in order, two
-/// writes at its writer at a time (the next one pipelined), checkpoint
-/// included.
+/// Turns one table's rows into stream entries and writes them in order,
+/// several writes at its writer at a time (pipelined), checkpoint included.
 using table_applier_actor = caf::typed_actor<
   // Writes a batch of snapshot rows; answers once Redis committed it.
   caf::replies_to<row_batch>::with<batch_ack>>;

@@ -108,8 +108,8 @@ bool issue_next(applier_ptr self) {
     if (b.position.done) ++st.finals_issued;
   }
   // More rows are in hand (the rest of this batch, or batches after it), and
-  // with two writes allowed in flight the next one goes out as soon as the
-  // writer answers the one before this: the writer may leave this one's
+  // with more than one write allowed in flight the next one goes out as soon
+  // as the writer answers an earlier one: the writer may leave this one's
   // replies on the wire until then.
   w.more_follows = st.settings.max_writes_in_flight > 1 &&
                    (in.next_row < n || st.issued_batches < st.batches.size());

@@ -48,8 +48,17 @@ stage_factories default_factories(const run_options& opts,
                                   exported_snapshot exported) {
   stage_factories f;
   auto target = opts.target;
-  f.writer = [target](caf::local_actor* self, size_t) {
-    return self->spawn<caf::detached>(redis_writer, target, redis_writer_settings{});
+  // Writes of about 512 KB, six in flight, five of them on the wire: Redis
+  // always has transactions queued, a write's send never waits long for
+  // socket space (so replies are read, and writes acknowledged, soon after
+  // Redis ran them), and the entries built at once stay near 3 MB.
+  // Measured with ops/bench/snapshot.sh against larger writes and shallower
+  // pipelines (README, Benchmarks).
+  constexpr size_t writes_in_flight = 6;
+  redis_writer_settings ws;
+  ws.writes_on_wire = writes_in_flight - 1;
+  f.writer = [target, ws](caf::local_actor* self, size_t) {
+    return self->spawn<caf::detached>(redis_writer, target, ws);
   };
   table_applier_settings as;
   as.applier = opts.applier;
@@ -57,10 +66,8 @@ stage_factories default_factories(const run_options& opts,
   as.group = opts.group;
   as.id = opts.id;
   as.facts = facts;
-  as.max_writes_in_flight = 2;
-  // A whole batch of 5000 small entries in one write: fewer round trips
-  // and wakeups per row; two writes of this size bound the built entries.
-  as.max_write_bytes = 4u << 20;
+  as.max_writes_in_flight = writes_in_flight;
+  as.max_write_bytes = 512u << 10;
   as.progress = std::move(progress);
   f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
                    redis_writer_actor writer, coordinator_actor coordinator) {

@@ -312,8 +312,10 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
       st.pending.push_back({std::move(b), promise, {}});
       ++st.generation;
       send_back(st);
-      // One transaction running in Redis, the next one queued behind it.
-      while (st.pending.size() > 1) settle_front(st);
+      // Transactions queued in Redis behind the one it runs: it goes from
+      // one straight to the next while the sender builds more.
+      while (st.pending.size() > std::max<size_t>(st.settings.writes_on_wire, 1))
+        settle_front(st);
       if (!more)
         settle_all(st);
       else if (!st.pending.empty())

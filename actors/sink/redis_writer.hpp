@@ -23,6 +23,10 @@ struct redis_writer_settings {
   /// How long a write sent with more_follows waits for that next write
   /// before its replies are read anyway (a sender that stopped short).
   std::chrono::milliseconds linger{20};
+  /// Writes left on the wire, their replies unread, while the writer waits
+  /// for the next one: Redis has that many transactions queued when the
+  /// sender's next write is late. The sender should keep one more in flight.
+  size_t writes_on_wire = 1;
   /// CLIENT SETNAME of the writer's connections (none when empty).
   std::string client_name = "tributary-writer";
 };
@@ -76,7 +80,7 @@ struct redis_writer_state {
 /// Pipelining: a write marked more_follows is sent and its replies are left
 /// on the wire until the next write has been sent too (or settings.linger
 /// passes), so Redis goes from one transaction straight to the next. At most
-/// two writes are on the wire. When one of them fails, the writes sent after
+/// settings.writes_on_wire + 1 writes are on the wire. When one of them fails, the writes sent after
 /// it to the same checkpoint field (or stream) that did commit are undone
 /// like a partial write, then written again after it, in order; after a lost
 /// connection each is checked against its checkpoint (the field holds the

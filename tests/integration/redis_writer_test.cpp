@@ -113,12 +113,30 @@ protected:
     return {std::move(first), std::move(second)};
   }
 
+  /// Sends every write back to back (all but the last promising a next
+  /// one), then waits for every answer.
+  std::vector<std::variant<write_ack, failure>> write_all(std::vector<write_batch> writes) {
+    caf::scoped_actor self{sys};
+    std::vector<std::variant<write_ack, failure>> out(writes.size());
+    std::vector<caf::response_handle<caf::blocking_actor, caf::detail::type_list<write_ack>, true>> handles;
+    for (size_t i = 0; i < writes.size(); ++i) {
+      writes[i].more_follows = i + 1 < writes.size();
+      handles.push_back(self->request(writer, std::chrono::seconds(30), std::move(writes[i])));
+    }
+    for (size_t i = 0; i < handles.size(); ++i)
+      handles[i].receive([&](write_ack& a) { out[i] = std::move(a); },
+                         [&](caf::error& e) { out[i] = to_failure(e); });
+    return out;
+  }
+
   /// Replaces the writer with one that waits `linger` for a promised next
-  /// write and names its connection after this test's prefix.
-  void respawn_writer(std::chrono::milliseconds linger) {
+  /// write, leaves up to `on_wire` writes on the wire, and names its
+  /// connection after this test's prefix.
+  void respawn_writer(std::chrono::milliseconds linger, size_t on_wire = 1) {
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     redis_writer_settings settings;
     settings.linger = linger;
+    settings.writes_on_wire = on_wire;
     settings.client_name = prefix + "writer";
     writer = sys.spawn<caf::detached>(redis_writer, local_redis(), settings);
   }
@@ -252,6 +270,72 @@ TEST_F(redis_writer_test, a_lost_connection_under_a_pipelined_write_loses_and_re
   // The writer is back on a named connection.
   EXPECT_NE(admin->command({"CLIENT", "LIST"}).str.find(" name=" + prefix + "writer "),
             std::string::npos);
+}
+
+TEST_F(redis_writer_test, a_failure_deep_in_the_pipeline_takes_back_only_its_own_chain) {
+  // Five writes on the wire at once, two chains (checkpoint fields a and b).
+  // The first of chain b fails in Redis; chain b's later write, which Redis
+  // committed, is taken back and refused; chain a commits whole, in order.
+  respawn_writer(std::chrono::seconds(60), 4);
+  admin->command({"SET", prefix + "str", "x"});
+  std::string a = prefix + "a", b = prefix + "b";
+  admin->command({"HSET", prefix + "ck", b, "{\"n\":0}"});
+  std::vector<write_batch> writes;
+  writes.push_back(batch(prefix + "sa", a, "{\"n\":2}", 2));
+  writes.push_back(batch(prefix + "str", b, "{\"n\":3}", 3));
+  writes.push_back(batch(prefix + "sa", a, "{\"n\":5}", 3));
+  writes.push_back(batch(prefix + "sb", b, "{\"n\":7}", 4));
+  writes.push_back(batch(prefix + "sa", a, "{\"n\":9}", 4));
+  auto out = write_all(std::move(writes));
+  for (size_t i : {0, 2, 4})
+    ASSERT_TRUE(std::holds_alternative<write_ack>(out[i])) << "write " << i;
+  EXPECT_EQ(std::get<write_ack>(out[4]).entries, 4u);
+  ASSERT_TRUE(std::holds_alternative<failure>(out[1]));
+  EXPECT_EQ(std::get<failure>(out[1]).code, failure_code::wrong_type);
+  ASSERT_TRUE(std::holds_alternative<failure>(out[3]));
+  EXPECT_EQ(admin->command({"XLEN", prefix + "sa"}).integer, 9);
+  EXPECT_EQ(admin->command({"XLEN", prefix + "sb"}).integer, 0);
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", a}).str, "{\"n\":9}");
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", b}).str, "{\"n\":0}");
+  // Chain a's entries are in send order.
+  auto entries = admin->command({"XRANGE", prefix + "sa", "-", "+"});
+  ASSERT_EQ(entries.elements.size(), 9u);
+  std::vector<std::string> ids;
+  for (const auto& e : entries.elements) ids.push_back(e.elements[1].elements[1].str);
+  EXPECT_EQ(ids, (std::vector<std::string>{"{\"id\":0}", "{\"id\":1}", "{\"id\":0}",
+                                           "{\"id\":1}", "{\"id\":2}", "{\"id\":0}",
+                                           "{\"id\":1}", "{\"id\":2}", "{\"id\":3}"}));
+}
+
+TEST_F(redis_writer_test, a_lost_connection_under_a_deep_pipeline_loses_and_repeats_nothing) {
+  respawn_writer(std::chrono::seconds(60), 4);
+  std::string field = prefix + "s";
+  caf::scoped_actor self{sys};
+  // Four writes committed in Redis, their replies unread on the wire.
+  std::vector<caf::response_handle<caf::blocking_actor, caf::detail::type_list<write_ack>, true>> handles;
+  size_t total = 0;
+  for (size_t i = 1; i <= 4; ++i) {
+    auto w = batch(prefix + "s", field, "{\"n\":" + std::to_string(i) + "}", i);
+    w.more_follows = true;
+    total += i;
+    handles.push_back(self->request(writer, std::chrono::seconds(30), std::move(w)));
+  }
+  ASSERT_TRUE(test::wait_until(
+    [&] { return admin->command({"XLEN", prefix + "s"}).integer == static_cast<long long>(total); },
+    std::chrono::seconds(10), std::chrono::milliseconds(5)));
+  ASSERT_EQ(kill_clients_named(prefix + "writer"), 1);
+  // The fifth finds the connection gone: the four are found committed by the
+  // checkpoint (which holds the fourth's value), none is written again.
+  handles.push_back(self->request(writer, std::chrono::seconds(30),
+                                  batch(prefix + "s", field, "{\"n\":5}", 5)));
+  total += 5;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    std::optional<failure> f;
+    handles[i].receive([](write_ack&) {}, [&](caf::error& e) { f = to_failure(e); });
+    EXPECT_FALSE(f) << "write " << i << ": " << f->what;
+  }
+  EXPECT_EQ(admin->command({"XLEN", prefix + "s"}).integer, static_cast<long long>(total));
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", field}).str, "{\"n\":5}");
 }
 
 }  // namespace
