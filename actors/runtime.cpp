@@ -20,6 +20,7 @@
 #include "actors/actors.hpp"
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
+#include "actors/control/batch_scheduling.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/realtime.hpp"
 #include "actors/control/redis_setup.hpp"
@@ -211,6 +212,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   });
   redis.close();
 
+  batch_scheduling bulk;
   caf::actor_system_config cfg;
   configure_actor_system(cfg);
   snapshot_result result;
