@@ -316,15 +316,25 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
       // one straight to the next while the sender builds more.
       while (st.pending.size() > std::max<size_t>(st.settings.writes_on_wire, 1))
         settle_front(st);
-      if (!more)
+      if (!more) {
         settle_all(st);
-      else if (!st.pending.empty())
+      } else if (!st.pending.empty() && !st.flush_armed) {
+        st.flush_armed = true;
         self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
+      }
       return promise;
     },
     [=](flush_atom, uint64_t generation) {
+      // No write came for a whole linger: read the replies. Writes came,
+      // and some are still on the wire: give them a linger of their own.
       auto& st = self->state;
-      if (generation == st.generation) settle_all(st);
+      st.flush_armed = false;
+      if (generation == st.generation) {
+        settle_all(st);
+      } else if (!st.pending.empty()) {
+        st.flush_armed = true;
+        self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
+      }
     },
   };
 }

@@ -58,6 +58,9 @@ struct redis_writer_state {
   std::deque<sent> pending;
   /// Counts writes; a flush for an older count is stale.
   uint64_t generation = 0;
+  /// A flush is scheduled (one at a time: a timer per write would wake the
+  /// clock and this thread for every write of a snapshot).
+  bool flush_armed = false;
 
   redis_writer_state();
   ~redis_writer_state();
