@@ -269,9 +269,9 @@ run_summary run_replication(const run_options& opts) {
   run_summary s;
   bool logs_open = false;
   auto started = std::chrono::system_clock::now();
-  // A snapshot that got as far as its data directory leaves a summary.
+  // A run that got as far as its data directory leaves a summary.
   auto summarize = [&](const run_summary& r) {
-    if (logs_open && opts.mode == run_mode::snapshot) write_run_summary(opts, r, started);
+    if (logs_open) write_run_summary(opts, r, started);
   };
   try {
     auto r = run(opts, logs_open);

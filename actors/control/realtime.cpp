@@ -12,12 +12,15 @@
 #include <map>
 #include <thread>
 
+#include <unistd.h>
+
 #include "actors/actors.hpp"
 #include "actors/apply/change_applier.hpp"
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/control/coordinator.hpp"
+#include "actors/control/progress.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/split_plan.hpp"
@@ -105,11 +108,12 @@ stream_layout layout_for(const run_options& opts, const std::vector<table_schema
 // The coordinator's stages for the snapshot of `full`: the default ones,
 // except that readers adopt the slot's exported snapshot.
 stage_factories full_snapshot_factories(const run_options& opts, const source_facts& facts,
-                                        const pg_slot& slot) {
+                                        const pg_slot& slot,
+                                        std::shared_ptr<progress_board> progress) {
   exported_snapshot exported;
   exported.name = slot.snapshot_name;
   exported.at.lsn = slot.lsn;
-  return default_factories(opts, facts, nullptr, exported);
+  return default_factories(opts, facts, std::move(progress), exported);
 }
 
 }  // namespace
@@ -244,8 +248,14 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   caf::actor_system sys{configure_actor_system(cfg)};
   caf::scoped_actor self{sys};
   if (snapshot_needed) {
-    auto coord = sys.spawn(coordinator, plan, settings_for(opts, tables.size()),
-                           full_snapshot_factories(opts, facts, slot));
+    // Progress as in `snapshot`: redrawn on a terminal, else log lines.
+    bool terminal = ::isatty(2) == 1;
+    auto progress = std::make_shared<progress_board>(
+      terminal, terminal ? std::chrono::milliseconds(500) : std::chrono::milliseconds(10000));
+    auto settings = settings_for(opts, tables.size());
+    settings.progress = progress;
+    auto coord = sys.spawn(coordinator, plan, settings,
+                           full_snapshot_factories(opts, facts, slot, progress));
     snapshot_result result;
     std::string failed;
     bool answered = false;

@@ -17,7 +17,7 @@
   bench_report.py tx-resp FILE KEY_BYTES VALUE_BYTES ENTRIES BATCH STREAM CHECKPOINT_KEY
       Writes FILE, the RESP input of `redis-cli --pipe` for the MULTI/EXEC
       ceiling: ENTRIES `XADD STREAM * key <k> value <v>` (a key of KEY_BYTES
-      and a value of VALUE_BYTES bytes) in transactions of BATCH, each
+      and a value of VALUE_BYTES bytes) in transactions of BATCH entries, each
       `MULTI; XADD...; HSET CHECKPOINT_KEY STREAM <entries so far>; EXEC`.
       Refuses when the file would leave less than 512 MB free on its disk.
   bench_report.py table RESULTS_TSV CEILINGS_TSV ENV_TSV
@@ -231,8 +231,9 @@ def table(results_path, ceilings_path, env_path):
         w("The extra column \"% of MULTI/EXEC ceiling\" is for information only and changes "
           "neither the target nor the result: it compares the same run with the lower of the "
           "source raw read and the rate at which Redis takes the same entries written as "
-          f"Tributary's contract requires, in transactions of {env['batch']} (MULTI, the XADDs, "
-          "HSET of a checkpoint, EXEC).")
+          "Tributary's contract requires, in transactions as large as Tributary's writes "
+          f"(about {int(env.get('write_bytes', '524288')) // 1024} KB: MULTI, the XADDs, HSET of "
+          "a checkpoint, EXEC; the ceilings table gives the entries per transaction).")
     w("The CPU columns are microseconds of CPU per row: Tributary's user + system time from "
       "`/usr/bin/time -v`, and Redis's `used_cpu_user + used_cpu_sys` from INFO cpu read right "
       "before and right after the run (for a ceiling, around its measurement); on this shared "

@@ -87,6 +87,9 @@ MODES="${MODES:-full noschema}"
 SKIP_TRIBUTARY="${SKIP_TRIBUTARY:-0}"
 REPEAT="${REPEAT:-3}"
 BATCH=5000
+# Tributary's snapshot writes carry about this many bytes (the applier's
+# max_write_bytes, actors/control/coordinator.cpp).
+WRITE_BYTES=524288
 [[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive integer, got '$ROWS'"
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a positive integer, got '$REPEAT'"
 CEILING_N="${CEILING_N:-$(( ROWS < 500000 ? ROWS : 500000 ))}"
@@ -340,7 +343,7 @@ redis_ceiling() {
 }
 
 # The same entries written as Tributary's contract requires every write: one
-# transaction per batch of $BATCH, `MULTI; XADD bench_ceiling_tx * key <k> value
+# transaction per write of about $WRITE_BYTES, `MULTI; XADD bench_ceiling_tx * key <k> value
 # <v> (one per entry); HSET bench_ceiling_tx_ck bench_ceiling_tx <entries so far>;
 # EXEC`, CEILING_N entries with a key of $2 bytes and a value of $3 bytes, sent
 # by `redis-cli --pipe` over one connection. The RESP file is generated once per
@@ -354,17 +357,22 @@ TX_CEIL=0
 TX_ERR=""
 tx_ceiling() {
   local round=$1 kb=$2 vb=$3 name=$4 file batches want rc=0 t0 t1 secs len pos cpu0 cpu1 cpu_us
-  local re='errors: ([0-9]+), replies: ([0-9]+)' errors replies
+  local re='errors: ([0-9]+), replies: ([0-9]+)' errors replies txn
   local out="$WORK/redis-pipe.out" err="$WORK/redis-pipe.err"
   TX_CEIL=0; TX_ERR=""
-  file="$WORK/ceiling_tx.k$kb.v$vb.n$CEILING_N.b$BATCH.resp"
+  # As many entries per transaction as one of Tributary's writes carries: it
+  # fills a write until its RESP bytes (entry bytes plus about 70 of framing
+  # each) reach WRITE_BYTES, and never beyond a batch.
+  txn=$(( (WRITE_BYTES + kb + vb + 70 - 1) / (kb + vb + 70) ))
+  (( txn > BATCH )) && txn=$BATCH
+  file="$WORK/ceiling_tx.k$kb.v$vb.n$CEILING_N.b$txn.resp"
   if [[ ! -e $file ]]; then
-    python3 "$PY" tx-resp "$file" "$kb" "$vb" "$CEILING_N" "$BATCH" "$TX_STREAM" "$TX_CK" \
+    python3 "$PY" tx-resp "$file" "$kb" "$vb" "$CEILING_N" "$txn" "$TX_STREAM" "$TX_CK" \
       || { TX_ERR="could not generate $file"; return 0; }
   fi
   cat "$file" > /dev/null
   # Replies: +OK to MULTI, +QUEUED to every XADD and to HSET, EXEC's array.
-  batches=$(( (CEILING_N + BATCH - 1) / BATCH ))
+  batches=$(( (CEILING_N + txn - 1) / txn ))
   want=$(( CEILING_N + 3 * batches ))
   rcli DEL "$TX_STREAM" "$TX_CK" > /dev/null
   cpu0=$(redis_cpu)
@@ -392,8 +400,8 @@ tx_ceiling() {
   TX_CEIL=$(rate "$CEILING_N" "$secs")
   cpu_us=$(python3 "$PY" cpu-us "$cpu0" "$cpu1" "$CEILING_N")
   printf '%s\t%s\t`redis-cli --pipe` of MULTI + %s XADD + HSET checkpoint + EXEC per batch, %s entries, key %s B + value %s B (one connection, %s s)\t%s\t%s\n' \
-    "$round" "$name" "$BATCH" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" "$cpu_us" >> "$CEILINGS"
-  log "redis: MULTI/EXEC of $BATCH XADD key ${kb} B + value ${vb} B: $TX_CEIL entries/s; Redis CPU $cpu_us µs/entry"
+    "$round" "$name" "$txn" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" "$cpu_us" >> "$CEILINGS"
+  log "redis: MULTI/EXEC of $txn XADD key ${kb} B + value ${vb} B: $TX_CEIL entries/s; Redis CPU $cpu_us µs/entry"
 }
 
 # ------------------------------------------------------------------ tributary runs
@@ -586,6 +594,7 @@ fi
   printf 'commit\t%s\n' "$commit"
   printf 'rows\t%s\n' "$ROWS"
   printf 'batch\t%s\n' "$BATCH"
+  printf 'write_bytes\t%s\n' "$WRITE_BYTES"
   printf 'repeat\t%s\n' "$REPEAT"
   printf 'skip\t%s\n' "$SKIP_TRIBUTARY"
   printf 'binary\t%s\n' "$BIN_BEFORE"

@@ -2,6 +2,7 @@
 // Shared helpers of the integration tests: run SQL on the real servers,
 // run the tributary binary, read streams back with the project's Redis client.
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -194,6 +195,22 @@ inline long long stream_length(redis_client& r, const std::string& stream) {
 inline std::string read_text(const std::string& path) {
   std::ifstream f(path);
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+/// The texts of the run summaries (`summary-*.json`) in a run's data
+/// directory, oldest first (their names sort by time).
+inline std::vector<std::string> run_summaries(const std::string& data_dir) {
+  std::vector<std::string> names;
+  if (!std::filesystem::exists(data_dir)) return {};
+  for (const auto& e : std::filesystem::directory_iterator(data_dir)) {
+    auto name = e.path().filename().string();
+    if (name.rfind("summary-", 0) == 0 && e.path().extension() == ".json")
+      names.push_back(e.path().string());
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> texts;
+  for (const auto& n : names) texts.push_back(read_text(n));
+  return texts;
 }
 
 /// Writes a file (for per-test configuration files) and returns its path.

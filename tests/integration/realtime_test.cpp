@@ -231,6 +231,16 @@ TEST_F(realtime, full_mode_reads_a_split_key_table_in_ranges_then_streams_and_re
   db.exec("INSERT INTO h VALUES (9001, 1)");
   ASSERT_TRUE(wait_entries(stream("h"), 1));
   EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  // The snapshot reported its progress, and the run its summary.
+  EXPECT_NE(read_text(dir_ + "/run.log").find("progress " + db_ + ".public.h: 9,000"),
+            std::string::npos) << read_text(dir_ + "/run.log");
+  auto summaries = run_summaries(dir_ + "/data/" + id_);
+  ASSERT_EQ(summaries.size(), 1u);
+  auto summary = json::parse(summaries[0]).as_object();
+  EXPECT_EQ(summary.at("mode"), "full");
+  EXPECT_EQ(summary.at("exit_code").as_int64(), 0);
+  ASSERT_EQ(summary.at("tables").as_array().size(), 1u);
+  EXPECT_EQ(summary.at("tables").as_array()[0].at("rows").to_number<int64_t>(), 9000);
   // The ranges' checkpoints say the snapshot finished: --resume streams on.
   start("full", {"--extractor", dir_ + "/extractor.yaml", "--resume"});
   db.exec("UPDATE h SET v = 2 WHERE id = 9001");

@@ -131,6 +131,21 @@ TEST_F(snapshot_e2e, postgresql_tables_arrive_whole_typed_and_keyed) {
                            "trib_e2e_public_items"});
   EXPECT_EQ(ckpt.type, redis_reply::kind::string) << ckpt.str;
   EXPECT_TRUE(std::filesystem::exists(dir + "/data/e2e_pg/trace.log"));
+
+  // The run summary: the mode, every table with its rows, the exit code.
+  auto summaries = run_summaries(dir + "/data/e2e_pg");
+  ASSERT_EQ(summaries.size(), 1u);
+  auto summary = boost::json::parse(summaries[0]).as_object();
+  EXPECT_EQ(summary.at("mode"), "snapshot");
+  EXPECT_EQ(summary.at("exit_code").as_int64(), 0);
+  EXPECT_EQ(summary.at("rows").to_number<int64_t>(), rows + 3 + 2);
+  std::map<std::string, int64_t> table_rows;
+  for (const auto& t : summary.at("tables").as_array())
+    table_rows[std::string(t.at("stream").as_string())] = t.at("rows").to_number<int64_t>();
+  EXPECT_EQ(table_rows, (std::map<std::string, int64_t>{{"trib_e2e_public_items", rows},
+                                                        {"trib_e2e_public_nokey", 3},
+                                                        {"trib_e2e_public_ukey", 2}}));
+  EXPECT_TRUE(summary.at("skipped").as_array().empty());
 }
 
 TEST_F(snapshot_e2e, mariadb_tables_arrive_whole_typed_and_keyed) {
