@@ -211,6 +211,8 @@ def table(results_path, ceilings_path, env_path):
         binary = f" (binary built {env['binary']})"
     w(f"- Versions: {env['redis']}; {env['psql']}; {env['mariadb']}; "
       f"tributary at {env['commit']}{binary}.")
+    if env.get("settings"):
+        w(f"- Server settings: {env['settings']} (ops/servers.sh).")
     w(f"- Table: TPC-H `orders`, {fmt_int(int(env['rows']))} rows "
       "(ops/bench/snapshot.sh generates it in database `bench`).")
     w(f"- Applier: batch-size-rows {env['batch']}; command: `{env['command']}`.")

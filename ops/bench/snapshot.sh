@@ -591,6 +591,7 @@ fi
   printf 'redis\t%s\n' "$(redis-server --version | awk '{ print $1, $2, $3 }')"
   printf 'psql\t%s\n' "$("$TRIB_PG_BIN/psql" --version)"
   printf 'mariadb\t%s\n' "$(mariadb --version | sed 's/,.*//')"
+  printf 'settings\t%s\n' "PostgreSQL shared_buffers $(pg -d bench -Atc 'SHOW shared_buffers'), MariaDB innodb_buffer_pool_size $(( $(my -N -e 'SELECT @@innodb_buffer_pool_size') / 1048576 )) MB, Redis stream-node-max-bytes $(rcli CONFIG GET stream-node-max-bytes | tail -n 1), appendonly $(rcli CONFIG GET appendonly | tail -n 1)"
   printf 'commit\t%s\n' "$commit"
   printf 'rows\t%s\n' "$ROWS"
   printf 'batch\t%s\n' "$BATCH"
