@@ -4,7 +4,6 @@
 
 #include "actors/runtime.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -220,11 +219,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   std::string failed;
   {
     caf::actor_system sys{cfg};
-    // Progress per table: redrawn in place on a terminal, else a log line
-    // per table at most every 10 s.
-    bool terminal = ::isatty(2) == 1;
-    auto progress = std::make_shared<progress_board>(
-      terminal, terminal ? std::chrono::milliseconds(500) : std::chrono::milliseconds(10000));
+    auto progress = snapshot_progress_board();
     auto settings = settings_for(opts, tables.size());
     settings.progress = progress;
     auto coord = sys.spawn(coordinator, plan, settings, default_factories(opts, facts, progress));

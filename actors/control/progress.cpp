@@ -1,5 +1,7 @@
 #include "actors/control/progress.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -110,6 +112,12 @@ void progress_board::render(bool force) {
   }
   for (const auto& [name, e] : tables_)
     if (!e.p.finished || force) log::info("progress " + format_progress(name, e.p));
+}
+
+std::shared_ptr<progress_board> snapshot_progress_board() {
+  bool terminal = ::isatty(2) == 1;
+  return std::make_shared<progress_board>(
+    terminal, terminal ? std::chrono::milliseconds(500) : std::chrono::milliseconds(10000));
 }
 
 }  // namespace trib

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -54,5 +55,9 @@ private:
   std::map<std::string, entry> tables_;
   std::mutex mtx_;
 };
+
+/// The board of a snapshot run: redrawn in place every 500 ms when stderr is
+/// a terminal, else a log line per table at most every 10 s.
+std::shared_ptr<progress_board> snapshot_progress_board();
 
 }  // namespace trib

@@ -12,8 +12,6 @@
 #include <map>
 #include <thread>
 
-#include <unistd.h>
-
 #include "actors/actors.hpp"
 #include "actors/apply/change_applier.hpp"
 #include "actors/apply/envelope.hpp"
@@ -248,10 +246,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   caf::actor_system sys{configure_actor_system(cfg)};
   caf::scoped_actor self{sys};
   if (snapshot_needed) {
-    // Progress as in `snapshot`: redrawn on a terminal, else log lines.
-    bool terminal = ::isatty(2) == 1;
-    auto progress = std::make_shared<progress_board>(
-      terminal, terminal ? std::chrono::milliseconds(500) : std::chrono::milliseconds(10000));
+    auto progress = snapshot_progress_board();
     auto settings = settings_for(opts, tables.size());
     settings.progress = progress;
     auto coord = sys.spawn(coordinator, plan, settings,
