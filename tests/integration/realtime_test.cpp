@@ -153,7 +153,11 @@ TEST_F(realtime, split_stream_false_puts_snapshot_rows_and_changes_in_one_stream
 TEST_F(realtime, full_mode_with_writes_during_the_snapshot_reconstructs_the_source_exactly) {
   use("handoff");
   applier("snapshot:\n  threads: 2\n  batch-size-rows: 100\nrealtime:\n  txn-size-rows: 50\n");
-  write_file(dir_ + "/extractor.yaml", "snapshot:\n  fetch-size-rows: 100\n");
+  // h is read in three key ranges (split-key), k whole: both hand over.
+  write_file(dir_ + "/extractor.yaml",
+             "snapshot:\n  threads: 3\n  fetch-size-rows: 100\n  per-table-config:\n"
+             "  - catalog: " + db_ + "\n    schema: public\n    tables:\n      h:\n"
+             "        split-key: id\n");
   sql db(db_);
   db.exec("CREATE TABLE h(id int PRIMARY KEY, v int); INSERT INTO h SELECT g, g FROM generate_series(1, 20000) g;"
           "CREATE TABLE k(id int PRIMARY KEY, v int); INSERT INTO k SELECT g, g FROM generate_series(1, 5000) g");
@@ -180,6 +184,7 @@ TEST_F(realtime, full_mode_with_writes_during_the_snapshot_reconstructs_the_sour
   done = true;
   writer.join();
   ASSERT_TRUE(snapshot_done && child_->running()) << read_text(dir_ + "/run.log");
+  EXPECT_NE(read_text(dir_ + "/run.log").find("into 3 ranges of id"), std::string::npos);
   auto source_h = db.rows("SELECT id::text, v::text FROM h ORDER BY 1");
   auto source_k = db.rows("SELECT id::text, v::text FROM k ORDER BY 1");
   std::sort(source_h.begin(), source_h.end());
