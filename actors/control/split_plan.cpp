@@ -109,10 +109,9 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
   redis.run("reading split-key plans", [&](redis_client& c) {
     for (auto i : candidates) {
       auto stream = snapshot_stream_name(tables[i].id, opts.map);
-      auto r = c.command({"HGET", ckpt, range_plan_field(stream)});
-      if (r.type == redis_reply::kind::error) throw error(classify_redis_error(r.str), r.str);
+      auto r = command_or_throw(c, {"HGET", ckpt, range_plan_field(stream)});
       if (r.type == redis_reply::kind::string) stored[i] = decode_range_plan(r.str);
-      auto whole = c.command({"HEXISTS", ckpt, stream});
+      auto whole = command_or_throw(c, {"HEXISTS", ckpt, stream});
       read_whole_before[i] = whole.integer > 0;
     }
   });
@@ -152,9 +151,8 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
       } else if (fresh[i] && !fresh[i]->empty()) {
         bounds = *fresh[i];
         // Idempotent: a retry after a lost reply writes the same value.
-        auto r = c.command({"HSET", ckpt, range_plan_field(stream),
-                            encode_range_plan(t.split_key, bounds)});
-        if (r.type == redis_reply::kind::error) throw error(classify_redis_error(r.str), r.str);
+        command_or_throw(c, {"HSET", ckpt, range_plan_field(stream),
+                             encode_range_plan(t.split_key, bounds)});
       } else {
         continue;  // one thread, an empty table or a single key value
       }
@@ -163,7 +161,7 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
         if (r > 0) ranges[r].lo = bounds[r - 1];
         if (r < bounds.size()) ranges[r].hi = bounds[r];
         if (!opts.resume) continue;
-        auto cp = c.command({"HGET", ckpt, stream + "#" + std::to_string(r + 1)});
+        auto cp = command_or_throw(c, {"HGET", ckpt, stream + "#" + std::to_string(r + 1)});
         if (cp.type == redis_reply::kind::string)
           ranges[r].start = decode_snapshot_checkpoint(cp.str);
       }

@@ -27,18 +27,9 @@ void connect(redis_writer_state& st) {
 
 // HGET of a checkpoint field; nullopt when it does not exist.
 std::optional<std::string> read_checkpoint(redis_client& c, const write_batch& b) {
-  auto r = c.command({"HGET", b.checkpoint_key, b.checkpoint_field});
-  if (r.type == redis_reply::kind::error)
-    throw error(classify_redis_error(r.str), r.str);
+  auto r = command_or_throw(c, {"HGET", b.checkpoint_key, b.checkpoint_field});
   if (r.type == redis_reply::kind::string) return r.str;
   return std::nullopt;
-}
-
-// Runs one command whose error reply must abort the undo.
-void must(redis_client& c, const std::vector<std::string>& argv) {
-  auto r = c.command(argv);
-  if (r.type == redis_reply::kind::error)
-    throw error(classify_redis_error(r.str), r.str);
 }
 
 // Takes back what a failed transaction applied, so the batch is all or
@@ -51,14 +42,14 @@ void undo_partial(redis_writer_state& st, const write_batch& b,
     if (!added.empty()) {
       std::vector<std::string> argv{"XDEL", b.stream};
       argv.insert(argv.end(), added.begin(), added.end());
-      must(*st.client, argv);
+      command_or_throw(*st.client, argv);
     }
     if (o.checkpoint_written) {
       const auto& before = st.committed[b.checkpoint_field];
       if (before)
-        must(*st.client, {"HSET", b.checkpoint_key, b.checkpoint_field, *before});
+        command_or_throw(*st.client, {"HSET", b.checkpoint_key, b.checkpoint_field, *before});
       else
-        must(*st.client, {"HDEL", b.checkpoint_key, b.checkpoint_field});
+        command_or_throw(*st.client, {"HDEL", b.checkpoint_key, b.checkpoint_field});
     }
     if (!added.empty() || o.checkpoint_written)
       log::warn("undoes a partial write to " + b.stream + ": " +

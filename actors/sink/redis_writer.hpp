@@ -81,13 +81,14 @@ struct redis_writer_state {
 /// refused, so that a stream never holds a batch whose predecessor failed.
 ///
 /// Pipelining: a write marked more_follows is sent and its replies are left
-/// on the wire until the next write has been sent too (or settings.linger
-/// passes), so Redis goes from one transaction straight to the next. At most
-/// settings.writes_on_wire + 1 writes are on the wire. When one of them fails, the writes sent after
-/// it to the same checkpoint field (or stream) that did commit are undone
-/// like a partial write, then written again after it, in order; after a lost
-/// connection each is checked against its checkpoint (the field holds the
-/// value of the last of them that committed) before it is sent again.
+/// on the wire until a next write has been sent too (or settings.linger
+/// passes), so Redis goes from one transaction straight to the next. At
+/// most settings.writes_on_wire + 1 writes are on the wire. When one of them
+/// fails, the writes sent after it to the same checkpoint field (or stream)
+/// that did commit are undone like a partial write, then written again after
+/// it, in order; after a lost connection each is checked against its
+/// checkpoint (the field holds the value of the last of them that committed)
+/// before it is sent again.
 redis_writer_actor::behavior_type
 redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
              redis_config target, redis_writer_settings settings);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <set>
 
 #include "actors/log.hpp"
@@ -11,20 +12,20 @@
 namespace trib {
 
 void table_reader::give_back(std::vector<row>&& rows) {
+  // Rows beyond the pool's room are freed as they are.
+  size_t room = max_spare_rows - std::min(spare_.size(), max_spare_rows);
+  if (rows.size() > room) rows.resize(room);
   // A cell that once held a long value keeps its buffer; release those, so
   // that refilled rows hide no more than max_spare_cell_bytes a cell beyond
   // the sizes the reader's memory budget counts.
   for (auto& r : rows)
     for (auto& c : r.cells)
       if (c.text.capacity() > max_spare_cell_bytes) std::string().swap(c.text);
-  if (spare_.empty() && rows.size() <= max_spare_rows) {
+  if (spare_.empty()) {
     spare_ = std::move(rows);
     return;
   }
-  for (auto& r : rows) {
-    if (spare_.size() >= max_spare_rows) break;
-    spare_.push_back(std::move(r));
-  }
+  std::move(rows.begin(), rows.end(), std::back_inserter(spare_));
   rows.clear();
 }
 
