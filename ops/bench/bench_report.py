@@ -14,6 +14,9 @@
   bench_report.py cpu-us BEFORE AFTER COUNT
       Microseconds of CPU per item: (AFTER - BEFORE) / COUNT * 1e6, where
       BEFORE and AFTER are CPU seconds (Redis's INFO cpu) around a measurement.
+  bench_report.py per-k BEFORE AFTER COUNT
+      Per 1000 items: (AFTER - BEFORE) / COUNT * 1000, for counters such as
+      Redis's page faults read around a measurement.
   bench_report.py tx-resp FILE KEY_BYTES VALUE_BYTES ENTRIES BATCH STREAM CHECKPOINT_KEY
       Writes FILE, the RESP input of `redis-cli --pipe` for the MULTI/EXEC
       ceiling: ENTRIES `XADD STREAM * key <k> value <v>` (a key of KEY_BYTES
@@ -27,9 +30,11 @@
       seconds, peak RSS kB, key bytes, value bytes, source ceiling rows/s,
       Redis ceiling rows/s, Redis MULTI/EXEC ceiling rows/s, Tributary CPU
       seconds (user + system), Redis CPU seconds spent during the run (INFO
-      cpu after minus before), status ("ok" or what failed).
+      cpu after minus before), Redis minor page faults during the run, status
+      ("ok" or what failed).
       CEILINGS_TSV: round, ceiling, how it was measured, rows/s, Redis CPU
-      microseconds per entry (empty for the source reads).
+      microseconds per entry and Redis page faults per 1000 entries (both
+      empty for the source reads).
 """
 import csv
 import json
@@ -116,6 +121,13 @@ def cpu_us(before, after, count):
     print(f"{(float(after) - float(before)) / count * 1e6:.2f}")
 
 
+def per_k(before, after, count):
+    count = int(count)
+    if count < 1:
+        sys.exit(f"bench_report: per-k needs a positive count, got {count}")
+    print(f"{(float(after) - float(before)) / count * 1000:.0f}")
+
+
 def resp(*args):
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
@@ -167,7 +179,7 @@ class Run:
     def __init__(self, row):
         (self.round, self.load, self.source, self.messages, rows, secs, rss_kb,
          key_b, val_b, src_ceil, redis_ceil, tx_ceil, trib_cpu, redis_cpu,
-         self.status) = row
+         redis_faults, self.status) = row
         self.rows = int(rows)
         self.secs = float(secs)
         self.rss_mb = int(rss_kb) / 1024
@@ -188,6 +200,7 @@ class Run:
             # and what Redis spent while Tributary wrote to it.
             self.trib_us = float(trib_cpu) / self.rows * 1e6
             self.redis_us = float(redis_cpu) / self.rows * 1e6
+            self.faults_k = float(redis_faults) / self.rows * 1000
 
 
 def verdict(pct):
@@ -240,6 +253,13 @@ def table(results_path, ceilings_path, env_path):
       "`/usr/bin/time -v`, and Redis's `used_cpu_user + used_cpu_sys` from INFO cpu read right "
       "before and right after the run (for a ceiling, around its measurement); on this shared "
       "machine they are steadier than rates.")
+    w("Redis's memory: before every measured write (a Tributary run, each redis-benchmark run, "
+      "the MULTI/EXEC pipe) the script deletes its keys and sends MEMORY PURGE, so each one "
+      "starts from the same memory state and Redis faults in the pages its entries need, as "
+      "for a first snapshot into Redis. The \"Redis faults\" columns (minor page faults of the "
+      "Redis process per 1000 entries) show that runs and ceilings paid alike. Without the purge, "
+      "a write that starts right after a large DEL reuses pages jemalloc has not yet returned "
+      "and costs Redis markedly less CPU per entry than one that starts a few seconds later.")
     w("")
     w("## Summary")
     w("")
@@ -286,17 +306,18 @@ def table(results_path, ceilings_path, env_path):
         w("| round | load | source | messages | seconds | rows/s | MB/s | "
           "entry bytes (key+value) | peak RSS MB | source read rows/s | "
           "Redis XADD rows/s | % of ceiling | % of MULTI/EXEC ceiling | "
-          "Tributary CPU µs/row | Redis CPU µs/entry | result |")
-        w("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "Tributary CPU µs/row | Redis CPU µs/entry | Redis faults /1000 entries | result |")
+        w("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in runs:
             if not r.ok:
                 w(f"| {r.round} | {r.load} | {r.source} | {r.messages} | {r.secs:.1f} | - | - | "
-                  f"- | {r.rss_mb:.0f} | - | - | - | - | - | - | FAILED: {r.status} |")
+                  f"- | {r.rss_mb:.0f} | - | - | - | - | - | - | - | FAILED: {r.status} |")
                 continue
             w(f"| {r.round} | {r.load} | {r.source} | {r.messages} | {r.secs:.1f} | "
               f"{fmt_int(r.rps)} | {r.mbs:.1f} | {r.entry:,.0f} | {r.rss_mb:.0f} | "
               f"{fmt_int(r.src_ceil)} | {fmt_int(r.redis_ceil)} | {r.pct:.0f} % | "
-              f"{r.tx_pct:.0f} % | {r.trib_us:.2f} | {r.redis_us:.2f} | {verdict(r.pct)} |")
+              f"{r.tx_pct:.0f} % | {r.trib_us:.2f} | {r.redis_us:.2f} | {r.faults_k:.0f} | "
+              f"{verdict(r.pct)} |")
     w("")
     w("## Ceilings")
     w("")
@@ -305,11 +326,12 @@ def table(results_path, ceilings_path, env_path):
     w("Redis CPU µs/entry: Redis's CPU over the measurement per entry written; for "
       f"redis-benchmark, over its -c 4 run.{compare}")
     w("")
-    w("| round | ceiling | measured with | rows/s | Redis CPU µs/entry |")
-    w("|---:|---|---|---:|---:|")
-    for rnd, name, how, rps, redis_us in ceilings:
+    w("| round | ceiling | measured with | rows/s | Redis CPU µs/entry | Redis faults /1000 entries |")
+    w("|---:|---|---|---:|---:|---:|")
+    for rnd, name, how, rps, redis_us, faults in ceilings:
         redis_us = f"{float(redis_us):.2f}" if redis_us else "-"
-        w(f"| {rnd} | {name} | {how} | {fmt_int(float(rps))} | {redis_us} |")
+        faults = faults or "-"
+        w(f"| {rnd} | {name} | {how} | {fmt_int(float(rps))} | {redis_us} | {faults} |")
     print("\n".join(out))
 
 
@@ -318,7 +340,7 @@ def main(argv):
         sys.exit(__doc__)
     cmd, args = argv[1], argv[2:]
     handlers = {"entry-size": entry_size, "bench-rps": bench_rps, "time-v": time_v,
-                "cpu-us": cpu_us, "tx-resp": tx_resp, "table": table}
+                "cpu-us": cpu_us, "per-k": per_k, "tx-resp": tx_resp, "table": table}
     if cmd not in handlers:
         sys.exit(__doc__)
     handlers[cmd](*args)

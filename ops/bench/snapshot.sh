@@ -30,6 +30,11 @@
 # ceilings table gives Redis's CPU per entry of the -c 4 redis-benchmark run and
 # of the MULTI/EXEC run, to compare plain XADD, MULTI/EXEC batches and Tributary.
 #
+# Redis's memory: every measured write (Tributary run, redis-benchmark run,
+# MULTI/EXEC pipe) starts after a DEL and MEMORY PURGE, so each faults in the
+# pages its entries need from the same state; the report gives Redis's minor
+# page faults per 1000 entries for each, to show that they paid alike.
+#
 # Method: the machine is shared and its speed drifts by tens of percent within
 # minutes, so a ceiling measured once, minutes away from a run, makes the ratio
 # noise. Every run therefore gets its own ceiling: REPEAT rounds, each of which
@@ -158,6 +163,29 @@ redis_clean() {
     rcli DEL $keys > /dev/null
   fi
   rm -rf "$WORK/data"
+  redis_purge
+}
+
+# Hands the memory Redis freed back to the system (jemalloc keeps freed pages
+# for seconds before it returns them). Called after every delete, so each
+# measured write (Tributary run or ceiling) starts from the same memory state
+# and pays, as a first snapshot into Redis does, for the pages its entries
+# need: a write that starts right after a large DEL finds pages still mapped
+# and costs Redis less CPU per entry than one that starts a few seconds later.
+redis_purge() {
+  [[ $(rcli MEMORY PURGE) == OK ]] || die "redis-cli MEMORY PURGE failed"
+}
+
+# Minor page faults Redis has taken so far (/proc/<pid>/stat, field 10); the
+# difference of two readings is what it took in between.
+REDIS_PID=""
+redis_faults() {
+  if [[ -z $REDIS_PID ]]; then
+    REDIS_PID=$(rcli INFO server | tr -d '\r' | awk -F: '/^process_id:/ { print $2 }')
+    [[ -r /proc/$REDIS_PID/stat ]] || die "no /proc/$REDIS_PID/stat for the Redis server (pid from INFO server)"
+  fi
+  # The command name in parentheses comes first; the fields after it start at 3.
+  sed 's/^.*) //' "/proc/$REDIS_PID/stat" | awk '{ print $8 }'
 }
 
 redis_used_mb() { rcli INFO memory | awk -F: '/^used_memory:/ { printf "%.0f", $2 / 1048576 }'; }
@@ -291,15 +319,15 @@ source_ceiling() {
   if [[ $src == postgresql ]]; then
     copy_rps=$(best_rate pg -d bench -c "COPY orders TO STDOUT")
     select_rps=$(best_rate pg -d bench -At -v FETCH_COUNT=5000 -c "SELECT * FROM orders")
-    printf '%s\tpostgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\t\n' \
+    printf '%s\tpostgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\t\t\n' \
       "$round" "$copy_rps" >> "$CEILINGS"
-    printf '%s\tpostgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\t\n' \
+    printf '%s\tpostgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\t\t\n' \
       "$round" "$select_rps" >> "$CEILINGS"
     SRC_CEIL[postgresql]=$(( copy_rps > select_rps ? copy_rps : select_rps ))
     log "postgresql: raw read of $ROWS rows: COPY $copy_rps rows/s, SELECT $select_rps rows/s"
   else
     select_rps=$(best_rate my --quick -B -e "SELECT * FROM bench.orders")
-    printf '%s\tmariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\t\n' \
+    printf '%s\tmariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\t\t\n' \
       "$round" "$select_rps" >> "$CEILINGS"
     SRC_CEIL[mariadb]=$select_rps
     log "mariadb: raw read of $ROWS rows: SELECT $select_rps rows/s"
@@ -317,28 +345,35 @@ source_ceiling() {
 REDIS_CEIL=0
 redis_ceiling() {
   local round=$1 kb=$2 vb=$3 name=$4 key value c rps best=0 detail="" cpu0 cpu1 cpu_us=""
+  local f0 f1 faults="" len
   key=$(head -c "$kb" /dev/zero | tr '\0' k)
   value=$(head -c "$vb" /dev/zero | tr '\0' v)
   for c in 1 4; do
     rcli DEL bench_ceiling > /dev/null
+    redis_purge
+    f0=$(redis_faults)
     cpu0=$(redis_cpu)
     redis-benchmark -h 127.0.0.1 -p "$TRIB_REDIS_PORT" -P 100 -c "$c" -n "$CEILING_N" --csv \
       XADD bench_ceiling '*' key "$key" value "$value" > "$WORK/redis-benchmark.csv" 2> "$WORK/redis-benchmark.err" \
       || { cat "$WORK/redis-benchmark.err" >&2; die "redis-benchmark failed"; }
     cpu1=$(redis_cpu)
+    f1=$(redis_faults)
     # Per entry the stream holds: with -P, redis-benchmark may send a few more
     # than -n.
     if (( c == 4 )); then
-      cpu_us=$(python3 "$PY" cpu-us "$cpu0" "$cpu1" "$(rcli XLEN bench_ceiling)")
+      len=$(rcli XLEN bench_ceiling)
+      cpu_us=$(python3 "$PY" cpu-us "$cpu0" "$cpu1" "$len")
+      faults=$(python3 "$PY" per-k "$f0" "$f1" "$len")
     fi
     rps=$(python3 "$PY" bench-rps "$WORK/redis-benchmark.csv")
     (( rps > best )) && best=$rps
     detail+="${detail:+, }-c $c: $rps"
   done
   rcli DEL bench_ceiling > /dev/null
-  printf '%s\t%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\t%s\n' \
-    "$round" "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" "$cpu_us" >> "$CEILINGS"
-  log "redis: XADD key ${kb} B + value ${vb} B: $detail entries/s; Redis CPU $cpu_us µs/entry (-c 4)"
+  redis_purge
+  printf '%s\t%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\t%s\t%s\n' \
+    "$round" "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" "$cpu_us" "$faults" >> "$CEILINGS"
+  log "redis: XADD key ${kb} B + value ${vb} B: $detail entries/s; Redis CPU $cpu_us µs/entry, $faults page faults per 1000 entries (-c 4)"
   REDIS_CEIL=$best
 }
 
@@ -357,6 +392,7 @@ TX_CEIL=0
 TX_ERR=""
 tx_ceiling() {
   local round=$1 kb=$2 vb=$3 name=$4 file batches want rc=0 t0 t1 secs len pos cpu0 cpu1 cpu_us
+  local f0 f1 faults
   local re='errors: ([0-9]+), replies: ([0-9]+)' errors replies txn
   local out="$WORK/redis-pipe.out" err="$WORK/redis-pipe.err"
   TX_CEIL=0; TX_ERR=""
@@ -375,15 +411,19 @@ tx_ceiling() {
   batches=$(( (CEILING_N + txn - 1) / txn ))
   want=$(( CEILING_N + 3 * batches ))
   rcli DEL "$TX_STREAM" "$TX_CK" > /dev/null
+  redis_purge
+  f0=$(redis_faults)
   cpu0=$(redis_cpu)
   t0=$(now)
   rcli --pipe < "$file" > "$out" 2> "$err" || rc=$?
   t1=$(now)
   cpu1=$(redis_cpu)
+  f1=$(redis_faults)
   secs=$(elapsed "$t0" "$t1")
   len=$(rcli XLEN "$TX_STREAM")
   pos=$(rcli HGET "$TX_CK" "$TX_STREAM")
   rcli DEL "$TX_STREAM" "$TX_CK" > /dev/null
+  redis_purge
   if [[ $(< "$out") =~ $re ]]; then
     errors=${BASH_REMATCH[1]}; replies=${BASH_REMATCH[2]}
   else
@@ -399,9 +439,10 @@ tx_ceiling() {
   fi
   TX_CEIL=$(rate "$CEILING_N" "$secs")
   cpu_us=$(python3 "$PY" cpu-us "$cpu0" "$cpu1" "$CEILING_N")
-  printf '%s\t%s\t`redis-cli --pipe` of MULTI + %s XADD + HSET checkpoint + EXEC per batch, %s entries, key %s B + value %s B (one connection, %s s)\t%s\t%s\n' \
-    "$round" "$name" "$txn" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" "$cpu_us" >> "$CEILINGS"
-  log "redis: MULTI/EXEC of $txn XADD key ${kb} B + value ${vb} B: $TX_CEIL entries/s; Redis CPU $cpu_us µs/entry"
+  faults=$(python3 "$PY" per-k "$f0" "$f1" "$CEILING_N")
+  printf '%s\t%s\t`redis-cli --pipe` of MULTI + %s XADD + HSET checkpoint + EXEC per batch, %s entries, key %s B + value %s B (one connection, %s s)\t%s\t%s\t%s\n' \
+    "$round" "$name" "$txn" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" "$cpu_us" "$faults" >> "$CEILINGS"
+  log "redis: MULTI/EXEC of $txn XADD key ${kb} B + value ${vb} B: $TX_CEIL entries/s; Redis CPU $cpu_us µs/entry, $faults page faults per 1000 entries"
 }
 
 # ------------------------------------------------------------------ tributary runs
@@ -467,13 +508,13 @@ EOF
 # and MULTI/EXEC ceilings for the entries it wrote. Appends a line to $RESULTS:
 # round, load average before the run, source, messages, rows, seconds, peak RSS
 # kB, key bytes, value bytes, source ceiling, Redis ceiling, Redis MULTI/EXEC
-# ceiling, Tributary CPU seconds (user + system), Redis CPU seconds during the
-# run, status.
+# ceiling, Tributary CPU seconds (user + system), Redis CPU seconds and Redis
+# minor page faults during the run, status.
 FAILED=0
 run_tributary() {
   local round=$1 src=$2 mode=$3
   local id="bench_${src}_$mode" stream rc=0 secs rss len sizes kb vb t0 t1 load
-  local tcpu rcpu0 rcpu1 rcpu
+  local tcpu rcpu0 rcpu1 rcpu f0 f1 faults
   local c="$WORK/conf" label runlog="$WORK/bench_${src}_$mode.round$round.log"
   label=$([[ $mode == full ]] && echo "full" || echo "include-schema: false")
   stream=$(stream_of "$src")
@@ -485,6 +526,7 @@ run_tributary() {
   # /usr/bin/time reports the peak RSS and Tributary's CPU time; the wall clock
   # comes from the shell, whose resolution is finer than time's 10 ms. Redis's
   # CPU is read right before and right after, outside the timed span.
+  f0=$(redis_faults)
   rcpu0=$(redis_cpu)
   t0=$(now)
   /usr/bin/time -v -o "$WORK/time.txt" "$TRIB" snapshot "$c/src.yaml" "$c/dst.yaml" \
@@ -492,41 +534,43 @@ run_tributary() {
     --data-dir "$WORK/data" --overwrite > "$runlog" 2>&1 || rc=$?
   t1=$(now)
   rcpu1=$(redis_cpu)
+  f1=$(redis_faults)
+  faults=$(( f1 - f0 ))
   secs=$(elapsed "$t0" "$t1")
   rcpu=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.6f}')" "$rcpu0" "$rcpu1")
   read -r _ rss tcpu < <(python3 "$PY" time-v "$WORK/time.txt")
   if (( rc != 0 )); then
     echo "--- last lines of $runlog" >&2; tail -n 15 "$runlog" >&2
     log "FAILED: tributary exited with code $rc for $src ($label), round $round"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\texit code %s\n' \
-      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$rc" >> "$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\t%s\texit code %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$faults" "$rc" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   len=$(rcli XLEN "$stream")
   if [[ $len != "$ROWS" ]]; then
     log "FAILED: stream $stream holds $len entries after the run, expected $ROWS (round $round, log $runlog)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\tXLEN %s != %s\n' \
-      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$len" "$ROWS" >> "$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\t%s\tXLEN %s != %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$faults" "$len" "$ROWS" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   sizes=$(python3 "$PY" entry-size 127.0.0.1 "$TRIB_REDIS_PORT" "$stream")
   read -r kb vb _ <<< "$sizes"
   log "done in $secs s ($(rate "$ROWS" "$secs") rows/s), peak RSS $(( rss / 1024 )) MB, XLEN $len, entries average key $kb B + value $vb B; redis uses $(redis_used_mb) MB"
-  log "CPU: tributary $tcpu s ($(python3 "$PY" cpu-us 0 "$tcpu" "$ROWS") µs/row), redis $rcpu s ($(python3 "$PY" cpu-us 0 "$rcpu" "$ROWS") µs/entry)"
+  log "CPU: tributary $tcpu s ($(python3 "$PY" cpu-us 0 "$tcpu" "$ROWS") µs/row), redis $rcpu s ($(python3 "$PY" cpu-us 0 "$rcpu" "$ROWS") µs/entry, $(python3 "$PY" per-k 0 "$faults" "$ROWS") page faults per 1000 entries)"
   redis_clean
   # The ceiling this run is compared with, measured right after it.
   redis_ceiling "$round" "$kb" "$vb" "redis XADD, $src $label entries"
   tx_ceiling "$round" "$kb" "$vb" "redis MULTI/EXEC XADD, $src $label entries"
   if [[ -n $TX_ERR ]]; then
     log "FAILED: MULTI/EXEC ceiling after $src ($label), round $round: $TX_ERR"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\t%s\tMULTI/EXEC ceiling: %s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\t%s\t%s\tMULTI/EXEC ceiling: %s\n' \
       "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
-      "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$tcpu" "$rcpu" "$TX_ERR" >> "$RESULTS"
+      "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$tcpu" "$rcpu" "$faults" "$TX_ERR" >> "$RESULTS"
     FAILED=1; return 0
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
     "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
-    "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_CEIL" "$tcpu" "$rcpu" >> "$RESULTS"
+    "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_CEIL" "$tcpu" "$rcpu" "$faults" >> "$RESULTS"
 }
 
 # The rounds are only comparable if they ran the same binary: note its
