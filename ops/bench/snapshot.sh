@@ -167,13 +167,19 @@ redis_clean() {
 }
 
 # Hands the memory Redis freed back to the system (jemalloc keeps freed pages
-# for seconds before it returns them). Called after every delete, so each
-# measured write (Tributary run or ceiling) starts from the same memory state
-# and pays, as a first snapshot into Redis does, for the pages its entries
-# need: a write that starts right after a large DEL finds pages still mapped
-# and costs Redis less CPU per entry than one that starts a few seconds later.
+# for seconds before it returns them). Done right before every measured write
+# (Tributary run or ceiling), so each starts from the same memory state and
+# pays, as a first snapshot into Redis does, for the pages its entries need: a
+# write that starts right after a large DEL finds pages still mapped and costs
+# Redis less CPU per entry than one that starts a few seconds later.
 redis_purge() {
   [[ $(rcli MEMORY PURGE) == OK ]] || die "redis-cli MEMORY PURGE failed"
+}
+
+# Deletes the keys $@ and purges: the start of a ceiling measurement.
+redis_drop() {
+  rcli DEL "$@" > /dev/null
+  redis_purge
 }
 
 # Minor page faults Redis has taken so far (/proc/<pid>/stat, field 10); the
@@ -349,8 +355,7 @@ redis_ceiling() {
   key=$(head -c "$kb" /dev/zero | tr '\0' k)
   value=$(head -c "$vb" /dev/zero | tr '\0' v)
   for c in 1 4; do
-    rcli DEL bench_ceiling > /dev/null
-    redis_purge
+    redis_drop bench_ceiling
     f0=$(redis_faults)
     cpu0=$(redis_cpu)
     redis-benchmark -h 127.0.0.1 -p "$TRIB_REDIS_PORT" -P 100 -c "$c" -n "$CEILING_N" --csv \
@@ -370,7 +375,6 @@ redis_ceiling() {
     detail+="${detail:+, }-c $c: $rps"
   done
   rcli DEL bench_ceiling > /dev/null
-  redis_purge
   printf '%s\t%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\t%s\t%s\n' \
     "$round" "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" "$cpu_us" "$faults" >> "$CEILINGS"
   log "redis: XADD key ${kb} B + value ${vb} B: $detail entries/s; Redis CPU $cpu_us µs/entry, $faults page faults per 1000 entries (-c 4)"
@@ -410,8 +414,7 @@ tx_ceiling() {
   # Replies: +OK to MULTI, +QUEUED to every XADD and to HSET, EXEC's array.
   batches=$(( (CEILING_N + txn - 1) / txn ))
   want=$(( CEILING_N + 3 * batches ))
-  rcli DEL "$TX_STREAM" "$TX_CK" > /dev/null
-  redis_purge
+  redis_drop "$TX_STREAM" "$TX_CK"
   f0=$(redis_faults)
   cpu0=$(redis_cpu)
   t0=$(now)
@@ -423,7 +426,6 @@ tx_ceiling() {
   len=$(rcli XLEN "$TX_STREAM")
   pos=$(rcli HGET "$TX_CK" "$TX_STREAM")
   rcli DEL "$TX_STREAM" "$TX_CK" > /dev/null
-  redis_purge
   if [[ $(< "$out") =~ $re ]]; then
     errors=${BASH_REMATCH[1]}; replies=${BASH_REMATCH[2]}
   else
