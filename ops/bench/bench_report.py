@@ -30,11 +30,12 @@
       seconds, peak RSS kB, key bytes, value bytes, source ceiling rows/s,
       Redis ceiling rows/s, Redis MULTI/EXEC ceiling rows/s, Tributary CPU
       seconds (user + system), Redis CPU seconds spent during the run (INFO
-      cpu after minus before), Redis minor page faults during the run, status
-      ("ok" or what failed).
+      cpu after minus before), Redis minor page faults during the run, seconds
+      of the memory warm-up right before it (empty without one), status ("ok"
+      or what failed).
       CEILINGS_TSV: round, ceiling, how it was measured, rows/s, Redis CPU
-      microseconds per entry and Redis page faults per 1000 entries (both
-      empty for the source reads).
+      microseconds per entry, Redis page faults per 1000 entries and seconds of
+      the memory warm-up before it (all three empty for the source reads).
 """
 import csv
 import json
@@ -179,7 +180,8 @@ class Run:
     def __init__(self, row):
         (self.round, self.load, self.source, self.messages, rows, secs, rss_kb,
          key_b, val_b, src_ceil, redis_ceil, tx_ceil, trib_cpu, redis_cpu,
-         redis_faults, self.status) = row
+         redis_faults, warm, self.status) = row
+        self.warm = f"{float(warm):.2f}" if warm else "-"
         self.rows = int(rows)
         self.secs = float(secs)
         self.rss_mb = int(rss_kb) / 1024
@@ -260,6 +262,15 @@ def table(results_path, ceilings_path, env_path):
       "Redis process per 1000 entries) show that runs and ceilings paid alike. Without the purge, "
       "a write that starts right after a large DEL reuses pages jemalloc has not yet returned "
       "and costs Redis markedly less CPU per entry than one that starts a few seconds later.")
+    warm = int(env.get("warm_bytes", "0"))
+    if warm > 0:
+        w(f"The machine's memory: right before every measured write the script also touches and "
+          f"frees {warm / 2**30:.1f} GiB (fallocate in /dev/shm, then rm), so that the write "
+          "finds recently used free pages. On this virtual machine a free page the host has "
+          "taken back costs many times an ordinary page fault when it is first written again, "
+          "and which pages a write gets otherwise depends on what ran before it. The \"warm-up "
+          "s\" columns say how long that took: the kernel clears every page it hands out, so a "
+          "slow warm-up means pages were costly just then, for the write that followed too.")
     w("")
     w("## Summary")
     w("")
@@ -306,18 +317,19 @@ def table(results_path, ceilings_path, env_path):
         w("| round | load | source | messages | seconds | rows/s | MB/s | "
           "entry bytes (key+value) | peak RSS MB | source read rows/s | "
           "Redis XADD rows/s | % of ceiling | % of MULTI/EXEC ceiling | "
-          "Tributary CPU µs/row | Redis CPU µs/entry | Redis faults /1000 entries | result |")
-        w("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "Tributary CPU µs/row | Redis CPU µs/entry | Redis faults /1000 entries | warm-up s | "
+          "result |")
+        w("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in runs:
             if not r.ok:
                 w(f"| {r.round} | {r.load} | {r.source} | {r.messages} | {r.secs:.1f} | - | - | "
-                  f"- | {r.rss_mb:.0f} | - | - | - | - | - | - | - | FAILED: {r.status} |")
+                  f"- | {r.rss_mb:.0f} | - | - | - | - | - | - | - | {r.warm} | FAILED: {r.status} |")
                 continue
             w(f"| {r.round} | {r.load} | {r.source} | {r.messages} | {r.secs:.1f} | "
               f"{fmt_int(r.rps)} | {r.mbs:.1f} | {r.entry:,.0f} | {r.rss_mb:.0f} | "
               f"{fmt_int(r.src_ceil)} | {fmt_int(r.redis_ceil)} | {r.pct:.0f} % | "
               f"{r.tx_pct:.0f} % | {r.trib_us:.2f} | {r.redis_us:.2f} | {r.faults_k:.0f} | "
-              f"{verdict(r.pct)} |")
+              f"{r.warm} | {verdict(r.pct)} |")
     w("")
     w("## Ceilings")
     w("")
@@ -326,12 +338,14 @@ def table(results_path, ceilings_path, env_path):
     w("Redis CPU µs/entry: Redis's CPU over the measurement per entry written; for "
       f"redis-benchmark, over its -c 4 run.{compare}")
     w("")
-    w("| round | ceiling | measured with | rows/s | Redis CPU µs/entry | Redis faults /1000 entries |")
-    w("|---:|---|---|---:|---:|---:|")
-    for rnd, name, how, rps, redis_us, faults in ceilings:
+    w("| round | ceiling | measured with | rows/s | Redis CPU µs/entry | "
+      "Redis faults /1000 entries | warm-up s |")
+    w("|---:|---|---|---:|---:|---:|---:|")
+    for rnd, name, how, rps, redis_us, faults, warm in ceilings:
         redis_us = f"{float(redis_us):.2f}" if redis_us else "-"
         faults = faults or "-"
-        w(f"| {rnd} | {name} | {how} | {fmt_int(float(rps))} | {redis_us} | {faults} |")
+        warm = f"{float(warm):.2f}" if warm else "-"
+        w(f"| {rnd} | {name} | {how} | {fmt_int(float(rps))} | {redis_us} | {faults} | {warm} |")
     print("\n".join(out))
 
 

@@ -35,6 +35,15 @@
 # pages its entries need from the same state; the report gives Redis's minor
 # page faults per 1000 entries for each, to show that they paid alike.
 #
+# The machine's memory: on a virtual machine whose balloon reports free pages
+# to the host, a page the guest has not used for a while may no longer be
+# backed by the host, and the first write to it costs many times what an
+# ordinary page fault costs (Redis's kernel time then goes to clearing pages).
+# Which pages a write gets depends on what ran before it, so right before
+# every measured write the script touches and frees WARM_BYTES of memory
+# (fallocate of a file in /dev/shm, then rm): every write starts with as many
+# recently used free pages as it needs.
+#
 # Method: the machine is shared and its speed drifts by tens of percent within
 # minutes, so a ceiling measured once, minutes away from a run, makes the ratio
 # noise. Every run therefore gets its own ceiling: REPEAT rounds, each of which
@@ -56,6 +65,9 @@
 #   REPEAT          rounds (default 3); each round runs every source and mode once
 #   CEILING_N       XADD requests per redis-benchmark run and entries per
 #                   MULTI/EXEC ceiling (default min(ROWS, 500000))
+#   WARM_BYTES      bytes of memory touched and freed right before every
+#                   measured write (default ROWS * 4096, about what a full-message
+#                   run makes Redis map; 0: none), see "the machine's memory"
 #   SKIP_TRIBUTARY  1: measure the ceilings only, REPEAT times (Redis with
 #                   representative sizes)
 #   TRIB_BUILD_DIR  where nodes/tributary is (default ./build)
@@ -99,6 +111,9 @@ WRITE_BYTES=524288
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a positive integer, got '$REPEAT'"
 CEILING_N="${CEILING_N:-$(( ROWS < 500000 ? ROWS : 500000 ))}"
 [[ $CEILING_N =~ ^[1-9][0-9]*$ ]] || die "CEILING_N must be a positive integer, got '$CEILING_N'"
+WARM_BYTES="${WARM_BYTES:-$(( ROWS * 4096 ))}"
+[[ $WARM_BYTES =~ ^[0-9]+$ ]] || die "WARM_BYTES must be a number of bytes, got '$WARM_BYTES'"
+WARM_FILE=/dev/shm/trib-bench-warm
 for s in $SOURCES; do [[ $s == postgresql || $s == mariadb ]] || die "unknown source '$s' in SOURCES"; done
 for m in $MODES; do [[ $m == full || $m == noschema ]] || die "unknown mode '$m' in MODES"; done
 
@@ -125,7 +140,8 @@ rm -f "$WORK"/bench_*.log
 
 # The MULTI/EXEC ceiling's RESP files are up to ~1.7 GB each: none survives the
 # script, however it ends (an interrupted earlier run's are removed here too).
-tx_files_clean() { rm -f "$WORK"/ceiling_tx.*.resp "$WORK"/ceiling_tx.*.resp.tmp; }
+# The memory warm-up's file too (see memory_warm).
+tx_files_clean() { rm -f "$WORK"/ceiling_tx.*.resp "$WORK"/ceiling_tx.*.resp.tmp "$WARM_FILE"; }
 tx_files_clean
 trap tx_files_clean EXIT
 trap 'exit 130' INT TERM HUP
@@ -174,6 +190,24 @@ redis_clean() {
 # Redis less CPU per entry than one that starts a few seconds later.
 redis_purge() {
   [[ $(rcli MEMORY PURGE) == OK ]] || die "redis-cli MEMORY PURGE failed"
+  memory_warm
+}
+
+# Touches WARM_BYTES of memory and frees it (see "The machine's memory" at the
+# top): the pages stay on the kernel's free lists, where the next allocations
+# find them first. Sets WARM_SECS to how long it took: the kernel clears every
+# page, so a slow warm-up says that pages cost more than usual just then.
+WARM_SECS=""
+memory_warm() {
+  local t0 t1
+  WARM_SECS=""
+  (( WARM_BYTES > 0 )) || return 0
+  t0=$(now)
+  fallocate -l "$WARM_BYTES" "$WARM_FILE" \
+    || { rm -f "$WARM_FILE"; die "could not fallocate $WARM_BYTES bytes in /dev/shm (set WARM_BYTES=0 to skip)"; }
+  t1=$(now)
+  rm -f "$WARM_FILE"
+  WARM_SECS=$(elapsed "$t0" "$t1")
 }
 
 # Deletes the keys $@ and purges: the start of a ceiling measurement.
@@ -325,15 +359,15 @@ source_ceiling() {
   if [[ $src == postgresql ]]; then
     copy_rps=$(best_rate pg -d bench -c "COPY orders TO STDOUT")
     select_rps=$(best_rate pg -d bench -At -v FETCH_COUNT=5000 -c "SELECT * FROM orders")
-    printf '%s\tpostgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\t\t\n' \
+    printf '%s\tpostgresql COPY\t`COPY orders TO STDOUT` > /dev/null (psql, TCP)\t%s\t\t\t\n' \
       "$round" "$copy_rps" >> "$CEILINGS"
-    printf '%s\tpostgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\t\t\n' \
+    printf '%s\tpostgresql SELECT\t`SELECT * FROM orders` > /dev/null (psql, FETCH_COUNT=5000, TCP)\t%s\t\t\t\n' \
       "$round" "$select_rps" >> "$CEILINGS"
     SRC_CEIL[postgresql]=$(( copy_rps > select_rps ? copy_rps : select_rps ))
     log "postgresql: raw read of $ROWS rows: COPY $copy_rps rows/s, SELECT $select_rps rows/s"
   else
     select_rps=$(best_rate my --quick -B -e "SELECT * FROM bench.orders")
-    printf '%s\tmariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\t\t\n' \
+    printf '%s\tmariadb SELECT\t`SELECT * FROM bench.orders` > /dev/null (mariadb --quick, TCP)\t%s\t\t\t\n' \
       "$round" "$select_rps" >> "$CEILINGS"
     SRC_CEIL[mariadb]=$select_rps
     log "mariadb: raw read of $ROWS rows: SELECT $select_rps rows/s"
@@ -351,7 +385,7 @@ source_ceiling() {
 REDIS_CEIL=0
 redis_ceiling() {
   local round=$1 kb=$2 vb=$3 name=$4 key value c rps best=0 detail="" cpu0 cpu1 cpu_us=""
-  local f0 f1 faults="" len
+  local f0 f1 faults="" len warm=""
   key=$(head -c "$kb" /dev/zero | tr '\0' k)
   value=$(head -c "$vb" /dev/zero | tr '\0' v)
   for c in 1 4; do
@@ -366,6 +400,7 @@ redis_ceiling() {
     # Per entry the stream holds: with -P, redis-benchmark may send a few more
     # than -n.
     if (( c == 4 )); then
+      warm=$WARM_SECS
       len=$(rcli XLEN bench_ceiling)
       cpu_us=$(python3 "$PY" cpu-us "$cpu0" "$cpu1" "$len")
       faults=$(python3 "$PY" per-k "$f0" "$f1" "$len")
@@ -375,8 +410,8 @@ redis_ceiling() {
     detail+="${detail:+, }-c $c: $rps"
   done
   rcli DEL bench_ceiling > /dev/null
-  printf '%s\t%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\t%s\t%s\n' \
-    "$round" "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" "$cpu_us" "$faults" >> "$CEILINGS"
+  printf '%s\t%s\t`redis-benchmark -P 100 -n %s XADD` key %s B + value %s B (%s)\t%s\t%s\t%s\t%s\n' \
+    "$round" "$name" "$CEILING_N" "$kb" "$vb" "$detail" "$best" "$cpu_us" "$faults" "$warm" >> "$CEILINGS"
   log "redis: XADD key ${kb} B + value ${vb} B: $detail entries/s; Redis CPU $cpu_us µs/entry, $faults page faults per 1000 entries (-c 4)"
   REDIS_CEIL=$best
 }
@@ -396,7 +431,7 @@ TX_CEIL=0
 TX_ERR=""
 tx_ceiling() {
   local round=$1 kb=$2 vb=$3 name=$4 file batches want rc=0 t0 t1 secs len pos cpu0 cpu1 cpu_us
-  local f0 f1 faults
+  local f0 f1 faults warm
   local re='errors: ([0-9]+), replies: ([0-9]+)' errors replies txn
   local out="$WORK/redis-pipe.out" err="$WORK/redis-pipe.err"
   TX_CEIL=0; TX_ERR=""
@@ -415,6 +450,7 @@ tx_ceiling() {
   batches=$(( (CEILING_N + txn - 1) / txn ))
   want=$(( CEILING_N + 3 * batches ))
   redis_drop "$TX_STREAM" "$TX_CK"
+  warm=$WARM_SECS
   f0=$(redis_faults)
   cpu0=$(redis_cpu)
   t0=$(now)
@@ -442,8 +478,8 @@ tx_ceiling() {
   TX_CEIL=$(rate "$CEILING_N" "$secs")
   cpu_us=$(python3 "$PY" cpu-us "$cpu0" "$cpu1" "$CEILING_N")
   faults=$(python3 "$PY" per-k "$f0" "$f1" "$CEILING_N")
-  printf '%s\t%s\t`redis-cli --pipe` of MULTI + %s XADD + HSET checkpoint + EXEC per batch, %s entries, key %s B + value %s B (one connection, %s s)\t%s\t%s\t%s\n' \
-    "$round" "$name" "$txn" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" "$cpu_us" "$faults" >> "$CEILINGS"
+  printf '%s\t%s\t`redis-cli --pipe` of MULTI + %s XADD + HSET checkpoint + EXEC per batch, %s entries, key %s B + value %s B (one connection, %s s)\t%s\t%s\t%s\t%s\n' \
+    "$round" "$name" "$txn" "$CEILING_N" "$kb" "$vb" "$secs" "$TX_CEIL" "$cpu_us" "$faults" "$warm" >> "$CEILINGS"
   log "redis: MULTI/EXEC of $txn XADD key ${kb} B + value ${vb} B: $TX_CEIL entries/s; Redis CPU $cpu_us µs/entry, $faults page faults per 1000 entries"
 }
 
@@ -511,17 +547,19 @@ EOF
 # round, load average before the run, source, messages, rows, seconds, peak RSS
 # kB, key bytes, value bytes, source ceiling, Redis ceiling, Redis MULTI/EXEC
 # ceiling, Tributary CPU seconds (user + system), Redis CPU seconds and Redis
-# minor page faults during the run, status.
+# minor page faults during the run, seconds of the memory warm-up before it
+# (empty without one), status.
 FAILED=0
 run_tributary() {
   local round=$1 src=$2 mode=$3
   local id="bench_${src}_$mode" stream rc=0 secs rss len sizes kb vb t0 t1 load
-  local tcpu rcpu0 rcpu1 rcpu f0 f1 faults
+  local tcpu rcpu0 rcpu1 rcpu f0 f1 faults warm
   local c="$WORK/conf" label runlog="$WORK/bench_${src}_$mode.round$round.log"
   label=$([[ $mode == full ]] && echo "full" || echo "include-schema: false")
   stream=$(stream_of "$src")
   step "round $round/$REPEAT: tributary snapshot: $src, $label, $ROWS rows (id $id)"
   redis_clean
+  warm=$WARM_SECS
   write_confs "$src" "$mode"
   load=$(cut -d' ' -f1 /proc/loadavg)
   log "redis uses $(redis_used_mb) MB before the run; load average $load"
@@ -544,15 +582,15 @@ run_tributary() {
   if (( rc != 0 )); then
     echo "--- last lines of $runlog" >&2; tail -n 15 "$runlog" >&2
     log "FAILED: tributary exited with code $rc for $src ($label), round $round"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\t%s\texit code %s\n' \
-      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$faults" "$rc" >> "$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\t%s\t%s\texit code %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$faults" "$warm" "$rc" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   len=$(rcli XLEN "$stream")
   if [[ $len != "$ROWS" ]]; then
     log "FAILED: stream $stream holds $len entries after the run, expected $ROWS (round $round, log $runlog)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\t%s\tXLEN %s != %s\n' \
-      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$faults" "$len" "$ROWS" >> "$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t%s\t%s\t%s\t%s\tXLEN %s != %s\n' \
+      "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$tcpu" "$rcpu" "$faults" "$warm" "$len" "$ROWS" >> "$RESULTS"
     FAILED=1; redis_clean; return 0
   fi
   sizes=$(python3 "$PY" entry-size 127.0.0.1 "$TRIB_REDIS_PORT" "$stream")
@@ -565,14 +603,14 @@ run_tributary() {
   tx_ceiling "$round" "$kb" "$vb" "redis MULTI/EXEC XADD, $src $label entries"
   if [[ -n $TX_ERR ]]; then
     log "FAILED: MULTI/EXEC ceiling after $src ($label), round $round: $TX_ERR"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\t%s\t%s\tMULTI/EXEC ceiling: %s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\t%s\t%s\t%s\tMULTI/EXEC ceiling: %s\n' \
       "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
-      "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$tcpu" "$rcpu" "$faults" "$TX_ERR" >> "$RESULTS"
+      "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$tcpu" "$rcpu" "$faults" "$warm" "$TX_ERR" >> "$RESULTS"
     FAILED=1; return 0
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\tok\n' \
     "$round" "$load" "$src" "$label" "$ROWS" "$secs" "$rss" "$kb" "$vb" \
-    "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_CEIL" "$tcpu" "$rcpu" "$faults" >> "$RESULTS"
+    "${SRC_CEIL[$src]}" "$REDIS_CEIL" "$TX_CEIL" "$tcpu" "$rcpu" "$faults" "$warm" >> "$RESULTS"
 }
 
 # The rounds are only comparable if they ran the same binary: note its
@@ -617,6 +655,7 @@ command_line() {
   [[ $MODES == "full noschema" ]] || prefix+="MODES=\"$MODES\" "
   (( REPEAT == 3 )) || prefix+="REPEAT=$REPEAT "
   (( CEILING_N == (ROWS < 500000 ? ROWS : 500000) )) || prefix+="CEILING_N=$CEILING_N "
+  (( WARM_BYTES == ROWS * 4096 )) || prefix+="WARM_BYTES=$WARM_BYTES "
   [[ $SKIP_TRIBUTARY != 1 ]] || prefix+="SKIP_TRIBUTARY=1 "
   echo "${prefix}ops/bench/snapshot.sh"
 }
@@ -642,6 +681,7 @@ fi
   printf 'rows\t%s\n' "$ROWS"
   printf 'batch\t%s\n' "$BATCH"
   printf 'write_bytes\t%s\n' "$WRITE_BYTES"
+  printf 'warm_bytes\t%s\n' "$WARM_BYTES"
   printf 'repeat\t%s\n' "$REPEAT"
   printf 'skip\t%s\n' "$SKIP_TRIBUTARY"
   printf 'binary\t%s\n' "$BIN_BEFORE"
