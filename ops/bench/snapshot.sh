@@ -663,8 +663,9 @@ command_line() {
 mem_total=$(awk '/^MemTotal:/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-# Uncommitted changes outside ops/ may be in the binary the commit does not describe.
-if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no -- . ':(exclude)ops' 2>/dev/null) ]]; then
+# Uncommitted changes outside ops/ may be in the binary the commit does not
+# describe; Markdown files never are.
+if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no -- . ':(exclude)ops' ':(exclude)*.md' 2>/dev/null) ]]; then
   commit+=" with uncommitted changes"
 fi
 {
