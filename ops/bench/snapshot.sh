@@ -179,16 +179,16 @@ redis_clean() {
     rcli DEL $keys > /dev/null
   fi
   rm -rf "$WORK/data"
-  redis_purge
 }
 
-# Hands the memory Redis freed back to the system (jemalloc keeps freed pages
-# for seconds before it returns them). Done right before every measured write
-# (Tributary run or ceiling), so each starts from the same memory state and
-# pays, as a first snapshot into Redis does, for the pages its entries need: a
-# write that starts right after a large DEL finds pages still mapped and costs
-# Redis less CPU per entry than one that starts a few seconds later.
-redis_purge() {
+# The start of every measured write (Tributary run or ceiling), right after its
+# keys were deleted. MEMORY PURGE hands the memory Redis freed back to the
+# system (jemalloc keeps freed pages for seconds before it returns them), so
+# each write starts from the same memory state and pays, as a first snapshot
+# into Redis does, for the pages its entries need: a write that starts right
+# after a large DEL finds pages still mapped and costs Redis less CPU per
+# entry than one that starts a few seconds later. Then the warm-up.
+write_start() {
   [[ $(rcli MEMORY PURGE) == OK ]] || die "redis-cli MEMORY PURGE failed"
   memory_warm
 }
@@ -210,10 +210,10 @@ memory_warm() {
   WARM_SECS=$(elapsed "$t0" "$t1")
 }
 
-# Deletes the keys $@ and purges: the start of a ceiling measurement.
+# Deletes the keys $@, then write_start: the start of a ceiling measurement.
 redis_drop() {
   rcli DEL "$@" > /dev/null
-  redis_purge
+  write_start
 }
 
 # Minor page faults Redis has taken so far (/proc/<pid>/stat, field 10); the
@@ -559,8 +559,9 @@ run_tributary() {
   stream=$(stream_of "$src")
   step "round $round/$REPEAT: tributary snapshot: $src, $label, $ROWS rows (id $id)"
   redis_clean
-  warm=$WARM_SECS
   write_confs "$src" "$mode"
+  write_start
+  warm=$WARM_SECS
   load=$(cut -d' ' -f1 /proc/loadavg)
   log "redis uses $(redis_used_mb) MB before the run; load average $load"
   # /usr/bin/time reports the peak RSS and Tributary's CPU time; the wall clock
