@@ -80,11 +80,19 @@ struct change_ack {
   uint64_t seq = 0;
   /// Entries written (0 when the checkpoint covered every change).
   uint64_t entries = 0;
+  /// Set once the stream stopped at a change it cannot write (bad data):
+  /// that change's commit LSN, its table and why. The stream writes nothing
+  /// from there on, and the slot must not be confirmed past that
+  /// transaction, so that --resume writes it once the cause is fixed.
+  uint64_t stopped_lsn = 0;
+  uint32_t stopped_table = 0;
+  std::string stop_reason;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, change_ack& x) {
-  return f(caf::meta::type_name("change_ack"), x.stream, x.seq, x.entries);
+  return f(caf::meta::type_name("change_ack"), x.stream, x.seq, x.entries, x.stopped_lsn,
+           x.stopped_table, x.stop_reason);
 }
 
 /// A table's columns changed (DDL): later changes of the table use `schema`.

@@ -161,7 +161,17 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
       auto& st = self->state;
       if (st.failed) return to_caf_error(st.reason);
       change_applier_state::pending p;
-      p.ack = change_ack{b.stream, b.seq, 0};
+      p.ack.stream = b.stream;
+      p.ack.seq = b.seq;
+      auto say_stopped = [&st](change_ack& a) {
+        a.stopped_lsn = st.stopped_lsn;
+        a.stopped_table = st.stopped_table;
+        a.stop_reason = st.stop_reason;
+      };
+      if (st.stopped_lsn > 0) {
+        say_stopped(p.ack);
+        return p.ack;
+      }
       if (!st.xadd) st.xadd = std::make_unique<xadd_encoder>(st.settings.stream_name);
       size_t guess = 0;
       for (const auto& c : b.changes)
@@ -173,6 +183,8 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
       stream_checkpoint reached = st.queued;
       for (const auto& c : b.changes) {
         if (covers(st.queued, c.commit_lsn, c.index)) continue;
+        auto written_before = reached;
+        auto commit_ms_before = p.commit_ms;
         reached = stream_checkpoint{c.commit_lsn, c.index};
         p.commit_ms = c.commit_ms;
         size_t bytes = p.write.encoded.size();
@@ -182,12 +194,23 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
         } catch (const std::exception& e) {
           p.write.encoded.resize(bytes);
           p.write.encoded_count = entries;
-          // Row-level errors leave the change out, never stop the stream
-          // (design section 7); error.log names the change.
-          ++st.bad_changes;
-          log::error("skips a change of " + to_string(st.settings.tables.at(c.table).id) +
-                     " at " + format_lsn(c.lsn) + " (transaction " + std::to_string(c.xid) +
-                     "): " + e.what());
+          reached = written_before;
+          p.commit_ms = commit_ms_before;
+          // A change left out would be lost for good once the slot moves
+          // past it: the stream stops here instead, its checkpoint stays on
+          // the change before, and --resume writes it once the cause is
+          // fixed (design section 7).
+          auto table = to_string(st.settings.tables.at(c.table).id);
+          st.stopped_lsn = c.commit_lsn;
+          st.stopped_table = c.table;
+          st.stop_reason = "cannot write its change at " + format_lsn(c.lsn) + " (transaction " +
+                           std::to_string(c.xid) + "): " + e.what();
+          log::error("stops " + table + " in " + st.settings.stream_name + " at " +
+                     format_lsn(c.lsn) + ": " + st.stop_reason +
+                     "; nothing from there on is written or released at the slot, so "
+                     "--resume continues there once the cause is fixed");
+          say_stopped(p.ack);
+          break;
         }
       }
       if (reached == st.queued) return p.ack;  // the stream has all of it

@@ -71,8 +71,11 @@ struct change_applier_state {
   std::deque<pending> queue;
   bool writing = false;
   uint64_t entries_written = 0;
-  /// Changes the envelope builder rejected (logged, not written).
-  uint64_t bad_changes = 0;
+  /// The first change the envelope builder rejected: its commit LSN, table
+  /// and why (stopped_lsn 0: none). The stream stops there.
+  uint64_t stopped_lsn = 0;
+  uint32_t stopped_table = 0;
+  std::string stop_reason;
   bool failed = false;
   failure reason;
 
@@ -87,7 +90,10 @@ struct change_applier_state {
 /// change into one write_batch and keeps one write at the writer, so the
 /// stream stays in commit order; acknowledges a batch after the writer did
 /// (or at once when the checkpoint covered all of it). A change the
-/// envelope builder rejects is logged to error.log and left out. A failed
+/// envelope builder rejects stops the stream: the changes before it are
+/// written, it and every later change are not, and every acknowledgement
+/// from then on says where the stream stopped (change_ack::stopped_lsn), so
+/// that the reader never releases that change at the slot. A failed
 /// write answers it and every later batch with the failure: the reader then
 /// stops the run, and --resume continues from the checkpoint.
 change_applier_actor::behavior_type

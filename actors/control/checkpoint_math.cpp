@@ -63,9 +63,14 @@ void txn_tracker::discard_open() {
     it = it->committed ? std::next(it) : txns_.erase(it);
 }
 
+void txn_tracker::hold(uint64_t commit_lsn) {
+  if (commit_lsn > 0 && (hold_ == 0 || commit_lsn < hold_)) hold_ = commit_lsn;
+}
+
 uint64_t txn_tracker::advance() {
   while (!txns_.empty() && txns_.front().committed && txns_.front().outstanding == 0) {
-    if (txns_.front().end_lsn > confirmed_) confirmed_ = txns_.front().end_lsn;
+    bool releasable = hold_ == 0 || txns_.front().commit_lsn < hold_;
+    if (releasable && txns_.front().end_lsn > confirmed_) confirmed_ = txns_.front().end_lsn;
     txns_.pop_front();
   }
   return confirmed_;

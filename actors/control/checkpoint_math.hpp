@@ -64,8 +64,16 @@ public:
   /// Drops transactions whose commit has not arrived: after a lost source
   /// connection they are sent again from the start.
   void discard_open();
+  /// A stream stopped at a change of the transaction that commits at
+  /// `commit_lsn`: from now on no transaction committing there or later is
+  /// released (the lowest hold wins; done ones are still forgotten, so
+  /// memory stays flat).
+  void hold(uint64_t commit_lsn);
+  /// The hold's commit LSN; 0 when nothing is held.
+  uint64_t held() const { return hold_; }
   /// Releases the done prefix; returns the confirmable position (never
-  /// smaller than before; 0 until a transaction is done).
+  /// smaller than before; 0 until a transaction is done; never at or past
+  /// a held transaction).
   uint64_t advance();
   /// Transactions still tracked.
   size_t size() const { return txns_.size(); }
@@ -81,6 +89,7 @@ private:
 
   std::deque<txn> txns_;
   uint64_t confirmed_ = 0;
+  uint64_t hold_ = 0;
 };
 
 }  // namespace trib

@@ -21,6 +21,7 @@
 #include "actors/control/progress.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
+#include "actors/control/slot_ownership.hpp"
 #include "actors/control/split_plan.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
@@ -167,24 +168,43 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
                             ? default_slot(opts)
                             : opts.source.replication_slots.begin()->first;
   std::string publication = opts.source.publication.empty() ? slot_name : opts.source.publication;
+  // Before anything is created or deleted: a table PostgreSQL cannot
+  // publish updates of would break the source's own writes.
+  with_retries(source_policy, "reading the tables' replica identity", [&] {
+    check_replica_identities(opts.source, tables, publication);
+    return 0;
+  });
 
   std::map<std::string, std::string> checkpoints;
+  std::optional<slot_record> recorded_slot;
   redis.run("preparing the target", [&](redis_client& c) {
     if (opts.overwrite) {
+      // The record of the slot this replication created survives: the slot
+      // does too, and the run may have to drop it.
+      auto kept = command_or_throw(c, {"HGET", ckpt, slot_record_field});
       std::vector<std::string> argv{"DEL", ckpt, schema_stream_name(opts.group, opts.id),
                                     global_cdc_stream_name(opts.group, opts.id)};
       for (const auto& t : tables) {
         argv.push_back(snapshot_stream_name(t.id, opts.map));
         argv.push_back(cdc_stream_name(t.id, opts.map));
       }
-      auto r = command_or_throw(c, argv);
-      log::info("overwrites replication " + opts.id + ": deleted " + std::to_string(r.integer) +
-                " keys");
+      command_or_throw(c, {"MULTI"});
+      command_or_throw(c, argv);
+      if (kept.type == redis_reply::kind::string)
+        command_or_throw(c, {"HSET", ckpt, slot_record_field, kept.str});
+      auto r = command_or_throw(c, {"EXEC"});
+      log::info("overwrites replication " + opts.id + ": deleted " +
+                std::to_string(r.elements.empty() ? 0 : r.elements[0].integer) + " keys");
     }
     checkpoints.clear();
     auto r = command_or_throw(c, {"HGETALL", ckpt});
     for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
       checkpoints[r.elements[i].str] = r.elements[i + 1].str;
+    // The slot record is not a stream's checkpoint.
+    if (auto it = checkpoints.find(slot_record_field); it != checkpoints.end()) {
+      recorded_slot = decode_slot_record(it->second);
+      checkpoints.erase(it);
+    }
     return 0;
   });
 
@@ -217,11 +237,23 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
                   "replication slot '" + slot_name +
                     "' no longer exists, so the changes since the last checkpoint are gone: "
                     "run with --overwrite to start over");
-    if (snapshot_needed && existing) {
-      log::warn("drops replication slot " + slot_name + " to export a fresh snapshot");
-      rep->drop_slot(slot_name);
+    slot_record ours{slot_name, rep->identity().database, publication, rep->identity().system_id};
+    if (snapshot_needed) {
+      if (auto found = rep->describe_slot(slot_name)) {
+        auto refusal = slot_drop_refusal(*found, recorded_slot, ours);
+        if (!refusal.empty()) throw error(failure_code::config, refusal);
+        log::warn("drops replication slot " + slot_name + ", which this replication created, to "
+                  "export a fresh snapshot");
+        rep->drop_slot(slot_name);
+      }
     }
     slot = rep->ensure_slot(slot_name);
+    if (slot.created) {
+      // From now on the slot is provably this replication's own.
+      redis.run("recording the replication slot", [&](redis_client& c) {
+        return command_or_throw(c, {"HSET", ckpt, slot_record_field, encode_slot_record(ours)});
+      });
+    }
     return 0;
   });
 
@@ -317,6 +349,13 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   ws.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
   ws.stop = &stop_requested;
   ws.list_tables = list_tables;
+  ws.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
+  // Tables that stopped at a change they cannot write; the reader's thread
+  // adds them, this one reads them once the reader has answered.
+  auto stopped = std::make_shared<std::vector<std::pair<uint32_t, std::string>>>();
+  ws.table_stopped = [stopped](uint32_t t, const std::string& why) {
+    stopped->emplace_back(t, why);
+  };
   auto target = opts.target;
   auto kind = facts.kind;
   // The WAL reader's thread appends dumps on a connection of its own.
@@ -341,9 +380,25 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     s.error = "realtime replication stopped: " + failed;
     return s;
   }
+  for (const auto& [t, why] : *stopped) {
+    auto it = std::find_if(s.tables.begin(), s.tables.end(),
+                           [&](const table_result& r) { return r.table == tables[t].id; });
+    if (it == s.tables.end()) {
+      table_result r;
+      r.table = tables[t].id;
+      r.stream = layout.names[layout.stream_of_table[t]];
+      s.tables.push_back(std::move(r));
+      it = std::prev(s.tables.end());
+    }
+    it->skipped = true;
+    it->reason = "stopped in realtime: " + why + "; --resume continues it there";
+    log::warn("skipped " + to_string(tables[t].id) + ": " + it->reason);
+  }
   log::info("finishes " + std::string(mode) + " replication " + opts.id + "; slot " + slot_name +
             " confirmed at " + format_lsn(confirmed));
-  s.exit_code = 0;
+  bool any_skipped = std::any_of(s.tables.begin(), s.tables.end(),
+                                 [](const table_result& r) { return r.skipped; });
+  s.exit_code = any_skipped ? 3 : 0;
   return s;
 }
 

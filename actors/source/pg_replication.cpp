@@ -113,6 +113,60 @@ result_ptr run(PGconn* conn, const std::string& sql, const std::vector<std::stri
 
 }  // namespace
 
+std::string replica_identity_problem(const pg_replica_identity& t,
+                                     const std::string& publication) {
+  if (t.identity == 'f' || (t.identity == 'd' && t.has_key) || (t.identity == 'i' && t.has_key))
+    return "";
+  std::string schema = t.table.schema.empty() ? "public" : t.table.schema;
+  std::string name = quote_ident(schema) + "." + quote_ident(t.table.table);
+  std::string why = t.identity == 'n'   ? "has REPLICA IDENTITY NOTHING"
+                    : t.identity == 'i' ? "has REPLICA IDENTITY USING INDEX, but the index is gone"
+                                        : "has no primary key and no replica identity";
+  return "table " + schema + "." + t.table.table + " " + why +
+         ": in publication " + publication +
+         " PostgreSQL would refuse every UPDATE and DELETE of it; run 'ALTER TABLE " + name +
+         " REPLICA IDENTITY FULL;' (or add a primary key), or leave the table out with the "
+         "filter (or run 'snapshot', which needs no publication)";
+}
+
+std::vector<pg_replica_identity> read_replica_identities(const source_config& cfg,
+                                                         const std::vector<table_id>& tables) {
+  std::string where = cfg.host + ":" + std::to_string(cfg.port ? cfg.port : 5432);
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c(pg_connect(cfg, pg_canonical_options(), false),
+                                                 &PQfinish);
+  std::vector<pg_replica_identity> out;
+  for (const auto& t : tables) {
+    std::string schema = t.schema.empty() ? "public" : t.schema;
+    auto r = run(c.get(),
+                 "SELECT c.relreplident::text, EXISTS (SELECT 1 FROM pg_index i "
+                 "WHERE i.indrelid = c.oid AND (CASE c.relreplident WHEN 'i' THEN "
+                 "i.indisreplident ELSE i.indisprimary END)) "
+                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                 "WHERE n.nspname = $1 AND c.relname = $2",
+                 {schema, t.table}, PGRES_TUPLES_OK,
+                 "read the replica identity of " + schema + "." + t.table, where);
+    if (PQntuples(r.get()) == 0) continue;  // gone since it was listed
+    pg_replica_identity id;
+    id.table = t;
+    std::string ident = PQgetvalue(r.get(), 0, 0);
+    id.identity = ident.empty() ? 'd' : ident[0];
+    id.has_key = std::string(PQgetvalue(r.get(), 0, 1)) == "t";
+    out.push_back(std::move(id));
+  }
+  return out;
+}
+
+void check_replica_identities(const source_config& cfg, const std::vector<table_schema>& tables,
+                              const std::string& publication) {
+  std::vector<table_id> ids;
+  for (const auto& t : tables) ids.push_back(t.id);
+  std::string problems;
+  for (const auto& r : read_replica_identities(cfg, ids))
+    if (auto p = replica_identity_problem(r, publication); !p.empty())
+      problems += (problems.empty() ? "" : "; ") + p;
+  if (!problems.empty()) throw error(failure_code::config, problems);
+}
+
 pg_replication::pg_replication(const source_config& cfg, const std::string& extra_options)
   : cfg_(cfg),
     options_(std::string(pg_canonical_options()) +
@@ -201,14 +255,19 @@ pg_slot pg_replication::ensure_slot(const std::string& name) {
     std::string plugin = PQgetvalue(found.get(), 0, 0);
     std::string type = PQgetvalue(found.get(), 0, 1);
     std::string database = PQgetvalue(found.get(), 0, 2);
+    // Streaming from someone else's slot would consume its changes.
     if (type != "logical" || plugin != "pgoutput")
       throw error(failure_code::config,
                   "replication slot '" + name + "' uses " +
                     (type != "logical" ? type + " replication" : "plugin " + plugin) +
-                    ", not pgoutput: drop it or name another slot");
+                    (database.empty() ? "" : " in database " + database) +
+                    ", not pgoutput in " + identity_.database +
+                    ": it is not this replication's; name another slot");
     if (database != identity_.database)
-      throw error(failure_code::config, "replication slot '" + name + "' belongs to database " +
-                                          database + ", not " + identity_.database);
+      throw error(failure_code::config, "replication slot '" + name + "' (plugin " + plugin +
+                                          ") belongs to database " + database + ", not " +
+                                          identity_.database +
+                                          ": it is not this replication's; name another slot");
     slot.lsn = pg_parse_lsn(PQgetvalue(found.get(), 0, 3));
     log::info("uses replication slot " + name + " at " + format_lsn(slot.lsn));
     return slot;
@@ -233,6 +292,23 @@ std::optional<uint64_t> pg_replication::find_slot(const std::string& name) {
                    {name}, PGRES_TUPLES_OK, "look up replication slot " + name, where_);
   if (PQntuples(found.get()) == 0) return std::nullopt;
   return pg_parse_lsn(PQgetvalue(found.get(), 0, 0));
+}
+
+std::optional<pg_slot_info> pg_replication::describe_slot(const std::string& name) {
+  check_slot_name(name);
+  auto found = run(sql_connection(),
+                   "SELECT COALESCE(plugin, ''), slot_type, COALESCE(database::text, ''), "
+                   "COALESCE(confirmed_flush_lsn, '0/0')::text "
+                   "FROM pg_replication_slots WHERE slot_name = $1",
+                   {name}, PGRES_TUPLES_OK, "look up replication slot " + name, where_);
+  if (PQntuples(found.get()) == 0) return std::nullopt;
+  pg_slot_info s;
+  s.name = name;
+  s.plugin = PQgetvalue(found.get(), 0, 0);
+  s.type = PQgetvalue(found.get(), 0, 1);
+  s.database = PQgetvalue(found.get(), 0, 2);
+  s.confirmed = pg_parse_lsn(PQgetvalue(found.get(), 0, 3));
+  return s;
 }
 
 void pg_replication::drop_slot(const std::string& name) {

@@ -46,6 +46,44 @@ struct pg_slot {
   std::string snapshot_name;
 };
 
+/// A replication slot as pg_replication_slots shows it.
+struct pg_slot_info {
+  std::string name;
+  /// Output plugin (empty for a physical slot).
+  std::string plugin;
+  /// "logical" or "physical".
+  std::string type;
+  /// The database a logical slot decodes (empty for a physical slot).
+  std::string database;
+  uint64_t confirmed = 0;
+};
+
+/// A table's replica identity (pg_class.relreplident) and whether the index
+/// it relies on exists.
+struct pg_replica_identity {
+  table_id table;
+  /// 'd' default (the primary key), 'n' nothing, 'f' full, 'i' an index.
+  char identity = 'd';
+  /// 'd': the table has a primary key; 'i': the chosen index still exists.
+  bool has_key = false;
+};
+
+/// Empty when PostgreSQL can publish the table's UPDATEs and DELETEs;
+/// otherwise why it cannot and what the user may run about it. Adding such a
+/// table to a publication that publishes updates and deletes makes the
+/// source refuse every UPDATE and DELETE of it, so it is refused before
+/// anything is created.
+std::string replica_identity_problem(const pg_replica_identity& t, const std::string& publication);
+
+/// The replica identity of each of `tables`, read on a normal connection.
+std::vector<pg_replica_identity> read_replica_identities(const source_config& cfg,
+                                                         const std::vector<table_id>& tables);
+
+/// Throws trib::error{config} naming every table of `tables` whose updates
+/// PostgreSQL could not publish (replica_identity_problem).
+void check_replica_identities(const source_config& cfg, const std::vector<table_schema>& tables,
+                              const std::string& publication);
+
 /// One XLogData message: a pgoutput message and where it sits in the WAL.
 struct pg_xlog_data {
   /// WAL position of the data's start (0 for some messages, e.g. Relation).
@@ -85,6 +123,9 @@ public:
   /// The confirmed position of logical slot `name`, or nothing when no such
   /// slot exists (a --resume whose slot was dropped cannot continue).
   std::optional<uint64_t> find_slot(const std::string& name);
+
+  /// Slot `name` as pg_replication_slots shows it, or nothing.
+  std::optional<pg_slot_info> describe_slot(const std::string& name);
 
   /// Drops slot `name` if it exists (a fresh `full` run needs a new slot to
   /// export its snapshot). A slot in use by another connection is

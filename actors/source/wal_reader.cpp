@@ -1,5 +1,8 @@
 #include "actors/source/wal_reader.hpp"
 
+#include <algorithm>
+
+#include "actors/control/stop_rules.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "messages/position.hpp"
@@ -62,6 +65,35 @@ void confirm(reader_ptr self) {
   metrics::set_source_position(static_cast<double>(pos));
 }
 
+// A stream stopped at a change it cannot write: the slot keeps that
+// change's transaction, and the table stops or the run ends.
+void on_stream_stopped(reader_ptr self, const change_ack& a) {
+  auto& st = self->state;
+  st.tracker.hold(a.stopped_lsn);
+  if (a.stream >= st.stream_stopped.size() || st.stream_stopped[a.stream]) return;
+  st.stream_stopped[a.stream] = true;
+  auto tables = static_cast<size_t>(std::count(st.settings.stream_of_table.begin(),
+                                               st.settings.stream_of_table.end(), a.stream));
+  auto table = a.stopped_table < st.settings.tables.size()
+                 ? to_string(st.settings.tables[a.stopped_table].id)
+                 : std::to_string(a.stopped_table);
+  if (on_unwritable_change(tables, st.settings.skip_tables_on_failures) ==
+      unwritable_change_action::stop_table) {
+    metrics::add_table_skipped(table);
+    log::warn("goes on without " + table + ", which stopped at " + format_lsn(a.stopped_lsn) +
+              "; the slot stays before that transaction");
+    if (st.settings.table_stopped) st.settings.table_stopped(a.stopped_table, a.stop_reason);
+    return;
+  }
+  if (!st.fatal) {
+    st.fatal = failure{failure_code::bad_data,
+                       table + " " + a.stop_reason + "; the slot stays before transaction " +
+                         format_lsn(a.stopped_lsn) +
+                         ", so --resume writes it once the cause is fixed"};
+    st.stopping = true;
+  }
+}
+
 void send_batch(reader_ptr self, change_batch b) {
   auto& st = self->state;
   for (auto lsn : b.transactions) st.tracker.add_part(lsn);
@@ -72,10 +104,13 @@ void send_batch(reader_ptr self, change_batch b) {
   auto& applier = st.appliers.at(b.stream);
   self->request(applier, caf::infinite, std::move(b))
     .then(
-      [=](change_ack&) {
+      [=](change_ack& a) {
         auto& st = self->state;
         --st.in_flight;
         --st.stream_in_flight[stream];
+        // Before the transactions count as written: the hold must be in
+        // place before the tracker could release the stopped change.
+        if (a.stopped_lsn > 0) on_stream_stopped(self, a);
         for (auto lsn : txns) st.tracker.ack(lsn);
         confirm(self);
         // Below the limit again, or draining: the read handler goes on.
@@ -304,6 +339,10 @@ void read_round(reader_ptr self) {
         log::warn("cannot send the final confirmation: " + std::string(e.what()));
       }
     }
+    if (st.fatal) {
+      fail(self, *st.fatal);
+      return;
+    }
     finish(self);
     return;
   }
@@ -360,8 +399,8 @@ void read_round(reader_ptr self) {
     else flush_idle(self);
     // Nothing received is unwritten: the server's keepalive position can be
     // confirmed, so WAL of other tables (or none) is released too.
-    if (st.in_flight == 0 && st.tracker.size() == 0 && st.committed.empty() &&
-        !st.batcher->in_transaction() &&
+    if (st.in_flight == 0 && st.tracker.size() == 0 && st.tracker.held() == 0 &&
+        st.committed.empty() && !st.batcher->in_transaction() &&
         st.batcher->buffered() == 0 && st.rep->keepalive_lsn() > st.confirmed) {
       st.confirmed = st.rep->keepalive_lsn();
       st.rep->confirm(st.confirmed);
@@ -401,6 +440,7 @@ wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
   st.batcher = std::make_unique<change_batcher>(st.settings.stream_of_table, streams,
                                                 st.settings.txn_size_rows);
   st.stream_in_flight.assign(streams, 0);
+  st.stream_stopped.assign(streams, false);
   st.is_touched.assign(streams, false);
   st.opened_at.assign(streams, {});
   if (!st.settings.connect) {

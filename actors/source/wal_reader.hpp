@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,6 +46,12 @@ struct wal_reader_settings {
   std::chrono::milliseconds linger{5};
   /// Set by a signal handler: drain, confirm, answer, quit.
   const std::atomic<bool>* stop = nullptr;
+  /// applier realtime.skip-tables-on-failures: whether a table whose change
+  /// cannot be written may stop while the others go on (stop_rules.hpp).
+  bool skip_tables_on_failures = true;
+  /// Told (on the reader's thread) when a table stopped and the run goes on
+  /// without it: its plan index and why.
+  std::function<void(uint32_t, const std::string&)> table_stopped;
   /// Appends a schema dump of `tables` (a DDL changed one of them).
   std::function<void(const std::vector<table_schema>&)> dump_schema;
   /// Re-reads the catalog (a normal source connection).
@@ -84,6 +91,10 @@ struct wal_reader_state {
   std::vector<bool> is_touched;
   /// When each touched stream's open batch got its first change.
   std::vector<std::chrono::steady_clock::time_point> opened_at;
+  /// Streams that stopped at a change they cannot write.
+  std::vector<bool> stream_stopped;
+  /// Set when such a stop ends the run: answered once drained.
+  std::optional<failure> fatal;
   bool streaming = false;
   bool read_pending = false;
   bool stopping = false;
@@ -119,6 +130,10 @@ struct wal_reader_state {
 /// the confirmed position (the appliers skip what their checkpoints cover).
 /// When settings.stop is set: hands on what it has, waits until everything
 /// is written, confirms, answers run_atom with the confirmed LSN and quits.
+/// A stream that stops at a change it cannot write holds the slot before
+/// that change's transaction for the rest of the run; its table stops (the
+/// others go on) or the run drains and ends with the error, as
+/// on_unwritable_change decides.
 /// A permanent failure (dropped slot, failed write) answers with the error.
 wal_reader_actor::behavior_type
 wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,

@@ -261,15 +261,39 @@ TEST_F(change_applier_test, a_failed_write_fails_it_and_every_later_batch) {
   EXPECT_EQ(writes->writes.size(), 1u);
 }
 
-TEST_F(change_applier_test, a_change_the_builder_rejects_is_left_out_not_the_stream) {
+TEST_F(change_applier_test, a_change_the_builder_rejects_stops_the_stream_before_it) {
   start();
-  row bad{{make_cell("not a number"), make_cell("a")}};
-  auto good = make_row(2, "b");
-  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &bad),
-                    change_of(row_op::insert, 100, 2, nullptr, &good)}));
+  auto good = make_row(1, "a");
+  row bad{{make_cell("not a number"), make_cell("b")}};
+  auto later = make_row(3, "c");
+  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &good),
+                    change_of(row_op::insert, 200, 1, nullptr, &bad),
+                    change_of(row_op::insert, 200, 2, nullptr, &later)}));
+  // What came before the change is written; its checkpoint stays before it.
   ASSERT_EQ(writes->writes.size(), 1u);
   EXPECT_EQ(writes->writes[0].entries.size(), 1u);
-  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 2}));
+  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 1}));
+  answer(0);
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].stopped_lsn, 200u);
+  EXPECT_EQ(acks->acks[0].stopped_table, 0u);
+  EXPECT_NE(acks->acks[0].stop_reason.find("not a number"), std::string::npos)
+    << acks->acks[0].stop_reason;
+  // Later batches write nothing and keep saying where the stream stopped.
+  send(batch_of(1, {change_of(row_op::insert, 300, 1, nullptr, &later)}));
+  EXPECT_EQ(writes->writes.size(), 1u);
+  ASSERT_EQ(acks->acks.size(), 2u);
+  EXPECT_EQ(acks->acks[1].entries, 0u);
+  EXPECT_EQ(acks->acks[1].stopped_lsn, 200u);
+}
+
+TEST_F(change_applier_test, a_rejected_first_change_writes_nothing_and_says_so_at_once) {
+  start();
+  row bad{{make_cell("not a number"), make_cell("b")}};
+  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &bad)}));
+  EXPECT_TRUE(writes->writes.empty());
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].stopped_lsn, 100u);
 }
 
 }  // namespace trib::test
