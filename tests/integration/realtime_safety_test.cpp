@@ -4,12 +4,50 @@
 // change that cannot be converted stops its table without being released at
 // the slot, so that --resume writes it exactly once.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "tests/integration/realtime_fixture.hpp"
 
 using namespace trib;
 using namespace trib::test;
 
 namespace {
+
+/// A TCP port nothing listens on right now (the kernel's pick).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+/// The body of GET /metrics on 127.0.0.1:port ("" when nothing answers).
+std::string scrape(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 class realtime_safety : public realtime {
 protected:
@@ -146,7 +184,8 @@ TEST_F(realtime_safety, an_unconvertible_change_stops_its_table_and_resume_write
   sql db(db_);
   db.exec("CREATE TABLE rt1(id int PRIMARY KEY, v int); INSERT INTO rt1 VALUES (1, 1);"
           "CREATE TABLE ok(id int PRIMARY KEY, v int)");
-  start("full");
+  int metrics_port = free_port();
+  start("full", {"--metrics", "127.0.0.1:" + std::to_string(metrics_port)});
   // A column type change is not noticed: 'hello' reaches a run that reads v
   // as an int32.
   db.exec("ALTER TABLE rt1 ALTER COLUMN v TYPE text");
@@ -161,6 +200,11 @@ TEST_F(realtime_safety, an_unconvertible_change_stops_its_table_and_resume_write
   ASSERT_TRUE(wait_until([&] {
     return read_text(error_log).find("public.rt1 in " + stream("rt1")) != std::string::npos;
   }, 30s)) << log();
+  // Counted as a skipped table.
+  std::string skip_metric = "tributary_tables_skipped_total{table=\"" + db_ + ".public.rt1\"} 1";
+  EXPECT_TRUE(wait_until([&] {
+    return scrape(metrics_port).find(skip_metric) != std::string::npos;
+  }, 10s)) << scrape(metrics_port);
   EXPECT_EQ(stop(), 3) << log();
   EXPECT_EQ(stream_length(*r_, stream("rt1")), 0);
   EXPECT_NE(read_text(error_log).find("hello"), std::string::npos) << read_text(error_log);
