@@ -5,6 +5,7 @@
 #include <thread>
 #include <variant>
 
+#include "actors/control/checkpoint_math.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -16,13 +17,53 @@ redis_writer_state::~redis_writer_state() = default;
 
 namespace {
 
+// After a reconnect: every checkpoint field Redis acknowledged to this
+// writer must still hold that value or a later one. A field behind it, or
+// gone, means Redis lost acknowledged writes (it restarted without
+// persistence, say); writing on would leave a gap in the stream under a
+// checkpoint that claims it complete, so the run stops instead.
+void check_acknowledged(redis_writer_state& st) {
+  std::vector<std::string> fields;
+  std::vector<std::vector<std::string>> reads;
+  for (const auto& [field, value] : st.committed)
+    if (value) {
+      fields.push_back(field);
+      reads.push_back({"HGET", st.checkpoint_key, field});
+    }
+  if (reads.empty()) return;
+  auto replies = st.client->pipeline(reads);
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const auto& r = replies[i];
+    if (r.type == redis_reply::kind::error)
+      throw error(classify_redis_error(r.str), "redis refuses HGET " + st.checkpoint_key + ": " + r.str);
+    std::optional<std::string> now;
+    if (r.type == redis_reply::kind::string) now = r.str;
+    const auto& acknowledged = *st.committed[fields[i]];
+    if (auto held = checkpoint_behind(acknowledged, now))
+      throw error(failure_code::target_lost,
+                  "redis lost writes it had acknowledged: the checkpoint of " + fields[i] +
+                    " in " + st.checkpoint_key + " was acknowledged at " + acknowledged +
+                    " and redis now holds " + *held +
+                    " (redis restarted without persistence, or the key was changed); stops "
+                    "rather than leave a gap in the stream. Run with --overwrite to rewrite "
+                    "the replication");
+  }
+}
+
 // Connects and names the connection, so that CLIENT LIST shows what it is.
 // A user whose ACL forbids CLIENT SETNAME still writes: the name is a help
-// to operators, nothing depends on it.
+// to operators, nothing depends on it. A reconnect first checks that Redis
+// still holds what it acknowledged.
 void connect(redis_writer_state& st) {
   st.client = redis_client::connect(st.target);
   if (!st.settings.client_name.empty())
     st.client->command({"CLIENT", "SETNAME", st.settings.client_name});
+  try {
+    check_acknowledged(st);
+  } catch (...) {
+    st.client.reset();
+    throw;
+  }
 }
 
 // HGET of a checkpoint field; nullopt when it does not exist.
@@ -77,8 +118,10 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b,
                         const std::vector<std::string>& committed_values) {
   if (!st.client) connect(st);
   bool has_checkpoint = !b.checkpoint_key.empty();
-  if (has_checkpoint && st.committed.count(b.checkpoint_field) == 0)
+  if (has_checkpoint && st.committed.count(b.checkpoint_field) == 0) {
+    st.checkpoint_key = b.checkpoint_key;
     st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
+  }
   if (has_checkpoint && check_committed) {
     auto now = read_checkpoint(*st.client, b);
     bool in = now && (*now == b.checkpoint_value ||
@@ -276,6 +319,7 @@ void send_back(redis_writer_state& st) {
       settle_all(st);
       st.pending.push_back(std::move(newest));
       if (!st.client) connect(st);
+      st.checkpoint_key = b.checkpoint_key;
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, st.pending.back().batch);
     }
     st.pending.back().sent_at = std::chrono::steady_clock::now();

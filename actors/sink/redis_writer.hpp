@@ -42,6 +42,8 @@ struct redis_writer_state {
   /// to it (nullopt: the field did not exist), to restore after a partial
   /// failure.
   std::map<std::string, std::optional<std::string>> committed;
+  /// The checkpoint hash of those fields (one per replication).
+  std::string checkpoint_key;
   /// Checkpoint fields whose write failed for good. Later writes to them are
   /// refused: an applier may have sent its next write already (two in
   /// flight), and that one must not commit after its predecessor failed,
