@@ -194,6 +194,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   snapshot_plan plan;
   redis.run("preparing the target", [&](redis_client& c) {
     // Each step can be repeated safely after a lost connection.
+    check_write_access(c, opts.target, snapshot_stream_name(tables.front().id, opts.map), ckpt);
     if (opts.overwrite) overwrite(c, opts, tables, ckpt);
     plan.start = resume_positions(c, opts, tables, ckpt);
     return 0;

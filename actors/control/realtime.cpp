@@ -170,6 +170,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
 
   std::map<std::string, std::string> checkpoints;
   redis.run("preparing the target", [&](redis_client& c) {
+    check_write_access(c, opts.target, layout.names.front(), ckpt);
     if (opts.overwrite) {
       std::vector<std::string> argv{"DEL", ckpt, schema_stream_name(opts.group, opts.id),
                                     global_cdc_stream_name(opts.group, opts.id)};

@@ -59,6 +59,14 @@ void connect(redis_writer_state& st) {
   if (!st.settings.client_name.empty())
     st.client->command({"CLIENT", "SETNAME", st.settings.client_name});
   try {
+    // A write pipelines its XADDs right behind its MULTI: were MULTI
+    // refused, they would run outside any transaction. The run checked the
+    // user's rights before it started; a new connection checks again.
+    if (auto no = refused_write_command(*st.client, "", ""))
+      throw error(failure_code::auth, "redis refuses " + *no + " to user '" +
+                                        (st.target.username.empty() ? std::string("default")
+                                                                    : st.target.username) +
+                                        "', which every write needs: nothing was written");
     check_acknowledged(st);
   } catch (...) {
     st.client.reset();

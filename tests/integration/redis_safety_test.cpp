@@ -109,3 +109,31 @@ TEST(redis_lost_data, a_snapshot_stops_when_redis_comes_back_without_its_acknowl
               done.str.find("\"done\":true") == std::string::npos)
     << done.str;
 }
+
+TEST(redis_acl, a_user_without_multi_is_refused_before_anything_is_written) {
+  make_table("trib_safety_acl", 20000);
+  auto r = redis();
+  const std::string user = "trib_safety_nomulti";
+  auto set = r->command({"ACL", "SETUSER", user, "reset", "on", ">pw", "~*", "&*", "+@all",
+                         "-multi", "-exec"});
+  ASSERT_EQ(set.type, redis_reply::kind::status) << set.str;
+  auto s = make_setup("acl", "trib_safety_acl",
+                      "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " + std::to_string(redis_port()) +
+                        "\nusername: " + user + "\npassword: pw\n");
+  const std::string stream = "trib_safety_acl_public_big";
+  const std::string ckpt = "replicate_io_checkpoint_default_" + s.id;
+  r->command({"DEL", stream, ckpt, "replicate_io_replication_schema_default_" + s.id});
+
+  auto res = run_tributary(s.line());
+  EXPECT_EQ(res.exit_code, 2) << res.output;
+  EXPECT_NE(res.output.find("'" + user + "' may not run MULTI"), std::string::npos) << res.output;
+  EXPECT_EQ(stream_length(*r, stream), 0);
+  EXPECT_EQ(r->command({"EXISTS", ckpt}).integer, 0);
+
+  // Granted MULTI and EXEC, the same user copies the table once.
+  r->command({"ACL", "SETUSER", user, "+multi", "+exec"});
+  res = run_tributary(s.line("--resume"));
+  EXPECT_EQ(res.exit_code, 0) << res.output;
+  EXPECT_EQ(stream_length(*r, stream), 20000);
+  r->command({"ACL", "DELUSER", user});
+}
