@@ -21,6 +21,7 @@
 #include "actors/control/progress.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
+#include "actors/control/run_lease.hpp"
 #include "actors/control/split_plan.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
@@ -140,6 +141,8 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
                     "start over");
     return 0;
   });
+  // Held until the run ends: no other run of this id writes meanwhile.
+  run_lease lease{opts.target, opts.group, opts.id};
   if (opts.overwrite) std::filesystem::remove_all(dir);
   log::open_log_files(dir);
   logs_open = true;

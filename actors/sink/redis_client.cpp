@@ -388,6 +388,8 @@ struct redis_client::impl {
   /// consumed yet; handed to `reader` when a reply takes the full parser.
   std::string raw;
   size_t raw_pos = 0;
+  /// WATCHed before every write (see watch_in_writes).
+  std::string watch_key;
 
   void check_usable() const {
     if (!conn)
@@ -439,6 +441,7 @@ struct redis_client::impl {
       raw_pos = 0;
     }
     size_t p = raw_pos;
+    if (!watch_key.empty() && line(p) != "+OK") return false;
     if (line(p) != "+OK") return false;
     for (size_t i = 0; i <= entries; ++i)
       if (line(p) != "+QUEUED") return false;
@@ -594,6 +597,7 @@ void redis_client::send_write(const write_batch& b) {
   batch_encoder enc{b};
   auto& out = impl_->out;
   out.reserve(send_chunk_bytes + 4096);
+  if (!impl_->watch_key.empty()) encode_command(out, {"WATCH", impl_->watch_key});
   enc.begin(out);
   for (size_t i = 0; i < b.entries.size(); ++i) {
     enc.entry(out, i);
@@ -622,8 +626,17 @@ write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
     if (fast) return o;
   }
   std::vector<redis_reply> replies;
-  impl_->read_replies(b.size() + 3, replies);
+  bool watched = !impl_->watch_key.empty();
+  impl_->read_replies(b.size() + 3 + (watched ? 1 : 0), replies);
+  // A refused WATCH leaves the transaction unfenced but otherwise whole
+  // (the run checked WATCH before it started): its outcome stands.
+  if (watched) replies.erase(replies.begin());
   auto o = interpret_write_replies(b.stream, b.size(), replies);
+  if (watched && replies.back().type == redis_reply::kind::nil)
+    o.error = failure{failure_code::target_lost,
+                      "the lease " + impl_->watch_key + " changed during a write to " + b.stream +
+                        ", which redis therefore discarded (nothing was written): another run "
+                        "of this replication took it over, or redis lost it"};
   // Only two endings leave the connection in a known state: MULTI accepted
   // and EXEC ran or answered EXECABORT (which ends the transaction). A
   // refused MULTI may mean one was already open; a refused EXEC may leave
@@ -635,6 +648,10 @@ write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
   if (!clean)
     impl_->drop();
   return o;
+}
+
+void redis_client::watch_in_writes(const std::string& key) {
+  impl_->watch_key = key;
 }
 
 write_outcome redis_client::try_write_atomically(const write_batch& b, bool want_ids) {

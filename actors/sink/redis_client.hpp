@@ -228,6 +228,12 @@ public:
   void send_write(const write_batch& b);
   write_outcome receive_write(const write_batch& b, bool want_ids = true);
 
+  /// From now on every send_write begins with WATCH `key` (empty: none),
+  /// so that its EXEC commits only if no other client changed `key` since
+  /// (a run's lease). A transaction aborted that way is reported as
+  /// failure_code::target_lost, with nothing written.
+  void watch_in_writes(const std::string& key);
+
   /// False once the connection failed or was closed on purpose (a reply
   /// stream out of step, a transaction left open); reconnect then.
   bool usable() const;

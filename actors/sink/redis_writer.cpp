@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "actors/control/checkpoint_math.hpp"
+#include "actors/control/run_lease.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -30,6 +31,8 @@ void check_acknowledged(redis_writer_state& st) {
       fields.push_back(field);
       reads.push_back({"HGET", st.checkpoint_key, field});
     }
+  const auto& fence = st.settings.fence;
+  if (fence) reads.push_back({"GET", fence->key});
   if (reads.empty()) return;
   auto replies = st.client->pipeline(reads);
   for (size_t i = 0; i < fields.size(); ++i) {
@@ -48,6 +51,33 @@ void check_acknowledged(redis_writer_state& st) {
                     "rather than leave a gap in the stream. Run with --overwrite to rewrite "
                     "the replication");
   }
+  if (fence) {
+    const auto& r = replies.back();
+    if (r.type == redis_reply::kind::error)
+      throw error(classify_redis_error(r.str), "redis refuses GET " + fence->key + ": " + r.str);
+    if (r.type != redis_reply::kind::string || r.str != fence->holder) {
+      fence->lose(r.type != redis_reply::kind::string
+                    ? "redis lost writes it had acknowledged: the lease " + fence->key +
+                        " is gone (redis restarted without persistence, or the key was "
+                        "deleted); stops writing"
+                    : "the lease " + fence->key + " is held by another run (" + r.str +
+                        "); stops writing");
+      throw error(failure_code::target_lost, fence->reason());
+    }
+  }
+}
+
+// Refuses to send while the lease is lost, or not known to be this run's:
+// the renewal thread has not renewed it in time (retried: a renewal may
+// come).
+void check_fence(const redis_writer_state& st) {
+  const auto& fence = st.settings.fence;
+  if (!fence) return;
+  if (fence->lost) throw error(failure_code::target_lost, fence->reason());
+  if (lease_clock_now() > fence->valid_until)
+    throw error(failure_code::connection,
+                "the lease " + fence->key + " was not renewed in time; waits for a renewal "
+                "before writing");
 }
 
 // Connects and names the connection, so that CLIENT LIST shows what it is.
@@ -58,6 +88,7 @@ void connect(redis_writer_state& st) {
   st.client = redis_client::connect(st.target);
   if (!st.settings.client_name.empty())
     st.client->command({"CLIENT", "SETNAME", st.settings.client_name});
+  if (st.settings.fence) st.client->watch_in_writes(st.settings.fence->key);
   try {
     // A write pipelines its XADDs right behind its MULTI: were MULTI
     // refused, they would run outside any transaction. The run checked the
@@ -142,6 +173,7 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b,
       return write_ack{};
     }
   }
+  check_fence(st);
   auto started = std::chrono::steady_clock::now();
   auto o = st.client->try_write_atomically(b, false);
   metrics::observe_redis_write(std::chrono::duration<double>(
@@ -330,6 +362,7 @@ void send_back(redis_writer_state& st) {
       st.checkpoint_key = b.checkpoint_key;
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, st.pending.back().batch);
     }
+    check_fence(st);
     st.pending.back().sent_at = std::chrono::steady_clock::now();
     st.client->send_write(st.pending.back().batch);
   } catch (const std::exception& e) {
@@ -346,6 +379,7 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
   self->state.target = std::move(target);
   self->state.policy = retry_policy_for(self->state.target);
   self->state.settings = settings;
+  if (!self->state.settings.fence) self->state.settings.fence = current_write_fence();
   return {
     [=](write_batch& b) -> caf::result<write_ack> {
       auto& st = self->state;
