@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <string_view>
 
 namespace trib {
@@ -388,8 +389,10 @@ struct redis_client::impl {
   /// consumed yet; handed to `reader` when a reply takes the full parser.
   std::string raw;
   size_t raw_pos = 0;
-  /// WATCHed before every write (see watch_in_writes).
+  /// WATCHed before every write, after watch_check passed (see
+  /// watch_in_writes).
   std::string watch_key;
+  std::function<void()> watch_check;
 
   void check_usable() const {
     if (!conn)
@@ -597,8 +600,17 @@ void redis_client::send_write(const write_batch& b) {
   batch_encoder enc{b};
   auto& out = impl_->out;
   out.reserve(send_chunk_bytes + 4096);
-  if (!impl_->watch_key.empty()) encode_command(out, {"WATCH", impl_->watch_key});
-  enc.begin(out);
+  if (!impl_->watch_key.empty()) {
+    // Checked right before WATCH leaves, and WATCH with MULTI sent on their
+    // own: a WATCH that reaches Redis was sent while the lease was this
+    // run's, so a takeover after it aborts the transaction.
+    if (impl_->watch_check) impl_->watch_check();
+    encode_command(out, {"WATCH", impl_->watch_key});
+    enc.begin(out);
+    impl_->send();
+  } else {
+    enc.begin(out);
+  }
   for (size_t i = 0; i < b.entries.size(); ++i) {
     enc.entry(out, i);
     if (out.size() >= send_chunk_bytes) impl_->send();
@@ -650,8 +662,9 @@ write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
   return o;
 }
 
-void redis_client::watch_in_writes(const std::string& key) {
+void redis_client::watch_in_writes(const std::string& key, std::function<void()> check) {
   impl_->watch_key = key;
+  impl_->watch_check = std::move(check);
 }
 
 write_outcome redis_client::try_write_atomically(const write_batch& b, bool want_ids) {

@@ -8,6 +8,7 @@
 // auth (NOPERM, WRONGPASS), wrong_type (WRONGTYPE), bad_data are not.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -231,8 +232,10 @@ public:
   /// From now on every send_write begins with WATCH `key` (empty: none),
   /// so that its EXEC commits only if no other client changed `key` since
   /// (a run's lease). A transaction aborted that way is reported as
-  /// failure_code::target_lost, with nothing written.
-  void watch_in_writes(const std::string& key);
+  /// failure_code::target_lost, with nothing written. `check` runs right
+  /// before each WATCH is sent and throws to stop the write (the lease is
+  /// not known to be this run's).
+  void watch_in_writes(const std::string& key, std::function<void()> check = {});
 
   /// False once the connection failed or was closed on purpose (a reply
   /// stream out of step, a transaction left open); reconnect then.

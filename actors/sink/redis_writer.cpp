@@ -88,7 +88,8 @@ void connect(redis_writer_state& st) {
   st.client = redis_client::connect(st.target);
   if (!st.settings.client_name.empty())
     st.client->command({"CLIENT", "SETNAME", st.settings.client_name});
-  if (st.settings.fence) st.client->watch_in_writes(st.settings.fence->key);
+  if (st.settings.fence)
+    st.client->watch_in_writes(st.settings.fence->key, [&st] { check_fence(st); });
   try {
     // A write pipelines its XADDs right behind its MULTI: were MULTI
     // refused, they would run outside any transaction. The run checked the
@@ -173,7 +174,6 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b,
       return write_ack{};
     }
   }
-  check_fence(st);
   auto started = std::chrono::steady_clock::now();
   auto o = st.client->try_write_atomically(b, false);
   metrics::observe_redis_write(std::chrono::duration<double>(
@@ -362,7 +362,6 @@ void send_back(redis_writer_state& st) {
       st.checkpoint_key = b.checkpoint_key;
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, st.pending.back().batch);
     }
-    check_fence(st);
     st.pending.back().sent_at = std::chrono::steady_clock::now();
     st.client->send_write(st.pending.back().batch);
   } catch (const std::exception& e) {

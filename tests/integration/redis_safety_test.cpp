@@ -137,3 +137,113 @@ TEST(redis_acl, a_user_without_multi_is_refused_before_anything_is_written) {
   EXPECT_EQ(stream_length(*r, stream), 20000);
   r->command({"ACL", "DELUSER", user});
 }
+
+namespace {
+
+// A lease of `id` held by a live run on another machine, renewed for `ttl_ms`.
+void hold_lease_elsewhere(redis_client& r, const std::string& id, long long ttl_ms) {
+  r.command({"SET", "replicate_io_lease_default_" + id,
+             "{\"host\":\"other-host\",\"pid\":4242,\"since\":\"2026-01-01T00:00:00Z\","
+             "\"token\":\"t-other\"}"});
+  r.command({"SET", "replicate_io_lease_alive_default_" + id, "t-other", "PX",
+             std::to_string(ttl_ms)});
+}
+
+void clean(redis_client& r, const setup& s, const std::string& stream) {
+  r.command({"DEL", stream, "replicate_io_checkpoint_default_" + s.id,
+             "replicate_io_replication_schema_default_" + s.id,
+             "replicate_io_lease_default_" + s.id, "replicate_io_lease_alive_default_" + s.id});
+}
+
+}  // namespace
+
+TEST(redis_lease, two_runs_of_one_id_started_together_write_every_row_once) {
+  constexpr long long rows = 100000;
+  make_table("trib_safety_twice", rows);
+  auto r = redis();
+  auto s = make_setup("twice", "trib_safety_twice",
+                      "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " + std::to_string(redis_port()) + "\n");
+  const std::string stream = "trib_safety_twice_public_big";
+  clean(*r, s, stream);
+  // --resume skips the "has state" check, so only the lease stands between
+  // the two.
+  child_process a(s.args("--resume"), s.dir + "/a.log");
+  child_process b(s.args("--resume"), s.dir + "/b.log");
+  int ca = a.wait(), cb = b.wait();
+  auto la = read_text(s.dir + "/a.log"), lb = read_text(s.dir + "/b.log");
+  EXPECT_TRUE((ca == 0 && cb == 2) || (ca == 2 && cb == 0)) << ca << " " << cb << "\n" << la << lb;
+  const auto& refused = ca == 2 ? la : lb;
+  EXPECT_NE(refused.find("replication '" + s.id + "'"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("replicate_io_lease_default_" + s.id), std::string::npos) << refused;
+  EXPECT_NE(refused.find("pid "), std::string::npos) << refused;
+  EXPECT_NE(refused.find("since "), std::string::npos) << refused;
+  EXPECT_EQ(stream_length(*r, stream), rows);
+  // The lease is given back at the end: the next run needs no wait.
+  EXPECT_EQ(r->command({"EXISTS", "replicate_io_lease_default_" + s.id}).integer, 0);
+  clean(*r, s, stream);
+}
+
+TEST(redis_lease, a_lease_held_on_another_host_refuses_runs_and_overwrite_until_it_expires) {
+  make_table("trib_safety_held", 1000);
+  auto r = redis();
+  auto s = make_setup("held", "trib_safety_held",
+                      "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " + std::to_string(redis_port()) + "\n");
+  const std::string stream = "trib_safety_held_public_big";
+  clean(*r, s, stream);
+  auto res = run_tributary(s.line());
+  ASSERT_EQ(res.exit_code, 0) << res.output;
+
+  hold_lease_elsewhere(*r, s.id, 60000);
+  for (const char* flag : {"--resume", "--overwrite"}) {
+    res = run_tributary(s.line(flag));
+    EXPECT_EQ(res.exit_code, 2) << flag << ": " << res.output;
+    EXPECT_NE(res.output.find("held by host other-host, pid 4242, since 2026-01-01T00:00:00Z"),
+              std::string::npos)
+      << res.output;
+    EXPECT_EQ(stream_length(*r, stream), 1000) << flag;
+  }
+  // The other run stopped renewing: its lease expired, and the next run
+  // takes it over.
+  r->command({"DEL", "replicate_io_lease_alive_default_" + s.id});
+  res = run_tributary(s.line("--overwrite"));
+  EXPECT_EQ(res.exit_code, 0) << res.output;
+  EXPECT_NE(res.output.find("takes over the lease"), std::string::npos) << res.output;
+  EXPECT_EQ(stream_length(*r, stream), 1000);
+  clean(*r, s, stream);
+}
+
+TEST(redis_lease, a_run_that_stalled_past_its_lease_commits_nothing_after_a_takeover) {
+  constexpr long long rows = 400000;
+  make_table("trib_safety_fenced", rows);
+  auto r = redis();
+  auto s = make_setup("fenced", "trib_safety_fenced",
+                      "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " + std::to_string(redis_port()) + "\n");
+  const std::string stream = "trib_safety_fenced_public_big";
+  const std::string ckpt = "replicate_io_checkpoint_default_" + s.id;
+  const std::string alive = "replicate_io_lease_alive_default_" + s.id;
+  clean(*r, s, stream);
+  child_process run(s.args(), s.dir + "/run.log");
+  ASSERT_TRUE(wait_until([&] { return !run.running() || stream_length(*r, stream) >= 20000; },
+                         std::chrono::seconds(60), std::chrono::milliseconds(2)));
+  // The run stalls (SIGSTOP) until its lease expires, another run takes
+  // the lease over, then the stalled run goes on.
+  run.signal(SIGSTOP);
+  ASSERT_TRUE(wait_until([&] { return r->command({"EXISTS", alive}).integer == 0; },
+                         std::chrono::seconds(30), std::chrono::milliseconds(200)))
+    << "the lease did not expire";
+  hold_lease_elsewhere(*r, s.id, 60000);
+  long long at_takeover = stream_length(*r, stream);
+  EXPECT_LT(at_takeover, rows);
+  run.signal(SIGCONT);
+  EXPECT_EQ(run.wait(), 1) << read_text(s.dir + "/run.log");
+  auto log = read_text(s.dir + "/run.log");
+  EXPECT_NE(log.find("lost its lease replicate_io_lease_default_" + s.id +
+                     " to host other-host, pid 4242"),
+            std::string::npos)
+    << log;
+  // Not one entry was committed after the takeover, and the checkpoint
+  // agrees with the stream.
+  EXPECT_EQ(stream_length(*r, stream), at_takeover);
+  EXPECT_EQ(checkpoint_rows(*r, ckpt, stream), at_takeover);
+  clean(*r, s, stream);
+}
