@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tests/integration/fixture.hpp"
+#include "tests/integration/realtime_fixture.hpp"
 #include "tests/integration/scratch_redis.hpp"
 
 using namespace trib;
@@ -108,6 +109,32 @@ TEST(redis_lost_data, a_snapshot_stops_when_redis_comes_back_without_its_acknowl
   EXPECT_TRUE(done.type != redis_reply::kind::string ||
               done.str.find("\"done\":true") == std::string::npos)
     << done.str;
+}
+
+TEST_F(realtime, stops_when_redis_comes_back_without_its_acknowledged_changes) {
+  use("redislost");
+  sql db(db_);
+  db.exec("CREATE TABLE t(id int PRIMARY KEY, v int)");
+  scratch_redis server(dir_ + "/redis");
+  write_file(dir_ + "/dst.yaml", server.conn_yaml());
+  start("realtime");
+  db.exec("INSERT INTO t SELECT g, g FROM generate_series(1, 300) g");
+  auto end = db.rows("SELECT pg_current_wal_lsn()")[0][0];
+  // The slot confirms a change only once Redis acknowledged it.
+  ASSERT_TRUE(wait_until([&] {
+    return db.rows("SELECT confirmed_flush_lsn >= '" + end +
+                   "' FROM pg_replication_slots WHERE slot_name = '" + db_ + "'")[0][0] == "t";
+  })) << read_text(dir_ + "/run.log");
+  server.kill_now();
+  server.start();
+  db.exec("INSERT INTO t SELECT g, g FROM generate_series(301, 400) g");
+  bool ended = wait_until([&] { return !child_->running(); });
+  if (!ended) child_->signal(SIGTERM);
+  EXPECT_TRUE(ended) << "the run went on after redis lost 300 acknowledged changes";
+  EXPECT_EQ(child_->wait(), 1) << read_text(dir_ + "/run.log");
+  auto log = read_text(dir_ + "/run.log");
+  EXPECT_NE(log.find("redis lost writes it had acknowledged"), std::string::npos) << log;
+  EXPECT_NE(log.find(stream("t")), std::string::npos) << log;
 }
 
 TEST(redis_acl, a_user_without_multi_is_refused_before_anything_is_written) {
