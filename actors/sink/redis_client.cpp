@@ -649,14 +649,21 @@ write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
                       "the lease " + impl_->watch_key + " changed during a write to " + b.stream +
                         ", which redis therefore discarded (nothing was written): another run "
                         "of this replication took it over, or redis lost it"};
-  // Only two endings leave the connection in a known state: MULTI accepted
-  // and EXEC ran or answered EXECABORT (which ends the transaction). A
-  // refused MULTI may mean one was already open; a refused EXEC may leave
-  // this one open. Start over on a fresh connection then.
+  // Three endings leave the connection in a known state: MULTI accepted
+  // and EXEC ran or answered EXECABORT (which ends the transaction), and
+  // MULTI refused by an ACL (no transaction was open; the commands ran on
+  // their own and EXEC was refused). The writes sent after such a one ran
+  // the same way: their replies are still read, so that the caller can
+  // take every entry that landed outside a transaction back. Any other
+  // refused MULTI may mean one was already open, and a refused EXEC may
+  // leave this one open: start over on a fresh connection then.
   const auto& exec = replies.back();
-  bool clean = replies.front().type == redis_reply::kind::status &&
-               (exec.type == redis_reply::kind::array || exec.type == redis_reply::kind::nil ||
-                (exec.type == redis_reply::kind::error && exec.str.rfind("EXECABORT", 0) == 0));
+  bool clean = (replies.front().type == redis_reply::kind::status &&
+                (exec.type == redis_reply::kind::array || exec.type == redis_reply::kind::nil ||
+                 (exec.type == redis_reply::kind::error && exec.str.rfind("EXECABORT", 0) == 0))) ||
+               (replies.front().type == redis_reply::kind::error &&
+                replies.front().str.rfind("NOPERM", 0) == 0 &&
+                exec.type == redis_reply::kind::error);
   if (!clean)
     impl_->drop();
   return o;

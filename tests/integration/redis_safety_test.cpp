@@ -274,3 +274,38 @@ TEST(redis_lease, a_run_that_stalled_past_its_lease_commits_nothing_after_a_take
   EXPECT_EQ(checkpoint_rows(*r, ckpt, stream), at_takeover);
   clean(*r, s, stream);
 }
+
+TEST(redis_acl, multi_revoked_mid_run_leaves_no_entry_outside_a_transaction) {
+  constexpr long long rows = 400000;
+  make_table("trib_safety_revoke", rows);
+  auto r = redis();
+  const std::string user = "trib_safety_revoke";
+  auto set = r->command({"ACL", "SETUSER", user, "reset", "on", ">pw", "~*", "&*", "+@all"});
+  ASSERT_EQ(set.type, redis_reply::kind::status) << set.str;
+  auto s = make_setup("revoke", "trib_safety_revoke",
+                      "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " + std::to_string(redis_port()) +
+                        "\nusername: " + user + "\npassword: pw\n");
+  const std::string stream = "trib_safety_revoke_public_big";
+  const std::string ckpt = "replicate_io_checkpoint_default_" + s.id;
+  clean(*r, s, stream);
+  child_process run(s.args(), s.dir + "/run.log");
+  ASSERT_TRUE(wait_until([&] { return !run.running() || stream_length(*r, stream) >= 20000; },
+                         std::chrono::seconds(60), std::chrono::milliseconds(2)));
+  // The user loses MULTI while its writes are on the wire: the XADDs
+  // pipelined behind a refused MULTI run on their own.
+  r->command({"ACL", "SETUSER", user, "-multi"});
+  int code = run.wait();
+  EXPECT_NE(code, 0) << read_text(s.dir + "/run.log");
+  long long len = stream_length(*r, stream);
+  EXPECT_LT(len, rows);
+  // Whatever landed outside a transaction was taken back: the stream holds
+  // exactly what its checkpoint covers.
+  EXPECT_EQ(len, std::max(0LL, checkpoint_rows(*r, ckpt, stream))) << read_text(s.dir + "/run.log");
+
+  r->command({"ACL", "SETUSER", user, "+multi"});
+  auto res = run_tributary(s.line("--resume"));
+  EXPECT_EQ(res.exit_code, 0) << res.output;
+  EXPECT_EQ(stream_length(*r, stream), rows);
+  r->command({"ACL", "DELUSER", user});
+  clean(*r, s, stream);
+}
