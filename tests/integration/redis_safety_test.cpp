@@ -242,9 +242,11 @@ TEST(redis_lease, a_lease_held_on_another_host_refuses_runs_and_overwrite_until_
 TEST(redis_lease, a_run_that_stalled_past_its_lease_commits_nothing_after_a_takeover) {
   constexpr long long rows = 400000;
   make_table("trib_safety_fenced", rows);
-  auto r = redis();
-  auto s = make_setup("fenced", "trib_safety_fenced",
-                      "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " + std::to_string(redis_port()) + "\n");
+  // A Redis of its own: another test's CLIENT PAUSE on the shared one would
+  // hold this run's writes in Redis past the lease's margin.
+  scratch_redis server(fresh_dir("trib_safety_fenced_redis"));
+  auto r = server.client();
+  auto s = make_setup("fenced", "trib_safety_fenced", server.conn_yaml());
   const std::string stream = "trib_safety_fenced_public_big";
   const std::string ckpt = "replicate_io_checkpoint_default_" + s.id;
   const std::string alive = "replicate_io_lease_alive_default_" + s.id;
