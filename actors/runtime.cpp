@@ -175,7 +175,12 @@ run_summary run(const run_options& opts, bool& logs_open) {
   redis.run("checking the replication's state",
              [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
   // Held until the run ends: no other run of this id writes meanwhile.
+  // The state is checked again under it: a run of this id that held the
+  // lease and ended since the first check (which names the checkpoint key
+  // when the user may not read it) left state behind.
   run_lease lease{opts.target, opts.group, opts.id};
+  redis.run("checking the replication's state",
+             [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
   if (opts.overwrite) std::filesystem::remove_all(dir);
   log::open_log_files(dir);
   logs_open = true;
