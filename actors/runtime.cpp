@@ -24,6 +24,7 @@
 #include "actors/control/realtime.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
+#include "actors/control/run_lease.hpp"
 #include "actors/control/split_plan.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
@@ -173,6 +174,13 @@ run_summary run(const run_options& opts, bool& logs_open) {
   redis_setup redis{opts.target};
   redis.run("checking the replication's state",
              [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
+  // Held until the run ends: no other run of this id writes meanwhile.
+  // The state is checked again under it: a run of this id that held the
+  // lease and ended since the first check (which names the checkpoint key
+  // when the user may not read it) left state behind.
+  run_lease lease{opts.target, opts.group, opts.id};
+  redis.run("checking the replication's state",
+             [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
   if (opts.overwrite) std::filesystem::remove_all(dir);
   log::open_log_files(dir);
   logs_open = true;
@@ -194,6 +202,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   snapshot_plan plan;
   redis.run("preparing the target", [&](redis_client& c) {
     // Each step can be repeated safely after a lost connection.
+    check_write_access(c, opts.target, snapshot_stream_name(tables.front().id, opts.map), ckpt);
     if (opts.overwrite) overwrite(c, opts, tables, ckpt);
     plan.start = resume_positions(c, opts, tables, ckpt);
     return 0;

@@ -29,6 +29,10 @@ enum class failure_code : uint8_t {
   state_exists,
   /// Anything else.
   internal,
+  /// The target lost writes it had acknowledged (a Redis restarted without
+  /// persistence), or this run lost its lease on the replication: the whole
+  /// run stops, whatever skip-tables-on-failures says.
+  target_lost,
 };
 
 /// Short name of a code ("connection", "wrong_type", ...), for logs/metrics.

@@ -114,6 +114,7 @@ const char* to_string(failure_code c) {
     case failure_code::source_state: return "source_state";
     case failure_code::state_exists: return "state_exists";
     case failure_code::internal: return "internal";
+    case failure_code::target_lost: return "target_lost";
   }
   return "?";
 }

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "actors/apply/envelope.hpp"
 #include "actors/source/pg_text.hpp"
 #include "messages/failure.hpp"
 #include "messages/position.hpp"
@@ -29,6 +30,47 @@ stream_checkpoint decode_stream_checkpoint(const std::string& text) {
     throw error(failure_code::bad_data,
                 "malformed change stream checkpoint '" + text.substr(0, 80) + "': " + e.what());
   }
+}
+
+namespace {
+
+// Orders two checkpoints of the kind `decode` reads: whether `now` is at or
+// past `acknowledged`; nullopt when `acknowledged` is not of that kind. A
+// `now` of another kind is not past it.
+template <class Decode, class Past>
+std::optional<bool> at_or_past(const std::string& acknowledged, const std::string& now,
+                               Decode decode, Past past) {
+  decltype(decode(acknowledged)) a;
+  try {
+    a = decode(acknowledged);
+  } catch (const error&) {
+    return std::nullopt;
+  }
+  try {
+    return past(a, decode(now));
+  } catch (const error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> checkpoint_behind(const std::string& acknowledged,
+                                             const std::optional<std::string>& now) {
+  if (!now) return std::string("nothing");
+  if (*now == acknowledged) return std::nullopt;
+  auto ok = at_or_past(acknowledged, *now, decode_snapshot_checkpoint,
+                       [](const snapshot_position& a, const snapshot_position& n) {
+                         return n.done || (!a.done && n.rows_done >= a.rows_done);
+                       });
+  if (!ok)
+    ok = at_or_past(acknowledged, *now, decode_stream_checkpoint,
+                    [](const stream_checkpoint& a, const stream_checkpoint& n) {
+                      return n.lsn > a.lsn || (n.lsn == a.lsn && n.index >= a.index);
+                    });
+  // Neither kind: equal values were handled above, others are not ordered.
+  if (!ok || *ok) return std::nullopt;
+  return *now;
 }
 
 txn_tracker::txn& txn_tracker::find_or_add(uint64_t commit_lsn) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 
 namespace trib {
@@ -42,6 +43,18 @@ stream_checkpoint decode_stream_checkpoint(const std::string& text);
 inline bool covers(const stream_checkpoint& c, uint64_t commit_lsn, uint64_t index) {
   return commit_lsn < c.lsn || (commit_lsn == c.lsn && index <= c.index);
 }
+
+/// Whether a checkpoint field Redis holds now (`now`; nullopt: the field is
+/// missing) is at or past the value Redis acknowledged for it before
+/// (`acknowledged`). A checkpoint only moves forward, so a value behind, or
+/// none at all, means Redis lost writes it had acknowledged (a restart
+/// without persistence, say). Knows both checkpoint kinds: a snapshot's
+/// (whole table or one split range: rows written, done) and a change
+/// stream's ({lsn, index}). Returns nullopt when `now` is at or past,
+/// otherwise what Redis holds now in words ("nothing", or its value).
+/// Values of neither kind compare by equality only.
+std::optional<std::string> checkpoint_behind(const std::string& acknowledged,
+                                             const std::optional<std::string>& now);
 
 /// The transactions a WAL reader has handed on, in commit order, and how
 /// many of their batches are not written yet. Batches of a transaction may

@@ -197,7 +197,8 @@ void on_table_done(coordinator_ptr self, const table_done& d) {
     // Its readers may still be reading; nothing they send matters now.
     for (auto& r : st.readers)
       if (r.table == i) self->send_exit(r.handle, caf::exit_reason::user_shutdown);
-    if (!st.settings.skip_tables_on_failures) {
+    // A target that lost acknowledged writes stops the whole run.
+    if (!st.settings.skip_tables_on_failures || d.reason.code == failure_code::target_lost) {
       st.aborted = true;
       st.abort_reason = d.reason;
       for (size_t j = 0; j < st.done.size(); ++j) {
@@ -207,7 +208,9 @@ void on_table_done(coordinator_ptr self, const table_done& d) {
           static_cast<uint32_t>(j), 0, true,
           failure{failure_code::internal,
                   "not finished: the run stopped when " + to_string(t.id) +
-                    " failed (skip-tables-on-failures is false)"}};
+                    " failed" + (d.reason.code == failure_code::target_lost
+                                    ? std::string()
+                                    : " (skip-tables-on-failures is false)")}};
       }
       st.remaining = 0;
       finish(self);

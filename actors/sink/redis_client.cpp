@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <string_view>
 
 namespace trib {
@@ -388,6 +389,10 @@ struct redis_client::impl {
   /// consumed yet; handed to `reader` when a reply takes the full parser.
   std::string raw;
   size_t raw_pos = 0;
+  /// WATCHed before every write, after watch_check passed (see
+  /// watch_in_writes).
+  std::string watch_key;
+  std::function<void()> watch_check;
 
   void check_usable() const {
     if (!conn)
@@ -439,6 +444,7 @@ struct redis_client::impl {
       raw_pos = 0;
     }
     size_t p = raw_pos;
+    if (!watch_key.empty() && line(p) != "+OK") return false;
     if (line(p) != "+OK") return false;
     for (size_t i = 0; i <= entries; ++i)
       if (line(p) != "+QUEUED") return false;
@@ -594,7 +600,17 @@ void redis_client::send_write(const write_batch& b) {
   batch_encoder enc{b};
   auto& out = impl_->out;
   out.reserve(send_chunk_bytes + 4096);
-  enc.begin(out);
+  if (!impl_->watch_key.empty()) {
+    // Checked right before WATCH leaves, and WATCH with MULTI sent on their
+    // own: a WATCH that reaches Redis was sent while the lease was this
+    // run's, so a takeover after it aborts the transaction.
+    if (impl_->watch_check) impl_->watch_check();
+    encode_command(out, {"WATCH", impl_->watch_key});
+    enc.begin(out);
+    impl_->send();
+  } else {
+    enc.begin(out);
+  }
   for (size_t i = 0; i < b.entries.size(); ++i) {
     enc.entry(out, i);
     if (out.size() >= send_chunk_bytes) impl_->send();
@@ -622,19 +638,40 @@ write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
     if (fast) return o;
   }
   std::vector<redis_reply> replies;
-  impl_->read_replies(b.size() + 3, replies);
+  bool watched = !impl_->watch_key.empty();
+  impl_->read_replies(b.size() + 3 + (watched ? 1 : 0), replies);
+  // A refused WATCH leaves the transaction unfenced but otherwise whole
+  // (the run checked WATCH before it started): its outcome stands.
+  if (watched) replies.erase(replies.begin());
   auto o = interpret_write_replies(b.stream, b.size(), replies);
-  // Only two endings leave the connection in a known state: MULTI accepted
-  // and EXEC ran or answered EXECABORT (which ends the transaction). A
-  // refused MULTI may mean one was already open; a refused EXEC may leave
-  // this one open. Start over on a fresh connection then.
+  if (watched && replies.back().type == redis_reply::kind::nil)
+    o.error = failure{failure_code::target_lost,
+                      "the lease " + impl_->watch_key + " changed during a write to " + b.stream +
+                        ", which redis therefore discarded (nothing was written): another run "
+                        "of this replication took it over, or redis lost it"};
+  // Three endings leave the connection in a known state: MULTI accepted
+  // and EXEC ran or answered EXECABORT (which ends the transaction), and
+  // MULTI refused by an ACL (no transaction was open; the commands ran on
+  // their own and EXEC was refused). The writes sent after such a one ran
+  // the same way: their replies are still read, so that the caller can
+  // take every entry that landed outside a transaction back. Any other
+  // refused MULTI may mean one was already open, and a refused EXEC may
+  // leave this one open: start over on a fresh connection then.
   const auto& exec = replies.back();
-  bool clean = replies.front().type == redis_reply::kind::status &&
-               (exec.type == redis_reply::kind::array || exec.type == redis_reply::kind::nil ||
-                (exec.type == redis_reply::kind::error && exec.str.rfind("EXECABORT", 0) == 0));
+  bool clean = (replies.front().type == redis_reply::kind::status &&
+                (exec.type == redis_reply::kind::array || exec.type == redis_reply::kind::nil ||
+                 (exec.type == redis_reply::kind::error && exec.str.rfind("EXECABORT", 0) == 0))) ||
+               (replies.front().type == redis_reply::kind::error &&
+                replies.front().str.rfind("NOPERM", 0) == 0 &&
+                exec.type == redis_reply::kind::error);
   if (!clean)
     impl_->drop();
   return o;
+}
+
+void redis_client::watch_in_writes(const std::string& key, std::function<void()> check) {
+  impl_->watch_key = key;
+  impl_->watch_check = std::move(check);
 }
 
 write_outcome redis_client::try_write_atomically(const write_batch& b, bool want_ids) {

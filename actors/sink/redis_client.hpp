@@ -8,6 +8,7 @@
 // auth (NOPERM, WRONGPASS), wrong_type (WRONGTYPE), bad_data are not.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -228,6 +229,14 @@ public:
   void send_write(const write_batch& b);
   write_outcome receive_write(const write_batch& b, bool want_ids = true);
 
+  /// From now on every send_write begins with WATCH `key` (empty: none),
+  /// so that its EXEC commits only if no other client changed `key` since
+  /// (a run's lease). A transaction aborted that way is reported as
+  /// failure_code::target_lost, with nothing written. `check` runs right
+  /// before each WATCH is sent and throws to stop the write (the lease is
+  /// not known to be this run's).
+  void watch_in_writes(const std::string& key, std::function<void()> check = {});
+
   /// False once the connection failed or was closed on purpose (a reply
   /// stream out of step, a transaction left open); reconnect then.
   bool usable() const;
@@ -236,5 +245,25 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// The first command a write needs that the connected user may not run, in
+/// words ("MULTI (NOPERM ...)"); nullopt when it may run them all. Writes
+/// nothing: MULTI alone (its answer awaited, since every command after a
+/// refused MULTI would run at once), EXEC of the empty transaction, then
+/// MULTI again with XADD on `stream`, HSET/HGET on `checkpoint_key` and XDEL
+/// queued, and DISCARD -- Redis checks ACLs when it queues a command, so a
+/// forbidden one is answered NOPERM and nothing runs (refusals for keys out
+/// of the user's reach are not counted). With an empty `stream`
+/// only MULTI and EXEC are checked; with a `watch_key`, WATCH on it too.
+std::optional<std::string> refused_write_command(redis_client& c, const std::string& stream,
+                                                 const std::string& checkpoint_key,
+                                                 const std::string& watch_key = "");
+
+/// Throws trib::error{config} naming the user (`cfg.username`, or
+/// `default`) and the first command refused_write_command finds refused.
+/// Key permissions are not its business: a key out of the user's reach
+/// fails the write to it (a skipped table), as before.
+void check_write_access(redis_client& c, const redis_config& cfg, const std::string& stream,
+                        const std::string& checkpoint_key, const std::string& watch_key = "");
 
 }  // namespace trib

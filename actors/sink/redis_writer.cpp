@@ -5,6 +5,8 @@
 #include <thread>
 #include <variant>
 
+#include "actors/control/checkpoint_math.hpp"
+#include "actors/control/run_lease.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -16,13 +18,92 @@ redis_writer_state::~redis_writer_state() = default;
 
 namespace {
 
+// After a reconnect: every checkpoint field Redis acknowledged to this
+// writer must still hold that value or a later one. A field behind it, or
+// gone, means Redis lost acknowledged writes (it restarted without
+// persistence, say); writing on would leave a gap in the stream under a
+// checkpoint that claims it complete, so the run stops instead.
+void check_acknowledged(redis_writer_state& st) {
+  std::vector<std::string> fields;
+  std::vector<std::vector<std::string>> reads;
+  for (const auto& [field, value] : st.committed)
+    if (value) {
+      fields.push_back(field);
+      reads.push_back({"HGET", st.checkpoint_key, field});
+    }
+  const auto& fence = st.settings.fence;
+  if (fence) reads.push_back({"GET", fence->key});
+  if (reads.empty()) return;
+  auto replies = st.client->pipeline(reads);
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const auto& r = replies[i];
+    if (r.type == redis_reply::kind::error)
+      throw error(classify_redis_error(r.str), "redis refuses HGET " + st.checkpoint_key + ": " + r.str);
+    std::optional<std::string> now;
+    if (r.type == redis_reply::kind::string) now = r.str;
+    const auto& acknowledged = *st.committed[fields[i]];
+    if (auto held = checkpoint_behind(acknowledged, now))
+      throw error(failure_code::target_lost,
+                  "redis lost writes it had acknowledged: the checkpoint of " + fields[i] +
+                    " in " + st.checkpoint_key + " was acknowledged at " + acknowledged +
+                    " and redis now holds " + *held +
+                    " (redis restarted without persistence, or the key was changed); stops "
+                    "rather than leave a gap in the stream. Run with --overwrite to rewrite "
+                    "the replication");
+  }
+  if (fence) {
+    const auto& r = replies.back();
+    if (r.type == redis_reply::kind::error)
+      throw error(classify_redis_error(r.str), "redis refuses GET " + fence->key + ": " + r.str);
+    if (r.type != redis_reply::kind::string || r.str != fence->holder) {
+      fence->lose(r.type != redis_reply::kind::string
+                    ? "redis lost writes it had acknowledged: the lease " + fence->key +
+                        " is gone (redis restarted without persistence, or the key was "
+                        "deleted); stops writing"
+                    : "the lease " + fence->key + " is held by another run (" + r.str +
+                        "); stops writing");
+      throw error(failure_code::target_lost, fence->reason());
+    }
+  }
+}
+
+// Refuses to send while the lease is lost, or not known to be this run's:
+// the renewal thread has not renewed it in time (retried: a renewal may
+// come).
+void check_fence(const redis_writer_state& st) {
+  const auto& fence = st.settings.fence;
+  if (!fence) return;
+  if (fence->lost) throw error(failure_code::target_lost, fence->reason());
+  if (lease_clock_now() > fence->valid_until)
+    throw error(failure_code::connection,
+                "the lease " + fence->key + " was not renewed in time; waits for a renewal "
+                "before writing");
+}
+
 // Connects and names the connection, so that CLIENT LIST shows what it is.
 // A user whose ACL forbids CLIENT SETNAME still writes: the name is a help
-// to operators, nothing depends on it.
+// to operators, nothing depends on it. A reconnect first checks that Redis
+// still holds what it acknowledged.
 void connect(redis_writer_state& st) {
   st.client = redis_client::connect(st.target);
   if (!st.settings.client_name.empty())
     st.client->command({"CLIENT", "SETNAME", st.settings.client_name});
+  if (st.settings.fence)
+    st.client->watch_in_writes(st.settings.fence->key, [&st] { check_fence(st); });
+  try {
+    // A write pipelines its XADDs right behind its MULTI: were MULTI
+    // refused, they would run outside any transaction. The run checked the
+    // user's rights before it started; a new connection checks again.
+    if (auto no = refused_write_command(*st.client, "", ""))
+      throw error(failure_code::auth, "redis refuses " + *no + " to user '" +
+                                        (st.target.username.empty() ? std::string("default")
+                                                                    : st.target.username) +
+                                        "', which every write needs: nothing was written");
+    check_acknowledged(st);
+  } catch (...) {
+    st.client.reset();
+    throw;
+  }
 }
 
 // HGET of a checkpoint field; nullopt when it does not exist.
@@ -77,8 +158,10 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b,
                         const std::vector<std::string>& committed_values) {
   if (!st.client) connect(st);
   bool has_checkpoint = !b.checkpoint_key.empty();
-  if (has_checkpoint && st.committed.count(b.checkpoint_field) == 0)
+  if (has_checkpoint && st.committed.count(b.checkpoint_field) == 0) {
+    st.checkpoint_key = b.checkpoint_key;
     st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
+  }
   if (has_checkpoint && check_committed) {
     auto now = read_checkpoint(*st.client, b);
     bool in = now && (*now == b.checkpoint_value ||
@@ -276,6 +359,7 @@ void send_back(redis_writer_state& st) {
       settle_all(st);
       st.pending.push_back(std::move(newest));
       if (!st.client) connect(st);
+      st.checkpoint_key = b.checkpoint_key;
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, st.pending.back().batch);
     }
     st.pending.back().sent_at = std::chrono::steady_clock::now();
@@ -294,6 +378,7 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
   self->state.target = std::move(target);
   self->state.policy = retry_policy_for(self->state.target);
   self->state.settings = settings;
+  if (!self->state.settings.fence) self->state.settings.fence = current_write_fence();
   return {
     [=](write_batch& b) -> caf::result<write_ack> {
       auto& st = self->state;

@@ -18,6 +18,7 @@
 namespace trib {
 
 class redis_client;
+struct write_fence;
 
 struct redis_writer_settings {
   /// How long a write sent with more_follows waits for that next write
@@ -29,6 +30,10 @@ struct redis_writer_settings {
   size_t writes_on_wire = 1;
   /// CLIENT SETNAME of the writer's connections (none when empty).
   std::string client_name = "tributary-writer";
+  /// The run's lease: every write WATCHes it and none is sent while it is
+  /// not known to be this run's. Empty: the lease this process holds, if
+  /// any (current_write_fence()).
+  std::shared_ptr<write_fence> fence;
 };
 
 struct redis_writer_state {
@@ -42,6 +47,8 @@ struct redis_writer_state {
   /// to it (nullopt: the field did not exist), to restore after a partial
   /// failure.
   std::map<std::string, std::optional<std::string>> committed;
+  /// The checkpoint hash of those fields (one per replication).
+  std::string checkpoint_key;
   /// Checkpoint fields whose write failed for good. Later writes to them are
   /// refused: an applier may have sent its next write already (two in
   /// flight), and that one must not commit after its predecessor failed,

@@ -100,3 +100,42 @@ TEST(txn_tracker, the_confirmed_position_never_goes_back) {
   t.commit(90, 95);  // cannot happen in order; must not move back
   EXPECT_EQ(t.advance(), 108u);
 }
+
+// After a reconnect the writer compares what Redis holds with what it had
+// acknowledged: a checkpoint only moves forward.
+TEST(checkpoint_behind, accepts_the_same_or_a_later_change_stream_checkpoint) {
+  auto ack = encode_stream_checkpoint({1000, 3});
+  EXPECT_FALSE(checkpoint_behind(ack, ack));
+  EXPECT_FALSE(checkpoint_behind(ack, encode_stream_checkpoint({1000, 4})));
+  EXPECT_FALSE(checkpoint_behind(ack, encode_stream_checkpoint({2000, 1})));
+}
+
+TEST(checkpoint_behind, reports_a_missing_or_earlier_change_stream_checkpoint) {
+  auto ack = encode_stream_checkpoint({1000, 3});
+  EXPECT_EQ(checkpoint_behind(ack, std::nullopt), "nothing");
+  auto earlier = encode_stream_checkpoint({1000, 2});
+  EXPECT_EQ(checkpoint_behind(ack, earlier), earlier);
+  EXPECT_EQ(checkpoint_behind(ack, encode_stream_checkpoint({999, 9})),
+            encode_stream_checkpoint({999, 9}));
+}
+
+TEST(checkpoint_behind, orders_snapshot_and_range_checkpoints_by_rows_and_done) {
+  auto at = [](uint64_t rows, bool done) {
+    return "{\"phase\":\"snapshot\",\"rows\":" + std::to_string(rows) +
+           ",\"done\":" + (done ? "true" : "false") + ",\"last_key\":[\"" +
+           std::to_string(rows) + "\"]}";
+  };
+  EXPECT_FALSE(checkpoint_behind(at(5000, false), at(5000, false)));
+  EXPECT_FALSE(checkpoint_behind(at(5000, false), at(10000, false)));
+  EXPECT_FALSE(checkpoint_behind(at(5000, false), at(7000, true)));
+  EXPECT_EQ(checkpoint_behind(at(5000, false), at(3000, false)), at(3000, false));
+  EXPECT_EQ(checkpoint_behind(at(7000, true), at(7000, false)), at(7000, false));
+  EXPECT_EQ(checkpoint_behind(at(5000, false), std::nullopt), "nothing");
+}
+
+TEST(checkpoint_behind, a_value_of_another_kind_is_not_past_a_checkpoint) {
+  auto ack = encode_stream_checkpoint({1000, 3});
+  EXPECT_EQ(checkpoint_behind(ack, "garbage"), "garbage");
+  // A field of no known kind is compared by equality only.
+  EXPECT_FALSE(checkpoint_behind("opaque-1", "opaque-2"));
+}

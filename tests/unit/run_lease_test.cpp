@@ -1,0 +1,42 @@
+// The pure parts of a run's lease: the holder's text and when another run
+// may take the lease over.
+
+#include <gtest/gtest.h>
+
+#include "actors/control/run_lease.hpp"
+
+using namespace trib;
+
+TEST(run_lease, a_holder_round_trips_through_its_text) {
+  lease_holder h{"node-1", 4242, "2026-12-03T08:00:00Z", "abc123"};
+  auto back = decode_lease_holder(encode_lease_holder(h));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->host, "node-1");
+  EXPECT_EQ(back->pid, 4242);
+  EXPECT_EQ(back->since, "2026-12-03T08:00:00Z");
+  EXPECT_EQ(back->token, "abc123");
+}
+
+TEST(run_lease, text_that_is_not_a_holder_decodes_to_nothing) {
+  EXPECT_FALSE(decode_lease_holder("not json"));
+  EXPECT_FALSE(decode_lease_holder("{\"host\":\"a\",\"since\":\"b\",\"token\":\"c\"}"));
+  EXPECT_FALSE(decode_lease_holder("{\"host\":1,\"pid\":2,\"since\":\"b\",\"token\":\"c\"}"));
+}
+
+TEST(run_lease, a_live_holder_on_another_host_keeps_its_lease) {
+  lease_holder h{"node-1", 4242, "since", "t"};
+  EXPECT_FALSE(lease_takeover_allowed(h, true, "node-2", false));
+  EXPECT_FALSE(lease_takeover_allowed(h, true, "node-2", true));
+}
+
+TEST(run_lease, an_expired_lease_is_taken_over_from_any_host) {
+  lease_holder h{"node-1", 4242, "since", "t"};
+  EXPECT_TRUE(lease_takeover_allowed(h, false, "node-2", false));
+  EXPECT_TRUE(lease_takeover_allowed(h, false, "node-1", true));
+}
+
+TEST(run_lease, a_holder_whose_process_is_gone_on_this_host_is_taken_over_at_once) {
+  lease_holder h{"node-1", 4242, "since", "t"};
+  EXPECT_TRUE(lease_takeover_allowed(h, true, "node-1", false));
+  EXPECT_FALSE(lease_takeover_allowed(h, true, "node-1", true));
+}
