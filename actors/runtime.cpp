@@ -25,6 +25,7 @@
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/split_plan.hpp"
+#include "actors/control/stop_signals.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -131,14 +132,18 @@ void write_run_summary(const run_options& opts, const run_summary& s,
     o["seconds"] = std::chrono::duration<double>(now - started).count();
     o["exit_code"] = s.exit_code;
     if (!s.error.empty()) o["error"] = s.error;
+    if (s.stopped_by != 0) o["stopped_by"] = stop_signal_name(s.stopped_by);
     boost::json::array tables, skipped;
     uint64_t rows = 0;
     for (const auto& t : s.tables) {
       boost::json::object e;
       e["table"] = to_string(t.table);
       e["stream"] = t.stream;
-      e["rows"] = t.rows_written;
+      // A table the run did not finish has no count of this run's rows.
+      if (t.finished) e["rows"] = t.rows_written;
       e["skipped"] = t.skipped;
+      e["finished"] = t.finished;
+      if (!t.finished) e["reason"] = t.reason;
       if (t.skipped) {
         e["reason"] = t.reason;
         skipped.push_back(boost::json::object{{"table", to_string(t.table)}, {"reason", t.reason}});
@@ -168,6 +173,7 @@ int exit_code_for(failure_code c) {
 run_summary run(const run_options& opts, bool& logs_open) {
   run_summary s;
   if (opts.mode != run_mode::snapshot) return run_realtime(opts, logs_open);
+  stop_signals signals;
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
   redis_setup redis{opts.target};
@@ -224,6 +230,9 @@ run_summary run(const run_options& opts, bool& logs_open) {
     settings.progress = progress;
     auto coord = sys.spawn(coordinator, plan, settings, default_factories(opts, facts, progress));
     caf::scoped_actor self{sys};
+    // SIGINT/SIGTERM become a stop message: the readers stop, and the run
+    // ends once what they sent has committed.
+    signals.on_stop([coord] { caf::anon_send(coord, stop_atom::value); });
     self->request(coord, caf::infinite, run_atom::value)
       .receive(
         [&](snapshot_result& r) {
@@ -231,6 +240,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
           answered = true;
         },
         [&](caf::error& e) { failed = sys.render(e); });
+    signals.on_stop(nullptr);
     // Leaving the scope waits for every actor, detached ones included.
   }
   if (!answered) {
@@ -243,11 +253,20 @@ run_summary run(const run_options& opts, bool& logs_open) {
   for (const auto& tr : s.tables) {
     if (tr.skipped)
       log::warn("skipped " + to_string(tr.table) + ": " + tr.reason);
+    else if (!tr.finished)
+      log::info("leaves " + to_string(tr.table) + " unfinished in " + tr.stream +
+                "; --resume continues after its checkpoint");
     else
       log::info("wrote " + std::to_string(tr.rows_written) + " rows of " +
                 to_string(tr.table) + " to " + tr.stream);
   }
-  if (result.aborted) {
+  if (result.stopped) {
+    s.stopped_by = signals.signal();
+    s.exit_code = exit_code_for_stop(s.stopped_by);
+    s.error = std::string("stopped by ") + stop_signal_name(s.stopped_by) +
+              " before the snapshot finished; what was read before it is written: "
+              "run again with --resume to continue";
+  } else if (result.aborted) {
     s.exit_code = exit_code_for(result.reason.code);
     s.error = "the snapshot stopped: " + result.reason.what;
   } else {

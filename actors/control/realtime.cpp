@@ -22,6 +22,7 @@
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/split_plan.hpp"
+#include "actors/control/stop_signals.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -35,34 +36,6 @@
 namespace trib {
 
 namespace {
-
-std::atomic<bool> stop_requested{false};
-
-extern "C" void on_stop_signal(int) { stop_requested.store(true); }
-
-// SIGINT/SIGTERM ask for a drain instead of ending the process; the old
-// handlers come back when the run ends.
-class stop_signals {
-public:
-  stop_signals() {
-    stop_requested.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~stop_signals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
-private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
-};
-
-
 
 // A slot name PostgreSQL accepts: lower case letters, digits, underscores.
 std::string default_slot(const run_options& opts) {
@@ -116,7 +89,7 @@ stage_factories full_snapshot_factories(const run_options& opts, const source_fa
 
 }  // namespace
 
-void request_realtime_stop() { stop_requested.store(true); }
+void request_realtime_stop() { stop_signals::request(); }
 
 run_summary run_realtime(const run_options& opts, bool& logs_open) {
   run_summary s;
@@ -254,6 +227,8 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     snapshot_result result;
     std::string failed;
     bool answered = false;
+    // A signal during the snapshot stops it the way it stops `snapshot`.
+    signals.on_stop([coord] { caf::anon_send(coord, stop_atom::value); });
     self->request(coord, caf::infinite, run_atom::value)
       .receive(
         [&](snapshot_result& r) {
@@ -261,9 +236,19 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
           answered = true;
         },
         [&](caf::error& e) { failed = sys.render(e); });
+    signals.on_stop(nullptr);
     if (!answered) throw error(failure_code::internal, "the snapshot stopped unexpectedly: " + failed);
     bool skipped = false;
     s.tables = table_results(result, tables, opts.map, skipped);
+    if (result.stopped) {
+      s.stopped_by = signals.signal();
+      s.exit_code = exit_code_for_stop(s.stopped_by);
+      s.error = std::string("stopped by ") + stop_signal_name(s.stopped_by) +
+                " before the snapshot of full replication '" + opts.id +
+                "' finished; its exported snapshot is gone, so run it again with --overwrite";
+      log::warn("stops full replication " + opts.id + " during the snapshot; nothing streamed");
+      return s;
+    }
     if (result.aborted)
       throw error(result.reason.code, "the snapshot stopped: " + result.reason.what);
     if (skipped)
@@ -315,7 +300,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   ws.tables = tables;
   ws.stream_of_table = layout.stream_of_table;
   ws.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
-  ws.stop = &stop_requested;
+  ws.stop = &signals.flag();
   ws.list_tables = list_tables;
   auto target = opts.target;
   auto kind = facts.kind;
