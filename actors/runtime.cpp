@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -105,6 +106,45 @@ std::vector<snapshot_position> resume_positions(redis_client& c,
   return start;
 }
 
+// --resume: the tables of the previous run (its newest schema dump) whose
+// snapshot is unfinished but which the source no longer lists (dropped, or
+// no longer allowed by the filter). Their streams hold part of a table that
+// this run cannot finish: each becomes a skipped table of the summary.
+std::vector<table_result> vanished_tables(redis_client& c, const run_options& opts,
+                                          const std::vector<table_schema>& tables,
+                                          const std::string& ckpt) {
+  std::vector<table_result> out;
+  if (!opts.resume) return out;
+  auto last = command_or_throw(
+    c, {"XREVRANGE", schema_stream_name(opts.group, opts.id), "+", "-", "COUNT", "1"});
+  if (last.type != redis_reply::kind::array || last.elements.empty()) return out;
+  const auto& fields = last.elements[0].elements.at(1).elements;
+  std::vector<table_schema> before;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2)
+    if (fields[i].str == "value") before = parse_schema_dump(fields[i + 1].str);
+  std::map<std::string, std::string> checkpoint;
+  auto all = command_or_throw(c, {"HGETALL", ckpt});
+  for (size_t i = 0; i + 1 < all.elements.size(); i += 2)
+    checkpoint[all.elements[i].str] = all.elements[i + 1].str;
+  for (const auto& t : before) {
+    bool listed = std::any_of(tables.begin(), tables.end(),
+                              [&](const table_schema& now) { return now.id == t.id; });
+    auto stream = snapshot_stream_name(t.id, opts.map);
+    bool started = checkpoint.count(stream) > 0 || checkpoint.count(stream + "#ranges") > 0;
+    if (listed || !started || snapshot_finished(checkpoint, stream)) continue;
+    table_result tr;
+    tr.table = t.id;
+    tr.stream = stream;
+    tr.skipped = true;
+    tr.reason = std::string(to_string(failure_code::source_state)) +
+                ": the source no longer has this table (dropped, or no longer allowed by "
+                "the filter), so its snapshot cannot finish; " + stream + " holds " +
+                std::to_string(command_or_throw(c, {"XLEN", stream}).integer) +
+                " entries of it";
+    out.push_back(std::move(tr));
+  }
+  return out;
+}
 
 // -- the run summary ----------------------------------------------------------
 
@@ -198,10 +238,12 @@ run_summary run(const run_options& opts, bool& logs_open) {
                 "no tables to replicate: " + describe_filter(opts.filter) +
                   " matches no table the source user can read");
   snapshot_plan plan;
+  std::vector<table_result> vanished;
   redis.run("preparing the target", [&](redis_client& c) {
     // Each step can be repeated safely after a lost connection.
     if (opts.overwrite) overwrite(c, opts, tables, ckpt);
     plan.start = resume_positions(c, opts, tables, ckpt);
+    vanished = vanished_tables(c, opts, tables, ckpt);
     return 0;
   });
   plan.tables = tables;
@@ -250,6 +292,8 @@ run_summary run(const run_options& opts, bool& logs_open) {
   }
   bool skipped = false;
   s.tables = table_results(result, tables, opts.map, skipped);
+  skipped = skipped || !vanished.empty();
+  s.tables.insert(s.tables.end(), vanished.begin(), vanished.end());
   for (const auto& tr : s.tables) {
     if (tr.skipped)
       log::warn("skipped " + to_string(tr.table) + ": " + tr.reason);

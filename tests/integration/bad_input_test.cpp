@@ -197,3 +197,18 @@ TEST_F(bad_input, jks_store_is_refused_with_the_keytool_command) {
   // Refused while validating, before anything connected or was created.
   EXPECT_FALSE(std::filesystem::exists(dir + "/data"));
 }
+
+TEST_F(bad_input, id_of_5000_characters_is_a_usage_error_before_anything_is_touched) {
+  auto dir = work_dir("long_id");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("postgres", source_password()));
+  auto dst = write_file(dir + "/redis.yaml", redis_yaml(redis_port()));
+  std::string id(5000, 'x');
+  auto res = run_tributary("snapshot " + src + " " + dst + " --id " + id + " --data-dir " + dir +
+                           "/data");
+  EXPECT_EQ(res.exit_code, 2) << res.output.substr(0, 500);
+  auto lines = final_lines(res.output);
+  ASSERT_EQ(lines.size(), 1u) << res.output.substr(0, 500);
+  EXPECT_TRUE(has(lines[0], "--id is 5000 characters long")) << lines[0].substr(0, 300);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/data"));
+  expect_no_state(id);
+}

@@ -257,3 +257,46 @@ TEST_F(stop_and_resume_test, sigterm_stops_the_snapshot_of_full_and_says_how_to_
   drop_slot();
   delete_keys_of(*r_, "full");
 }
+
+TEST_F(stop_and_resume_test, a_table_dropped_before_resume_is_named_as_skipped_with_exit_3) {
+  constexpr long long rows = 400000;
+  pg_fresh_database("trib_sr_drop");
+  pg_exec("trib_sr_drop",
+          "CREATE TABLE big(id bigint PRIMARY KEY, note text);"
+          "INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, " +
+            std::to_string(rows) + ") g; ANALYZE big;"
+            "CREATE TABLE small(id int PRIMARY KEY); INSERT INTO small VALUES (1), (2);");
+  auto s = make_setup("drop", pg_source("trib_sr_drop"),
+                      "allow:\n- catalog: trib_sr_drop\n  schema: public\n  types: [TABLE]\n");
+  const std::string stream = "trib_sr_drop_public_big";
+  auto log = s.dir + "/run.log";
+  {
+    child_process p(s.args("snapshot"), log);
+    ASSERT_TRUE(signal_when(p, *r_, stream, rows / 5, SIGKILL, log));
+    p.wait();
+  }
+  long long left = stream_length(*r_, stream);
+  ASSERT_LT(left, rows);
+  pg_exec("trib_sr_drop", "DROP TABLE big");
+
+  auto res = run_tributary(s.line("snapshot", "--resume"));
+  EXPECT_EQ(res.exit_code, 3) << res.output;
+  EXPECT_NE(res.output.find("skipped  trib_sr_drop.public.big"), std::string::npos)
+    << res.output;
+  auto errors = read_text(s.data() + "/error.log");
+  EXPECT_NE(errors.find("trib_sr_drop.public.big"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("no longer has this table"), std::string::npos) << errors;
+  auto summary = last_summary(s);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary.at("exit_code").to_number<int>(), 3) << summary;
+  const auto& skipped = summary.at("skipped").as_array();
+  ASSERT_EQ(skipped.size(), 1u) << summary;
+  EXPECT_EQ(skipped[0].at("table"), json::value("trib_sr_drop.public.big")) << summary;
+  EXPECT_NE(json::value_to<std::string>(skipped[0].at("reason"))
+              .find(std::to_string(left) + " entries"),
+            std::string::npos)
+    << summary;
+  // The stream is left as it was, for the operator to judge.
+  EXPECT_EQ(stream_length(*r_, stream), left);
+  delete_keys_of(*r_, "drop");
+}
