@@ -6,7 +6,9 @@
 
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -150,8 +152,9 @@ std::vector<table_result> vanished_tables(redis_client& c, const run_options& op
 
 // data/<id>/summary-<UTC time>.json: what the run did, for operators and
 // scripts (the exit code alone does not say which tables were skipped).
-void write_run_summary(const run_options& opts, const run_summary& s,
-                       std::chrono::system_clock::time_point started) {
+// Returns "" once written, else why not.
+std::string write_run_summary(const run_options& opts, const run_summary& s,
+                              std::chrono::system_clock::time_point started) {
   try {
     auto now = std::chrono::system_clock::now();
     auto to_utc = [](std::chrono::system_clock::time_point t, const char* fmt) {
@@ -197,13 +200,29 @@ void write_run_summary(const run_options& opts, const run_summary& s,
     auto dir = std::filesystem::path{opts.data_dir} / opts.id;
     std::filesystem::create_directories(dir);
     auto path = dir / ("summary-" + to_utc(now, "%Y%m%dT%H%M%SZ") + ".json");
+    errno = 0;
     std::ofstream out(path);
     out << boost::json::serialize(o) << "\n";
-    if (!out) throw std::runtime_error("cannot write " + path.string());
+    // A full disk shows only when the buffered bytes are written out.
+    out.close();
+    if (!out)
+      throw std::runtime_error(path.string() + ": " +
+                               (errno != 0 ? std::strerror(errno) : "unknown reason"));
     log::info("wrote the run summary to " + path.string());
+    return "";
   } catch (const std::exception& e) {
-    log::warn(std::string("cannot write the run summary: ") + e.what());
+    std::string why = std::string("cannot write the run summary ") + e.what();
+    log::warn(why);
+    return why;
   }
+}
+
+// A run whose logs or summary were not all written is not clean: a
+// successful one then exits 1, with the reason.
+void fail_unless_recorded(run_summary& s, const std::string& why) {
+  if (why.empty() || s.exit_code != 0) return;
+  s.exit_code = 1;
+  s.error = why;
 }
 
 int exit_code_for(failure_code c) {
@@ -328,8 +347,10 @@ run_summary run_replication(const run_options& opts) {
   bool logs_open = false;
   auto started = std::chrono::system_clock::now();
   // A run that got as far as its data directory leaves a summary.
-  auto summarize = [&](const run_summary& r) {
-    if (logs_open) write_run_summary(opts, r, started);
+  auto summarize = [&](run_summary& r) {
+    if (!logs_open) return;
+    fail_unless_recorded(r, log::write_failure());
+    fail_unless_recorded(r, write_run_summary(opts, r, started));
   };
   try {
     auto r = run(opts, logs_open);

@@ -4,8 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
+
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "tests/integration/fixture.hpp"
 
@@ -211,4 +216,41 @@ TEST_F(bad_input, id_of_5000_characters_is_a_usage_error_before_anything_is_touc
   EXPECT_TRUE(has(lines[0], "--id is 5000 characters long")) << lines[0].substr(0, 300);
   EXPECT_FALSE(std::filesystem::exists(dir + "/data"));
   expect_no_state(id);
+}
+
+TEST_F(bad_input, a_full_disk_under_the_data_dir_is_a_warning_and_exit_1) {
+  // A tmpfs of 64 KB, filled up, stands for a full disk; mounting needs root.
+  if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  pg_fresh_database("trib_bad_disk");
+  pg_exec("trib_bad_disk", "CREATE TABLE t(id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);");
+  auto dir = work_dir("disk");
+  auto data = dir + "/data";
+  std::filesystem::create_directories(data);
+  ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", 0, "size=64k"), 0) << std::strerror(errno);
+  struct unmount {
+    std::string path;
+    ~unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount_at_end{data};
+  {
+    std::ofstream filler(data + "/filler");
+    std::string block(4096, 'x');
+    while (filler.write(block.data(), static_cast<std::streamsize>(block.size())).flush()) {
+    }
+  }
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("trib_bad_disk", source_password()));
+  auto dst = write_file(dir + "/redis.yaml", redis_yaml(redis_port()));
+  auto filter = write_file(dir + "/filter.yaml",
+                           "allow:\n- catalog: trib_bad_disk\n  schema: public\n  types: [TABLE]\n");
+  auto res = run_tributary("snapshot " + src + " " + dst + " --filter " + filter +
+                           " --id bad_disk --data-dir " + data);
+  // The rows are written; what could not be recorded is said, and the exit
+  // code says the run was not clean.
+  EXPECT_EQ(stream_length(*r_, "trib_bad_disk_public_t"), 2);
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_TRUE(has(res.output, "warning: cannot write " + data + "/bad_disk/trace.log: No space left on device"))
+    << res.output;
+  EXPECT_FALSE(has(res.output, "wrote the run summary")) << res.output;
+  auto lines = final_lines(res.output);
+  ASSERT_FALSE(lines.empty()) << res.output;
+  EXPECT_TRUE(has(lines.back(), "No space left on device")) << lines.back();
 }
