@@ -543,12 +543,27 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
     cfg.ssl.enable
       ? connect_tls(cfg.host, cfg.port, cfg.ssl, connect_timeout_ms, read_timeout_ms)
       : connect_tcp(cfg.host, cfg.port, connect_timeout_ms, read_timeout_ms));
+  // A TLS port drops a plain connection at its first command; say so
+  // rather than only "connection closed" (the reverse case is caught in the
+  // TLS handshake).
+  auto first = [&](const std::vector<std::string>& argv) {
+    try {
+      return c->command(argv);
+    } catch (const error& e) {
+      if (cfg.ssl.enable || e.code() != failure_code::connection) throw;
+      throw error(failure_code::connection,
+                  std::string(e.what()) + " at the first command (is this a TLS port? " +
+                    "ssl.enable is off)");
+    }
+  };
+  bool authenticated = false;
   if (!cfg.username.empty() || !cfg.password.empty()) {
     std::vector<std::string> argv{"AUTH"};
     if (!cfg.username.empty())
       argv.push_back(cfg.username);
     argv.push_back(cfg.password);
-    auto r = c->command(argv);
+    auto r = first(argv);
+    authenticated = true;
     if (r.type == redis_reply::kind::error) {
       // The connection stays logged in as `default` after a failed AUTH;
       // close it so nothing can run with the wrong identity.
@@ -559,7 +574,7 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
                     r.str);
     }
   }
-  auto pong = c->command({"PING"});
+  auto pong = authenticated ? c->command({"PING"}) : first({"PING"});
   if (pong.type == redis_reply::kind::error)
     throw error(classify_redis_error(pong.str), "redis at " + peer + " refused PING: " + pong.str);
   if (pong.type != redis_reply::kind::status || pong.str != "PONG")

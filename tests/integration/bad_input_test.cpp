@@ -254,3 +254,55 @@ TEST_F(bad_input, a_full_disk_under_the_data_dir_is_a_warning_and_exit_1) {
   ASSERT_FALSE(lines.empty()) << res.output;
   EXPECT_TRUE(has(lines.back(), "No space left on device")) << lines.back();
 }
+
+TEST_F(bad_input, a_refused_server_certificate_is_not_retried) {
+  auto dir = work_dir("cert");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("postgres", source_password()));
+  // The client certificate is no CA of the server's: verification fails,
+  // and would fail every time.
+  auto dst = write_file(dir + "/redis.yaml",
+                        "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
+                          std::to_string(redis_tls_port()) +
+                          "\nmax-retries: 3\nretry-wait-duration-ms: 10\nssl:\n  enable: true\n"
+                          "  trust-store:\n    path: " + tls_dir() + "/client.crt\n"
+                          "    ssl-store-type: PEM\n  key-store:\n    path: [" + tls_dir() +
+                          "/client.crt, " + tls_dir() + "/client.key]\n    ssl-store-type: PEM\n");
+  auto res = run_tributary("snapshot " + src + " " + dst + " --id bad_cert --data-dir " + dir +
+                           "/data");
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_FALSE(has(res.output, "retries")) << res.output;
+  auto lines = final_lines(res.output);
+  ASSERT_EQ(lines.size(), 1u) << res.output;
+  EXPECT_TRUE(has(lines[0], "certificate")) << lines[0];
+  EXPECT_TRUE(has(lines[0], "127.0.0.1:" + std::to_string(redis_tls_port()))) << lines[0];
+}
+
+TEST_F(bad_input, a_plain_connection_file_for_the_tls_port_asks_whether_it_is_one) {
+  auto dir = work_dir("plain_tls");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("postgres", source_password()));
+  auto dst = write_file(dir + "/redis.yaml", redis_yaml(redis_tls_port()));
+  auto res = run_tributary("snapshot " + src + " " + dst + " --id bad_plain_tls --data-dir " +
+                           dir + "/data");
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  auto lines = final_lines(res.output);
+  ASSERT_EQ(lines.size(), 1u) << res.output;
+  EXPECT_TRUE(has(lines[0], "is this a TLS port?")) << lines[0];
+}
+
+TEST_F(bad_input, a_missing_trust_store_file_is_named_with_the_reason) {
+  auto dir = work_dir("no_trust");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("postgres", source_password()));
+  auto dst = write_file(dir + "/redis.yaml",
+                        "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
+                          std::to_string(redis_tls_port()) + "\nssl:\n  enable: true\n"
+                          "  trust-store:\n    path: " + dir + "/missing-ca.crt\n"
+                          "    ssl-store-type: PEM\n");
+  auto res = run_tributary("snapshot " + src + " " + dst + " --id bad_no_trust --data-dir " +
+                           dir + "/data");
+  EXPECT_EQ(res.exit_code, 2) << res.output;
+  auto lines = final_lines(res.output);
+  ASSERT_EQ(lines.size(), 1u) << res.output;
+  EXPECT_TRUE(has(lines[0], dir + "/missing-ca.crt: cannot read the file: No such file or directory"))
+    << lines[0];
+  EXPECT_FALSE(has(lines[0], "error:")) << lines[0];
+}
