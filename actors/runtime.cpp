@@ -258,11 +258,13 @@ run_summary run(const run_options& opts, bool& logs_open) {
                   " matches no table the source user can read");
   snapshot_plan plan;
   std::vector<table_result> vanished;
+  uint64_t max_entry = default_max_bulk_bytes;
   redis.run("preparing the target", [&](redis_client& c) {
     // Each step can be repeated safely after a lost connection.
     if (opts.overwrite) overwrite(c, opts, tables, ckpt);
     plan.start = resume_positions(c, opts, tables, ckpt);
     vanished = vanished_tables(c, opts, tables, ckpt);
+    max_entry = max_bulk_bytes(c);
     return 0;
   });
   plan.tables = tables;
@@ -289,7 +291,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
     auto progress = snapshot_progress_board();
     auto settings = settings_for(opts, tables.size());
     settings.progress = progress;
-    auto coord = sys.spawn(coordinator, plan, settings, default_factories(opts, facts, progress));
+    auto coord = sys.spawn(coordinator, plan, settings, default_factories(opts, facts, progress, {}, max_entry));
     caf::scoped_actor self{sys};
     // SIGINT/SIGTERM become a stop message: the readers stop, and the run
     // ends once what they sent has committed.

@@ -50,7 +50,7 @@ coordinator_settings settings_for(const run_options& opts, size_t tables) {
 stage_factories default_factories(const run_options& opts,
                                   const source_facts& facts,
                                   std::shared_ptr<progress_board> progress,
-                                  exported_snapshot exported) {
+                                  exported_snapshot exported, uint64_t max_entry_bytes) {
   stage_factories f;
   auto target = opts.target;
   // Writes of about 512 KB, six in flight, five of them on the wire: Redis
@@ -73,6 +73,7 @@ stage_factories default_factories(const run_options& opts,
   as.facts = facts;
   as.max_writes_in_flight = writes_in_flight;
   as.max_write_bytes = 512u << 10;
+  as.max_entry_bytes = max_entry_bytes;
   as.progress = std::move(progress);
   f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
                    redis_writer_actor writer, coordinator_actor coordinator) {

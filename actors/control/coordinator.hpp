@@ -96,12 +96,14 @@ struct exported_snapshot {
 
 /// Detached redis writers and snapshot readers, table appliers on the
 /// scheduler, all configured from `opts`; `facts` go into every message;
-/// appliers report rows done to `progress` when given; readers adopt
-/// `exported` when it is named.
+/// appliers report rows done to `progress` when given and skip rows whose
+/// entry is longer than `max_entry_bytes` (the target's proto-max-bulk-len);
+/// readers adopt `exported` when it is named.
 stage_factories default_factories(const run_options& opts,
                                   const source_facts& facts,
                                   std::shared_ptr<progress_board> progress = nullptr,
-                                  exported_snapshot exported = {});
+                                  exported_snapshot exported = {},
+                                  uint64_t max_entry_bytes = 512ull << 20);
 
 /// The coordinator's outcome as the run summary's table results, in the
 /// order of `tables`; `skipped` says whether any table was skipped.

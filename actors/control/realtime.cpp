@@ -80,11 +80,12 @@ stream_layout layout_for(const run_options& opts, const std::vector<table_schema
 // except that readers adopt the slot's exported snapshot.
 stage_factories full_snapshot_factories(const run_options& opts, const source_facts& facts,
                                         const pg_slot& slot,
-                                        std::shared_ptr<progress_board> progress) {
+                                        std::shared_ptr<progress_board> progress,
+                                        uint64_t max_entry_bytes) {
   exported_snapshot exported;
   exported.name = slot.snapshot_name;
   exported.at.lsn = slot.lsn;
-  return default_factories(opts, facts, std::move(progress), exported);
+  return default_factories(opts, facts, std::move(progress), exported, max_entry_bytes);
 }
 
 }  // namespace
@@ -142,6 +143,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   std::string publication = opts.source.publication.empty() ? slot_name : opts.source.publication;
 
   std::map<std::string, std::string> checkpoints;
+  uint64_t max_entry = default_max_bulk_bytes;
   redis.run("preparing the target", [&](redis_client& c) {
     if (opts.overwrite) {
       std::vector<std::string> argv{"DEL", ckpt, schema_stream_name(opts.group, opts.id),
@@ -154,6 +156,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
       log::info("overwrites replication " + opts.id + ": deleted " + std::to_string(r.integer) +
                 " keys");
     }
+    max_entry = max_bulk_bytes(c);
     checkpoints.clear();
     auto r = command_or_throw(c, {"HGETALL", ckpt});
     for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
@@ -223,7 +226,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     auto settings = settings_for(opts, tables.size());
     settings.progress = progress;
     auto coord = sys.spawn(coordinator, plan, settings,
-                           full_snapshot_factories(opts, facts, slot, progress));
+                           full_snapshot_factories(opts, facts, slot, progress, max_entry));
     snapshot_result result;
     std::string failed;
     bool answered = false;

@@ -531,6 +531,17 @@ bool redis_client::usable() const {
   return impl_->conn != nullptr;
 }
 
+uint64_t max_bulk_bytes(redis_client& c) {
+  auto r = c.command({"CONFIG", "GET", "proto-max-bulk-len"});
+  // An ACL without CONFIG answers NOPERM: Redis's default then.
+  if (r.type != redis_reply::kind::array || r.elements.size() != 2) return default_max_bulk_bytes;
+  try {
+    return std::stoull(r.elements[1].str);
+  } catch (const std::exception&) {
+    return default_max_bulk_bytes;
+  }
+}
+
 std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg) {
   return connect(cfg, default_redis_connect_timeout_ms, default_redis_read_timeout_ms);
 }
