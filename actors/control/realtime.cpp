@@ -289,6 +289,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     as.tables = tables;
     as.message = opts.applier.message;
     as.facts = facts;
+    as.max_entry_bytes = max_entry;
     if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
       as.start = decode_stream_checkpoint(it->second);
     appliers.push_back(sys.spawn(change_applier, as, writer_pool[i % writers]));
