@@ -31,7 +31,18 @@ void wake(char c) {
 }
 
 extern "C" void on_stop_signal(int sig) {
-  stop_signal.store(sig);
+  // A second signal does not wait for the drain: it ends the process as the
+  // signal's default action does (the checkpoints make --resume exact even
+  // then). The signal is blocked while this handler runs, so it lands as
+  // soon as the handler returns.
+  if (stop_signal.exchange(sig) != 0) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, nullptr);
+    raise(sig);
+    return;
+  }
   stop_flag.store(true);
   wake(wake_stop);
 }

@@ -9,8 +9,9 @@
 
 namespace trib {
 
-/// While it lives, SIGINT and SIGTERM ask for a stop; the previous handlers
-/// come back when it is destroyed. One at a time per process.
+/// While it lives, SIGINT and SIGTERM ask for a stop, and a second one ends
+/// the process at once (as the signal's default action); the previous
+/// handlers come back when it is destroyed. One at a time per process.
 class stop_signals {
 public:
   stop_signals();

@@ -300,3 +300,26 @@ TEST_F(stop_and_resume_test, a_table_dropped_before_resume_is_named_as_skipped_w
   EXPECT_EQ(stream_length(*r_, stream), left);
   delete_keys_of(*r_, "drop");
 }
+
+TEST_F(stop_and_resume_test, a_second_signal_ends_a_run_that_is_waiting_to_retry) {
+  // Redis is unreachable and the run waits a minute before its retry: the
+  // first SIGTERM asks for a stop the setup does not see yet; the next one
+  // ends the process at once.
+  auto dir = fresh_dir("trib_sr_second");
+  auto src = write_file(dir + "/pg.yaml", pg_source("postgres"));
+  auto dst = write_file(dir + "/redis.yaml",
+                        "type: REDIS_STREAM\nhost: 127.0.0.1\nport: 1\nmax-retries: 3\n"
+                        "retry-wait-duration-ms: 60000\n");
+  auto log = dir + "/run.log";
+  child_process p({"snapshot", src, dst, "--id", "sr_second", "--data-dir", dir + "/data"}, log);
+  ASSERT_TRUE(wait_until([&] { return read_text(log).find("retries") != std::string::npos; }))
+    << read_text(log);
+  bool ended = wait_until([&] {
+    p.signal(SIGTERM);
+    return !p.running();
+  }, std::chrono::seconds(10));
+  EXPECT_TRUE(ended) << read_text(log);
+  if (!ended) p.kill_now();
+  EXPECT_TRUE(p.killed());
+  EXPECT_EQ(p.wait(), 143);
+}
