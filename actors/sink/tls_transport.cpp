@@ -163,8 +163,9 @@ void set_socket_timeouts(int fd, int ms) {
 
 class tls_transport : public transport {
 public:
-  tls_transport(int fd, ctx_ptr ctx, ssl_ptr ssl, std::string peer)
-    : fd_(fd), ctx_(std::move(ctx)), ssl_(std::move(ssl)), peer_(std::move(peer)) {
+  tls_transport(int fd, ctx_ptr ctx, ssl_ptr ssl, std::string peer, bool client_certificate)
+    : fd_(fd), ctx_(std::move(ctx)), ssl_(std::move(ssl)), peer_(std::move(peer)),
+      client_certificate_(client_certificate) {
   }
 
   ~tls_transport() override {
@@ -198,6 +199,10 @@ private:
     if (certificate_refused(code))
       throw error(failure_code::auth, "redis at " + peer_ +
                                         " refused the client certificate (tls): " + why);
+    // The server's alert can be lost when it resets the connection first:
+    // then only a hint is possible.
+    if (code == 0 && !client_certificate_)
+      why += " (does the server require a client certificate? ssl.key-store is not set)";
     throw error(failure_code::connection, std::string(what) + " redis at " + peer_ + " (tls): " + why);
   }
 
@@ -205,6 +210,7 @@ private:
   ctx_ptr ctx_;
   ssl_ptr ssl_;
   std::string peer_;
+  bool client_certificate_;
 };
 
 }  // namespace
@@ -254,7 +260,8 @@ std::unique_ptr<transport> connect_tls(const std::string& host, int port,
                 "tls handshake with redis at " + peer + " failed: " + why +
                   (permanent ? " (a certificate problem, not retried)" : ""));
   }
-  return std::make_unique<tls_transport>(fd, std::move(ctx), std::move(s), peer);
+  return std::make_unique<tls_transport>(fd, std::move(ctx), std::move(s), peer,
+                                         ssl.key_store.has_value());
 }
 
 }  // namespace trib
