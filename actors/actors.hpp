@@ -28,6 +28,9 @@ using read_atom = caf::atom_constant<caf::atom("read")>;
 /// Tells a writer to read the replies of the writes it has on the wire
 /// (self-sent, delayed, with the write generation it was sent for).
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// Asks a run's stages to stop reading and let what is in flight commit
+/// (SIGINT/SIGTERM).
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
 // -- actors -------------------------------------------------------------------
 
@@ -35,7 +38,9 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// bounded number of batches unacknowledged (detached: source clients block).
 using snapshot_reader_actor = caf::typed_actor<
   // Reads the next chunk from the source and sends what is ready.
-  caf::reacts_to<read_atom>>;
+  caf::reacts_to<read_atom>,
+  // Stops reading; quits once the batches sent are acknowledged.
+  caf::reacts_to<stop_atom>>;
 
 /// Turns one table's rows into stream entries and writes them in order,
 /// several writes at its writer at a time (pipelined), checkpoint included.
@@ -78,7 +83,10 @@ using coordinator_actor = caf::typed_actor<
   // Runs the snapshot; answers when every table is done or skipped.
   caf::replies_to<run_atom>::with<snapshot_result>,
   // A table finished or was skipped (from its applier or its reader).
-  caf::reacts_to<table_done>>;
+  caf::reacts_to<table_done>,
+  // Stops the run: no new reader starts, the running ones stop reading, and
+  // once their batches have committed the run is answered as stopped.
+  caf::reacts_to<stop_atom>>;
 
 // -- failures across actor boundaries -----------------------------------------
 

@@ -1,7 +1,9 @@
 #include "actors/log.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +19,10 @@ struct sink_state {
   level min = level::info;
   std::ofstream trace;
   std::ofstream errors;
+  std::string trace_path;
+  std::string errors_path;
+  /// The first file that failed, and why.
+  std::string failure;
 };
 
 sink_state& state() {
@@ -48,14 +54,45 @@ std::string timestamp() {
   return buf;
 }
 
+// Remembers the first file that failed and says so on stderr, once: lines
+// that cannot reach their file must not vanish without a word. Called with
+// the lock held, right after the failing call (errno is its reason).
+void note_failure(sink_state& s, const std::string& path) {
+  if (!s.failure.empty()) return;
+  s.failure = "cannot write " + path + ": " +
+              (errno != 0 ? std::strerror(errno) : "unknown reason");
+  std::cerr << "tributary: warning: " << s.failure << "; log lines are lost\n";
+}
+
+// Writes and flushes a line; false when the file did not take it.
+bool put(std::ofstream& f, const std::string& line) {
+  if (!f.is_open() || !f) return false;
+  errno = 0;
+  f << line;
+  f.flush();
+  return static_cast<bool>(f);
+}
+
 }  // namespace
 
 void open_log_files(const std::string& dir) {
   auto& s = state();
   std::lock_guard<std::mutex> guard{s.mtx};
   std::filesystem::create_directories(dir);
-  s.trace.open(dir + "/trace.log", std::ios::app);
-  s.errors.open(dir + "/error.log", std::ios::app);
+  s.trace_path = dir + "/trace.log";
+  s.errors_path = dir + "/error.log";
+  errno = 0;
+  s.trace.open(s.trace_path, std::ios::app);
+  if (!s.trace) note_failure(s, s.trace_path);
+  errno = 0;
+  s.errors.open(s.errors_path, std::ios::app);
+  if (!s.errors) note_failure(s, s.errors_path);
+}
+
+std::string write_failure() {
+  auto& s = state();
+  std::lock_guard<std::mutex> guard{s.mtx};
+  return s.failure;
 }
 
 void set_level(level l) {
@@ -71,14 +108,9 @@ void emit(level l, const std::string& msg, bool terminal) {
   std::string line = timestamp() + " " + name(l) + " " + msg + "\n";
   std::lock_guard<std::mutex> guard{s.mtx};
   // The trace file keeps everything, whatever the terminal shows.
-  if (s.trace.is_open()) {
-    s.trace << line;
-    s.trace.flush();
-  }
-  if (l >= level::warn && s.errors.is_open()) {
-    s.errors << line;
-    s.errors.flush();
-  }
+  if (s.trace.is_open() && !put(s.trace, line)) note_failure(s, s.trace_path);
+  if (l >= level::warn && s.errors.is_open() && !put(s.errors, line))
+    note_failure(s, s.errors_path);
   if (terminal && l >= s.min) std::cerr << line;
 }
 

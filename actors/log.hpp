@@ -10,7 +10,12 @@ namespace trib::log {
 enum class level { debug, info, warn, error };
 
 /// Opens <dir>/trace.log and <dir>/error.log for appending (creates dir).
+/// A file that cannot be opened or written (a full disk, say) is a warning
+/// on stderr, once, and is remembered: see write_failure().
 void open_log_files(const std::string& dir);
+/// The first log file that could not be opened or written, and why ("" when
+/// every line went where it belongs).
+std::string write_failure();
 void set_level(level l);
 void write(level l, const std::string& msg);
 /// Writes to the log files only: for a failure that the command line prints

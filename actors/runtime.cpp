@@ -6,11 +6,14 @@
 
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -26,6 +29,7 @@
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/run_lease.hpp"
 #include "actors/control/split_plan.hpp"
+#include "actors/control/stop_signals.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -105,13 +109,59 @@ std::vector<snapshot_position> resume_positions(redis_client& c,
   return start;
 }
 
+// --resume: the tables of the previous run (its newest schema dump) whose
+// snapshot is unfinished but which the source no longer lists (dropped, or
+// no longer allowed by the filter). Their streams hold part of a table that
+// this run cannot finish: each becomes a skipped table of the summary.
+std::vector<table_result> vanished_tables(redis_client& c, const run_options& opts,
+                                          const std::vector<table_schema>& tables,
+                                          const std::string& ckpt) {
+  std::vector<table_result> out;
+  if (!opts.resume) return out;
+  auto last = command_or_throw(
+    c, {"XREVRANGE", schema_stream_name(opts.group, opts.id), "+", "-", "COUNT", "1"});
+  if (last.type != redis_reply::kind::array || last.elements.empty()) return out;
+  const auto& fields = last.elements[0].elements.at(1).elements;
+  std::vector<table_schema> before;
+  try {
+    for (size_t i = 0; i + 1 < fields.size(); i += 2)
+      if (fields[i].str == "value") before = parse_schema_dump(fields[i + 1].str);
+  } catch (const std::exception& e) {
+    log::warn("cannot read the schema dump of replication " + opts.id +
+              ", so tables dropped since its last run are not checked: " + e.what());
+    return out;
+  }
+  std::map<std::string, std::string> checkpoint;
+  auto all = command_or_throw(c, {"HGETALL", ckpt});
+  for (size_t i = 0; i + 1 < all.elements.size(); i += 2)
+    checkpoint[all.elements[i].str] = all.elements[i + 1].str;
+  for (const auto& t : before) {
+    bool listed = std::any_of(tables.begin(), tables.end(),
+                              [&](const table_schema& now) { return now.id == t.id; });
+    auto stream = snapshot_stream_name(t.id, opts.map);
+    bool started = checkpoint.count(stream) > 0 || checkpoint.count(stream + "#ranges") > 0;
+    if (listed || !started || snapshot_finished(checkpoint, stream)) continue;
+    table_result tr;
+    tr.table = t.id;
+    tr.stream = stream;
+    tr.skipped = true;
+    tr.reason = std::string(to_string(failure_code::source_state)) +
+                ": the source no longer has this table (dropped, or no longer allowed by "
+                "the filter), so its snapshot cannot finish; " + stream + " holds " +
+                std::to_string(command_or_throw(c, {"XLEN", stream}).integer) +
+                " entries of it";
+    out.push_back(std::move(tr));
+  }
+  return out;
+}
 
 // -- the run summary ----------------------------------------------------------
 
 // data/<id>/summary-<UTC time>.json: what the run did, for operators and
 // scripts (the exit code alone does not say which tables were skipped).
-void write_run_summary(const run_options& opts, const run_summary& s,
-                       std::chrono::system_clock::time_point started) {
+// Returns "" once written, else why not.
+std::string write_run_summary(const run_options& opts, const run_summary& s,
+                              std::chrono::system_clock::time_point started) {
   try {
     auto now = std::chrono::system_clock::now();
     auto to_utc = [](std::chrono::system_clock::time_point t, const char* fmt) {
@@ -132,14 +182,18 @@ void write_run_summary(const run_options& opts, const run_summary& s,
     o["seconds"] = std::chrono::duration<double>(now - started).count();
     o["exit_code"] = s.exit_code;
     if (!s.error.empty()) o["error"] = s.error;
+    if (s.stopped_by != 0) o["stopped_by"] = stop_signal_name(s.stopped_by);
     boost::json::array tables, skipped;
     uint64_t rows = 0;
     for (const auto& t : s.tables) {
       boost::json::object e;
       e["table"] = to_string(t.table);
       e["stream"] = t.stream;
-      e["rows"] = t.rows_written;
+      // A table the run did not finish has no count of this run's rows.
+      if (t.finished) e["rows"] = t.rows_written;
       e["skipped"] = t.skipped;
+      e["finished"] = t.finished;
+      if (!t.finished) e["reason"] = t.reason;
       if (t.skipped) {
         e["reason"] = t.reason;
         skipped.push_back(boost::json::object{{"table", to_string(t.table)}, {"reason", t.reason}});
@@ -153,13 +207,29 @@ void write_run_summary(const run_options& opts, const run_summary& s,
     auto dir = std::filesystem::path{opts.data_dir} / opts.id;
     std::filesystem::create_directories(dir);
     auto path = dir / ("summary-" + to_utc(now, "%Y%m%dT%H%M%SZ") + ".json");
+    errno = 0;
     std::ofstream out(path);
     out << boost::json::serialize(o) << "\n";
-    if (!out) throw std::runtime_error("cannot write " + path.string());
+    // A full disk shows only when the buffered bytes are written out.
+    out.close();
+    if (!out)
+      throw std::runtime_error(path.string() + ": " +
+                               (errno != 0 ? std::strerror(errno) : "unknown reason"));
     log::info("wrote the run summary to " + path.string());
+    return "";
   } catch (const std::exception& e) {
-    log::warn(std::string("cannot write the run summary: ") + e.what());
+    std::string why = std::string("cannot write the run summary ") + e.what();
+    log::warn(why);
+    return why;
   }
+}
+
+// A run whose logs or summary were not all written is not clean: a
+// successful one then exits 1, with the reason.
+void fail_unless_recorded(run_summary& s, const std::string& why) {
+  if (why.empty() || s.exit_code != 0) return;
+  s.exit_code = 1;
+  s.error = why;
 }
 
 int exit_code_for(failure_code c) {
@@ -169,6 +239,7 @@ int exit_code_for(failure_code c) {
 run_summary run(const run_options& opts, bool& logs_open) {
   run_summary s;
   if (opts.mode != run_mode::snapshot) return run_realtime(opts, logs_open);
+  stop_signals signals;
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
   redis_setup redis{opts.target};
@@ -200,11 +271,15 @@ run_summary run(const run_options& opts, bool& logs_open) {
                 "no tables to replicate: " + describe_filter(opts.filter) +
                   " matches no table the source user can read");
   snapshot_plan plan;
+  std::vector<table_result> vanished;
+  uint64_t max_entry = default_max_bulk_bytes;
   redis.run("preparing the target", [&](redis_client& c) {
     // Each step can be repeated safely after a lost connection.
     check_write_access(c, opts.target, snapshot_stream_name(tables.front().id, opts.map), ckpt);
     if (opts.overwrite) overwrite(c, opts, tables, ckpt);
     plan.start = resume_positions(c, opts, tables, ckpt);
+    vanished = vanished_tables(c, opts, tables, ckpt);
+    max_entry = max_bulk_bytes(c);
     return 0;
   });
   plan.tables = tables;
@@ -231,8 +306,12 @@ run_summary run(const run_options& opts, bool& logs_open) {
     auto progress = snapshot_progress_board();
     auto settings = settings_for(opts, tables.size());
     settings.progress = progress;
-    auto coord = sys.spawn(coordinator, plan, settings, default_factories(opts, facts, progress));
+    auto coord = sys.spawn(coordinator, plan, settings,
+                           default_factories(opts, facts, progress, {}, max_entry));
     caf::scoped_actor self{sys};
+    // SIGINT/SIGTERM become a stop message: the readers stop, and the run
+    // ends once what they sent has committed.
+    signals.on_stop([coord] { caf::anon_send(coord, stop_atom::value); });
     self->request(coord, caf::infinite, run_atom::value)
       .receive(
         [&](snapshot_result& r) {
@@ -240,6 +319,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
           answered = true;
         },
         [&](caf::error& e) { failed = sys.render(e); });
+    signals.on_stop(nullptr);
     // Leaving the scope waits for every actor, detached ones included.
   }
   if (!answered) {
@@ -249,14 +329,25 @@ run_summary run(const run_options& opts, bool& logs_open) {
   }
   bool skipped = false;
   s.tables = table_results(result, tables, opts.map, skipped);
+  skipped = skipped || !vanished.empty();
+  s.tables.insert(s.tables.end(), vanished.begin(), vanished.end());
   for (const auto& tr : s.tables) {
     if (tr.skipped)
       log::warn("skipped " + to_string(tr.table) + ": " + tr.reason);
+    else if (!tr.finished)
+      log::info("leaves " + to_string(tr.table) + " unfinished in " + tr.stream +
+                "; --resume continues after its checkpoint");
     else
       log::info("wrote " + std::to_string(tr.rows_written) + " rows of " +
                 to_string(tr.table) + " to " + tr.stream);
   }
-  if (result.aborted) {
+  if (result.stopped) {
+    s.stopped_by = signals.signal();
+    s.exit_code = exit_code_for_stop(s.stopped_by);
+    s.error = std::string("stopped by ") + stop_signal_name(s.stopped_by) +
+              " before the snapshot finished; what was read before it is written: "
+              "run again with --resume to continue";
+  } else if (result.aborted) {
     s.exit_code = exit_code_for(result.reason.code);
     s.error = "the snapshot stopped: " + result.reason.what;
   } else {
@@ -274,8 +365,10 @@ run_summary run_replication(const run_options& opts) {
   bool logs_open = false;
   auto started = std::chrono::system_clock::now();
   // A run that got as far as its data directory leaves a summary.
-  auto summarize = [&](const run_summary& r) {
-    if (logs_open) write_run_summary(opts, r, started);
+  auto summarize = [&](run_summary& r) {
+    if (!logs_open) return;
+    fail_unless_recorded(r, log::write_failure());
+    fail_unless_recorded(r, write_run_summary(opts, r, started));
   };
   try {
     auto r = run(opts, logs_open);

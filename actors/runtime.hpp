@@ -37,15 +37,20 @@ struct table_result {
   std::string stream;
   uint64_t rows_written = 0;
   bool skipped = false;
-  std::string reason;  // why it was skipped
+  /// False when a stop (SIGINT/SIGTERM) came before the table was done.
+  bool finished = true;
+  std::string reason;  // why it was skipped or not finished
 };
 
 /// What a run did, for the exit summary and the exit code.
 struct run_summary {
   /// 0 success; 1 runtime failure; 2 configuration error; 3 finished with
-  /// skipped tables or in-doubt entries.
+  /// skipped tables or in-doubt entries; 128 + signal: a snapshot stopped by
+  /// SIGINT/SIGTERM before it finished (--resume continues it).
   int exit_code = 0;
-  std::string error;  // set when exit_code is 1 or 2
+  std::string error;  // set when exit_code is not 0 or 3
+  /// The signal that stopped a snapshot before it finished (0: none).
+  int stopped_by = 0;
   std::vector<table_result> tables;
 };
 

@@ -190,9 +190,13 @@ struct value {
     errno = 0;
     long long n = std::strtoll(digits.c_str(), nullptr, 10);
     if (errno == ERANGE || n < lo || n > hi) {
-      std::string range = hi == LLONG_MAX || hi == INT_MAX
-                              ? "at least " + std::to_string(lo)
-                              : "between " + std::to_string(lo) + " and " + std::to_string(hi);
+      // Name the bound the value broke; "between" only for a real range.
+      bool too_big = errno == ERANGE ? digits[0] != '-' : n > hi;
+      bool open_top = hi == LLONG_MAX || hi == INT_MAX;
+      std::string range =
+        !open_top ? "between " + std::to_string(lo) + " and " + std::to_string(hi)
+        : too_big ? "at most " + std::to_string(hi)
+                  : "at least " + std::to_string(lo);
       fail(t + " is out of range: must be " + range);
     }
     return n;

@@ -17,7 +17,8 @@ enum class failure_code : uint8_t {
   connection,
   /// Server said LOADING, BUSY, TRYAGAIN, OOM and the like: worth retrying.
   server_busy,
-  /// Authentication or permission refused (NOPERM, bad password): permanent.
+  /// Authentication or permission refused (NOPERM, bad password, a TLS
+  /// certificate either side refuses): permanent.
   auth,
   /// The target holds something of the wrong type (WRONGTYPE): permanent.
   wrong_type,

@@ -141,12 +141,18 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     usage_error("fetch-schemas needs --id ID (the replication whose schema dump to read)");
   if (cl.command == "worker" && cl.join.empty())
     usage_error("worker needs --join HOST:PORT");
-  for (const std::string* name : {&cl.id, &cl.group}) {
+  for (auto [option, name] : {std::pair{"--id", &cl.id}, std::pair{"--group", &cl.group}}) {
     bool ok = std::all_of(name->begin(), name->end(), [](char c) {
       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
     });
     if (!ok)
       usage_error("'" + *name + "' is not a valid --id/--group: use letters, digits, '_' and '-'");
+    // Both name stream keys and the data directory data/<id>/, whose name
+    // the file system limits.
+    if (name->size() > max_name_length)
+      usage_error(std::string(option) + " is " + std::to_string(name->size()) +
+                  " characters long: at most " + std::to_string(max_name_length) +
+                  " are allowed");
   }
   return cl;
 }

@@ -2,6 +2,7 @@
 // Command-line parsing (design section 1), kept apart from main() so that it
 // can be tested as a pure function.
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct command_line {
   bool terminate_post_snapshot = false;
   bool id_given = false;
 };
+
+/// The longest --id or --group accepted: they name Redis keys, the data
+/// directory data/<id>/ and (with the prefix tributary_) the replication slot.
+constexpr size_t max_name_length = 64;
 
 /// Parses argv (without the program name). Throws trib::error{config} with
 /// one line naming the offending argument, and a suggestion for a misspelt

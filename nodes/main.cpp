@@ -109,6 +109,8 @@ void print_summary(const run_summary& s) {
   for (const auto& t : s.tables) {
     if (t.skipped)
       std::cout << "skipped  " << to_string(t.table) << ": " << t.reason << "\n";
+    else if (!t.finished)
+      std::cout << "stopped  " << to_string(t.table) << ": not finished\n";
     else
       std::cout << "wrote    " << t.rows_written << " rows of " << to_string(t.table)
                 << " to " << t.stream << "\n";

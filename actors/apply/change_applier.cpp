@@ -59,6 +59,13 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
   const row* before = c.has_before ? &c.before : nullptr;
   const row* after = c.has_after ? &c.after : nullptr;
   auto emit = [&] {
+    // Redis drops the connection on a longer argument, on every try.
+    size_t longest = std::max(e.key.size(), e.value.size());
+    if (longest > st.settings.max_entry_bytes)
+      throw error(failure_code::bad_data,
+                  "its entry is " + std::to_string(longest) + " bytes, over the " +
+                    std::to_string(st.settings.max_entry_bytes) +
+                    " bytes Redis accepts (proto-max-bulk-len), so it can never be written");
     st.xadd->append(w.encoded, e.key, e.value);
     ++w.encoded_count;
   };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/sink/redis_client.hpp"
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/source/source_session.hpp"
 #include "conf/config.hpp"
@@ -37,6 +38,9 @@ struct change_applier_settings {
   source_facts facts;
   /// What the stream already holds (from its checkpoint in Redis).
   stream_checkpoint start;
+  /// The longest argument Redis accepts (its proto-max-bulk-len): a change
+  /// with a longer entry is left out as bad data.
+  uint64_t max_entry_bytes = default_max_bulk_bytes;
 };
 
 struct change_applier_state {

@@ -79,7 +79,23 @@ bool issue_next(applier_ptr self) {
         [&](std::string& out) {
           st.builder->append_snapshot_value(out, r, b.source, mark, ts);
         });
-      st.largest_entry = std::max(st.largest_entry, w.encoded.size() - entry_start);
+      size_t entry_bytes = w.encoded.size() - entry_start;
+      if (entry_bytes > st.settings.max_entry_bytes) {
+        // Redis drops the connection on a longer argument, on every try:
+        // the row is bad data, never retried.
+        w.encoded.resize(entry_start);
+        ++st.bad_rows;
+        auto row_number = b.position.rows_done - (n - in.next_row) + 1;
+        log::warn("skips row " + std::to_string(row_number) +
+                  (b.range > 0 ? " of range " + std::to_string(b.range) : std::string()) +
+                  " of " + to_string(st.schema.id) + ": its entry is " +
+                  std::to_string(entry_bytes) + " bytes, over the " +
+                  std::to_string(st.settings.max_entry_bytes) +
+                  " bytes Redis accepts (proto-max-bulk-len), so it can never be written");
+        ++in.next_row;
+        continue;
+      }
+      st.largest_entry = std::max(st.largest_entry, entry_bytes);
       ++w.encoded_count;
     } catch (const std::exception& e) {
       w.encoded.resize(entry_start);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "actors/actors.hpp"
+#include "actors/sink/redis_client.hpp"
 #include "actors/source/source_session.hpp"
 #include "conf/config.hpp"
 
@@ -33,6 +34,9 @@ struct table_applier_settings {
   /// next write before Redis answered the previous (pipelining); order holds
   /// because one writer serves a table on one connection.
   size_t max_writes_in_flight = 1;
+  /// The longest argument Redis accepts (its proto-max-bulk-len): a row
+  /// whose entry is longer is skipped as bad data instead of written.
+  uint64_t max_entry_bytes = default_max_bulk_bytes;
   /// Where rows done are shown (none: not shown).
   std::shared_ptr<progress_board> progress;
 };

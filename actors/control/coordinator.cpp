@@ -25,6 +25,11 @@ std::vector<table_result> table_results(const snapshot_result& result,
     tr.rows_written = d.rows_written;
     tr.skipped = d.skipped;
     if (d.skipped) tr.reason = std::string{to_string(d.reason.code)} + ": " + d.reason.what;
+    // A stopped run marks the tables it did not finish (finish_if_stopped).
+    if (result.stopped && !d.skipped && !d.reason.what.empty()) {
+      tr.finished = false;
+      tr.reason = d.reason.what;
+    }
     skipped = skipped || d.skipped;
     out.push_back(std::move(tr));
   }
@@ -45,7 +50,7 @@ coordinator_settings settings_for(const run_options& opts, size_t tables) {
 stage_factories default_factories(const run_options& opts,
                                   const source_facts& facts,
                                   std::shared_ptr<progress_board> progress,
-                                  exported_snapshot exported) {
+                                  exported_snapshot exported, uint64_t max_entry_bytes) {
   stage_factories f;
   auto target = opts.target;
   // Writes of about 512 KB, six in flight, five of them on the wire: Redis
@@ -68,6 +73,7 @@ stage_factories default_factories(const run_options& opts,
   as.facts = facts;
   as.max_writes_in_flight = writes_in_flight;
   as.max_write_bytes = 512u << 10;
+  as.max_entry_bytes = max_entry_bytes;
   as.progress = std::move(progress);
   f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
                    redis_writer_actor writer, coordinator_actor coordinator) {
@@ -133,6 +139,7 @@ std::string range_text(const reader_job& job) {
 // Starts readers until reader_threads run or no job is left.
 void start_readers(coordinator_ptr self) {
   auto& st = self->state;
+  if (st.stopping) return;
   while (st.active_readers < st.settings.reader_threads && !st.jobs.empty()) {
     auto job = std::move(st.jobs.front());
     st.jobs.pop_front();
@@ -165,13 +172,31 @@ void release(coordinator_state& st, coordinator_state::running_reader& r) {
   --st.active_readers;
 }
 
+void finish(coordinator_ptr self);
+
+// Ends a stopped run once no reader runs any more: what they sent has
+// committed, so every checkpoint is where --resume continues.
+void finish_if_stopped(coordinator_ptr self) {
+  auto& st = self->state;
+  if (!st.stopping || st.finished || st.active_readers > 0) return;
+  for (size_t j = 0; j < st.done.size(); ++j)
+    if (!st.done[j])
+      st.results[j] = table_done{static_cast<uint32_t>(j), 0, false,
+                                 failure{failure_code::internal,
+                                         "not finished: the run was stopped"}};
+  finish(self);
+}
+
 // Answers the run and stops every stage.
 void finish(coordinator_ptr self) {
   auto& st = self->state;
+  if (st.finished) return;
+  st.finished = true;
   snapshot_result r;
   r.tables = st.results;
   r.aborted = st.aborted;
   r.reason = st.abort_reason;
+  r.stopped = st.stopping && st.remaining > 0;
   st.promise.deliver(std::move(r));
   for (auto& rr : st.readers) self->send_exit(rr.handle, caf::exit_reason::user_shutdown);
   for (auto& h : st.appliers) self->send_exit(h, caf::exit_reason::user_shutdown);
@@ -233,6 +258,7 @@ void on_table_done(coordinator_ptr self, const table_done& d) {
   }
   start_readers(self);
   if (st.remaining == 0) finish(self);
+  finish_if_stopped(self);
 }
 
 }  // namespace
@@ -263,6 +289,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
                  dm.reason == caf::exit_reason::user_shutdown;
     if (clean) {
       if (freed && st.running && st.remaining > 0) start_readers(self);
+      if (freed) finish_if_stopped(self);
       return;
     }
     for (size_t i = 0; i < st.done.size(); ++i) {
@@ -343,9 +370,27 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       }
       start_readers(self);
       if (st.remaining == 0) finish(self);
+      finish_if_stopped(self);
       return promise;
     },
     [=](table_done& d) { on_table_done(self, d); },
+    [=](stop_atom) {
+      auto& st = self->state;
+      if (st.stopping || st.finished) return;
+      st.stopping = true;
+      st.jobs.clear();
+      size_t readers = 0;
+      for (auto& r : st.readers)
+        if (r.active) {
+          self->send(r.handle, stop_atom::value);
+          ++readers;
+        }
+      log::info("stops the snapshot on request: " + std::to_string(readers) +
+                " readers let the batches they sent commit; " +
+                std::to_string(st.remaining) + " tables are not finished yet");
+      // Before run_atom there is nothing to wait for; run_atom answers at once.
+      if (st.running) finish_if_stopped(self);
+    },
   };
 }
 

@@ -96,12 +96,14 @@ struct exported_snapshot {
 
 /// Detached redis writers and snapshot readers, table appliers on the
 /// scheduler, all configured from `opts`; `facts` go into every message;
-/// appliers report rows done to `progress` when given; readers adopt
-/// `exported` when it is named.
+/// appliers report rows done to `progress` when given and skip rows whose
+/// entry is longer than `max_entry_bytes` (the target's proto-max-bulk-len);
+/// readers adopt `exported` when it is named.
 stage_factories default_factories(const run_options& opts,
                                   const source_facts& facts,
                                   std::shared_ptr<progress_board> progress = nullptr,
-                                  exported_snapshot exported = {});
+                                  exported_snapshot exported = {},
+                                  uint64_t max_entry_bytes = 512ull << 20);
 
 /// The coordinator's outcome as the run summary's table results, in the
 /// order of `tables`; `skipped` says whether any table was skipped.
@@ -138,6 +140,11 @@ struct coordinator_state {
   size_t active_readers = 0;
   size_t remaining = 0;
   bool running = false;
+  /// A stop was asked for: no reader starts, the run ends when the running
+  /// ones have stopped.
+  bool stopping = false;
+  /// The run was answered.
+  bool finished = false;
   bool aborted = false;
   failure abort_reason;
   caf::typed_response_promise<snapshot_result> promise;
@@ -149,7 +156,10 @@ struct coordinator_state {
 /// the table's one applier -- starting the next whenever a reader stops or
 /// its table is done. Progress shows per table (settings.progress). Answers
 /// run_atom with every table's outcome once all are done or skipped (or a
-/// failure stopped the run), then shuts its stages down and quits.
+/// failure stopped the run), then shuts its stages down and quits. On
+/// stop_atom it starts no more readers and tells the running ones to stop;
+/// once they all have (their batches committed), it answers with `stopped`
+/// set and the unfinished tables marked so.
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
             snapshot_plan plan, coordinator_settings settings,

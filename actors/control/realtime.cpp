@@ -24,6 +24,7 @@
 #include "actors/control/run_lease.hpp"
 #include "actors/control/slot_ownership.hpp"
 #include "actors/control/split_plan.hpp"
+#include "actors/control/stop_signals.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -37,34 +38,6 @@
 namespace trib {
 
 namespace {
-
-std::atomic<bool> stop_requested{false};
-
-extern "C" void on_stop_signal(int) { stop_requested.store(true); }
-
-// SIGINT/SIGTERM ask for a drain instead of ending the process; the old
-// handlers come back when the run ends.
-class stop_signals {
-public:
-  stop_signals() {
-    stop_requested.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~stop_signals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
-private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
-};
-
-
 
 // A slot name PostgreSQL accepts: lower case letters, digits, underscores.
 std::string default_slot(const run_options& opts) {
@@ -109,16 +82,17 @@ stream_layout layout_for(const run_options& opts, const std::vector<table_schema
 // except that readers adopt the slot's exported snapshot.
 stage_factories full_snapshot_factories(const run_options& opts, const source_facts& facts,
                                         const pg_slot& slot,
-                                        std::shared_ptr<progress_board> progress) {
+                                        std::shared_ptr<progress_board> progress,
+                                        uint64_t max_entry_bytes) {
   exported_snapshot exported;
   exported.name = slot.snapshot_name;
   exported.at.lsn = slot.lsn;
-  return default_factories(opts, facts, std::move(progress), exported);
+  return default_factories(opts, facts, std::move(progress), exported, max_entry_bytes);
 }
 
 }  // namespace
 
-void request_realtime_stop() { stop_requested.store(true); }
+void request_realtime_stop() { stop_signals::request(); }
 
 run_summary run_realtime(const run_options& opts, bool& logs_open) {
   run_summary s;
@@ -186,6 +160,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
 
   std::map<std::string, std::string> checkpoints;
   std::optional<slot_record> recorded_slot;
+  uint64_t max_entry = default_max_bulk_bytes;
   redis.run("preparing the target", [&](redis_client& c) {
     check_write_access(c, opts.target, layout.names.front(), ckpt);
     if (opts.overwrite) {
@@ -206,6 +181,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
       log::info("overwrites replication " + opts.id + ": deleted " +
                 std::to_string(r.elements.empty() ? 0 : r.elements[0].integer) + " keys");
     }
+    max_entry = max_bulk_bytes(c);
     checkpoints.clear();
     auto r = command_or_throw(c, {"HGETALL", ckpt});
     for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
@@ -292,10 +268,12 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     auto settings = settings_for(opts, tables.size());
     settings.progress = progress;
     auto coord = sys.spawn(coordinator, plan, settings,
-                           full_snapshot_factories(opts, facts, slot, progress));
+                           full_snapshot_factories(opts, facts, slot, progress, max_entry));
     snapshot_result result;
     std::string failed;
     bool answered = false;
+    // A signal during the snapshot stops it the way it stops `snapshot`.
+    signals.on_stop([coord] { caf::anon_send(coord, stop_atom::value); });
     self->request(coord, caf::infinite, run_atom::value)
       .receive(
         [&](snapshot_result& r) {
@@ -303,9 +281,19 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
           answered = true;
         },
         [&](caf::error& e) { failed = sys.render(e); });
+    signals.on_stop(nullptr);
     if (!answered) throw error(failure_code::internal, "the snapshot stopped unexpectedly: " + failed);
     bool skipped = false;
     s.tables = table_results(result, tables, opts.map, skipped);
+    if (result.stopped) {
+      s.stopped_by = signals.signal();
+      s.exit_code = exit_code_for_stop(s.stopped_by);
+      s.error = std::string("stopped by ") + stop_signal_name(s.stopped_by) +
+                " before the snapshot of full replication '" + opts.id +
+                "' finished; its exported snapshot is gone, so run it again with --overwrite";
+      log::warn("stops full replication " + opts.id + " during the snapshot; nothing streamed");
+      return s;
+    }
     if (result.aborted)
       throw error(result.reason.code, "the snapshot stopped: " + result.reason.what);
     if (skipped)
@@ -343,6 +331,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     as.tables = tables;
     as.message = opts.applier.message;
     as.facts = facts;
+    as.max_entry_bytes = max_entry;
     if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
       as.start = decode_stream_checkpoint(it->second);
     appliers.push_back(sys.spawn(change_applier, as, writer_pool[i % writers]));
@@ -357,7 +346,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   ws.tables = tables;
   ws.stream_of_table = layout.stream_of_table;
   ws.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
-  ws.stop = &stop_requested;
+  ws.stop = &signals.flag();
   ws.list_tables = list_tables;
   ws.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
   // Tables that stopped at a change they cannot write; the reader's thread

@@ -1,7 +1,15 @@
 #include "actors/metrics/metrics.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <mutex>
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -70,6 +78,38 @@ state& get() {
   return s;
 }
 
+// Binds host:port once and lets it go, so that a port in use or an address
+// that is not this machine's is named in words (the HTTP server only says
+// "null context"). "" when the port can be listened on.
+std::string try_bind(const std::string& host, const std::string& port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    return std::string("cannot resolve ") + host + ": " + ::gai_strerror(rc);
+  std::string why;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    bool bound = ::bind(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (!bound) why = std::strerror(errno);
+    ::close(fd);
+    if (bound) {
+      why.clear();
+      break;
+    }
+  }
+  ::freeaddrinfo(found);
+  return why.empty() ? why : "cannot listen there: " + why;
+}
+
 }  // namespace
 
 void serve(const std::string& host_port) {
@@ -77,6 +117,20 @@ void serve(const std::string& host_port) {
   if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size())
     throw error(failure_code::config,
                 "--metrics " + host_port + ": expected HOST:PORT, e.g. 127.0.0.1:9464");
+  auto host = host_port.substr(0, colon);
+  auto port = host_port.substr(colon + 1);
+  bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+                  return std::isdigit(static_cast<unsigned char>(c));
+                });
+  if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535)
+    throw error(failure_code::config,
+                "--metrics " + host_port + ": port '" + port +
+                  "' is not a number between 1 and 65535");
+  // [::1]:9464 names an IPv6 address in brackets.
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (auto why = try_bind(host, port); !why.empty())
+    throw error(failure_code::config, "--metrics " + host_port + ": " + why);
   auto& s = get();
   std::lock_guard<std::mutex> guard{s.mtx};
   try {

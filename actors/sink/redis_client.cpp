@@ -537,6 +537,17 @@ bool redis_client::usable() const {
   return impl_->conn != nullptr;
 }
 
+uint64_t max_bulk_bytes(redis_client& c) {
+  auto r = c.command({"CONFIG", "GET", "proto-max-bulk-len"});
+  // An ACL without CONFIG answers NOPERM: Redis's default then.
+  if (r.type != redis_reply::kind::array || r.elements.size() != 2) return default_max_bulk_bytes;
+  try {
+    return std::stoull(r.elements[1].str);
+  } catch (const std::exception&) {
+    return default_max_bulk_bytes;
+  }
+}
+
 std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg) {
   return connect(cfg, default_redis_connect_timeout_ms, default_redis_read_timeout_ms);
 }
@@ -549,12 +560,27 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
     cfg.ssl.enable
       ? connect_tls(cfg.host, cfg.port, cfg.ssl, connect_timeout_ms, read_timeout_ms)
       : connect_tcp(cfg.host, cfg.port, connect_timeout_ms, read_timeout_ms));
+  // A TLS port drops a plain connection at its first command; say so
+  // rather than only "connection closed" (the reverse case is caught in the
+  // TLS handshake).
+  auto first = [&](const std::vector<std::string>& argv) {
+    try {
+      return c->command(argv);
+    } catch (const error& e) {
+      if (cfg.ssl.enable || e.code() != failure_code::connection) throw;
+      throw error(failure_code::connection,
+                  std::string(e.what()) + " at the first command (is this a TLS port? " +
+                    "ssl.enable is off)");
+    }
+  };
+  bool authenticated = false;
   if (!cfg.username.empty() || !cfg.password.empty()) {
     std::vector<std::string> argv{"AUTH"};
     if (!cfg.username.empty())
       argv.push_back(cfg.username);
     argv.push_back(cfg.password);
-    auto r = c->command(argv);
+    auto r = first(argv);
+    authenticated = true;
     if (r.type == redis_reply::kind::error) {
       // The connection stays logged in as `default` after a failed AUTH;
       // close it so nothing can run with the wrong identity.
@@ -565,7 +591,7 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
                     r.str);
     }
   }
-  auto pong = c->command({"PING"});
+  auto pong = authenticated ? c->command({"PING"}) : first({"PING"});
   if (pong.type == redis_reply::kind::error)
     throw error(classify_redis_error(pong.str), "redis at " + peer + " refused PING: " + pong.str);
   if (pong.type != redis_reply::kind::status || pong.str != "PONG")

@@ -97,6 +97,13 @@ void encode_command(std::string& out, const std::vector<std::string>& argv);
 /// <checkpoint_value>, EXEC to `out`. The reply count is b.size() + 3.
 void encode_write_batch(std::string& out, const write_batch& b);
 
+/// Redis's default proto-max-bulk-len: the longest argument it accepts.
+constexpr uint64_t default_max_bulk_bytes = 512ull << 20;
+
+/// The server's proto-max-bulk-len (CONFIG GET), or the default when the
+/// user may not read the configuration.
+uint64_t max_bulk_bytes(redis_client& c);
+
 /// Encodes `XADD <stream> * key <k> value <v>` commands for one stream: the
 /// part before the key is computed once, so an entry costs two length
 /// headers and two copies.

@@ -9,7 +9,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include <openssl/err.h>
@@ -24,15 +26,38 @@ namespace trib {
 
 namespace {
 
-/// The newest OpenSSL error as text (and clears the queue).
-std::string openssl_error() {
+/// The newest OpenSSL error as text (and clears the queue); its code in
+/// `code` when given.
+std::string openssl_error(unsigned long* code_out = nullptr) {
   unsigned long code = 0, last = 0;
   while ((code = ERR_get_error()) != 0) last = code;
+  if (code_out) *code_out = last;
   if (last == 0) return "unknown TLS error";
   char buf[256];
   ERR_error_string_n(last, buf, sizeof buf);
   return buf;
 }
+
+/// Whether an OpenSSL error says a certificate was refused, by us or by the
+/// server: no retry can change that, so it is a permanent failure.
+bool certificate_refused(unsigned long code) {
+  if (code == 0 || ERR_GET_LIB(code) != ERR_LIB_SSL) return false;
+  switch (ERR_GET_REASON(code)) {
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+
 
 using ctx_ptr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
 using ssl_ptr = std::unique_ptr<SSL, decltype(&SSL_free)>;
@@ -52,7 +77,18 @@ struct pkcs12_contents {
   }
 };
 
+// A file a store names must be readable; otherwise OpenSSL answers with a
+// code that says neither which file nor why.
+void check_readable(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    throw error(failure_code::config,
+                "ssl store " + path + ": cannot read the file: " + std::strerror(errno));
+  std::fclose(f);
+}
+
 void read_pkcs12(const store_config& s, pkcs12_contents& out) {
+  check_readable(s.path);
   FILE* f = std::fopen(s.path.c_str(), "rb");
   if (!f) store_error(s, "cannot open the file");
   PKCS12* p12 = d2i_PKCS12_fp(f, nullptr);
@@ -67,6 +103,7 @@ bool is_pkcs12(const store_config& s) { return s.store_type != "PEM"; }
 
 void load_trust_store(SSL_CTX* ctx, const store_config& s) {
   if (!is_pkcs12(s)) {
+    check_readable(s.path);
     if (SSL_CTX_load_verify_locations(ctx, s.path.c_str(), nullptr) != 1)
       store_error(s, "cannot read CA certificates: " + openssl_error());
     return;
@@ -92,6 +129,8 @@ int password_callback(char* buf, int size, int, void* userdata) {
 void load_key_store(SSL_CTX* ctx, const store_config& s) {
   if (!is_pkcs12(s)) {
     const std::string& key = s.key_path.empty() ? s.path : s.key_path;
+    check_readable(s.path);
+    check_readable(key);
     SSL_CTX_set_default_passwd_cb(ctx, password_callback);
     SSL_CTX_set_default_passwd_cb_userdata(ctx, const_cast<std::string*>(&s.password));
     if (SSL_CTX_use_certificate_chain_file(ctx, s.path.c_str()) != 1)
@@ -124,8 +163,9 @@ void set_socket_timeouts(int fd, int ms) {
 
 class tls_transport : public transport {
 public:
-  tls_transport(int fd, ctx_ptr ctx, ssl_ptr ssl, std::string peer)
-    : fd_(fd), ctx_(std::move(ctx)), ssl_(std::move(ssl)), peer_(std::move(peer)) {
+  tls_transport(int fd, ctx_ptr ctx, ssl_ptr ssl, std::string peer, bool client_certificate)
+    : fd_(fd), ctx_(std::move(ctx)), ssl_(std::move(ssl)), peer_(std::move(peer)),
+      client_certificate_(client_certificate) {
   }
 
   ~tls_transport() override {
@@ -153,14 +193,24 @@ public:
 
 private:
   [[noreturn]] void fail(const char* what) {
-    throw error(failure_code::connection,
-                std::string(what) + " redis at " + peer_ + " (tls): " + openssl_error());
+    unsigned long code = 0;
+    auto why = openssl_error(&code);
+    // With TLS 1.3 a refused client certificate shows here, on the first read.
+    if (certificate_refused(code))
+      throw error(failure_code::auth, "redis at " + peer_ +
+                                        " refused the client certificate (tls): " + why);
+    // The server's alert can be lost when it resets the connection first:
+    // then only a hint is possible.
+    if (code == 0 && !client_certificate_)
+      why += " (does the server require a client certificate? ssl.key-store is not set)";
+    throw error(failure_code::connection, std::string(what) + " redis at " + peer_ + " (tls): " + why);
   }
 
   int fd_;
   ctx_ptr ctx_;
   ssl_ptr ssl_;
   std::string peer_;
+  bool client_certificate_;
 };
 
 }  // namespace
@@ -198,14 +248,20 @@ std::unique_ptr<transport> connect_tls(const std::string& host, int port,
   set_socket_timeouts(fd, read_timeout_ms);
   if (connected != 1) {
     long verify = SSL_get_verify_result(s.get());
-    std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                                          : openssl_error();
+    unsigned long code = 0;
+    std::string why = openssl_error(&code);
+    if (verify != X509_V_OK) why = X509_verify_cert_error_string(verify);
     if (why == "unknown TLS error") why = "no TLS answer within " + std::to_string(timeout_ms) + " ms (is this a TLS port?)";
     s.reset();
     ::close(fd);
-    throw error(failure_code::connection, "tls handshake with redis at " + peer + " failed: " + why);
+    // A certificate either side refuses stays refused: not retried.
+    bool permanent = verify != X509_V_OK || certificate_refused(code);
+    throw error(permanent ? failure_code::auth : failure_code::connection,
+                "tls handshake with redis at " + peer + " failed: " + why +
+                  (permanent ? " (a certificate problem, not retried)" : ""));
   }
-  return std::make_unique<tls_transport>(fd, std::move(ctx), std::move(s), peer);
+  return std::make_unique<tls_transport>(fd, std::move(ctx), std::move(s), peer,
+                                         ssl.key_store.has_value());
 }
 
 }  // namespace trib

@@ -109,7 +109,7 @@ void send_batch(reader_ptr self, size_t n, size_t bytes, bool done) {
           st.in_flight_bytes -= std::min(it->second, st.in_flight_bytes);
           st.in_flight_batches.erase(it);
         }
-        if (st.final_sent && st.in_flight == 0) {
+        if ((st.final_sent || st.stopping) && st.in_flight == 0) {
           self->quit();
           return;
         }
@@ -132,6 +132,7 @@ bool full_batch_ready(const snapshot_reader_state& st) {
 // Sends every batch that is ready and asks for more rows when needed.
 void pump(reader_ptr self) {
   auto& st = self->state;
+  if (st.stopping) return;
   // A full batch goes out only while a row stays behind, so that the final
   // batch is never empty unless the table is.
   while (!st.final_sent && window_open(st) && full_batch_ready(st)) {
@@ -248,7 +249,25 @@ snapshot_reader(snapshot_reader_actor::stateful_pointer<snapshot_reader_state> s
   return {
     [=](read_atom) {
       self->state.read_pending = false;
+      if (self->state.stopping) return;
       read_chunk(self);
+    },
+    [=](stop_atom) {
+      auto& st = self->state;
+      if (st.stopping) return;
+      st.stopping = true;
+      log::info("stops reading " + to_string(st.schema.id) +
+                (st.settings.range > 0 ? " range " + std::to_string(st.settings.range)
+                                       : std::string()) +
+                " after row " + std::to_string(st.sent.rows_done) + " (" +
+                std::to_string(st.in_flight) + " batches to commit)");
+      // Rows read but not sent are dropped: --resume reads them again.
+      st.buffer.clear();
+      st.buffer_row_bytes.clear();
+      st.buffer_bytes = 0;
+      st.reader.reset();
+      st.session.reset();
+      if (st.in_flight == 0) self->quit();
     },
   };
 }

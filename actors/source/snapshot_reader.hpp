@@ -91,6 +91,8 @@ struct snapshot_reader_state {
   bool read_pending = false;
   /// Consecutive failures of the source.
   int failures = 0;
+  /// A stop was asked for: nothing more is read or sent.
+  bool stopping = false;
 
   snapshot_reader_state();
   ~snapshot_reader_state();
@@ -111,7 +113,9 @@ size_t row_bytes(const row& r);
 /// retry policy's wait and continues after the last row read; out of retries,
 /// or on a permanent failure, it reports table_done{skipped} to the
 /// coordinator and stops. It quits when the final batch is acknowledged, or
-/// when the applier refuses a batch (the applier reports that failure).
+/// when the applier refuses a batch (the applier reports that failure). On
+/// stop_atom it reads and sends nothing more and quits once the batches it
+/// sent are acknowledged, so the checkpoint holds its last row sent.
 snapshot_reader_actor::behavior_type
 snapshot_reader(snapshot_reader_actor::stateful_pointer<snapshot_reader_state> self,
                 uint32_t table, table_schema schema,

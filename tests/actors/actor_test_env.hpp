@@ -56,6 +56,7 @@ coordinator_double(coordinator_actor::pointer, std::shared_ptr<coordinator_log> 
       return to_caf_error(failure{failure_code::internal, "a double does not run"});
     },
     [log](table_done& d) { log->done.push_back(d); },
+    [](stop_atom) {},
   };
 }
 

@@ -22,6 +22,9 @@ struct stages_log {
   std::vector<size_t> applier_writer;
   /// Tables whose reader should die instead of reading.
   std::vector<uint32_t> crashing;
+  /// Readers asked to stop: they stop when the test sends read_atom, as a
+  /// reader does once its batches in flight have committed.
+  size_t stops = 0;
   /// Every double, to stop them after the test.
   std::vector<caf::actor> all;
 };
@@ -36,7 +39,8 @@ table_applier_actor::behavior_type applier_double(table_applier_actor::pointer) 
 }
 
 snapshot_reader_actor::behavior_type
-reader_double(snapshot_reader_actor::pointer self, bool crash) {
+reader_double(snapshot_reader_actor::pointer self, bool crash,
+              std::shared_ptr<stages_log> log) {
   if (crash) self->send(self, read_atom::value);
   return {
     [self, crash](read_atom) {
@@ -45,6 +49,7 @@ reader_double(snapshot_reader_actor::pointer self, bool crash) {
       if (crash) self->quit(caf::make_error(caf::sec::runtime_error, "reader blew up"));
       else self->quit();
     },
+    [log](stop_atom) { ++log->stops; },
   };
 }
 
@@ -70,7 +75,7 @@ stage_factories doubles(std::shared_ptr<stages_log> log) {
     log->readers_started.push_back(table);
     log->jobs.push_back(job);
     bool crash = std::count(log->crashing.begin(), log->crashing.end(), table) > 0;
-    auto h = self->spawn(reader_double, crash);
+    auto h = self->spawn(reader_double, crash, log);
     log->all.push_back(caf::actor_cast<caf::actor>(h));
     log->readers.push_back(h);
     return h;
@@ -318,6 +323,61 @@ TEST_F(coordinator_test, a_split_table_whose_ranges_are_all_done_needs_no_reader
   EXPECT_TRUE(stages->readers_started.empty());
   ASSERT_TRUE(answer->result.has_value());
   EXPECT_FALSE(answer->result->tables[0].skipped);
+}
+
+TEST_F(coordinator_test, a_stop_starts_no_reader_and_answers_once_the_running_ones_stopped) {
+  start(plan_of(4), threads(2));
+  done(0);
+  ASSERT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 1, 2}));
+  caf::anon_send(aut, stop_atom::value);
+  sched.run();
+  // Tables 1 and 2 are being read: both readers are told, and the run waits
+  // for them (their batches in flight must commit first).
+  EXPECT_EQ(stages->stops, 2u);
+  EXPECT_FALSE(answer->result.has_value());
+  caf::anon_send(stages->readers[1], read_atom::value);
+  sched.run();
+  EXPECT_FALSE(answer->result.has_value());
+  caf::anon_send(stages->readers[2], read_atom::value);
+  sched.run();
+  ASSERT_TRUE(answer->result.has_value());
+  const auto& r = *answer->result;
+  EXPECT_TRUE(r.stopped);
+  EXPECT_FALSE(r.aborted);
+  // Table 3 never started; the finished table keeps its outcome, the others
+  // are marked unfinished rather than skipped.
+  EXPECT_EQ(stages->readers_started, (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(r.tables[0].rows_written, 10u);
+  EXPECT_TRUE(r.tables[0].reason.what.empty());
+  for (uint32_t t : {1u, 2u, 3u}) {
+    EXPECT_FALSE(r.tables[t].skipped);
+    EXPECT_NE(r.tables[t].reason.what.find("not finished"), std::string::npos);
+  }
+  bool skipped = true;
+  auto results = table_results(r, plan_of(4).tables, map_config{}, skipped);
+  EXPECT_FALSE(skipped);
+  EXPECT_TRUE(results[0].finished);
+  EXPECT_FALSE(results[3].finished);
+}
+
+TEST_F(coordinator_test, a_stop_before_the_run_starts_answers_at_once) {
+  aut = sys.spawn(coordinator, plan_of(2), threads(2), doubles(stages));
+  caf::anon_send(aut, stop_atom::value);
+  sched.run();
+  asker = sys.spawn(client, aut, answer);
+  sched.run();
+  EXPECT_TRUE(stages->readers_started.empty());
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_TRUE(answer->result->stopped);
+}
+
+TEST_F(coordinator_test, a_stop_after_the_last_table_changes_nothing) {
+  start(plan_of(1), threads(1));
+  done(0);
+  caf::anon_send(aut, stop_atom::value);
+  sched.run();
+  ASSERT_TRUE(answer->result.has_value());
+  EXPECT_FALSE(answer->result->stopped);
 }
 
 TEST(coordinator_settings_test, sizes_the_writer_pool_by_the_smallest_limit) {

@@ -118,6 +118,14 @@ std::vector<row> rows_1_to(int n) {
   return out;
 }
 
+/// Sets `*down` when `target` quits.
+caf::behavior watcher(caf::event_based_actor* self, caf::actor target,
+                      std::shared_ptr<bool> down) {
+  self->monitor(target);
+  self->set_down_handler([down](caf::down_msg&) { *down = true; });
+  return {[](int) {}};
+}
+
 class snapshot_reader_test : public actor_test {
 protected:
   void start(int rows, snapshot_position from = {},
@@ -190,6 +198,44 @@ TEST_F(snapshot_reader_test, keeps_at_most_four_batches_unacknowledged) {
   ack(1);
   ack(2);
   EXPECT_EQ(applied->batches.size(), 7u);
+}
+
+TEST_F(snapshot_reader_test, a_stop_sends_nothing_more_and_quits_once_its_batches_are_acknowledged) {
+  start(100);
+  ASSERT_EQ(applied->batches.size(), 4u);
+  auto down = std::make_shared<bool>(false);
+  auto w = sys.spawn(watcher, caf::actor_cast<caf::actor>(aut), down);
+  sched.run();
+  auto reads = source->next_calls;
+  caf::anon_send(aut, stop_atom::value);
+  sched.run();
+  ack(0);
+  ack(1);
+  ack(2);
+  // Its batches in flight must commit before it goes: their rows are what
+  // the checkpoint will say was written.
+  EXPECT_FALSE(*down);
+  ack(3);
+  EXPECT_TRUE(*down);
+  EXPECT_EQ(applied->batches.size(), 4u);
+  EXPECT_EQ(source->next_calls, reads);
+  EXPECT_FALSE(applied->batches.back().position.done);
+  EXPECT_TRUE(coord->done.empty());
+  stop(w);
+}
+
+TEST_F(snapshot_reader_test, a_stop_while_waiting_to_retry_quits_at_once) {
+  source->fail_next[1] = failure{failure_code::connection, "refused"};
+  start(20);
+  auto down = std::make_shared<bool>(false);
+  auto w = sys.spawn(watcher, caf::actor_cast<caf::actor>(aut), down);
+  sched.run();
+  caf::anon_send(aut, stop_atom::value);
+  sched.run();
+  EXPECT_TRUE(*down);
+  EXPECT_TRUE(applied->batches.empty());
+  EXPECT_TRUE(coord->done.empty());
+  stop(w);
 }
 
 TEST_F(snapshot_reader_test, sends_the_whole_table_in_order_and_ends_with_done) {

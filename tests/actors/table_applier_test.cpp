@@ -78,6 +78,7 @@ reader_double(snapshot_reader_actor::stateful_pointer<reader_double_state> self,
         .then([log](batch_ack& a) { log->acks.push_back(a); },
               [log](caf::error& e) { log->errors.push_back(to_failure(e)); });
     },
+    [](stop_atom) {},
   };
 }
 

@@ -4,8 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
+
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "tests/integration/fixture.hpp"
 
@@ -196,4 +201,133 @@ TEST_F(bad_input, jks_store_is_refused_with_the_keytool_command) {
   EXPECT_TRUE(has(lines[0], "PKCS12")) << lines[0];
   // Refused while validating, before anything connected or was created.
   EXPECT_FALSE(std::filesystem::exists(dir + "/data"));
+}
+
+TEST_F(bad_input, id_of_5000_characters_is_a_usage_error_before_anything_is_touched) {
+  auto dir = work_dir("long_id");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("postgres", source_password()));
+  auto dst = write_file(dir + "/redis.yaml", redis_yaml(redis_port()));
+  std::string id(5000, 'x');
+  auto res = run_tributary("snapshot " + src + " " + dst + " --id " + id + " --data-dir " + dir +
+                           "/data");
+  EXPECT_EQ(res.exit_code, 2) << res.output.substr(0, 500);
+  auto lines = final_lines(res.output);
+  ASSERT_EQ(lines.size(), 1u) << res.output.substr(0, 500);
+  EXPECT_TRUE(has(lines[0], "--id is 5000 characters long")) << lines[0].substr(0, 300);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/data"));
+  expect_no_state(id);
+}
+
+TEST_F(bad_input, a_full_disk_under_the_data_dir_is_a_warning_and_exit_1) {
+  // A tmpfs of 64 KB, filled up, stands for a full disk; mounting needs root.
+  if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  pg_fresh_database("trib_bad_disk");
+  pg_exec("trib_bad_disk", "CREATE TABLE t(id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);");
+  auto dir = work_dir("disk");
+  auto data = dir + "/data";
+  std::filesystem::create_directories(data);
+  ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", 0, "size=64k"), 0) << std::strerror(errno);
+  struct unmount {
+    std::string path;
+    ~unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount_at_end{data};
+  {
+    std::ofstream filler(data + "/filler");
+    std::string block(4096, 'x');
+    while (filler.write(block.data(), static_cast<std::streamsize>(block.size())).flush()) {
+    }
+  }
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("trib_bad_disk", source_password()));
+  auto dst = write_file(dir + "/redis.yaml", redis_yaml(redis_port()));
+  auto filter = write_file(dir + "/filter.yaml",
+                           "allow:\n- catalog: trib_bad_disk\n  schema: public\n  types: [TABLE]\n");
+  auto res = run_tributary("snapshot " + src + " " + dst + " --filter " + filter +
+                           " --id bad_disk --data-dir " + data);
+  // The rows are written; what could not be recorded is said, and the exit
+  // code says the run was not clean.
+  EXPECT_EQ(stream_length(*r_, "trib_bad_disk_public_t"), 2);
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_TRUE(has(res.output, "warning: cannot write " + data + "/bad_disk/trace.log: No space left on device"))
+    << res.output;
+  EXPECT_FALSE(has(res.output, "wrote the run summary")) << res.output;
+  auto lines = final_lines(res.output);
+  ASSERT_FALSE(lines.empty()) << res.output;
+  EXPECT_TRUE(has(lines.back(), "No space left on device")) << lines.back();
+}
+
+TEST_F(bad_input, a_refused_server_certificate_is_not_retried) {
+  auto dir = work_dir("cert");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("postgres", source_password()));
+  // The client certificate is no CA of the server's: verification fails,
+  // and would fail every time.
+  auto dst = write_file(dir + "/redis.yaml",
+                        "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
+                          std::to_string(redis_tls_port()) +
+                          "\nmax-retries: 3\nretry-wait-duration-ms: 10\nssl:\n  enable: true\n"
+                          "  trust-store:\n    path: " + tls_dir() + "/client.crt\n"
+                          "    ssl-store-type: PEM\n  key-store:\n    path: [" + tls_dir() +
+                          "/client.crt, " + tls_dir() + "/client.key]\n    ssl-store-type: PEM\n");
+  auto res = run_tributary("snapshot " + src + " " + dst + " --id bad_cert --data-dir " + dir +
+                           "/data");
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_FALSE(has(res.output, "retries")) << res.output;
+  auto lines = final_lines(res.output);
+  ASSERT_EQ(lines.size(), 1u) << res.output;
+  EXPECT_TRUE(has(lines[0], "certificate")) << lines[0];
+  EXPECT_TRUE(has(lines[0], "127.0.0.1:" + std::to_string(redis_tls_port()))) << lines[0];
+}
+
+TEST_F(bad_input, a_plain_connection_file_for_the_tls_port_asks_whether_it_is_one) {
+  auto dir = work_dir("plain_tls");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("postgres", source_password()));
+  auto dst = write_file(dir + "/redis.yaml", redis_yaml(redis_tls_port()));
+  auto res = run_tributary("snapshot " + src + " " + dst + " --id bad_plain_tls --data-dir " +
+                           dir + "/data");
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  auto lines = final_lines(res.output);
+  ASSERT_EQ(lines.size(), 1u) << res.output;
+  EXPECT_TRUE(has(lines[0], "is this a TLS port?")) << lines[0];
+}
+
+TEST_F(bad_input, a_missing_trust_store_file_is_named_with_the_reason) {
+  auto dir = work_dir("no_trust");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("postgres", source_password()));
+  auto dst = write_file(dir + "/redis.yaml",
+                        "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
+                          std::to_string(redis_tls_port()) + "\nssl:\n  enable: true\n"
+                          "  trust-store:\n    path: " + dir + "/missing-ca.crt\n"
+                          "    ssl-store-type: PEM\n");
+  auto res = run_tributary("snapshot " + src + " " + dst + " --id bad_no_trust --data-dir " +
+                           dir + "/data");
+  EXPECT_EQ(res.exit_code, 2) << res.output;
+  auto lines = final_lines(res.output);
+  ASSERT_EQ(lines.size(), 1u) << res.output;
+  EXPECT_TRUE(has(lines[0], dir + "/missing-ca.crt: cannot read the file: No such file or directory"))
+    << lines[0];
+  EXPECT_FALSE(has(lines[0], "error:")) << lines[0];
+}
+
+TEST_F(bad_input, an_entry_over_the_redis_argument_limit_skips_its_row_naming_it) {
+  // A server of its own with the smallest limit Redis takes, so that a 1.5
+  // MB value passes it.
+  private_redis small({"--proto-max-bulk-len", "1mb"});
+  pg_fresh_database("trib_bad_big");
+  pg_exec("trib_bad_big",
+          "CREATE TABLE t(id int PRIMARY KEY, v text);"
+          "INSERT INTO t VALUES (1, 'small'), (2, repeat('x', 1500000)), (3, 'small');");
+  auto dir = work_dir("big");
+  auto src = write_file(dir + "/pg.yaml", pg_yaml("trib_bad_big", source_password()));
+  auto dst = write_file(dir + "/redis.yaml", redis_yaml(small.port()));
+  auto filter = write_file(dir + "/filter.yaml",
+                           "allow:\n- catalog: trib_bad_big\n  schema: public\n  types: [TABLE]\n");
+  auto res = run_tributary("snapshot " + src + " " + dst + " --filter " + filter +
+                           " --id bad_big --data-dir " + dir + "/data");
+  // The other rows are written; the long one could never be, so it is not
+  // retried and does not cost the table.
+  EXPECT_EQ(res.exit_code, 0) << res.output;
+  EXPECT_EQ(stream_length(small.client(), "trib_bad_big_public_t"), 2);
+  EXPECT_FALSE(has(res.output, "retries")) << res.output;
+  auto errors = read_text(dir + "/data/bad_big/error.log");
+  EXPECT_TRUE(has(errors, "skips row 2 of trib_bad_big.public.t")) << errors;
+  EXPECT_TRUE(has(errors, "over the 1048576 bytes Redis accepts (proto-max-bulk-len)")) << errors;
 }

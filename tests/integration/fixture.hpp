@@ -17,6 +17,10 @@
 #include <sys/wait.h>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <libpq-fe.h>
 #include <mysql.h>
 
@@ -181,6 +185,74 @@ private:
   bool done_ = false;
   bool signalled_ = false;
   int exit_code_ = -1;
+};
+
+/// A Redis server of one test's own, for settings that must not reach the
+/// shared one (tests run in parallel): started on a free loopback port with
+/// `settings` (e.g. {"--proto-max-bulk-len", "1mb"}), stopped and removed by
+/// the destructor.
+class private_redis {
+public:
+  explicit private_redis(const std::vector<std::string>& settings) {
+    // A port the system picks for a moment is free for the server to take.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot find a free port");
+    port_ = ntohs(a.sin_port);
+    ::close(fd);
+    std::vector<std::string> argv_s{"redis-server", "--bind", "127.0.0.1", "--port",
+                                    std::to_string(port_), "--save", "", "--appendonly", "no",
+                                    "--dir", "/tmp"};
+    argv_s.insert(argv_s.end(), settings.begin(), settings.end());
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      int null = open("/dev/null", O_WRONLY);
+      if (null >= 0) {
+        dup2(null, 1);
+        dup2(null, 2);
+      }
+      std::vector<char*> argv;
+      for (auto& s : argv_s) argv.push_back(s.data());
+      argv.push_back(nullptr);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    redis_config cfg;
+    cfg.host = "127.0.0.1";
+    cfg.port = port_;
+    bool up = wait_until([&] {
+      try {
+        client_ = redis_client::connect(cfg);
+        return true;
+      } catch (const std::exception&) {
+        return false;
+      }
+    });
+    if (!up) throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+  }
+  private_redis(const private_redis&) = delete;
+  private_redis& operator=(const private_redis&) = delete;
+  ~private_redis() {
+    client_.reset();
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+  int port() const { return port_; }
+  redis_client& client() { return *client_; }
+
+private:
+  int port_ = 0;
+  pid_t pid_ = -1;
+  std::unique_ptr<redis_client> client_;
 };
 
 /// XLEN of a stream (0 when it does not exist).

@@ -94,7 +94,7 @@ TEST(redis_tls, the_server_name_is_checked_against_its_certificate) {
   if (found) ::freeaddrinfo(found);
   if (!loopback) GTEST_SKIP() << "host name " << name << " does not resolve to 127.0.0.1";
   std::string what;
-  EXPECT_EQ(code_of_connect(tls_config(name), &what), failure_code::connection);
+  EXPECT_EQ(code_of_connect(tls_config(name), &what), failure_code::auth);
   EXPECT_NE(what.find("tls handshake"), std::string::npos) << what;
 }
 
@@ -102,16 +102,26 @@ TEST(redis_tls, a_server_signed_by_another_ca_is_refused) {
   auto cfg = tls_config();
   // The client certificate is no CA of the server: verification fails.
   cfg.ssl.trust_store = pem(tls_dir() + "/client.crt");
+  // A certificate problem never goes away by retrying: permanent.
   std::string what;
-  EXPECT_EQ(code_of_connect(cfg, &what), failure_code::connection);
+  EXPECT_EQ(code_of_connect(cfg, &what), failure_code::auth);
+  EXPECT_FALSE(is_retryable(failure_code::auth));
   EXPECT_NE(what.find("tls handshake"), std::string::npos) << what;
+  EXPECT_NE(what.find("certificate"), std::string::npos) << what;
 }
 
-TEST(redis_tls, no_client_certificate_is_a_connection_failure) {
+TEST(redis_tls, no_client_certificate_is_a_failure_naming_the_certificate) {
   auto cfg = tls_config();
   cfg.ssl.key_store.reset();
   std::string what;
-  EXPECT_EQ(code_of_connect(cfg, &what), failure_code::connection) << what;
+  // Permanent when the server's alert arrives; when the server resets the
+  // connection before it can be read, a lost connection with a hint.
+  auto code = code_of_connect(cfg, &what);
+  EXPECT_TRUE(code == failure_code::auth || code == failure_code::connection) << what;
+  EXPECT_NE(what.find(code == failure_code::auth ? "refused the client certificate"
+                                                 : "ssl.key-store is not set"),
+            std::string::npos)
+    << what;
 }
 
 TEST(redis_tls, acl_user_over_tls_gets_noperm_outside_its_keys) {
@@ -135,4 +145,24 @@ TEST(redis_tls, unreadable_store_is_a_configuration_error) {
   EXPECT_NE(what.find("client.p12"), std::string::npos) << what;
   cfg.ssl.key_store = pem("/nonexistent/client.crt");
   EXPECT_EQ(code_of_connect(cfg, &what), failure_code::config);
+}
+
+TEST(redis_tls, a_missing_trust_store_names_the_file_and_why) {
+  auto cfg = tls_config();
+  cfg.ssl.trust_store = pem("/nonexistent/ca.crt");
+  std::string what;
+  EXPECT_EQ(code_of_connect(cfg, &what), failure_code::config);
+  EXPECT_EQ(what, "ssl store /nonexistent/ca.crt: cannot read the file: No such file or directory");
+  cfg.ssl.trust_store = pkcs12("/nonexistent/ca.p12");
+  EXPECT_EQ(code_of_connect(cfg, &what), failure_code::config);
+  EXPECT_EQ(what, "ssl store /nonexistent/ca.p12: cannot read the file: No such file or directory");
+}
+
+TEST(redis_tls, a_plain_connection_to_the_tls_port_asks_whether_it_is_one) {
+  redis_config cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = redis_tls_port();
+  std::string what;
+  EXPECT_EQ(code_of_connect(cfg, &what), failure_code::connection);
+  EXPECT_NE(what.find("is this a TLS port? ssl.enable is off"), std::string::npos) << what;
 }

@@ -82,6 +82,15 @@ TEST(cli, id_with_characters_unfit_for_key_names_is_refused) {
   EXPECT_NE(msg.find("not a valid --id"), std::string::npos) << msg;
 }
 
+TEST(cli, id_or_group_longer_than_the_limit_is_refused_with_both_lengths) {
+  auto msg = error_of({"snapshot", "a", "b", "--id", std::string(5000, 'x')});
+  EXPECT_NE(msg.find("--id is 5000 characters long: at most 64"), std::string::npos) << msg;
+  msg = error_of({"snapshot", "a", "b", "--group", std::string(65, 'g')});
+  EXPECT_NE(msg.find("--group is 65 characters long"), std::string::npos) << msg;
+  EXPECT_EQ(parse_command_line({"snapshot", "a", "b", "--id", std::string(64, 'x')}).id.size(),
+            64u);
+}
+
 TEST(cli, help_and_version_win_over_everything_else) {
   EXPECT_EQ(parse_command_line({"snapshot", "--help"}).command, "help");
   EXPECT_EQ(parse_command_line({"--version"}).command, "version");

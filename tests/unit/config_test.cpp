@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+
 #include "conf/loader.hpp"
 
 namespace fs = std::filesystem;
@@ -271,6 +273,17 @@ TEST_F(config_test, out_of_range_values_are_refused) {
   auto h = write("type: REDIS_STREAM\nmax-retries: -1\n");
   EXPECT_EQ(error_of([&] { target(h); }),
             h + ":2:14: max-retries: -1 is out of range: must be at least 0");
+}
+
+TEST_F(config_test, a_number_above_the_maximum_names_the_maximum) {
+  auto f = write("snapshot:\n  threads: 1_000_000_000_000\n");
+  EXPECT_EQ(error_of([&] { load_applier(f); }),
+            f + ":2:12: snapshot.threads: 1_000_000_000_000 is out of range: must be at most " +
+              std::to_string(INT_MAX));
+  auto g = write("snapshot:\n  threads: 99999999999999999999999\n");
+  EXPECT_EQ(error_of([&] { load_applier(g); }),
+            g + ":2:12: snapshot.threads: 99999999999999999999999 is out of range: must be at "
+                "most " + std::to_string(INT_MAX));
 }
 
 TEST_F(config_test, malformed_yaml_names_the_place) {

@@ -64,7 +64,7 @@ bool operator==(const table_done& a, const table_done& b) {
 }
 bool operator==(const snapshot_result& a, const snapshot_result& b) {
   return a.tables == b.tables && a.aborted == b.aborted &&
-         a.reason == b.reason;
+         a.reason == b.reason && a.stopped == b.stopped;
 }
 
 namespace {
@@ -224,6 +224,8 @@ TEST_F(message_roundtrip, table_done_and_result) {
   r.tables = {sample_done(), table_done{1, 10, false, {}}};
   r.aborted = true;
   r.reason = failure{failure_code::auth, "NOPERM"};
+  EXPECT_EQ(roundtrip(r), r);
+  r.stopped = true;
   EXPECT_EQ(roundtrip(r), r);
 }
 

@@ -1,0 +1,58 @@
+// --metrics HOST:PORT that cannot be served is one sentence naming why
+// (actors/metrics/metrics.cpp), not the HTTP server's "null context".
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "actors/metrics/metrics.hpp"
+#include "messages/failure.hpp"
+
+using namespace trib;
+
+namespace {
+
+std::string error_of(const std::string& host_port) {
+  try {
+    metrics::serve(host_port);
+  } catch (const trib::error& e) {
+    EXPECT_EQ(e.code(), failure_code::config);
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(metrics_serve, a_port_out_of_range_is_named) {
+  EXPECT_EQ(error_of("127.0.0.1:70000"),
+            "--metrics 127.0.0.1:70000: port '70000' is not a number between 1 and 65535");
+  EXPECT_EQ(error_of("127.0.0.1:0"),
+            "--metrics 127.0.0.1:0: port '0' is not a number between 1 and 65535");
+  EXPECT_EQ(error_of("127.0.0.1:http"),
+            "--metrics 127.0.0.1:http: port 'http' is not a number between 1 and 65535");
+}
+
+TEST(metrics_serve, a_port_in_use_is_named_in_words) {
+  // Another listener holds a port the system picked.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  auto where = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  EXPECT_EQ(error_of(where),
+            "--metrics " + where + ": cannot listen there: Address already in use");
+  ::close(fd);
+}
+
+TEST(metrics_serve, an_address_that_is_not_this_machines_is_named) {
+  auto msg = error_of("192.0.2.1:9464");  // TEST-NET-1, never local
+  EXPECT_EQ(msg, "--metrics 192.0.2.1:9464: cannot listen there: Cannot assign requested address");
+}
