@@ -303,6 +303,18 @@ inline std::string fresh_dir(const std::string& name) {
 }
 
 /// A target connection file in `dir` for the plain test Redis.
+/// A source connection file's text for the test PostgreSQL's database `db`.
+inline std::string pg_source(const std::string& db) {
+  return "type: POSTGRESQL\nhost: 127.0.0.1\nport: " + std::to_string(pg_port()) +
+         "\ndatabase: " + db + "\nusername: tributary\npassword: tributary\n";
+}
+
+/// A source connection file's text for the test MariaDB.
+inline std::string maria_source() {
+  return "type: MARIADB\nhost: 127.0.0.1\nport: " + std::to_string(mariadb_port()) +
+         "\nusername: tributary\npassword: tributary\n";
+}
+
 inline std::string redis_conn(const std::string& dir) {
   return write_file(dir + "/redis.yaml", "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
                                            std::to_string(redis_port()) + "\n");

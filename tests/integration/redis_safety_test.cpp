@@ -18,11 +18,6 @@ using namespace trib::test;
 
 namespace {
 
-std::string pg_source(const std::string& db) {
-  return "type: POSTGRESQL\nhost: 127.0.0.1\nport: " + std::to_string(pg_port()) +
-         "\ndatabase: " + db + "\nusername: tributary\npassword: tributary\n";
-}
-
 // A PostgreSQL table `big` of `rows` rows in database `db`.
 void make_table(const std::string& db, long long rows) {
   pg_fresh_database(db);

@@ -59,16 +59,6 @@ setup make_setup(const std::string& name, const std::string& source_yaml,
   return s;
 }
 
-std::string pg_source(const std::string& db) {
-  return "type: POSTGRESQL\nhost: 127.0.0.1\nport: " + std::to_string(pg_port()) +
-         "\ndatabase: " + db + "\nusername: tributary\npassword: tributary\n";
-}
-
-std::string maria_source() {
-  return "type: MARIADB\nhost: 127.0.0.1\nport: " + std::to_string(mariadb_port()) +
-         "\nusername: tributary\npassword: tributary\n";
-}
-
 // Entries of a stream and how many different `id` key values (1..rows) they
 // carry; paged, so that large streams never sit in memory at once.
 struct census {
