@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tests/integration/fixture.hpp"
+#include "tests/integration/private_redis.hpp"
 
 using namespace trib;
 using namespace trib::test;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/realtime_fixture.hpp"
+#include "tests/integration/private_redis.hpp"
 
 using namespace trib;
 using namespace trib::test;

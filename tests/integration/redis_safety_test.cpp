@@ -11,7 +11,7 @@
 
 #include "tests/integration/fixture.hpp"
 #include "tests/integration/realtime_fixture.hpp"
-#include "tests/integration/scratch_redis.hpp"
+#include "tests/integration/private_redis.hpp"
 
 using namespace trib;
 using namespace trib::test;
@@ -69,7 +69,7 @@ long long checkpoint_rows(redis_client& r, const std::string& key, const std::st
 TEST(redis_lost_data, a_snapshot_stops_when_redis_comes_back_without_its_acknowledged_writes) {
   constexpr long long rows = 400000;
   make_table("trib_safety_lost", rows);
-  scratch_redis server(fresh_dir("trib_safety_lost_redis"));
+  private_redis server({}, fresh_dir("trib_safety_lost_redis"));
   auto s = make_setup("lost", "trib_safety_lost", server.conn_yaml());
   const std::string stream = "trib_safety_lost_public_big";
   const std::string ckpt = "replicate_io_checkpoint_default_" + s.id;
@@ -77,7 +77,7 @@ TEST(redis_lost_data, a_snapshot_stops_when_redis_comes_back_without_its_acknowl
   child_process run(s.args(), s.dir + "/run.log");
   // Once Redis has acknowledged a good part of the snapshot, it dies and
   // comes back empty, as a Redis without persistence does after a crash.
-  auto r = server.client();
+  auto r = server.connect();
   bool reached = wait_until(
     [&] {
       if (!run.running()) return true;
@@ -99,7 +99,7 @@ TEST(redis_lost_data, a_snapshot_stops_when_redis_comes_back_without_its_acknowl
   EXPECT_NE(log.find(stream), std::string::npos) << log;
   EXPECT_NE(log.find("--overwrite"), std::string::npos) << log;
   // Nothing claims the table complete.
-  r = server.client();
+  r = server.connect();
   auto done = r->command({"HGET", ckpt, stream});
   EXPECT_TRUE(done.type != redis_reply::kind::string ||
               done.str.find("\"done\":true") == std::string::npos)
@@ -110,7 +110,7 @@ TEST_F(realtime, stops_when_redis_comes_back_without_its_acknowledged_changes) {
   use("redislost");
   sql db(db_);
   db.exec("CREATE TABLE t(id int PRIMARY KEY, v int)");
-  scratch_redis server(dir_ + "/redis");
+  private_redis server({}, dir_ + "/redis");
   write_file(dir_ + "/dst.yaml", server.conn_yaml());
   start("realtime");
   db.exec("INSERT INTO t SELECT g, g FROM generate_series(1, 300) g");
@@ -261,8 +261,8 @@ TEST(redis_lease, a_run_that_stalled_past_its_lease_commits_nothing_after_a_take
   make_table("trib_safety_fenced", rows);
   // A Redis of its own: another test's CLIENT PAUSE on the shared one would
   // hold this run's writes in Redis past the lease's margin.
-  scratch_redis server(fresh_dir("trib_safety_fenced_redis"));
-  auto r = server.client();
+  private_redis server({}, fresh_dir("trib_safety_fenced_redis"));
+  auto r = server.connect();
   auto s = make_setup("fenced", "trib_safety_fenced", server.conn_yaml());
   const std::string stream = "trib_safety_fenced_public_big";
   const std::string ckpt = "replicate_io_checkpoint_default_" + s.id;
