@@ -40,6 +40,18 @@ namespace trib {
 
 namespace {
 
+// Refuses to start over existing state without --resume or --overwrite.
+void check_state(redis_client& c, const run_options& opts, const std::string& ckpt) {
+  if (opts.resume || opts.overwrite) return;
+  auto r = command_or_throw(c, {"EXISTS", ckpt});
+  if (r.integer > 0)
+    throw error(failure_code::state_exists,
+                "replication '" + opts.id + "' (group '" + opts.group +
+                  "') has state in Redis (" + ckpt +
+                  "): run with --resume to continue it or --overwrite to "
+                  "delete it and start over");
+}
+
 // "catalog.schema" entries of a filter, for the message when nothing matches.
 std::string describe_filter(const filter_config& f) {
   if (!f.given()) return "no filter (every table the user can read)";
@@ -58,17 +70,6 @@ std::string describe_filter(const filter_config& f) {
   return out + ")";
 }
 
-// Refuses to start over existing state without --resume or --overwrite.
-void check_state(redis_client& c, const run_options& opts, const std::string& ckpt) {
-  if (opts.resume || opts.overwrite) return;
-  auto r = command_or_throw(c, {"EXISTS", ckpt});
-  if (r.integer > 0)
-    throw error(failure_code::state_exists,
-                "replication '" + opts.id + "' (group '" + opts.group +
-                  "') has state in Redis (" + ckpt +
-                  "): run with --resume to continue it or --overwrite to "
-                  "delete it and start over");
-}
 
 // --overwrite: deletes this id's checkpoint, schema stream and target
 // streams, so the run starts from nothing.
@@ -193,9 +194,8 @@ std::string write_run_summary(const run_options& opts, const run_summary& s,
       if (t.finished) e["rows"] = t.rows_written;
       e["skipped"] = t.skipped;
       e["finished"] = t.finished;
-      if (!t.finished) e["reason"] = t.reason;
+      if (!t.finished || t.skipped) e["reason"] = t.reason;
       if (t.skipped) {
-        e["reason"] = t.reason;
         skipped.push_back(boost::json::object{{"table", to_string(t.table)}, {"reason", t.reason}});
       }
       rows += t.rows_written;
@@ -243,15 +243,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
   redis_setup redis{opts.target};
-  redis.run("checking the replication's state",
-             [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
-  // Held until the run ends: no other run of this id writes meanwhile.
-  // The state is checked again under it: a run of this id that held the
-  // lease and ended since the first check (which names the checkpoint key
-  // when the user may not read it) left state behind.
-  run_lease lease{opts.target, opts.group, opts.id};
-  redis.run("checking the replication's state",
-             [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
+  auto lease = hold_replication(redis, opts, ckpt);
   if (opts.overwrite) std::filesystem::remove_all(dir);
   log::open_log_files(dir);
   logs_open = true;
@@ -359,6 +351,18 @@ run_summary run(const run_options& opts, bool& logs_open) {
 }
 
 }  // namespace
+
+std::unique_ptr<run_lease> hold_replication(redis_setup& redis, const run_options& opts,
+                                            const std::string& ckpt) {
+  // The first check comes before the lease: a run refused for existing
+  // state is told so even when another run holds the lease.
+  redis.run("checking the replication's state",
+            [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
+  auto lease = std::make_unique<run_lease>(opts.target, opts.group, opts.id);
+  redis.run("checking the replication's state",
+            [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
+  return lease;
+}
 
 run_summary run_replication(const run_options& opts) {
   run_summary s;

@@ -107,23 +107,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   auto ckpt = checkpoint_key(opts.group, opts.id);
   auto source_policy = retry_policy_for(opts.source);
   redis_setup redis{opts.target};
-  auto check_state = [&] {
-    redis.run("checking the replication's state", [&](redis_client& c) {
-      if (!opts.resume && !opts.overwrite && command_or_throw(c, {"EXISTS", ckpt}).integer > 0)
-        throw error(failure_code::state_exists,
-                    "replication '" + opts.id + "' (group '" + opts.group +
-                      "') has state in Redis (" + ckpt +
-                      "): run with --resume to continue it or --overwrite to delete it and "
-                      "start over");
-      return 0;
-    });
-  };
-  check_state();
-  // Held until the run ends: no other run of this id writes meanwhile. The
-  // state is checked again under it: a run of this id that ended since the
-  // first check left state behind.
-  run_lease lease{opts.target, opts.group, opts.id};
-  check_state();
+  auto lease = hold_replication(redis, opts, ckpt);
   if (opts.overwrite) std::filesystem::remove_all(dir);
   log::open_log_files(dir);
   logs_open = true;

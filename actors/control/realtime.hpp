@@ -4,10 +4,23 @@
 // not a plain snapshot.
 
 #include <atomic>
+#include <memory>
+#include <string>
 
 #include "actors/runtime.hpp"
 
 namespace trib {
+
+class redis_setup;
+class run_lease;
+
+/// Shared by both run drivers: refuses to start over existing state without
+/// --resume or --overwrite (trib::error state_exists), takes the
+/// replication's lease for as long as the returned value lives, and checks
+/// the state again under it, since a run of this id that ended in between
+/// left state behind.
+std::unique_ptr<run_lease> hold_replication(redis_setup& redis, const run_options& opts,
+                                            const std::string& ckpt);
 
 /// Runs `realtime` or `full`: prepares the slot and publication, (full) runs
 /// the snapshot on the slot's exported snapshot, then streams changes until
