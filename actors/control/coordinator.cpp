@@ -53,15 +53,13 @@ stage_factories default_factories(const run_options& opts,
                                   exported_snapshot exported, uint64_t max_entry_bytes) {
   stage_factories f;
   auto target = opts.target;
-  // Writes of about 512 KB, six in flight, five of them on the wire: Redis
-  // always has transactions queued, a write's send never waits long for
-  // socket space (so replies are read, and writes acknowledged, soon after
-  // Redis ran them), and the entries built at once stay near 3 MB.
-  // Measured with ops/bench/snapshot.sh against larger writes and shallower
-  // pipelines (README, Benchmarks).
+  // Writes of about 512 KB, six in flight: the writer always has the next
+  // one at hand when Redis answers (one is on the wire at a time, since its
+  // MULTI is answered before its entries go out), and the entries built at
+  // once stay near 3 MB. Measured with ops/bench/snapshot.sh against larger
+  // writes (README, Benchmarks).
   constexpr size_t writes_in_flight = 6;
   redis_writer_settings ws;
-  ws.writes_on_wire = writes_in_flight - 1;
   f.writer = [target, ws](caf::local_actor* self, size_t) {
     return self->spawn<caf::detached>(redis_writer, target, ws);
   };

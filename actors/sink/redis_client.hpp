@@ -207,8 +207,9 @@ public:
   std::vector<redis_reply> pipeline(
     const std::vector<std::vector<std::string>>& commands);
 
-  /// MULTI; XADD <stream> * key <k> value <v> per entry; HSET <checkpoint_key>
-  /// <checkpoint_field> <checkpoint_value>; EXEC -- pipelined in one write.
+  /// MULTI (its answer awaited); XADD <stream> * key <k> value <v> per
+  /// entry; HSET <checkpoint_key> <checkpoint_field> <checkpoint_value>;
+  /// EXEC.
   /// Returns the IDs Redis gave the entries, in entry order. Throws
   /// trib::error when any part fails. When a command is rejected before EXEC
   /// (NOPERM, OOM: EXECABORT) nothing is visible; when one fails inside EXEC
@@ -222,27 +223,32 @@ public:
   /// ran is unknown and the caller must consult the checkpoint.
   write_outcome try_write_atomically(const write_batch& b, bool want_ids = true);
 
-  /// The two halves of try_write_atomically, so that a caller can send the
-  /// next batch before reading this one's replies (pipelining; Redis
-  /// answers in order on one connection). send_write encodes and sends in
-  /// pieces of a few hundred KB, so no copy of the whole batch is made.
-  /// Every send_write must be followed, in order, by one receive_write of
-  /// the same batch. Both throw trib::error{connection} when the connection
-  /// fails.
-  /// receive_write reads a clean commit (+OK, +QUEUED..., EXEC's IDs and
-  /// the HSET's integer) straight from the received bytes without building
-  /// a reply per entry, and keeps only the count and the last ID unless
+  /// The two halves of try_write_atomically, so that a caller can do other
+  /// work before reading a write's replies. send_write first sends MULTI
+  /// (after WATCH and GET of the lease key, see watch_in_writes) and waits
+  /// for its answer, so the replies of every write sent before must have
+  /// been read; a refused MULTI, or a lease not this run's, throws before
+  /// any entry is sent, with the connection dropped. Then it encodes and
+  /// sends the rest in pieces of a few hundred KB, so no copy of the whole
+  /// batch is made. Every send_write must be followed by one receive_write
+  /// of the same batch. Both throw trib::error{connection} when the
+  /// connection fails.
+  /// receive_write reads a clean commit (+QUEUED..., EXEC's IDs and the
+  /// HSET's integer) straight from the received bytes without building a
+  /// reply per entry, and keeps only the count and the last ID unless
   /// `want_ids`; any other shape is parsed in full.
   void send_write(const write_batch& b);
   write_outcome receive_write(const write_batch& b, bool want_ids = true);
 
-  /// From now on every send_write begins with WATCH `key` (empty: none),
-  /// so that its EXEC commits only if no other client changed `key` since
-  /// (a run's lease). A transaction aborted that way is reported as
-  /// failure_code::target_lost, with nothing written. `check` runs right
-  /// before each WATCH is sent and throws to stop the write (the lease is
-  /// not known to be this run's).
-  void watch_in_writes(const std::string& key, std::function<void()> check = {});
+  /// From now on every send_write begins with WATCH `key` and GET `key`,
+  /// and sends nothing more unless `key` holds `holder` (else
+  /// failure_code::target_lost): once WATCHed and found to be this run's,
+  /// any change of it by another client makes the EXEC commit nothing,
+  /// reported as failure_code::target_lost too. Empty `key`: none. `check`
+  /// runs right before each WATCH is sent and throws to stop the write (the
+  /// lease is not known to be this run's).
+  void watch_in_writes(const std::string& key, const std::string& holder,
+                       std::function<void()> check = {});
 
   /// False once the connection failed or was closed on purpose (a reply
   /// stream out of step, a transaction left open); reconnect then.

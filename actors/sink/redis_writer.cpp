@@ -89,11 +89,11 @@ void connect(redis_writer_state& st) {
   if (!st.settings.client_name.empty())
     st.client->command({"CLIENT", "SETNAME", st.settings.client_name});
   if (st.settings.fence)
-    st.client->watch_in_writes(st.settings.fence->key, [&st] { check_fence(st); });
+    st.client->watch_in_writes(st.settings.fence->key, st.settings.fence->holder,
+                               [&st] { check_fence(st); });
   try {
-    // A write pipelines its XADDs right behind its MULTI: were MULTI
-    // refused, they would run outside any transaction. The run checked the
-    // user's rights before it started; a new connection checks again.
+    // The run checked the user's rights before it started; a new connection
+    // checks again, so that a right taken away since is named up front.
     if (auto no = refused_write_command(*st.client, "", ""))
       throw error(failure_code::auth, "redis refuses " + *no + " to user '" +
                                         (st.target.username.empty() ? std::string("default")
@@ -346,26 +346,34 @@ void settle_all(redis_writer_state& st) {
   while (!st.pending.empty()) settle_front(st);
 }
 
-// Puts the newest pending write on the wire. A first write to a checkpoint
-// field reads the field's value first (to restore it after a partial
-// failure), which needs the writes before it settled.
+// Puts the newest pending write on the wire. Its MULTI must be answered
+// before its entries are sent, and that answer comes after the replies of
+// every write before it: those are read first. A first write to a
+// checkpoint field also reads the field's value (to restore it after a
+// partial failure).
 void send_back(redis_writer_state& st) {
+  if (st.pending.size() > 1) {
+    auto newest = std::move(st.pending.back());
+    st.pending.pop_back();
+    settle_all(st);
+    // A write before it to the same field may just have failed for good.
+    if (auto f = refusal(st, newest.batch)) {
+      newest.promise.deliver(to_caf_error(*f));
+      return;
+    }
+    st.pending.push_back(std::move(newest));
+  }
   auto& b = st.pending.back().batch;
   try {
     if (!st.client) connect(st);
     if (!b.checkpoint_key.empty() && st.committed.count(b.checkpoint_field) == 0) {
-      auto newest = std::move(st.pending.back());
-      st.pending.pop_back();
-      settle_all(st);
-      st.pending.push_back(std::move(newest));
-      if (!st.client) connect(st);
       st.checkpoint_key = b.checkpoint_key;
-      st.committed[b.checkpoint_field] = read_checkpoint(*st.client, st.pending.back().batch);
+      st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
     }
     st.pending.back().sent_at = std::chrono::steady_clock::now();
-    st.client->send_write(st.pending.back().batch);
+    st.client->send_write(b);
   } catch (const std::exception& e) {
-    log::warn("cannot send a write to " + st.pending.back().batch.stream + ": " + e.what());
+    log::warn("cannot send a write to " + b.stream + ": " + e.what());
     recover(st, std::nullopt);
   }
 }
@@ -387,11 +395,8 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
       bool more = b.more_follows;
       st.pending.push_back({std::move(b), promise, {}});
       ++st.generation;
+      // Its replies stay unread while the sender builds the next write.
       send_back(st);
-      // Transactions queued in Redis behind the one it runs: it goes from
-      // one straight to the next while the sender builds more.
-      while (st.pending.size() > std::max<size_t>(st.settings.writes_on_wire, 1))
-        settle_front(st);
       if (!more) {
         settle_all(st);
       } else if (!st.pending.empty() && !st.flush_armed) {

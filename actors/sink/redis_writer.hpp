@@ -1,6 +1,6 @@
 #pragma once
-// A Redis writer: one connection; a write is sent while the one before it
-// may still be running in Redis. Detached, because the client blocks. Include
+// A Redis writer: one connection; a write's replies are read once the
+// next write comes (or a linger passed). Detached, because the client blocks. Include
 // only from actor .cpp files (pulls in CAF).
 
 #include <chrono>
@@ -24,10 +24,6 @@ struct redis_writer_settings {
   /// How long a write sent with more_follows waits for that next write
   /// before its replies are read anyway (a sender that stopped short).
   std::chrono::milliseconds linger{20};
-  /// Writes left on the wire, their replies unread, while the writer waits
-  /// for the next one: Redis has that many transactions queued when the
-  /// sender's next write is late. The sender should keep one more in flight.
-  size_t writes_on_wire = 1;
   /// CLIENT SETNAME of the writer's connections (none when empty).
   std::string client_name = "tributary-writer";
   /// The run's lease: every write WATCHes it and none is sent while it is
@@ -87,15 +83,15 @@ struct redis_writer_state {
 /// to_failure()), and every later write to the same checkpoint field is
 /// refused, so that a stream never holds a batch whose predecessor failed.
 ///
-/// Pipelining: a write marked more_follows is sent and its replies are left
-/// on the wire until a next write has been sent too (or settings.linger
-/// passes), so Redis goes from one transaction straight to the next. At
-/// most settings.writes_on_wire + 1 writes are on the wire. When one of them
-/// fails, the writes sent after it to the same checkpoint field (or stream)
-/// that did commit are undone like a partial write, then written again after
-/// it, in order; after a lost connection each is checked against its
-/// checkpoint (the field holds the value of the last of them that committed)
-/// before it is sent again.
+/// Each write's MULTI is sent on its own and its +OK awaited before the
+/// entries follow: were MULTI refused (an ACL changed mid-run), they would
+/// run outside a transaction. So one write at a time is on the wire; a write
+/// marked more_follows leaves its replies unread until the next write comes
+/// (or settings.linger passes), and they are read before that one is sent.
+/// When one fails, the writes queued behind it to the same checkpoint field
+/// (or stream) are refused or written again after it, in order; after a
+/// lost connection each is checked against its checkpoint (the field holds
+/// the value of the last of them that committed) before it is sent again.
 redis_writer_actor::behavior_type
 redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
              redis_config target, redis_writer_settings settings);

@@ -380,3 +380,26 @@ TEST_F(redis_client_test, batches_of_5000_entries_keep_their_order_and_count) {
   EXPECT_EQ(admin->command({"HGET", prefix + "checkpoint", stream}).str,
             work.back().checkpoint_value);
 }
+
+// -- the lease around a write --------------------------------------------------
+
+TEST_F(redis_client_test, a_lease_taken_over_right_before_the_watch_fences_the_write) {
+  // The takeover lands after the run's check of its lease and before its
+  // WATCH reaches Redis, as when the process is stopped (SIGSTOP) in
+  // between: WATCH alone would not see a change made before it.
+  std::string lease = prefix + "lease";
+  admin->command({"SET", lease, "mine"});
+  auto writer = redis_client::connect(local_redis());
+  auto other = redis_client::connect(local_redis());
+  writer->watch_in_writes(lease, "mine", [&] { other->command({"SET", lease, "theirs"}); });
+  auto b = make_batch(prefix + "orders", prefix + "checkpoint", 3, 10, 10);
+  try {
+    writer->write_atomically(b);
+    FAIL() << "a write under another run's lease succeeded";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), failure_code::target_lost);
+    EXPECT_NE(std::string(e.what()).find("theirs"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(xlen(b.stream), 0);
+  EXPECT_EQ(admin->command({"EXISTS", b.checkpoint_key}).integer, 0);
+}

@@ -310,16 +310,39 @@ TEST(redis_acl, multi_revoked_mid_run_leaves_no_entry_outside_a_transaction) {
   child_process run(s.args(), s.dir + "/run.log");
   ASSERT_TRUE(wait_until([&] { return !run.running() || stream_length(*r, stream) >= 20000; },
                          std::chrono::seconds(60), std::chrono::milliseconds(2)));
-  // The user loses MULTI while its writes are on the wire: the XADDs
-  // pipelined behind a refused MULTI run on their own.
+  // The user loses MULTI mid-run. Were a write's XADDs sent behind a
+  // MULTI not yet answered, they would run on their own, ahead of the
+  // checkpoint. Sampled atomically until the run ends: at no moment does
+  // the stream hold an entry its checkpoint does not cover.
   r->command({"ACL", "SETUSER", user, "-multi"});
+  long long samples = 0, ahead = 0;
+  ASSERT_TRUE(wait_until(
+    [&] {
+      auto tx = r->pipeline({{"MULTI"}, {"XLEN", stream}, {"HGET", ckpt, stream}, {"EXEC"}});
+      const auto& got = tx.back().elements;
+      if (got.size() == 2) {
+        auto at = got[1].type == redis_reply::kind::string ? got[1].str.find("\"rows\":")
+                                                           : std::string::npos;
+        long long covered = at == std::string::npos ? 0 : std::stoll(got[1].str.substr(at + 7));
+        ++samples;
+        if (got[0].integer > covered) ++ahead;
+      }
+      return !run.running();
+    },
+    std::chrono::seconds(60), std::chrono::milliseconds(1)));
   int code = run.wait();
-  EXPECT_NE(code, 0) << read_text(s.dir + "/run.log");
+  auto log = read_text(s.dir + "/run.log");
+  EXPECT_GT(samples, 0);
+  EXPECT_EQ(ahead, 0) << "entries beyond the checkpoint in " << ahead << " of " << samples
+                      << " samples";
+  // The run stops at the refusal: nothing was sent behind it, so nothing
+  // had to be taken back.
+  EXPECT_NE(code, 0) << log;
+  EXPECT_NE(log.find("refused MULTI"), std::string::npos) << log;
+  EXPECT_EQ(log.find("undoes a partial write"), std::string::npos) << log;
   long long len = stream_length(*r, stream);
   EXPECT_LT(len, rows);
-  // Whatever landed outside a transaction was taken back: the stream holds
-  // exactly what its checkpoint covers.
-  EXPECT_EQ(len, std::max(0LL, checkpoint_rows(*r, ckpt, stream))) << read_text(s.dir + "/run.log");
+  EXPECT_EQ(len, std::max(0LL, checkpoint_rows(*r, ckpt, stream))) << log;
 
   r->command({"ACL", "SETUSER", user, "+multi"});
   auto res = run_tributary(s.line("--resume"));

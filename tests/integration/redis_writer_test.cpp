@@ -1,8 +1,7 @@
 // The Redis writer actor against the real Redis of ops/servers.sh: pre-encoded
 // entries commit with their checkpoint, and after a write fails for good every
-// later write to the same checkpoint field is refused, so that a pipelined
-// successor never commits after its predecessor failed -- also when that
-// successor was already on the wire and had committed: it is taken back.
+// later write to the same checkpoint field is refused, so that a queued
+// successor never commits after its predecessor failed: it is not sent.
 
 #include "actors/sink/redis_writer.hpp"
 
@@ -130,13 +129,11 @@ protected:
   }
 
   /// Replaces the writer with one that waits `linger` for a promised next
-  /// write, leaves up to `on_wire` writes on the wire, and names its
-  /// connection after this test's prefix.
-  void respawn_writer(std::chrono::milliseconds linger, size_t on_wire = 1) {
+  /// write and names its connection after this test's prefix.
+  void respawn_writer(std::chrono::milliseconds linger) {
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     redis_writer_settings settings;
     settings.linger = linger;
-    settings.writes_on_wire = on_wire;
     settings.client_name = prefix + "writer";
     writer = sys.spawn<caf::detached>(redis_writer, local_redis(), settings);
   }
@@ -202,7 +199,7 @@ TEST_F(redis_writer_test, after_a_failed_write_later_writes_to_its_field_are_ref
 
 TEST_F(redis_writer_test, pipelined_writes_to_two_fields_both_commit) {
   // The first write promises a next one; the writer waits for it (a long
-  // linger, so the two really are on the wire together).
+  // linger, so the first's replies are read only when the second comes).
   respawn_writer(std::chrono::seconds(60));
   auto a = batch(prefix + "a", prefix + "a", "{\"n\":2}", 2);
   a.more_follows = true;
@@ -216,7 +213,7 @@ TEST_F(redis_writer_test, pipelined_writes_to_two_fields_both_commit) {
   EXPECT_EQ(admin->command({"HGET", prefix + "ck", prefix + "b"}).str, "{\"n\":3}");
 }
 
-TEST_F(redis_writer_test, a_committed_successor_of_a_failed_pipelined_write_is_taken_back) {
+TEST_F(redis_writer_test, the_queued_successor_of_a_failed_write_is_refused_unsent) {
   respawn_writer(std::chrono::seconds(60));
   admin->command({"SET", prefix + "str", "x"});
   std::string field = prefix + "t";
@@ -224,8 +221,8 @@ TEST_F(redis_writer_test, a_committed_successor_of_a_failed_pipelined_write_is_t
   admin->command({"HSET", prefix + "ck", field, "{\"n\":0}"});
   auto bad = batch(prefix + "str", field, "{\"n\":2}", 2);
   bad.more_follows = true;
-  // The successor goes to a fine stream, so Redis commits it; it is on the
-  // wire before the writer reads that its predecessor failed.
+  // The successor goes to a fine stream, so Redis would commit it; it
+  // reaches the writer before the writer reads that its predecessor failed.
   auto [first, second] = write_both(std::move(bad), batch(prefix + "ok", field, "{\"n\":4}", 2));
   ASSERT_TRUE(std::holds_alternative<failure>(first));
   EXPECT_EQ(std::get<failure>(first).code, failure_code::wrong_type);
@@ -272,11 +269,11 @@ TEST_F(redis_writer_test, a_lost_connection_under_a_pipelined_write_loses_and_re
             std::string::npos);
 }
 
-TEST_F(redis_writer_test, a_failure_deep_in_the_pipeline_takes_back_only_its_own_chain) {
-  // Five writes on the wire at once, two chains (checkpoint fields a and b).
-  // The first of chain b fails in Redis; chain b's later write, which Redis
-  // committed, is taken back and refused; chain a commits whole, in order.
-  respawn_writer(std::chrono::seconds(60), 4);
+TEST_F(redis_writer_test, a_failure_among_queued_writes_stops_only_its_own_chain) {
+  // Five writes queued at once, two chains (checkpoint fields a and b).
+  // The first of chain b fails in Redis; chain b's later write is refused;
+  // chain a commits whole, in order.
+  respawn_writer(std::chrono::seconds(60));
   admin->command({"SET", prefix + "str", "x"});
   std::string a = prefix + "a", b = prefix + "b";
   admin->command({"HSET", prefix + "ck", b, "{\"n\":0}"});
@@ -307,11 +304,11 @@ TEST_F(redis_writer_test, a_failure_deep_in_the_pipeline_takes_back_only_its_own
                                            "{\"id\":1}", "{\"id\":2}", "{\"id\":3}"}));
 }
 
-TEST_F(redis_writer_test, a_lost_connection_under_a_deep_pipeline_loses_and_repeats_nothing) {
-  respawn_writer(std::chrono::seconds(60), 4);
+TEST_F(redis_writer_test, a_lost_connection_under_queued_writes_loses_and_repeats_nothing) {
+  respawn_writer(std::chrono::seconds(60));
   std::string field = prefix + "s";
   caf::scoped_actor self{sys};
-  // Four writes committed in Redis, their replies unread on the wire.
+  // Four writes committed in Redis, the last one's replies unread.
   std::vector<caf::response_handle<caf::blocking_actor, caf::detail::type_list<write_ack>, true>> handles;
   size_t total = 0;
   for (size_t i = 1; i <= 4; ++i) {

@@ -50,6 +50,13 @@ const std::string queued_noperm =
   "+OK\r\n+QUEUED\r\n-NOPERM this user has no permissions to access one of the "
   "keys used as arguments\r\n+QUEUED\r\n-EXECABORT Transaction discarded because "
   "of previous errors.\r\n";
+// As user capexec: MULTI; XADD cap_exec_s ...; HSET cap_exec_ck f 1; then
+// ACL SETUSER capexec -xadd from another connection; EXEC (Redis 7 checks
+// ACLs again at EXEC, runs the rest and is not rolled back)
+const std::string exec_noperm =
+  "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n-NOPERM ACLs rules changed between the moment "
+  "the transaction was accumulated and the EXEC call. This command is no longer allowed "
+  "for the following reason: no permission to execute the command or subcommand\r\n:1\r\n";
 // HGET cap_ck nothere; XLEN cap_s; XRANGE cap_s - + COUNT 1
 const std::string mixed =
   "$-1\r\n:3\r\n*1\r\n*2\r\n$15\r\n1795758886094-0\r\n*4\r\n$3\r\nkey\r\n$2\r\nk1"
@@ -176,6 +183,17 @@ TEST(redis_reply, queue_time_rejection_is_classified_by_the_first_real_error) {
   EXPECT_FALSE(o.checkpoint_written);
 }
 
+TEST(redis_reply, an_acl_change_before_exec_fails_the_write_and_lists_what_ran) {
+  auto o = interpret_write_replies("cap_exec_s", 1, parse_all(exec_noperm));
+  ASSERT_TRUE(o.error.has_value());
+  EXPECT_EQ(o.error->code, failure_code::auth);
+  EXPECT_NE(o.error->what.find("not rolled back"), std::string::npos) << o.error->what;
+  EXPECT_TRUE(o.added_ids().empty());
+  // The checkpoint was written without its entry: the writer writes the
+  // previous one back.
+  EXPECT_TRUE(o.checkpoint_written);
+}
+
 TEST(redis_reply, refused_multi_reports_commands_that_ran_alone) {
   auto replies = parse_all(
     "-NOPERM this user has no permissions to run the 'multi' command\r\n"
@@ -276,12 +294,15 @@ TEST(redis_reply, entries_built_in_place_match_hiredis_whatever_their_length) {
 
 namespace {
 
-/// Hands out `incoming` `chunk` bytes per read; keeps what is written.
+/// Hands out `incoming` `chunk` bytes per read; appends what is written to
+/// `*written` when given.
 class script_transport : public transport {
 public:
-  script_transport(std::string incoming, size_t chunk)
-    : incoming_(std::move(incoming)), chunk_(chunk) {}
-  void write_all(const char* data, size_t size) override { written_.append(data, size); }
+  script_transport(std::string incoming, size_t chunk, std::string* written = nullptr)
+    : incoming_(std::move(incoming)), chunk_(chunk), written_(written) {}
+  void write_all(const char* data, size_t size) override {
+    if (written_) written_->append(data, size);
+  }
   size_t read_some(char* data, size_t size) override {
     if (pos_ >= incoming_.size())
       throw error(failure_code::connection, "script: no more bytes");
@@ -292,10 +313,18 @@ public:
   }
 
 private:
-  std::string incoming_, written_;
+  std::string incoming_;
   size_t chunk_;
+  std::string* written_;
   size_t pos_ = 0;
 };
+
+/// The replies of a transaction after MULTI's +OK, which send_write reads
+/// before it sends the rest.
+std::string after_multi(const std::string& replies) {
+  EXPECT_EQ(replies.rfind("+OK\r\n", 0), 0u);
+  return replies.substr(5);
+}
 
 write_batch two_entries(const std::string& stream) {
   write_batch b;
@@ -312,7 +341,7 @@ write_batch two_entries(const std::string& stream) {
 TEST(redis_reply, clean_commits_are_read_without_their_ids_in_any_chunking) {
   // Two pipelined commits, then the reply to a plain command after them.
   for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}}) {
-    redis_client c(std::make_unique<script_transport>(committed + committed + ":3\r\n", chunk));
+    redis_client c(std::make_unique<script_transport>(after_multi(committed) + after_multi(committed) + ":3\r\n", chunk));
     auto b = two_entries("cap_s");
     auto first = c.receive_write(b, false);
     auto second = c.receive_write(b, false);
@@ -330,7 +359,7 @@ TEST(redis_reply, clean_commits_are_read_without_their_ids_in_any_chunking) {
 
 TEST(redis_reply, a_failed_transaction_leaves_the_fast_path_for_the_full_parser) {
   for (size_t chunk : {size_t{1}, size_t{4096}}) {
-    redis_client c(std::make_unique<script_transport>(stream_wrong_type + committed, chunk));
+    redis_client c(std::make_unique<script_transport>(after_multi(stream_wrong_type) + after_multi(committed), chunk));
     write_batch one = two_entries("cap_str");
     one.entries.pop_back();
     auto o = c.receive_write(one, false);
@@ -344,7 +373,7 @@ TEST(redis_reply, a_failed_transaction_leaves_the_fast_path_for_the_full_parser)
     EXPECT_FALSE(next.error.has_value());
     EXPECT_EQ(next.added, 2u);
   }
-  redis_client c(std::make_unique<script_transport>(queued_noperm, 3));
+  redis_client c(std::make_unique<script_transport>(after_multi(queued_noperm), 3));
   write_batch two = two_entries("acl_cap");
   auto o = c.receive_write(two, false);
   ASSERT_TRUE(o.error.has_value());
@@ -353,9 +382,51 @@ TEST(redis_reply, a_failed_transaction_leaves_the_fast_path_for_the_full_parser)
 }
 
 TEST(redis_reply, asking_for_ids_gives_every_id) {
-  redis_client c(std::make_unique<script_transport>(committed, 5));
+  redis_client c(std::make_unique<script_transport>(after_multi(committed), 5));
   auto o = c.receive_write(two_entries("cap_s"), true);
   EXPECT_EQ(o.ids, (std::vector<std::string>{"1795758886094-0", "1795758886094-1"}));
   EXPECT_EQ(o.added, 2u);
   EXPECT_EQ(o.last_id, "1795758886094-1");
+}
+
+// -- send_write: nothing of a write goes out before MULTI is accepted -------
+
+TEST(redis_reply, a_refused_multi_sends_none_of_the_write) {
+  std::string written;
+  redis_client c(std::make_unique<script_transport>(
+    "-NOPERM this user has no permissions to run the 'multi' command\r\n", 64, &written));
+  try {
+    c.send_write(two_entries("acl_s"));
+    FAIL() << "a refused MULTI must fail the write";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), failure_code::auth);
+    EXPECT_NE(std::string(e.what()).find("MULTI"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(written, "*1\r\n$5\r\nMULTI\r\n");
+  EXPECT_FALSE(c.usable());
+}
+
+TEST(redis_reply, a_lease_held_by_another_run_sends_none_of_the_write) {
+  for (const std::string& held : {std::string("$5\r\nother\r\n"), std::string("$-1\r\n")}) {
+    std::string written;
+    redis_client c(std::make_unique<script_transport>("+OK\r\n" + held + "+OK\r\n", 64, &written));
+    c.watch_in_writes("cap_lease", "mine");
+    try {
+      c.send_write(two_entries("cap_s"));
+      FAIL() << "a lease not this run's must fail the write";
+    } catch (const error& e) {
+      EXPECT_EQ(e.code(), failure_code::target_lost);
+      EXPECT_NE(std::string(e.what()).find("cap_lease"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(written.find("XADD"), std::string::npos) << written;
+    EXPECT_FALSE(c.usable());
+  }
+  // Held by this run: the entries follow.
+  std::string written;
+  redis_client c(std::make_unique<script_transport>("+OK\r\n$4\r\nmine\r\n+OK\r\n", 64, &written));
+  c.watch_in_writes("cap_lease", "mine");
+  c.send_write(two_entries("cap_s"));
+  EXPECT_EQ(written.rfind("*2\r\n$5\r\nWATCH\r\n$9\r\ncap_lease\r\n*2\r\n$3\r\nGET\r\n", 0), 0u)
+    << written;
+  EXPECT_NE(written.find("XADD"), std::string::npos);
 }
