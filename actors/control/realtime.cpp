@@ -144,6 +144,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
 
   std::map<std::string, std::string> checkpoints;
   std::optional<slot_record> recorded_slot;
+  bool state_in_redis = false;  // the checkpoint hash exists
   uint64_t max_entry = default_max_bulk_bytes;
   redis.run("preparing the target", [&](redis_client& c) {
     check_write_access(c, opts.target, layout.names.front(), ckpt);
@@ -168,6 +169,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     max_entry = max_bulk_bytes(c);
     checkpoints.clear();
     auto r = command_or_throw(c, {"HGETALL", ckpt});
+    state_in_redis = !r.elements.empty();
     for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
       checkpoints[r.elements[i].str] = r.elements[i + 1].str;
     // The slot record is not a stream's checkpoint.
@@ -208,6 +210,26 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
                     "' no longer exists, so the changes since the last checkpoint are gone: "
                     "run with --overwrite to start over");
     slot_record ours{slot_name, rep->identity().database, publication, rep->identity().system_id};
+    if (opts.resume && !state_in_redis && existing) {
+      // A slot Tributary could have made, and no trace of the replication
+      // in Redis: the changes before the slot's position were acknowledged
+      // by a Redis that no longer has them (or by another one). Streaming
+      // on would leave them missing for good. Another's slot is refused
+      // below for what it is.
+      auto found = rep->describe_slot(slot_name);
+      if (found && found->type == "logical" && found->plugin == "pgoutput" &&
+          found->database == ours.database)
+        throw error(failure_code::target_lost,
+                    "redis holds no state of replication '" + opts.id + "' (no checkpoint " +
+                      ckpt + "), yet its replication slot '" + slot_name +
+                      "' exists in the source: redis lost writes it had acknowledged "
+                      "(restarted without persistence, or emptied), or it is not the redis "
+                      "this replication wrote to. --resume stops rather than stream on from "
+                      "the slot's position, which would leave everything before it missing; "
+                      "check the target, or run with --overwrite to start over (for 'full', "
+                      "drop the slot first, SELECT pg_drop_replication_slot('" + slot_name +
+                      "'): redis no longer holds the record that proves it this replication's)");
+    }
     if (snapshot_needed) {
       if (auto found = rep->describe_slot(slot_name)) {
         auto refusal = slot_drop_refusal(*found, recorded_slot, ours);

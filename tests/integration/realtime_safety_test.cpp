@@ -269,3 +269,77 @@ TEST_F(realtime_safety, under_global_an_unconvertible_change_ends_the_run_withou
   EXPECT_EQ(all[1].after.at("v").as_string(), "hello");
   EXPECT_EQ(all[2].after.at("id").as_int64(), 1);
 }
+
+TEST_F(realtime_safety, under_eventual_without_skipping_an_unconvertible_change_ends_the_run) {
+  use("unconvnoskip");
+  applier("realtime:\n  replay-consistency: EVENTUAL\n  skip-tables-on-failures: false\n");
+  sql db(db_);
+  db.exec("CREATE TABLE rt1(id int PRIMARY KEY, v int); CREATE TABLE ok(id int PRIMARY KEY, v int)");
+  start("realtime");
+  db.exec("INSERT INTO rt1 VALUES (1, 1)");
+  ASSERT_TRUE(wait_entries(stream("rt1"), 1)) << log();
+  db.exec("ALTER TABLE rt1 ALTER COLUMN v TYPE text");
+  auto before_change = db.rows("SELECT pg_current_wal_insert_lsn()::text")[0][0];
+  db.exec("INSERT INTO rt1 VALUES (2, 'hello')");
+  db.exec("INSERT INTO ok VALUES (1, 1)");
+  // Not a skipped table: the whole run ends.
+  ASSERT_TRUE(wait_until([&] { return !child_->running(); }, 60s)) << log();
+  EXPECT_EQ(child_->wait(), 1) << log();
+  EXPECT_NE(log().find("public.rt1"), std::string::npos) << log();
+  EXPECT_NE(log().find("hello"), std::string::npos) << log();
+  EXPECT_EQ(stream_length(*r_, stream("rt1")), 1);
+  auto kept = sql("postgres").rows("SELECT confirmed_flush_lsn <= '" + before_change +
+                                   "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" +
+                                   db_ + "'");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0][0], "t") << "the slot moved past the change it did not write";
+  // Once the run reads v as text, --resume writes the change once, and the
+  // other table's change, written or not before the end, once too.
+  start("realtime", {"--resume"});
+  db.exec("INSERT INTO ok VALUES (2, 2)");
+  ASSERT_TRUE(wait_entries(stream("ok"), 2)) << log();
+  ASSERT_TRUE(wait_entries(stream("rt1"), 2)) << log();
+  EXPECT_EQ(stop(), 0) << log();
+  auto rt1 = changes(stream("rt1"));
+  ASSERT_EQ(rt1.size(), 2u);
+  EXPECT_EQ(rt1[1].after.at("id").as_int64(), 2);
+  EXPECT_EQ(rt1[1].after.at("v").as_string(), "hello");
+  auto ok = changes(stream("ok"));
+  ASSERT_EQ(ok.size(), 2u);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(ok[i].after.at("id").as_int64(), i + 1);
+}
+
+// -- a Redis that holds nothing of the replication --------------------------
+
+TEST_F(realtime_safety, resume_into_a_redis_without_the_replication_stops_and_names_its_checkpoint) {
+  use("redisempty");
+  sql db(db_);
+  db.exec("CREATE TABLE t(id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1)");
+  start("full");
+  db.exec("INSERT INTO t VALUES (2, 2)");
+  ASSERT_TRUE(wait_entries(stream("t"), 1)) << log();
+  EXPECT_EQ(stop(), 0) << log();
+  // Redis loses everything (emptied, or restarted without persistence);
+  // the slot stays in the source, past the changes written.
+  clean_redis();
+  for (const std::string mode : {"realtime", "full"}) {
+    SCOPED_TRACE(mode);
+    EXPECT_EQ(run_to_end(mode, {"--resume"}), 1) << log();
+    EXPECT_NE(log().find("redis holds no state of replication '" + id_ + "'"), std::string::npos)
+      << log();
+    EXPECT_NE(log().find(ckpt()), std::string::npos) << log();
+    EXPECT_NE(log().find("--overwrite"), std::string::npos) << log();
+    EXPECT_EQ(stream_length(*r_, stream("t")), 0);
+    EXPECT_EQ(r_->command({"EXISTS", ckpt()}).integer, 0);
+    EXPECT_EQ(slot_owner(), "pgoutput|" + db_);
+  }
+  // With the slot dropped (Redis no longer proves it this replication's),
+  // --overwrite starts over: a fresh snapshot, then the changes.
+  EXPECT_NE(log().find("pg_drop_replication_slot('" + db_ + "')"), std::string::npos) << log();
+  drop_slot();
+  start("full", {"--overwrite"});
+  db.exec("INSERT INTO t VALUES (3, 3)");
+  ASSERT_TRUE(wait_entries(stream("t"), 1)) << log();
+  EXPECT_EQ(stop(), 0) << log();
+  EXPECT_EQ(stream_length(*r_, db_ + "_public_t"), 2);
+}
