@@ -28,6 +28,7 @@
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/run_lease.hpp"
+#include "actors/control/slot_ownership.hpp"
 #include "actors/control/split_plan.hpp"
 #include "actors/control/stop_signals.hpp"
 #include "actors/control/type_ids.hpp"
@@ -50,6 +51,27 @@ void check_state(redis_client& c, const run_options& opts, const std::string& ck
                   "') has state in Redis (" + ckpt +
                   "): run with --resume to continue it or --overwrite to "
                   "delete it and start over");
+}
+
+// `snapshot --overwrite` of a replication that `full` or `realtime` runs
+// (its checkpoint records the slot it created): the streams would be
+// rewritten from a new snapshot while the slot stays where it is, so a
+// later `realtime --resume` would stream changes that do not follow that
+// snapshot (some twice, or some never), and the deleted record would no
+// longer prove the slot Tributary's own. Refused; `full --overwrite`
+// starts such a replication over with a fresh slot.
+void refuse_snapshot_over_a_slot(redis_client& c, const run_options& opts,
+                                 const std::string& ckpt) {
+  auto r = command_or_throw(c, {"HGET", ckpt, slot_record_field});
+  if (r.type != redis_reply::kind::string) return;
+  auto rec = decode_slot_record(r.str);
+  throw error(failure_code::state_exists,
+              "replication '" + opts.id + "' (group '" + opts.group +
+                "') streams changes from replication slot '" + (rec ? rec->slot : r.str) +
+                "' (recorded in " + ckpt + " as " + slot_record_field +
+                "): 'snapshot --overwrite' would rewrite its streams without that slot, whose "
+                "changes would then no longer follow them. Run 'full --overwrite' to start it "
+                "over with a fresh slot, or use another --id");
 }
 
 // "catalog.schema" entries of a filter, for the message when nothing matches.
@@ -244,7 +266,11 @@ run_summary run(const run_options& opts, bool& logs_open) {
   auto ckpt = checkpoint_key(opts.group, opts.id);
   redis_setup redis{opts.target};
   auto lease = hold_replication(redis, opts, ckpt);
-  if (opts.overwrite) std::filesystem::remove_all(dir);
+  if (opts.overwrite) {
+    redis.run("checking the replication's slot record",
+              [&](redis_client& c) { refuse_snapshot_over_a_slot(c, opts, ckpt); return 0; });
+    std::filesystem::remove_all(dir);
+  }
   log::open_log_files(dir);
   logs_open = true;
   log::info("starts snapshot of replication " + opts.id + " (group " + opts.group +
@@ -345,8 +371,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   } else {
     s.exit_code = skipped ? 3 : 0;
   }
-  log::info("finishes snapshot of replication " + opts.id + " with exit code " +
-            std::to_string(s.exit_code));
+  log::info("finishes snapshot of replication " + opts.id);
   return s;
 }
 
@@ -377,6 +402,9 @@ run_summary run_replication(const run_options& opts) {
   try {
     auto r = run(opts, logs_open);
     summarize(r);
+    // Said once the summary is written: a log or summary that could not
+    // be written turns an exit code of 0 into 1.
+    if (logs_open) log::info("exits with code " + std::to_string(r.exit_code));
     return r;
   } catch (const error& e) {
     s.exit_code = exit_code_for(e.code());

@@ -251,6 +251,9 @@ TEST_F(bad_input, a_full_disk_under_the_data_dir_is_a_warning_and_exit_1) {
   EXPECT_TRUE(has(res.output, "warning: cannot write " + data + "/bad_disk/trace.log: No space left on device"))
     << res.output;
   EXPECT_FALSE(has(res.output, "wrote the run summary")) << res.output;
+  // The exit code is said once it is known, after the summary.
+  EXPECT_FALSE(has(res.output, "exit code 0")) << res.output;
+  EXPECT_TRUE(has(res.output, "exits with code 1")) << res.output;
   auto lines = final_lines(res.output);
   ASSERT_FALSE(lines.empty()) << res.output;
   EXPECT_TRUE(has(lines.back(), "No space left on device")) << lines.back();

@@ -136,6 +136,15 @@ TEST_F(realtime_safety, full_drops_only_the_slot_it_created_itself) {
   EXPECT_NE(log().find("drops replication slot " + db_), std::string::npos) << log();
   EXPECT_EQ(stream_length(*r_, db_ + "_public_t"), 1);
   EXPECT_EQ(r_->command({"HGET", ckpt(), "#replication_slot"}).type, redis_reply::kind::string);
+  // `snapshot --overwrite` would rewrite the streams while the slot stays
+  // where it is: refused before anything is deleted.
+  EXPECT_EQ(run_to_end("snapshot", {"--overwrite"}), 2) << log();
+  EXPECT_NE(log().find("#replication_slot"), std::string::npos) << log();
+  EXPECT_NE(log().find("'full --overwrite'"), std::string::npos) << log();
+  EXPECT_EQ(stream_length(*r_, db_ + "_public_t"), 1);
+  EXPECT_EQ(stream_length(*r_, stream("t")), 1);
+  EXPECT_EQ(r_->command({"HGET", ckpt(), "#replication_slot"}).type, redis_reply::kind::string);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/data/" + id_ + "/trace.log"));
 }
 
 // -- tables PostgreSQL cannot publish updates of ---------------------------
