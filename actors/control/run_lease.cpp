@@ -72,6 +72,13 @@ redis_reply checked(redis_client& c, const std::vector<std::string>& argv) {
   return command_or_throw(c, argv);
 }
 
+// MULTI on its own, its answer awaited before the commands it guards are
+// sent: were it refused (an ACL changed during the run), they would run at
+// once, outside the transaction and its WATCH.
+void begin_transaction(redis_client& c) {
+  checked(c, {"MULTI"});
+}
+
 }  // namespace
 
 std::string lease_key(const std::string& group, const std::string& id) {
@@ -168,8 +175,8 @@ run_lease::run_lease(const redis_config& target, const std::string& group, const
                   (h ? describe(*h) : held.str) +
                   (is_alive ? " (its process is gone)" : " (it expired)"));
       }
-      auto r = c->pipeline({{"MULTI"},
-                            {"SET", key_, fence_->holder},
+      begin_transaction(*c);
+      auto r = c->pipeline({{"SET", key_, fence_->holder},
                             {"SET", alive_key_, me_.token, "PX", ttl},
                             {"EXEC"}});
       if (r.back().type == redis_reply::kind::array) break;
@@ -221,7 +228,8 @@ void run_lease::renew_loop() {
         lk.lock();
         break;
       }
-      auto r = c->pipeline({{"MULTI"}, {"SET", alive_key_, me_.token, "PX", ttl}, {"EXEC"}});
+      begin_transaction(*c);
+      auto r = c->pipeline({{"SET", alive_key_, me_.token, "PX", ttl}, {"EXEC"}});
       if (r.back().type == redis_reply::kind::array) {
         fence_->valid_until = sent + std::chrono::nanoseconds(lease_ttl - lease_margin).count();
         warned = false;
@@ -255,10 +263,12 @@ run_lease::~run_lease() {
     auto c = redis_client::connect(target_, 2000, 2000);
     checked(*c, {"WATCH", key_});
     auto held = checked(*c, {"GET", key_});
-    if (held.type == redis_reply::kind::string && held.str == fence_->holder)
-      c->pipeline({{"MULTI"}, {"DEL", key_, alive_key_}, {"EXEC"}});
-    else
+    if (held.type == redis_reply::kind::string && held.str == fence_->holder) {
+      begin_transaction(*c);
+      c->pipeline({{"DEL", key_, alive_key_}, {"EXEC"}});
+    } else {
       c->command({"UNWATCH"});
+    }
   } catch (const std::exception& e) {
     log::warn("cannot give back the lease " + key_ + " of replication " + id_ + " (it expires in " +
               std::to_string(lease_ttl.count() / 1000) + " s): " + e.what());
