@@ -1,6 +1,5 @@
 #include "actors/sink/redis_writer.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <variant>
@@ -143,19 +142,9 @@ void undo_partial(redis_writer_state& st, const write_batch& b,
   }
 }
 
-// The chain a write belongs to: writes of one chain must commit in order.
-std::string chain_of(const write_batch& b) {
-  return b.checkpoint_key.empty() ? "stream " + b.stream : b.checkpoint_field;
-}
-
 // One attempt: connect if needed, skip the batch if an earlier attempt
-// already committed it, else write it. `committed_values` are checkpoint
-// values that mean this batch is in: its own, and those of writes of the same
-// field sent after it on a lost connection (one connection commits in order,
-// so if a later one is in, this one is too).
-write_ack attempt_write(redis_writer_state& st, const write_batch& b,
-                        bool check_committed,
-                        const std::vector<std::string>& committed_values) {
+// already committed it (its checkpoint value is in), else write it.
+write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check_committed) {
   if (!st.client) connect(st);
   bool has_checkpoint = !b.checkpoint_key.empty();
   if (has_checkpoint && st.committed.count(b.checkpoint_field) == 0) {
@@ -164,10 +153,7 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b,
   }
   if (has_checkpoint && check_committed) {
     auto now = read_checkpoint(*st.client, b);
-    bool in = now && (*now == b.checkpoint_value ||
-                      std::find(committed_values.begin(), committed_values.end(), *now) !=
-                        committed_values.end());
-    if (in) {
+    if (now && *now == b.checkpoint_value) {
       log::info("finds the batch for " + b.stream +
                 " committed before the connection was lost; skips it");
       st.committed[b.checkpoint_field] = now;
@@ -200,13 +186,12 @@ std::optional<failure> refusal(const redis_writer_state& st, const write_batch& 
 // Writes one batch on its own, retrying under the policy: the ack, or the
 // failure once it is permanent or out of retries (the field is then failed).
 std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write_batch& b,
-                                             bool check_first,
-                                             const std::vector<std::string>& committed_values) {
+                                             bool check_first) {
   if (auto f = refusal(st, b)) return *f;
   for (int failures = 0;;) {
     failure f;
     try {
-      auto ack = attempt_write(st, b, check_first || failures > 0, committed_values);
+      auto ack = attempt_write(st, b, check_first || failures > 0);
       metrics::add_batch("committed");
       return ack;
     } catch (const error& e) {
@@ -214,8 +199,8 @@ std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write
     } catch (const std::exception& e) {
       f = failure{failure_code::internal, e.what()};
     }
-    // After a failure the connection's state is unknown (a pipelined
-    // MULTI may be half sent): the next attempt starts on a fresh one.
+    // After a failure the connection's state is unknown (a write may be
+    // half sent): the next attempt starts on a fresh one.
     st.client.reset();
     auto d = st.policy.next(++failures, f.code);
     if (!d.retry) {
@@ -243,83 +228,44 @@ void deliver(redis_writer_state::sent& s, std::variant<write_ack, failure> r) {
     s.promise.deliver(to_caf_error(std::get<failure>(r)));
 }
 
-// Something went wrong with the writes on the wire: `front` is what the first
-// one did (nullopt: the connection failed, nothing is known). Reads what the
-// others did while the connection lasts, keeps the commits of chains that
-// are intact, undoes those that came after a failure in their chain, and
-// writes everything not in again, one at a time, in order.
-void recover(redis_writer_state& st, std::optional<write_outcome> front) {
-  auto pending = std::move(st.pending);
-  st.pending.clear();
-  std::vector<std::optional<write_outcome>> outcomes(pending.size());
-  outcomes[0] = std::move(front);
-  bool readable = outcomes[0] && st.client && st.client->usable();
-  for (size_t i = 1; readable && i < pending.size(); ++i) {
+// The write on the wire failed: `o` is what it did (nullopt: the
+// connection failed, nothing is known). A known outcome is taken back
+// (whatever of it is in), then the write fails for good or is written again
+// on its own; an unknown one is checked against its checkpoint first.
+void recover(redis_writer_state& st, std::optional<write_outcome> o) {
+  auto s = std::move(*st.on_wire);
+  st.on_wire.reset();
+  if (!o || (st.client && !st.client->usable())) st.client.reset();
+  auto fail = [&](const failure& f) {
+    if (!s.batch.checkpoint_key.empty()) st.failed_fields.insert(s.batch.checkpoint_field);
+    metrics::add_batch("failed");
+    deliver(s, f);
+  };
+  if (o) {
     try {
-      outcomes[i] = st.client->receive_write(pending[i].batch);
-      readable = st.client->usable();
-    } catch (const std::exception&) {
-      readable = false;
+      if (!st.client) connect(st);
+      undo_partial(st, s.batch, *o);
+    } catch (const error& e) {
+      log::error(e.what());
+      fail(e.to_failure());
+      return;
+    }
+    if (o->error && !is_retryable(o->error->code)) {
+      log::error("fails to write " + std::to_string(s.batch.size()) + " entries to " +
+                 s.batch.stream + " (" + to_string(o->error->code) + ", permanent): " +
+                 o->error->what);
+      fail(failure{o->error->code, o->error->what + " (undone: the batch is not in the stream)"});
+      return;
     }
   }
-  if (!readable) st.client.reset();
-  std::set<std::string> broken;  // chains with a write not in
-  std::vector<size_t> again;     // writes to send again, in order
-  std::vector<bool> unknown(pending.size(), false);
-  for (size_t i = 0; i < pending.size(); ++i) {
-    auto& s = pending[i];
-    auto chain = chain_of(s.batch);
-    const auto& o = outcomes[i];
-    if (o && !o->error && broken.count(chain) == 0) {
-      if (!s.batch.checkpoint_key.empty())
-        st.committed[s.batch.checkpoint_field] = s.batch.checkpoint_value;
-      metrics::add_batch("committed");
-      deliver(s, write_ack{o->added, o->last_id});
-      continue;
-    }
-    broken.insert(chain);
-    if (o) {
-      // Known outcome: take back whatever of it is in, then write it again.
-      try {
-        if (!st.client) connect(st);
-        undo_partial(st, s.batch, *o);
-      } catch (const error& e) {
-        if (!s.batch.checkpoint_key.empty()) st.failed_fields.insert(s.batch.checkpoint_field);
-        metrics::add_batch("failed");
-        log::error(e.what());
-        deliver(s, e.to_failure());
-        continue;
-      }
-      if (o->error && !is_retryable(o->error->code)) {
-        // The write itself failed for good: it is not tried again.
-        if (!s.batch.checkpoint_key.empty()) st.failed_fields.insert(s.batch.checkpoint_field);
-        metrics::add_batch("failed");
-        log::error("fails to write " + std::to_string(s.batch.size()) + " entries to " +
-                   s.batch.stream + " (" + to_string(o->error->code) + ", permanent): " +
-                   o->error->what);
-        deliver(s, failure{o->error->code,
-                           o->error->what + " (undone: the batch is not in the stream)"});
-        continue;
-      }
-    } else {
-      unknown[i] = true;
-    }
-    again.push_back(i);
-  }
-  for (size_t k = 0; k < again.size(); ++k) {
-    auto& s = pending[again[k]];
-    std::vector<std::string> later;
-    if (unknown[again[k]])
-      for (size_t j = k + 1; j < again.size(); ++j)
-        if (unknown[again[j]] && chain_of(pending[again[j]].batch) == chain_of(s.batch))
-          later.push_back(pending[again[j]].batch.checkpoint_value);
-    deliver(s, write_alone(st, s.batch, unknown[again[k]], later));
-  }
+  deliver(s, write_alone(st, s.batch, !o));
 }
 
-// Reads the replies of the oldest write on the wire and answers its sender.
-void settle_front(redis_writer_state& st) {
-  auto& s = st.pending.front();
+// Reads the replies of the write on the wire, if there is one, and
+// answers its sender.
+void settle(redis_writer_state& st) {
+  if (!st.on_wire) return;
+  auto& s = *st.on_wire;
   write_outcome o;
   try {
     o = st.client->receive_write(s.batch, false);
@@ -339,38 +285,29 @@ void settle_front(redis_writer_state& st) {
     st.committed[s.batch.checkpoint_field] = s.batch.checkpoint_value;
   metrics::add_batch("committed");
   s.promise.deliver(write_ack{o.added, std::move(o.last_id)});
-  st.pending.pop_front();
+  st.on_wire.reset();
 }
 
-void settle_all(redis_writer_state& st) {
-  while (!st.pending.empty()) settle_front(st);
-}
-
-// Puts the newest pending write on the wire. Its MULTI must be answered
-// before its entries are sent, and that answer comes after the replies of
-// every write before it: those are read first. A first write to a
-// checkpoint field also reads the field's value (to restore it after a
-// partial failure).
-void send_back(redis_writer_state& st) {
-  if (st.pending.size() > 1) {
-    auto newest = std::move(st.pending.back());
-    st.pending.pop_back();
-    settle_all(st);
-    // A write before it to the same field may just have failed for good.
-    if (auto f = refusal(st, newest.batch)) {
-      newest.promise.deliver(to_caf_error(*f));
-      return;
-    }
-    st.pending.push_back(std::move(newest));
+// Puts a write on the wire. Its MULTI must be answered before its entries
+// are sent, and that answer comes after the replies of the write before
+// it: those are read first. A first write to a checkpoint field also reads
+// the field's value (to restore it after a partial failure).
+void send(redis_writer_state& st, redis_writer_state::sent w) {
+  settle(st);
+  // The write before it to the same field may just have failed for good.
+  if (auto f = refusal(st, w.batch)) {
+    w.promise.deliver(to_caf_error(*f));
+    return;
   }
-  auto& b = st.pending.back().batch;
+  st.on_wire = std::move(w);
+  auto& b = st.on_wire->batch;
   try {
     if (!st.client) connect(st);
     if (!b.checkpoint_key.empty() && st.committed.count(b.checkpoint_field) == 0) {
       st.checkpoint_key = b.checkpoint_key;
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
     }
-    st.pending.back().sent_at = std::chrono::steady_clock::now();
+    st.on_wire->sent_at = std::chrono::steady_clock::now();
     st.client->send_write(b);
   } catch (const std::exception& e) {
     log::warn("cannot send a write to " + b.stream + ": " + e.what());
@@ -393,13 +330,12 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
       if (auto f = refusal(st, b)) return to_caf_error(*f);
       auto promise = self->make_response_promise<write_ack>();
       bool more = b.more_follows;
-      st.pending.push_back({std::move(b), promise, {}});
       ++st.generation;
       // Its replies stay unread while the sender builds the next write.
-      send_back(st);
+      send(st, {std::move(b), promise, {}});
       if (!more) {
-        settle_all(st);
-      } else if (!st.pending.empty() && !st.flush_armed) {
+        settle(st);
+      } else if (st.on_wire && !st.flush_armed) {
         st.flush_armed = true;
         self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
       }
@@ -411,8 +347,8 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
       auto& st = self->state;
       st.flush_armed = false;
       if (generation == st.generation) {
-        settle_all(st);
-      } else if (!st.pending.empty()) {
+        settle(st);
+      } else if (st.on_wire) {
         st.flush_armed = true;
         self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
       }

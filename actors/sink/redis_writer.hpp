@@ -4,7 +4,6 @@
 // only from actor .cpp files (pulls in CAF).
 
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,8 +56,8 @@ struct redis_writer_state {
     caf::typed_response_promise<write_ack> promise;
     std::chrono::steady_clock::time_point sent_at;
   };
-  /// Writes on the wire, in send order (Redis answers in that order).
-  std::deque<sent> pending;
+  /// The write on the wire (one at a time: see redis_writer).
+  std::optional<sent> on_wire;
   /// Counts writes; a flush for an older count is stale.
   uint64_t generation = 0;
   /// A flush is scheduled (one at a time: a timer per write would wake the
@@ -88,10 +87,9 @@ struct redis_writer_state {
 /// run outside a transaction. So one write at a time is on the wire; a write
 /// marked more_follows leaves its replies unread until the next write comes
 /// (or settings.linger passes), and they are read before that one is sent.
-/// When one fails, the writes queued behind it to the same checkpoint field
-/// (or stream) are refused or written again after it, in order; after a
-/// lost connection each is checked against its checkpoint (the field holds
-/// the value of the last of them that committed) before it is sent again.
+/// A write that fails for good makes the writes after it to the same
+/// checkpoint field fail unsent; one whose connection was lost is checked
+/// against its checkpoint before it is sent again.
 redis_writer_actor::behavior_type
 redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
              redis_config target, redis_writer_settings settings);
