@@ -62,9 +62,10 @@ std::string gcvt_layout(bool negative, const std::string& digits, int decpt) {
 std::string gcvt(double v, int precision) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v < 0 ? "-Infinity" : "Infinity";
-  bool negative = std::signbit(v);
+  // The server prints a negative zero as "0" too.
+  if (v == 0) return "0";
+  bool negative = v < 0;
   double a = std::fabs(v);
-  if (a == 0) return negative ? "-0" : "0";
   char buf[64];
   auto res = precision < 0 ? std::to_chars(buf, buf + sizeof buf, a, std::chars_format::scientific)
                            : std::to_chars(buf, buf + sizeof buf, a, std::chars_format::scientific,
