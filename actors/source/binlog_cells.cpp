@@ -201,6 +201,12 @@ row_converter::row_converter(const table_schema& schema, const table_map& map,
       bad("column " + c.name + " of " + table_ + " (" + c.source_type + ", " + to_string(c.kind) +
           ") is logged as " + to_string(d.real_type) + ", which the binlog decoder cannot "
           "turn into " + to_string(c.kind));
+    bool old_temporal = d.real_type == column_type::time ||
+                        d.real_type == column_type::datetime ||
+                        d.real_type == column_type::timestamp;
+    if (old_temporal && c.precision > 0)
+      bad("column " + c.name + " of " + table_ + " (" + c.source_type + "): " +
+          old_temporal_advice(map_));
     column_plan p;
     p.map_index = index;
     p.schema_index = j;

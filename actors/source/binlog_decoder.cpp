@@ -303,6 +303,10 @@ void decoder::track(const event& ev) {
     trx_.end_pos = h.log_pos;
     trx_.commit_ts_ms = static_cast<int64_t>(h.timestamp) * 1000;
     trx_open_ = false;
+    // Every statement logs the maps of its tables again, and table ids
+    // change as tables are reopened: keeping maps past their transaction
+    // would only grow the cache.
+    tables_.clear();
   };
   if (auto* g = std::get_if<gtid_event>(&ev.body)) {
     begin(g->text(), h.server_id);

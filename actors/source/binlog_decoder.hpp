@@ -22,7 +22,9 @@
 //      DDL (statement text, default database): the reader re-reads the
 //      table's schema and appends a schema dump entry;
 //    - table_map: the table of the rows events that follow (the decoder
-//      already keeps it; table() looks it up again);
+//      keeps it until the transaction ends; table() looks it up again);
+//      build the table's row_converter now: it rejects a map the rows could
+//      not be decoded into the schema from, before the rows arrive;
 //    - rows_event: every row of one WRITE/UPDATE/DELETE event, decoded with
 //      that map (row_image per row; update: before[i] -> after[i]);
 //    - xid_event: the transaction commits;
@@ -107,7 +109,9 @@ public:
   const std::string& file() const { return file_; }
   void set_file(std::string file) { file_ = std::move(file); }
 
-  /// The map of `table_id`, or nullptr.
+  /// The map of `table_id`, or nullptr. Maps live until the end of their
+  /// transaction (XID, COMMIT, or a DDL's QUERY): every statement logs its
+  /// maps again. Copy a map to keep it longer.
   const table_map* table(uint64_t table_id) const;
 
   /// The last FORMAT_DESCRIPTION (nullptr before one).

@@ -308,6 +308,10 @@ void read_image(cursor& in, const table_map& map, const std::vector<bool>& prese
   }
 }
 
+void read_rows(cursor& rows, rows_kind kind, const table_map& map,
+               const std::vector<bool>& present, size_t n_before,
+               const std::vector<bool>& present_after, size_t n_after, rows_event& ev);
+
 size_t count_set(const std::vector<bool>& bits) {
   size_t n = 0;
   for (bool b : bits) n += b;
@@ -346,8 +350,38 @@ rows_event parse_rows(cursor& in, const rows_layout& layout, const table_map& ma
     unpacked = uncompress_mariadb(in, "compressed rows");
     rows = cursor(unpacked.data(), unpacked.size(), 0);
   }
+  try {
+    read_rows(rows, layout.kind, map, present, n_before, present_after, n_after, ev);
+  } catch (const error& e) {
+    if (!has_old_temporal(map)) throw;
+    throw error(e.code(), std::string(e.what()) + "; " + old_temporal_advice(map));
+  }
+  return ev;
+}
+
+std::string old_temporal_advice(const table_map& map) {
+  return map.database + "." + map.table +
+         " has TIME/DATETIME/TIMESTAMP columns in MariaDB's pre-10.1 format, whose "
+         "fractional-second variants the binlog does not describe: rebuild the table in the "
+         "current format (SET GLOBAL mysql56_temporal_format = ON; ALTER TABLE " + map.database +
+         "." + map.table + " FORCE)";
+}
+
+bool has_old_temporal(const table_map& map) {
+  for (const auto& c : map.columns)
+    if (c.real_type == column_type::time || c.real_type == column_type::datetime ||
+        c.real_type == column_type::timestamp)
+      return true;
+  return false;
+}
+
+namespace {
+
+void read_rows(cursor& rows, rows_kind kind, const table_map& map,
+               const std::vector<bool>& present, size_t n_before,
+               const std::vector<bool>& present_after, size_t n_after, rows_event& ev) {
   while (!rows.empty()) {
-    switch (layout.kind) {
+    switch (kind) {
       case rows_kind::write:
         ev.after.emplace_back();
         read_image(rows, map, present, n_before, ev.after.back());
@@ -364,7 +398,8 @@ rows_event parse_rows(cursor& in, const rows_layout& layout, const table_map& ma
         break;
     }
   }
-  return ev;
 }
+
+}  // namespace
 
 }  // namespace trib::binlog

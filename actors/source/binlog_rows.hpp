@@ -87,6 +87,13 @@ uint64_t peek_rows_table_id(const char* body, size_t size, size_t table_id_size)
 /// Decodes one column value at `in` (used by parse_rows; exposed for tests).
 void decode_value(cursor& in, const column_def& col, value& out);
 
+/// Whether `map` has TIME/DATETIME/TIMESTAMP columns in the pre-5.6 (and
+/// MariaDB pre-10.1) format, and the advice for tables that do: MariaDB's
+/// fractional variants of them log no metadata, so their size in a row
+/// cannot be known from the binlog.
+bool has_old_temporal(const table_map& map);
+std::string old_temporal_advice(const table_map& map);
+
 /// MariaDB's compressed payload (one header byte: algorithm and the size of
 /// the length that follows, then zlib data) to the original bytes.
 std::string uncompress_mariadb(cursor& in, const char* what);

@@ -411,5 +411,98 @@ TEST(binlog_compressed, decodes_mariadb_compressed_queries_and_rows) {
   EXPECT_ROW(conv.convert(rows(ev[2]).before[0]), cells({"2", "short"}));
 }
 
+
+TEST(binlog_minimal_image, keeps_each_image_s_own_present_columns) {
+  auto all = decode_all("minimal_image", "mysql-bin.000024");
+  auto ev = rows_of(all, "slim");
+  ASSERT_EQ(ev.size(), 3u);
+  auto s = schema("slim", {col("id", value_kind::int32), col("a", value_kind::text),
+                           col("b", value_kind::int32)});
+  row_converter conv(s, ev[0]->map);
+  EXPECT_ROW(conv.convert(rows(ev[0]).after[0]), cells({"1", "one", "10"}));
+  // The update's before image holds the key only, its after image the
+  // changed column only.
+  const auto& u = rows(ev[1]);
+  ASSERT_EQ(u.before.size(), 1u);
+  EXPECT_TRUE(u.before[0].values[0].present);
+  EXPECT_FALSE(u.before[0].values[1].present);
+  EXPECT_FALSE(u.before[0].values[2].present);
+  EXPECT_FALSE(u.after[0].values[0].present);
+  EXPECT_TRUE(u.after[0].values[2].present);
+  EXPECT_EQ(u.after[0].values[2].integer, 11u);
+  EXPECT_EQ(u.before[0].values[0].integer, 1u);
+  try {
+    conv.convert(u.after[0]);
+    FAIL() << "makes a row of a partial image";
+  } catch (const error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "binlog: column id of binlog_capture.slim is not in the row image: set "
+              "binlog_row_image=FULL on the source");
+  }
+  EXPECT_FALSE(rows(ev[2]).before[0].values[1].present);
+}
+
+TEST(binlog_old_temporal, decodes_pre_10_1_times_and_names_the_fractional_ones) {
+  auto events = binlog_events("old_temporal");
+  decoder d;
+  d.set_file("mysql-bin.000036");
+  std::vector<row> got;
+  bool refused = false;
+  auto oldtime = schema("oldtime", {col("id", value_kind::int32), col("t", value_kind::time),
+                                    col("dtm", value_kind::timestamp),
+                                    col("ts", value_kind::timestamptz)});
+  auto oldfrac = schema("oldfrac", {col("id", value_kind::int32), col("t3", value_kind::time, 3)});
+  oldfrac.columns[1].source_type = "TIME(3)";
+  for (const auto& bytes : events) {
+    event ev;
+    try {
+      ev = d.decode(bytes);
+    } catch (const error& e) {
+      // The rows of the fractional table cannot be cut apart...
+      EXPECT_NE(std::string(e.what()).find("ALTER TABLE binlog_capture.oldfrac FORCE"),
+                std::string::npos) << e.what();
+      refused = true;
+      continue;
+    }
+    if (auto* m = std::get_if<table_map>(&ev.body)) {
+      if (m->table != "oldfrac") continue;
+      // ...and the converter, built at its TABLE_MAP, says so first.
+      try {
+        row_converter conv(oldfrac, *m);
+        ADD_FAILURE() << "accepts TIME(3) in the old format";
+      } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("column t3 of binlog_capture.oldfrac (TIME(3)"),
+                  std::string::npos) << e.what();
+      }
+    }
+    if (auto* r = std::get_if<rows_event>(&ev.body)) {
+      row_converter conv(oldtime, *d.table(r->table_id));
+      for (const auto& img : r->after) got.push_back(conv.convert(img));
+    }
+  }
+  EXPECT_TRUE(refused);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_ROW(got[0], cells({"1", "-838:59:59", "1000-01-01 00:00:00", "1970-01-01 00:00:01+00"}));
+  EXPECT_ROW(got[1], cells({"2", "12:00:01", "2024-02-29 12:00:00", "2024-01-02 03:04:05+00"}));
+  EXPECT_ROW(got[2], cells({"3", "-00:00:01", "9999-12-31 23:59:59", "\\N"}));
+}
+
+TEST(binlog_decoder, forgets_table_maps_when_their_transaction_ends) {
+  auto events = binlog_events("types");
+  decoder d;
+  d.set_file("mysql-bin.000001");
+  uint64_t id = 0;
+  for (const auto& bytes : events) {
+    auto ev = d.decode(bytes);
+    if (auto* m = std::get_if<table_map>(&ev.body)) id = m->table_id;
+    if (std::holds_alternative<rows_event>(ev.body)) {
+      EXPECT_NE(d.table(id), nullptr);
+    }
+    if (std::holds_alternative<xid_event>(ev.body)) {
+      EXPECT_EQ(d.table(id), nullptr);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace trib::test

@@ -49,7 +49,7 @@ void expect_clean(decoder& d, const std::string& bytes, const std::string& label
 }
 
 TEST(binlog_fuzz, every_truncation_of_every_event_fails_cleanly) {
-  for (const char* file : {"types", "compressed"}) {
+  for (const char* file : {"types", "compressed", "no_metadata", "minimal_image"}) {
     auto events = binlog_events(file);
     for (size_t i = 1; i < events.size(); ++i) {
       decoder d = primed(events, i);

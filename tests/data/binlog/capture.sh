@@ -134,4 +134,31 @@ DELETE FROM packed WHERE id = 2;
 SQL
 sql -e "SET GLOBAL log_bin_compress = OFF"
 
+# binlog_row_image=MINIMAL (a session setting): the before image holds the
+# key only, the after image the changed columns only.
+capture minimal_image <<'SQL'
+USE binlog_capture;
+SET SESSION binlog_row_image = MINIMAL;
+CREATE TABLE slim (id INT PRIMARY KEY, a VARCHAR(10), b INT);
+INSERT INTO slim VALUES (1, 'one', 10);
+UPDATE slim SET b = 11 WHERE id = 1;
+DELETE FROM slim WHERE id = 1;
+SQL
+
+# MariaDB's pre-10.1 temporal formats (mysql56_temporal_format=OFF), which
+# tables created on old servers keep after an upgrade.
+sql -e "SET GLOBAL mysql56_temporal_format = OFF"
+trap 'sql -e "SET GLOBAL binlog_row_metadata = FULL, GLOBAL log_bin_compress = OFF, GLOBAL mysql56_temporal_format = ON"' EXIT
+capture old_temporal <<'SQL'
+USE binlog_capture;
+SET time_zone = '+00:00';
+CREATE TABLE oldtime (id INT PRIMARY KEY, t TIME, dtm DATETIME, ts TIMESTAMP NULL DEFAULT NULL);
+INSERT INTO oldtime VALUES (1, '-838:59:59', '1000-01-01 00:00:00', '1970-01-01 00:00:01'),
+                           (2, '12:00:01', '2024-02-29 12:00:00', '2024-01-02 03:04:05'),
+                           (3, '-00:00:01', '9999-12-31 23:59:59', NULL);
+CREATE TABLE oldfrac (id INT PRIMARY KEY, t3 TIME(3));
+INSERT INTO oldfrac VALUES (1, '-12:34:56.789');
+SQL
+sql -e "SET GLOBAL mysql56_temporal_format = ON"
+
 sql -e "DROP DATABASE binlog_capture"
