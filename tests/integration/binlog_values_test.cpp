@@ -352,5 +352,42 @@ TEST(binlog_values, replaying_decoded_changes_gives_the_snapshot_s_rows) {
   maria_exec(std::string("DROP DATABASE ") + db);
 }
 
+
+TEST(binlog_values, types_logged_in_a_binary_form_are_refused_by_name) {
+  maria_exec(std::string("DROP DATABASE IF EXISTS ") + db + "; CREATE DATABASE " + db);
+  auto status = maria_rows("SHOW MASTER STATUS");
+  ASSERT_EQ(status.size(), 1u);
+  maria_exec(std::string("USE ") + db + "; CREATE TABLE addr (id INT PRIMARY KEY, ip INET6); "
+             "INSERT INTO addr VALUES (1, '::1')");
+  source_config cfg;
+  cfg.kind = source_kind::mariadb;
+  cfg.host = "127.0.0.1";
+  cfg.port = mariadb_port();
+  cfg.username = source_user();
+  cfg.password = source_password();
+  filter_config filter;
+  filter.allow.push_back(filter_catalog{});
+  filter.allow.back().catalog = db;
+  auto tables = open_source(cfg)->list_tables(filter, extractor_config{});
+  ASSERT_EQ(tables.size(), 1u);
+  decoder d;
+  bool refused = false;
+  for (const auto& bytes : dump_binlog(status[0][0], std::stoul(status[0][1]))) {
+    auto ev = d.decode(bytes);
+    auto* m = std::get_if<table_map>(&ev.body);
+    if (!m || m->table != "addr") continue;
+    try {
+      row_converter conv(tables[0], *m);
+    } catch (const error& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "binlog: column ip of binlog_values.addr (INET6) is logged in a binary form the "
+                "binlog decoder does not turn into the snapshot's text");
+      refused = true;
+    }
+  }
+  EXPECT_TRUE(refused);
+  maria_exec(std::string("DROP DATABASE ") + db);
+}
+
 }  // namespace
 }  // namespace trib::test
