@@ -22,8 +22,12 @@ bool is_integer(column_type t) {
 
 bool is_string(column_type t) {
   switch (t) {
-    case column_type::string: case column_type::varchar: case column_type::var_string:
-    case column_type::blob: case column_type::tiny_blob: case column_type::medium_blob:
+    case column_type::string:
+    case column_type::varchar:
+    case column_type::var_string:
+    case column_type::blob:
+    case column_type::tiny_blob:
+    case column_type::medium_blob:
     case column_type::long_blob: return true;
     default: return false;
   }
@@ -43,8 +47,13 @@ int width_of(column_type t) {
 bool fits(value_kind kind, const column_def& d) {
   column_type t = d.real_type;
   switch (kind) {
-    case value_kind::int8: case value_kind::int16: case value_kind::int32: case value_kind::int64:
-    case value_kind::uint8: case value_kind::uint16: case value_kind::uint32:
+    case value_kind::int8:
+    case value_kind::int16:
+    case value_kind::int32:
+    case value_kind::int64:
+    case value_kind::uint8:
+    case value_kind::uint16:
+    case value_kind::uint32:
     case value_kind::uint64: return is_integer(t);
     case value_kind::year: return t == column_type::year;
     case value_kind::decimal: return t == column_type::newdecimal;
@@ -104,7 +113,8 @@ charset charset_of(uint32_t id) {
   if (id == 0 || id == binary_collation) return charset::passthrough;
   if (id >= 2048) {
     switch ((id >> 8) & 7) {
-      case 0: case 1: return charset::passthrough;  // utf8mb3, utf8mb4
+      case 0:
+      case 1: return charset::passthrough;  // utf8mb3, utf8mb4
       case 2: return charset::ucs2;
       case 3: return charset::utf16;
       case 4: return charset::utf32;
@@ -112,8 +122,8 @@ charset charset_of(uint32_t id) {
     }
   }
   if (id >= 255 && id <= 323 && !in_list(id, {248, 249, 250})) return charset::passthrough;
-  if (in_list(id, {33, 83, 45, 46, 11, 65, 1035, 1089, 576, 577, 578, 608, 609, 610, 1057,
-                   1107, 1216, 1238, 1069, 1070, 1248, 1270}) ||
+  if (in_list(id, {33,  83,  45,  46,   11,   65,   1035, 1089, 576,  577,  578,
+                   608, 609, 610, 1057, 1107, 1216, 1238, 1069, 1070, 1248, 1270}) ||
       (id >= 192 && id <= 215) || id == 223 || (id >= 224 && id <= 247))
     return charset::passthrough;  // utf8mb3, utf8mb4, ascii
   if (in_list(id, {5, 8, 15, 31, 47, 48, 49, 94, 1032, 1071})) return charset::latin1;
@@ -190,32 +200,35 @@ row_converter::row_converter(const table_schema& schema, const table_map& map,
     } else if (schema_.columns.size() == map_.columns.size()) {
       index = j;
     } else {
-      bad("TABLE_MAP of " + table_ + " has no column names (binlog_row_metadata is not FULL) "
-          "and " + std::to_string(map_.columns.size()) + " columns where the schema reads " +
+      bad("TABLE_MAP of " + table_ +
+          " has no column names (binlog_row_metadata is not FULL) "
+          "and " +
+          std::to_string(map_.columns.size()) + " columns where the schema reads " +
           std::to_string(schema_.columns.size()) + ": cannot match them");
     }
-    if (index == map_.columns.size())
-      bad("TABLE_MAP of " + table_ + " has no column " + c.name);
+    if (index == map_.columns.size()) bad("TABLE_MAP of " + table_ + " has no column " + c.name);
     const auto& d = map_.columns[index];
     if (c.kind == value_kind::uuid || !fits(c.kind, d))
       bad("column " + c.name + " of " + table_ + " (" + c.source_type + ", " + to_string(c.kind) +
-          ") is logged as " + to_string(d.real_type) + ", which the binlog decoder cannot "
-          "turn into " + to_string(c.kind));
+          ") is logged as " + to_string(d.real_type) +
+          ", which the binlog decoder cannot "
+          "turn into " +
+          to_string(c.kind));
     // MariaDB's INET4, INET6 and UUID types log their binary record form
     // as a plain binary string; the snapshot reads their text.
-    bool binary_of_text = c.kind != value_kind::bytes && is_string(d.real_type) &&
-                          d.collation == binary_collation;
+    bool binary_of_text =
+      c.kind != value_kind::bytes && is_string(d.real_type) && d.collation == binary_collation;
     for (const char* t : {"INET4", "INET6", "UUID"})
       binary_of_text |= c.source_type.rfind(t, 0) == 0;
     if (binary_of_text)
-      bad("column " + c.name + " of " + table_ + " (" + c.source_type + ") is logged in a "
+      bad("column " + c.name + " of " + table_ + " (" + c.source_type +
+          ") is logged in a "
           "binary form the binlog decoder does not turn into the snapshot's text");
-    bool old_temporal = d.real_type == column_type::time ||
-                        d.real_type == column_type::datetime ||
+    bool old_temporal = d.real_type == column_type::time || d.real_type == column_type::datetime ||
                         d.real_type == column_type::timestamp;
     if (old_temporal && c.precision > 0)
-      bad("column " + c.name + " of " + table_ + " (" + c.source_type + "): " +
-          old_temporal_advice(map_));
+      bad("column " + c.name + " of " + table_ + " (" + c.source_type +
+          "): " + old_temporal_advice(map_));
     column_plan p;
     p.map_index = index;
     p.schema_index = j;
@@ -232,8 +245,8 @@ row row_converter::convert(const row_image& image) const {
 
 void row_converter::convert(const row_image& image, row& out) const {
   if (image.values.size() != map_.columns.size())
-    bad("row image of " + table_ + " has " + std::to_string(image.values.size()) +
-        " values for " + std::to_string(map_.columns.size()) + " columns");
+    bad("row image of " + table_ + " has " + std::to_string(image.values.size()) + " values for " +
+        std::to_string(map_.columns.size()) + " columns");
   out.cells.resize(plan_.size());
   for (size_t j = 0; j < plan_.size(); ++j)
     convert_cell(plan_[j], image.values[plan_[j].map_index], out.cells[j]);
@@ -243,20 +256,26 @@ void row_converter::convert_cell(const column_plan& p, const value& v, cell& out
   const column_info& c = schema_.columns[p.schema_index];
   const column_def& d = map_.columns[p.map_index];
   if (!v.present)
-    bad("column " + c.name + " of " + table_ + " is not in the row image: set "
+    bad("column " + c.name + " of " + table_ +
+        " is not in the row image: set "
         "binlog_row_image=FULL on the source");
   out.null = v.null;
   out.text.clear();
   if (v.null) return;
   switch (c.kind) {
-    case value_kind::int8: case value_kind::int16: case value_kind::int32: case value_kind::int64: {
+    case value_kind::int8:
+    case value_kind::int16:
+    case value_kind::int32:
+    case value_kind::int64: {
       int bits = 8 * width_of(d.real_type);
       uint64_t raw = v.integer;
       if (bits < 64 && (raw >> (bits - 1)) & 1) raw |= ~uint64_t{0} << bits;  // sign-extend
       out.text = std::to_string(static_cast<int64_t>(raw));
       break;
     }
-    case value_kind::uint8: case value_kind::uint16: case value_kind::uint32:
+    case value_kind::uint8:
+    case value_kind::uint16:
+    case value_kind::uint32:
     case value_kind::uint64: out.text = std::to_string(v.integer); break;
     case value_kind::year:
       out.text = my_year_text(v.integer ? static_cast<unsigned>(v.integer) + 1900 : 0);
@@ -264,9 +283,12 @@ void row_converter::convert_cell(const column_plan& p, const value& v, cell& out
     case value_kind::float32:
     case value_kind::float64:
       // FLOAT(M,D) and DOUBLE(M,D) print their D digits.
-      if (c.scale > 0) out.text = my_fixed_text(v.real, c.scale);
-      else if (d.real_type == column_type::float_) out.text = my_float_text(v.real);
-      else out.text = my_double_text(v.real);
+      if (c.scale > 0)
+        out.text = my_fixed_text(v.real, c.scale);
+      else if (d.real_type == column_type::float_)
+        out.text = my_float_text(v.real);
+      else
+        out.text = my_double_text(v.real);
       break;
     case value_kind::text:
     case value_kind::json:
@@ -299,8 +321,8 @@ void row_converter::convert_cell(const column_plan& p, const value& v, cell& out
       for (size_t i = 0; i < 64; ++i) {
         if (!((v.integer >> i) & 1)) continue;
         if (i >= labels.size())
-          bad("SET value " + std::to_string(v.integer) + " of column " + c.name + " of " +
-              table_ + " has bit " + std::to_string(i + 1) + " without a label");
+          bad("SET value " + std::to_string(v.integer) + " of column " + c.name + " of " + table_ +
+              " has bit " + std::to_string(i + 1) + " without a label");
         if (!out.text.empty()) out.text += ',';
         out.text += p.schema_labels ? labels[i] : text_to_utf8(d.collation, labels[i]);
       }

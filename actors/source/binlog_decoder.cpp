@@ -41,7 +41,9 @@ format_description_event parse_format(const char* data, size_t size) {
   f.post_header_lengths.assign(reinterpret_cast<const uint8_t*>(lens),
                                reinterpret_cast<const uint8_t*>(lens) + n);
   uint8_t alg = in.u8("checksum algorithm");
-  f.checksum = alg == 0 ? checksum_alg::off : alg == 1 ? checksum_alg::crc32 : checksum_alg::undefined;
+  f.checksum = alg == 0   ? checksum_alg::off
+               : alg == 1 ? checksum_alg::crc32
+                          : checksum_alg::undefined;
   if (alg > 1 && alg != 255) fail("unknown checksum algorithm " + std::to_string(alg));
   if (f.checksum == checksum_alg::crc32) {
     uint32_t stored = in.u32("checksum");
@@ -84,7 +86,8 @@ mysql_gtid_event parse_mysql_gtid(cursor& in, bool anonymous) {
     uint64_t ts = in.le(7, "GTID commit timestamp");
     constexpr uint64_t more = uint64_t{1} << 55;
     g.immediate_commit_us = ts & ~more;
-    g.original_commit_us = (ts & more) ? in.le(7, "GTID original commit timestamp") : g.immediate_commit_us;
+    g.original_commit_us =
+      (ts & more) ? in.le(7, "GTID original commit timestamp") : g.immediate_commit_us;
     if (!in.empty()) g.transaction_length = in.packed("GTID transaction length");
   }
   if (anonymous) g.uuid.clear();
@@ -112,11 +115,16 @@ previous_gtids_event parse_previous_gtids(cursor& in) {
 
 bool is_rows(event_type t, rows_layout& out) {
   auto u = static_cast<unsigned>(t);
-  if (u >= 23 && u <= 25) out = {static_cast<rows_kind>(u - 23), false, false, 6};
-  else if (u >= 30 && u <= 32) out = {static_cast<rows_kind>(u - 30), true, false, 6};
-  else if (u >= 166 && u <= 168) out = {static_cast<rows_kind>(u - 166), false, true, 6};
-  else if (u >= 169 && u <= 171) out = {static_cast<rows_kind>(u - 169), true, true, 6};
-  else return false;
+  if (u >= 23 && u <= 25)
+    out = {static_cast<rows_kind>(u - 23), false, false, 6};
+  else if (u >= 30 && u <= 32)
+    out = {static_cast<rows_kind>(u - 30), true, false, 6};
+  else if (u >= 166 && u <= 168)
+    out = {static_cast<rows_kind>(u - 166), false, true, 6};
+  else if (u >= 169 && u <= 171)
+    out = {static_cast<rows_kind>(u - 169), true, true, 6};
+  else
+    return false;
   return true;
 }
 
@@ -137,7 +145,9 @@ uint64_t commit_key(const std::string& file, uint64_t end_pos) {
 uint64_t transaction_facts::commit_key() const { return binlog::commit_key(file, end_pos); }
 
 std::vector<std::pair<size_t, size_t>> split_binlog_file(const std::string& bytes) {
-  if (bytes.size() < 4 || bytes.compare(0, 4, "\xfe" "bin") != 0)
+  if (bytes.size() < 4 || bytes.compare(0, 4,
+                                        "\xfe"
+                                        "bin") != 0)
     fail("not a binlog file (no \\xfebin magic)");
   std::vector<std::pair<size_t, size_t>> out;
   size_t at = 4;
@@ -218,7 +228,8 @@ event_body decoder::decode_body(const event_header& h, const char* body, size_t 
     }
     case event_type::query:
     case event_type::query_compressed:
-      return parse_query(in, post_header_length(h.type, 13), h.type == event_type::query_compressed);
+      return parse_query(in, post_header_length(h.type, 13),
+                         h.type == event_type::query_compressed);
     case event_type::xid: return xid_event{in.u64("xid")};
     case event_type::mariadb_gtid: {
       gtid_event g;

@@ -85,8 +85,7 @@ uint32_t crc32_of(const char* data, size_t size) {
 }
 
 std::string gtid_event::text() const {
-  return std::to_string(domain_id) + "-" + std::to_string(server_id) + "-" +
-         std::to_string(seq_no);
+  return std::to_string(domain_id) + "-" + std::to_string(server_id) + "-" + std::to_string(seq_no);
 }
 
 std::string gtid_list_event::text() const {

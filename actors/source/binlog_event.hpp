@@ -136,8 +136,8 @@ struct gtid_event {
   uint64_t commit_id = 0;
 
   static constexpr uint8_t fl_standalone = 1, fl_group_commit_id = 2, fl_transactional = 4,
-                           fl_allow_parallel = 8, fl_waited = 16, fl_ddl = 32,
-                           fl_prepared_xa = 64, fl_completed_xa = 128;
+                           fl_allow_parallel = 8, fl_waited = 16, fl_ddl = 32, fl_prepared_xa = 64,
+                           fl_completed_xa = 128;
   /// A group without BEGIN/COMMIT (a DDL): the group ends with its one
   /// QUERY event, not with an XID.
   bool standalone() const { return (flags & fl_standalone) != 0; }

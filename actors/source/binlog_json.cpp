@@ -14,9 +14,20 @@ namespace trib::binlog {
 namespace {
 
 enum : uint8_t {
-  small_object = 0x00, large_object = 0x01, small_array = 0x02, large_array = 0x03,
-  literal = 0x04, int16 = 0x05, uint16 = 0x06, int32 = 0x07, uint32 = 0x08, int64 = 0x09,
-  uint64 = 0x0a, double_ = 0x0b, string = 0x0c, opaque = 0x0f,
+  small_object = 0x00,
+  large_object = 0x01,
+  small_array = 0x02,
+  large_array = 0x03,
+  literal = 0x04,
+  int16 = 0x05,
+  uint16 = 0x06,
+  int32 = 0x07,
+  uint32 = 0x08,
+  int64 = 0x09,
+  uint64 = 0x0a,
+  double_ = 0x0b,
+  string = 0x0c,
+  opaque = 0x0f,
 };
 
 constexpr int max_depth = 150;
@@ -57,7 +68,9 @@ struct json_writer {
       uint8_t b = in.u8("JSON length");
       v |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
       if (!(b & 0x80)) {
-        if (v > in.left()) fail("JSON length " + std::to_string(v) + " past the value's end at offset " + std::to_string(in.offset()));
+        if (v > in.left())
+          fail("JSON length " + std::to_string(v) + " past the value's end at offset " +
+               std::to_string(in.offset()));
         return static_cast<size_t>(v);
       }
     }
@@ -132,14 +145,21 @@ struct json_writer {
   /// A scalar or container of type `type` whose bytes start at `in`.
   void scalar_or_container(uint8_t type, cursor& in, int depth) {
     switch (type) {
-      case small_object: case large_object: container(in, true, type == large_object, depth); break;
-      case small_array: case large_array: container(in, false, type == large_array, depth); break;
+      case small_object:
+      case large_object: container(in, true, type == large_object, depth); break;
+      case small_array:
+      case large_array: container(in, false, type == large_array, depth); break;
       case literal: {
         uint8_t l = in.u8("JSON literal");
-        if (l == 0) out += "null";
-        else if (l == 1) out += "true";
-        else if (l == 2) out += "false";
-        else fail("bad JSON literal " + std::to_string(l) + " at offset " + std::to_string(in.offset() - 1));
+        if (l == 0)
+          out += "null";
+        else if (l == 1)
+          out += "true";
+        else if (l == 2)
+          out += "false";
+        else
+          fail("bad JSON literal " + std::to_string(l) + " at offset " +
+               std::to_string(in.offset() - 1));
         break;
       }
       case int16: out += std::to_string(static_cast<int16_t>(in.u16("JSON int16"))); break;

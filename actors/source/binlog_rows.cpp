@@ -33,8 +33,7 @@ constexpr int dig2bytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
 /// first, the sign in the inverted top bit, negatives stored inverted.
 std::string read_decimal(cursor& in, int precision, int scale, const char* what) {
   if (precision < 1 || precision > 65 || scale > 38 || scale > precision)
-    fail("bad DECIMAL(" + std::to_string(precision) + "," + std::to_string(scale) + ") in " +
-         what);
+    fail("bad DECIMAL(" + std::to_string(precision) + "," + std::to_string(scale) + ") in " + what);
   int intg = precision - scale;
   int intg0 = intg / 9, intg0x = intg % 9, frac0 = scale / 9, frac0x = scale % 9;
   size_t size = static_cast<size_t>(intg0 * 4 + dig2bytes[intg0x] + frac0 * 4 + dig2bytes[frac0x]);
@@ -100,8 +99,8 @@ std::string timestamp_text(uint64_t seconds, uint32_t micros, unsigned fsp) {
   civil_from_days(static_cast<int64_t>(seconds / 86400), y, m, d);
   uint64_t s = seconds % 86400;
   return my_datetime_text(y, m, d, static_cast<unsigned>(s / 3600),
-                          static_cast<unsigned>(s / 60 % 60), static_cast<unsigned>(s % 60),
-                          micros, fsp);
+                          static_cast<unsigned>(s / 60 % 60), static_cast<unsigned>(s % 60), micros,
+                          fsp);
 }
 
 std::string time2_text(cursor& in, unsigned fsp, const char* what) {
@@ -189,14 +188,16 @@ void decode_value(cursor& in, const column_def& col, value& out) {
     case column_type::datetime: {
       uint64_t v = in.le(8, w);  // YYYYMMDDhhmmss as a number
       uint64_t d = v / 1000000, t = v % 1000000;
-      out.text = my_datetime_text(static_cast<unsigned>(d / 10000), static_cast<unsigned>(d / 100 % 100),
-                                  static_cast<unsigned>(d % 100), static_cast<unsigned>(t / 10000),
-                                  static_cast<unsigned>(t / 100 % 100), static_cast<unsigned>(t % 100), 0, 0);
+      out.text = my_datetime_text(
+        static_cast<unsigned>(d / 10000), static_cast<unsigned>(d / 100 % 100),
+        static_cast<unsigned>(d % 100), static_cast<unsigned>(t / 10000),
+        static_cast<unsigned>(t / 100 % 100), static_cast<unsigned>(t % 100), 0, 0);
       break;
     }
     case column_type::time: {
       auto raw = static_cast<uint32_t>(in.le(3, w));  // signed HHMMSS in 3 bytes
-      int32_t v = (raw & 0x800000) ? static_cast<int32_t>(raw | 0xff000000u) : static_cast<int32_t>(raw);
+      int32_t v =
+        (raw & 0x800000) ? static_cast<int32_t>(raw | 0xff000000u) : static_cast<int32_t>(raw);
       bool negative = v < 0;
       uint32_t a = negative ? static_cast<uint32_t>(-v) : static_cast<uint32_t>(v);
       out.text = my_time_text(negative, a / 10000, a / 100 % 100, a % 100, 0, 0);
@@ -257,7 +258,8 @@ std::string uncompress_mariadb(cursor& in, const char* what) {
          " at offset " + std::to_string(at));
   uint64_t size = in.be(len_bytes, what);
   // A compressed event cannot exceed max_allowed_packet (1 GB).
-  if (size > (uint64_t{1} << 30)) fail("compressed " + std::string(what) + " claims " + std::to_string(size) + " bytes");
+  if (size > (uint64_t{1} << 30))
+    fail("compressed " + std::string(what) + " claims " + std::to_string(size) + " bytes");
   std::string out(size, '\0');
   uLongf out_len = static_cast<uLongf>(size);
   size_t src_len = in.left();
@@ -265,8 +267,8 @@ std::string uncompress_mariadb(cursor& in, const char* what) {
   int rc = ::uncompress(reinterpret_cast<Bytef*>(out.data()), &out_len,
                         reinterpret_cast<const Bytef*>(src), static_cast<uLong>(src_len));
   if (rc != Z_OK || out_len != size)
-    fail("cannot uncompress " + std::string(what) + " at offset " + std::to_string(at) +
-         " (zlib " + std::to_string(rc) + ")");
+    fail("cannot uncompress " + std::string(what) + " at offset " + std::to_string(at) + " (zlib " +
+         std::to_string(rc) + ")");
   return out;
 }
 
@@ -308,9 +310,9 @@ void read_image(cursor& in, const table_map& map, const std::vector<bool>& prese
   }
 }
 
-void read_rows(cursor& rows, rows_kind kind, const table_map& map,
-               const std::vector<bool>& present, size_t n_before,
-               const std::vector<bool>& present_after, size_t n_after, rows_event& ev);
+void read_rows(cursor& rows, rows_kind kind, const table_map& map, const std::vector<bool>& present,
+               size_t n_before, const std::vector<bool>& present_after, size_t n_after,
+               rows_event& ev);
 
 size_t count_set(const std::vector<bool>& bits) {
   size_t n = 0;
@@ -330,7 +332,9 @@ rows_event parse_rows(cursor& in, const rows_layout& layout, const table_map& ma
          std::to_string(map.table_id));
   if (layout.v2) {
     size_t extra = in.u16("extra data length");
-    if (extra < 2) fail("bad extra data length " + std::to_string(extra) + " at offset " + std::to_string(in.offset() - 2));
+    if (extra < 2)
+      fail("bad extra data length " + std::to_string(extra) + " at offset " +
+           std::to_string(in.offset() - 2));
     in.skip(extra - 2, "extra data");
   }
   ev.column_count = in.count("column count", 0);
@@ -363,8 +367,8 @@ std::string old_temporal_advice(const table_map& map) {
   return map.database + "." + map.table +
          " has TIME/DATETIME/TIMESTAMP columns in MariaDB's pre-10.1 format, whose "
          "fractional-second variants the binlog does not describe: rebuild the table in the "
-         "current format (SET GLOBAL mysql56_temporal_format = ON; ALTER TABLE " + map.database +
-         "." + map.table + " FORCE)";
+         "current format (SET GLOBAL mysql56_temporal_format = ON; ALTER TABLE " +
+         map.database + "." + map.table + " FORCE)";
 }
 
 bool has_old_temporal(const table_map& map) {
@@ -377,9 +381,9 @@ bool has_old_temporal(const table_map& map) {
 
 namespace {
 
-void read_rows(cursor& rows, rows_kind kind, const table_map& map,
-               const std::vector<bool>& present, size_t n_before,
-               const std::vector<bool>& present_after, size_t n_after, rows_event& ev) {
+void read_rows(cursor& rows, rows_kind kind, const table_map& map, const std::vector<bool>& present,
+               size_t n_before, const std::vector<bool>& present_after, size_t n_after,
+               rows_event& ev) {
   while (!rows.empty()) {
     switch (kind) {
       case rows_kind::write:

@@ -46,17 +46,26 @@ std::string to_string(column_type t) {
 
 bool column_def::is_numeric() const {
   switch (real_type) {
-    case column_type::tiny: case column_type::short_int: case column_type::int24:
-    case column_type::long_int: case column_type::longlong: case column_type::newdecimal:
-    case column_type::float_: case column_type::double_: return true;
+    case column_type::tiny:
+    case column_type::short_int:
+    case column_type::int24:
+    case column_type::long_int:
+    case column_type::longlong:
+    case column_type::newdecimal:
+    case column_type::float_:
+    case column_type::double_: return true;
     default: return false;
   }
 }
 
 bool column_def::is_character() const {
   switch (real_type) {
-    case column_type::string: case column_type::var_string: case column_type::varchar:
-    case column_type::blob: case column_type::tiny_blob: case column_type::medium_blob:
+    case column_type::string:
+    case column_type::var_string:
+    case column_type::varchar:
+    case column_type::blob:
+    case column_type::tiny_blob:
+    case column_type::medium_blob:
     case column_type::long_blob: return true;
     default: return false;
   }
@@ -187,16 +196,29 @@ void read_optional(cursor& in, table_map& t) {
         t.has_signedness = true;
         break;
       }
-      case 2: read_default_charset(f, character, "default charset metadata"); t.has_charsets = true; break;
-      case 3: read_column_charset(f, character, "column charset metadata"); t.has_charsets = true; break;
+      case 2:
+        read_default_charset(f, character, "default charset metadata");
+        t.has_charsets = true;
+        break;
+      case 3:
+        read_column_charset(f, character, "column charset metadata");
+        t.has_charsets = true;
+        break;
       case 4:  // COLUMN_NAME
         for (auto& c : t.columns) c.name = f.packed_str("column name metadata");
         t.has_names = true;
         break;
-      case 5: read_labels(f, sets, "SET labels metadata"); t.has_labels = true; break;
-      case 6: read_labels(f, enums, "ENUM labels metadata"); t.has_labels = true; break;
+      case 5:
+        read_labels(f, sets, "SET labels metadata");
+        t.has_labels = true;
+        break;
+      case 6:
+        read_labels(f, enums, "ENUM labels metadata");
+        t.has_labels = true;
+        break;
       case 7:
-        for (auto* c : geometry) c->geometry_type = static_cast<uint32_t>(f.packed("geometry type metadata"));
+        for (auto* c : geometry)
+          c->geometry_type = static_cast<uint32_t>(f.packed("geometry type metadata"));
         break;
       case 8:  // SIMPLE_PRIMARY_KEY
         t.primary_key.clear();
@@ -249,7 +271,8 @@ table_map parse_table_map(cursor& in, size_t table_id_size) {
   for (size_t i = 0; i < n; ++i) read_metadata(meta, t.columns[i], i);
   if (!meta.empty())
     fail("column metadata of " + t.database + "." + t.table + " has " +
-         std::to_string(meta.left()) + " bytes too many at offset " + std::to_string(meta.offset()));
+         std::to_string(meta.left()) + " bytes too many at offset " +
+         std::to_string(meta.offset()));
   const char* nulls = in.take((n + 7) / 8, "null bitmap");
   for (size_t i = 0; i < n; ++i)
     t.columns[i].nullable = (static_cast<unsigned char>(nulls[i / 8]) >> (i % 8)) & 1;

@@ -67,9 +67,9 @@ std::string gcvt(double v, int precision) {
   bool negative = v < 0;
   double a = std::fabs(v);
   char buf[64];
-  auto res = precision < 0 ? std::to_chars(buf, buf + sizeof buf, a, std::chars_format::scientific)
-                           : std::to_chars(buf, buf + sizeof buf, a, std::chars_format::scientific,
-                                           precision);
+  auto res = precision < 0
+               ? std::to_chars(buf, buf + sizeof buf, a, std::chars_format::scientific)
+               : std::to_chars(buf, buf + sizeof buf, a, std::chars_format::scientific, precision);
   std::string s(buf, res.ptr);
   size_t e = s.find('e');
   std::string digits;

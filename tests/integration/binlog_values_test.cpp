@@ -63,15 +63,17 @@ std::vector<std::string> dump_binlog(const std::string& file, unsigned long pos)
                           static_cast<unsigned>(mariadb_port()), nullptr, 0))
     throw std::runtime_error(std::string("connect: ") + mysql_error(m));
   // Without these the server refuses the dump (1236) or leaves out GTIDs.
-  if (mysql_query(m, "SET @master_binlog_checksum = @@global.binlog_checksum, "
-                     "@mariadb_slave_capability = 4") != 0)
+  if (mysql_query(m,
+                  "SET @master_binlog_checksum = @@global.binlog_checksum, "
+                  "@mariadb_slave_capability = 4") != 0)
     throw std::runtime_error(mysql_error(m));
   MARIADB_RPL* rpl = mariadb_rpl_init(m);
   mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, file.c_str(), file.size());
   mariadb_rpl_optionsv(rpl, MARIADB_RPL_START, pos);
   mariadb_rpl_optionsv(rpl, MARIADB_RPL_SERVER_ID, 4711u);
   mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS, MARIADB_RPL_BINLOG_DUMP_NON_BLOCK);
-  if (mariadb_rpl_open(rpl) != 0) throw std::runtime_error(std::string("rpl open: ") + mysql_error(m));
+  if (mariadb_rpl_open(rpl) != 0)
+    throw std::runtime_error(std::string("rpl open: ") + mysql_error(m));
   std::vector<std::string> out;
   MARIADB_RPL_EVENT* ev = nullptr;
   while ((ev = mariadb_rpl_fetch(rpl, ev))) {
@@ -113,7 +115,9 @@ struct value_maker {
   std::mt19937_64 rng{20261203};
 
   bool coin(int one_in) { return rng() % one_in == 0; }
-  int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1)); }
+  int64_t between(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  }
 
   std::string num(int64_t lo, int64_t hi) { return std::to_string(between(lo, hi)); }
   std::string unum(uint64_t hi) { return std::to_string(hi ? rng() % hi : rng()); }
@@ -134,7 +138,9 @@ struct value_maker {
       std::memcpy(&d, &bits, 8);
       if (!std::isfinite(d)) continue;
       // Spread over magnitudes people store, and over all of them.
-      if (coin(2)) d = std::ldexp(static_cast<double>(rng() % 2000000) - 1e6, static_cast<int>(between(-60, 60)));
+      if (coin(2))
+        d = std::ldexp(static_cast<double>(rng() % 2000000) - 1e6,
+                       static_cast<int>(between(-60, 60)));
       char b[40];
       std::snprintf(b, sizeof b, "%.17g", d);
       return b;
@@ -145,8 +151,10 @@ struct value_maker {
       auto bits = static_cast<uint32_t>(rng());
       float f;
       std::memcpy(&f, &bits, 4);
-      if (!std::isfinite(f) || std::fabs(f) > 3.4e38f || (f != 0 && std::fabs(f) < 1.2e-38f)) continue;
-      if (coin(2)) f = static_cast<float>(between(-100000, 100000)) / static_cast<float>(1 << between(0, 12));
+      if (!std::isfinite(f) || std::fabs(f) > 3.4e38f || (f != 0 && std::fabs(f) < 1.2e-38f))
+        continue;
+      if (coin(2))
+        f = static_cast<float>(between(-100000, 100000)) / static_cast<float>(1 << between(0, 12));
       char b[40];
       std::snprintf(b, sizeof b, "%.9g", static_cast<double>(f));
       return b;
@@ -171,16 +179,16 @@ struct value_maker {
   }
   std::string datetime(int fsp, int lo_year, int hi_year) {
     char b[40];
-    std::snprintf(b, sizeof b, "%04d-%02d-%02d %02d:%02d:%02d", static_cast<int>(between(lo_year, hi_year)),
-                  static_cast<int>(between(1, 12)), static_cast<int>(between(1, 28)),
-                  static_cast<int>(between(0, 23)), static_cast<int>(between(0, 59)),
-                  static_cast<int>(between(0, 59)));
+    std::snprintf(b, sizeof b, "%04d-%02d-%02d %02d:%02d:%02d",
+                  static_cast<int>(between(lo_year, hi_year)), static_cast<int>(between(1, 12)),
+                  static_cast<int>(between(1, 28)), static_cast<int>(between(0, 23)),
+                  static_cast<int>(between(0, 59)), static_cast<int>(between(0, 59)));
     return "'" + std::string(b) + frac(fsp) + "'";
   }
   /// Text drawn from ASCII, Latin-1, other BMP and astral characters.
   std::string text(size_t max_chars, bool latin1_only = false, bool bmp_only = false) {
-    static const std::vector<std::string> pool = {"a", "Z", " ", "'", "\\", "é", "ß", "ü", "€",
-                                                  "Œ", "ÿ", "世", "界", "Ω", "😀", "𝄞"};
+    static const std::vector<std::string> pool = {"a", "Z", " ", "'",  "\\", "é", "ß", "ü",
+                                                  "€", "Œ", "ÿ", "世", "界", "Ω", "😀", "𝄞"};
     size_t n = static_cast<size_t>(between(0, static_cast<int64_t>(max_chars)));
     std::string s;
     for (size_t i = 0; i < n; ++i) {
@@ -215,7 +223,8 @@ struct value_maker {
     return quote(labels[rng() % labels.size()]);
   }
   std::string json() {
-    static const std::vector<std::string> docs = {"{\"k\": [1, 2]}", "[]", "{\"a\":\"é\"}", "null", "3.5"};
+    static const std::vector<std::string> docs = {"{\"k\": [1, 2]}", "[]", "{\"a\":\"é\"}", "null",
+                                                  "3.5"};
     return quote(docs[rng() % docs.size()]);
   }
 };
@@ -236,17 +245,53 @@ CREATE TABLE vals (
 ) DEFAULT CHARSET = utf8mb4)";
 
 std::string random_row(value_maker& v, int id) {
-  std::vector<std::string> vals = {
-    std::to_string(id), v.num(-128, 127), v.num(0, 255), v.num(-32768, 32767), v.num(0, 65535),
-    v.num(-8388608, 8388607), v.num(0, 16777215), v.num(INT32_MIN, INT32_MAX), v.unum(4294967296u),
-    std::to_string(static_cast<int64_t>(v.rng())), v.unum(0), v.decimal(28, 10),
-    v.decimal(35, 30), v.decimal(5, 0), v.flt(), v.decimal(4, 3), v.dbl(), v.date(), v.time(0),
-    v.time(3), v.time(6), v.datetime(0, 1000, 9999), v.datetime(2, 1000, 9999),
-    v.datetime(6, 1000, 9999), v.datetime(0, 1971, 2037), v.datetime(4, 1971, 2037),
-    v.num(1901, 2155), v.text(10), v.text(100), v.text(400), v.text(20, true), v.text(5, true),
-    v.text(20, false, true), v.text(20), v.text(30), v.bytes(6), v.bytes(30), v.text(200),
-    v.text(300), v.bytes(100), v.bytes(300), v.json(), v.label(),
-    v.set(), v.bits(1), v.bits(9), v.bits(64)};
+  std::vector<std::string> vals = {std::to_string(id),
+                                   v.num(-128, 127),
+                                   v.num(0, 255),
+                                   v.num(-32768, 32767),
+                                   v.num(0, 65535),
+                                   v.num(-8388608, 8388607),
+                                   v.num(0, 16777215),
+                                   v.num(INT32_MIN, INT32_MAX),
+                                   v.unum(4294967296u),
+                                   std::to_string(static_cast<int64_t>(v.rng())),
+                                   v.unum(0),
+                                   v.decimal(28, 10),
+                                   v.decimal(35, 30),
+                                   v.decimal(5, 0),
+                                   v.flt(),
+                                   v.decimal(4, 3),
+                                   v.dbl(),
+                                   v.date(),
+                                   v.time(0),
+                                   v.time(3),
+                                   v.time(6),
+                                   v.datetime(0, 1000, 9999),
+                                   v.datetime(2, 1000, 9999),
+                                   v.datetime(6, 1000, 9999),
+                                   v.datetime(0, 1971, 2037),
+                                   v.datetime(4, 1971, 2037),
+                                   v.num(1901, 2155),
+                                   v.text(10),
+                                   v.text(100),
+                                   v.text(400),
+                                   v.text(20, true),
+                                   v.text(5, true),
+                                   v.text(20, false, true),
+                                   v.text(20),
+                                   v.text(30),
+                                   v.bytes(6),
+                                   v.bytes(30),
+                                   v.text(200),
+                                   v.text(300),
+                                   v.bytes(100),
+                                   v.bytes(300),
+                                   v.json(),
+                                   v.label(),
+                                   v.set(),
+                                   v.bits(1),
+                                   v.bits(9),
+                                   v.bits(64)};
   std::string out = "(";
   for (size_t i = 0; i < vals.size(); ++i) {
     bool null = i > 0 && v.coin(12);
@@ -258,7 +303,8 @@ std::string random_row(value_maker& v, int id) {
 /// Rows as text for messages.
 std::string show(const row& r) {
   std::string out;
-  for (const auto& c : r.cells) out += (out.empty() ? "" : " | ") + (c.null ? std::string("NULL") : c.text);
+  for (const auto& c : r.cells)
+    out += (out.empty() ? "" : " | ") + (c.null ? std::string("NULL") : c.text);
   return out;
 }
 
@@ -273,16 +319,19 @@ TEST(binlog_values, replaying_decoded_changes_gives_the_snapshot_s_rows) {
   value_maker v;
   const int rows = 300;
   for (int start = 1; start <= rows; start += 50) {
-    std::string sql = std::string("USE ") + db + "; SET time_zone = '+00:00'; INSERT INTO vals VALUES ";
+    std::string sql =
+      std::string("USE ") + db + "; SET time_zone = '+00:00'; INSERT INTO vals VALUES ";
     for (int id = start; id < start + 50; ++id) sql += (id > start ? ", " : "") + random_row(v, id);
     maria_exec(sql);
   }
   // Updates of values, key updates, deletes; one transaction with all.
-  maria_exec(std::string("USE ") + db + "; SET time_zone = '+00:00'; BEGIN; "
-             "UPDATE vals SET db = -db, vc = CONCAT(vc, 'ü'), e = 'c' WHERE id % 7 = 0; "
-             "UPDATE vals SET id = id + 1000 WHERE id % 11 = 0; "
-             "DELETE FROM vals WHERE id % 13 = 0; COMMIT; "
-             "UPDATE vals SET f = f * 3, t6 = NULL, ts4 = '2038-01-19 03:14:07.9999' WHERE id % 5 = 0");
+  maria_exec(
+    std::string("USE ") + db +
+    "; SET time_zone = '+00:00'; BEGIN; "
+    "UPDATE vals SET db = -db, vc = CONCAT(vc, 'ü'), e = 'c' WHERE id % 7 = 0; "
+    "UPDATE vals SET id = id + 1000 WHERE id % 11 = 0; "
+    "DELETE FROM vals WHERE id % 13 = 0; COMMIT; "
+    "UPDATE vals SET f = f * 3, t6 = NULL, ts4 = '2038-01-19 03:14:07.9999' WHERE id % 5 = 0");
 
   // What the snapshot reads.
   source_config cfg;
@@ -344,20 +393,19 @@ TEST(binlog_values, replaying_decoded_changes_gives_the_snapshot_s_rows) {
       if (++differing > 20) break;
       ADD_FAILURE() << "row " << key << " column " << schema.columns[c].name << " ("
                     << schema.columns[c].source_type << "): snapshot "
-                    << (want.cells[c].null ? "NULL" : "'" + want.cells[c].text + "'")
-                    << ", binlog "
+                    << (want.cells[c].null ? "NULL" : "'" + want.cells[c].text + "'") << ", binlog "
                     << (got.cells[c].null ? "NULL" : "'" + got.cells[c].text + "'");
     }
   }
   maria_exec(std::string("DROP DATABASE ") + db);
 }
 
-
 TEST(binlog_values, types_logged_in_a_binary_form_are_refused_by_name) {
   maria_exec(std::string("DROP DATABASE IF EXISTS ") + db + "; CREATE DATABASE " + db);
   auto status = maria_rows("SHOW MASTER STATUS");
   ASSERT_EQ(status.size(), 1u);
-  maria_exec(std::string("USE ") + db + "; CREATE TABLE addr (id INT PRIMARY KEY, ip INET6); "
+  maria_exec(std::string("USE ") + db +
+             "; CREATE TABLE addr (id INT PRIMARY KEY, ip INET6); "
              "INSERT INTO addr VALUES (1, '::1')");
   source_config cfg;
   cfg.kind = source_kind::mariadb;

@@ -96,7 +96,8 @@ TEST(binlog_fuzz, a_bad_checksum_names_the_event_and_changes_nothing) {
   auto events = binlog_events("types");
   size_t map_index = 0;
   for (size_t i = 0; i < events.size() && !map_index; ++i)
-    if (read_header(events[i].data(), events[i].size()).type == event_type::table_map) map_index = i;
+    if (read_header(events[i].data(), events[i].size()).type == event_type::table_map)
+      map_index = i;
   ASSERT_GT(map_index, 0u);
   decoder d = primed(events, map_index);
   std::string bad = events[map_index];
@@ -106,8 +107,9 @@ TEST(binlog_fuzz, a_bad_checksum_names_the_event_and_changes_nothing) {
     FAIL() << "accepts a damaged TABLE_MAP";
   } catch (const error& e) {
     EXPECT_EQ(e.code(), failure_code::bad_data);
-    EXPECT_NE(std::string(e.what()).find("checksum mismatch in TABLE_MAP ending at mysql-bin.000001:"),
-              std::string::npos)
+    EXPECT_NE(
+      std::string(e.what()).find("checksum mismatch in TABLE_MAP ending at mysql-bin.000001:"),
+      std::string::npos)
       << e.what();
   }
   // The map was not kept, so its rows event cannot be decoded...
@@ -139,7 +141,9 @@ TEST(binlog_fuzz, rows_without_their_table_map_are_a_clear_error) {
 }
 
 TEST(binlog_fuzz, a_file_that_is_not_a_binlog_is_named_so) {
-  EXPECT_THROW(split_binlog_file("\xfe" "bim"), error);
+  EXPECT_THROW(split_binlog_file("\xfe"
+                                 "bim"),
+               error);
   std::string file = binlog_file("types");
   try {
     split_binlog_file(file.substr(0, file.size() - 3));

@@ -143,7 +143,8 @@ TEST(mysql_json, prints_objects_and_arrays_small_and_large_and_nested) {
   std::vector<std::pair<std::string, jval>> items = {
     {"a", jint16(1)}, {"bb", arr}, {"c", jdouble(1.5)}, {"n", inner}, {"big", jint32(100000)}};
   std::string expected =
-    "{\"a\": 1, \"bb\": [true, null, \"x\"], \"c\": 1.5, \"n\": {\"deep\": [7]}, \"big\": 100000}";
+    "{\"a\": 1, \"bb\": [true, null, \"x\"], \"c\": 1.5, \"n\": {\"deep\": [7]}, \"big\": "
+    "100000}";
   EXPECT_EQ(json_text(doc(jcontainer(true, false, items))), expected);
   EXPECT_EQ(json_text(doc(jcontainer(true, true, items))), expected);
   EXPECT_EQ(json_text(doc(jcontainer(false, true, {{"", jint32(-3)}, {"", jstr("")}}))),
@@ -234,7 +235,8 @@ TEST(mysql_events, decodes_gtid_anonymous_gtid_and_previous_gtids) {
   EXPECT_EQ(d.transaction().gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:23");
   EXPECT_EQ(d.transaction().begin_pos, 500u - 19 - 4 - gtid_body(1, sid, 23).size());
 
-  auto a = d.decode(event(event_type::mysql_anonymous_gtid, gtid_body(0, std::string(16, '\0'), 0), 900));
+  auto a =
+    d.decode(event(event_type::mysql_anonymous_gtid, gtid_body(0, std::string(16, '\0'), 0), 900));
   EXPECT_TRUE(std::get<mysql_gtid_event>(a.body).anonymous);
   EXPECT_EQ(std::get<mysql_gtid_event>(a.body).text(), "");
 
@@ -260,7 +262,8 @@ TEST(mysql_events, a_transaction_payload_asks_to_turn_compression_off) {
     EXPECT_EQ(e.code(), failure_code::source_state);
     std::string what = e.what();
     EXPECT_NE(what.find("binlog.000003:4000"), std::string::npos) << what;
-    EXPECT_NE(what.find("SET PERSIST binlog_transaction_compression = OFF"), std::string::npos) << what;
+    EXPECT_NE(what.find("SET PERSIST binlog_transaction_compression = OFF"), std::string::npos)
+      << what;
   }
 }
 
@@ -271,19 +274,22 @@ std::string orders_map(uint64_t table_id) {
   std::string types = "\x03\x0f\xf5\x11\xf6\x08"s;
   std::string meta = le(160, 2) + "\x04"s + "\x03"s + "\x0a\x02"s;
   std::string optional;
-  auto tlv = [&](uint8_t t, const std::string& v) { optional += static_cast<char>(t) + packed(v.size()) + v; };
-  tlv(1, "\x20"s);             // signedness of id, amount, big: unsigned big only
-  tlv(2, packed(255));         // default charset utf8mb4_0900_ai_ci
-  tlv(4, lenstr("id") + lenstr("name") + lenstr("doc") + lenstr("ts") + lenstr("amount") + lenstr("big"));
-  tlv(8, packed(0));           // primary key: id
-  tlv(12, "\xfc"s);            // column visibility (ignored)
+  auto tlv = [&](uint8_t t, const std::string& v) {
+    optional += static_cast<char>(t) + packed(v.size()) + v;
+  };
+  tlv(1, "\x20"s);      // signedness of id, amount, big: unsigned big only
+  tlv(2, packed(255));  // default charset utf8mb4_0900_ai_ci
+  tlv(4, lenstr("id") + lenstr("name") + lenstr("doc") + lenstr("ts") + lenstr("amount") +
+           lenstr("big"));
+  tlv(8, packed(0));  // primary key: id
+  tlv(12, "\xfc"s);   // column visibility (ignored)
   return le(table_id, 6) + le(1, 2) + "\x04shop\0"s + "\x06orders\0"s + packed(6) + types +
          packed(meta.size()) + meta + "\x3e"s + optional;
 }
 
 /// One row of orders, every column present.
-std::string orders_row(int32_t id, const std::string& name, const std::string& json,
-                       uint32_t secs, uint16_t frac, const std::string& decimal, uint64_t big,
+std::string orders_row(int32_t id, const std::string& name, const std::string& json, uint32_t secs,
+                       uint16_t frac, const std::string& decimal, uint64_t big,
                        bool name_null = false) {
   std::string nulls(1, name_null ? '\x02' : '\x00');
   std::string out = nulls + le(static_cast<uint32_t>(id), 4);
@@ -296,7 +302,8 @@ TEST(mysql_events, decodes_v2_rows_events_with_extra_data_and_json_columns) {
   d.set_file("binlog.000003");
   d.decode(format_description());
   d.decode(event(event_type::mysql_gtid, gtid_body(1, sid, 24), 300));
-  d.decode(event(event_type::query, le(9, 4) + le(0, 4) + "\x04"s + le(0, 2) + le(0, 2) + "shop\0BEGIN"s, 400));
+  d.decode(event(event_type::query,
+                 le(9, 4) + le(0, 4) + "\x04"s + le(0, 2) + le(0, 2) + "shop\0BEGIN"s, 400));
   auto rq = d.decode(event(event_type::rows_query, "\x20INSERT INTO orders VALUES (...)"s, 500));
   EXPECT_EQ(std::get<annotate_rows_event>(rq.body).statement, "INSERT INTO orders VALUES (...)");
   auto tm = d.decode(event(event_type::table_map, orders_map(91), 600));
@@ -307,11 +314,13 @@ TEST(mysql_events, decodes_v2_rows_events_with_extra_data_and_json_columns) {
   EXPECT_EQ(map.columns[1].collation, 255u);
   EXPECT_EQ(map.primary_key, (std::vector<uint32_t>{0}));
 
-  std::string doc1 = doc(jcontainer(true, false, {{"k", jcontainer(false, false, {{"", jint16(1)}, {"", jint16(2)}})}}));
+  std::string doc1 = doc(
+    jcontainer(true, false, {{"k", jcontainer(false, false, {{"", jint16(1)}, {"", jint16(2)}})}}));
   std::string pos_dec = "\x80\x00\x04\xd2\x32"s;  // 1234.50
   std::string neg_dec = "\x7f\xff\xfb\x2d\xcd"s;  // -1234.50
   std::string head = le(91, 6) + le(1, 2) + le(2 + 3, 2) + "\x00\x01\x02"s + packed(6);
-  std::string write = head + "\x3f"s + orders_row(1, "Grüße", doc1, 1704164645, 1230, pos_dec, UINT64_MAX) +
+  std::string write = head + "\x3f"s +
+                      orders_row(1, "Grüße", doc1, 1704164645, 1230, pos_dec, UINT64_MAX) +
                       orders_row(2, "", doc(jlit(0)), 0, 0, neg_dec, 0, true);
   auto w = d.decode(event(event_type::write_rows_v2, write, 900));
   const auto& wr = std::get<rows_event>(w.body);
@@ -335,8 +344,12 @@ TEST(mysql_events, decodes_v2_rows_events_with_extra_data_and_json_columns) {
   add("big", value_kind::uint64);
   row_converter conv(s, map);
   row r0 = conv.convert(wr.after[0]);
-  std::vector<std::string> want0 = {"1", "Grüße", "{\"k\": [1, 2]}", "2024-01-02 03:04:05.123+00",
-                                    "1234.50", "18446744073709551615"};
+  std::vector<std::string> want0 = {"1",
+                                    "Grüße",
+                                    "{\"k\": [1, 2]}",
+                                    "2024-01-02 03:04:05.123+00",
+                                    "1234.50",
+                                    "18446744073709551615"};
   for (size_t i = 0; i < want0.size(); ++i) EXPECT_EQ(r0.cells[i], make_cell(want0[i])) << i;
   row r1 = conv.convert(wr.after[1]);
   EXPECT_TRUE(r1.cells[1].null);
