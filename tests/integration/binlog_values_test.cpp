@@ -383,6 +383,14 @@ TEST(binlog_values, replaying_decoded_changes_gives_the_snapshot_s_rows) {
     }
   }
   EXPECT_GT(changes, static_cast<size_t>(rows));
+  // The dump began with an artificial ROTATE (checksummed, before any
+  // FORMAT_DESCRIPTION says so) naming the file it started in.
+  auto first = decoder{}.decode(events.at(0));
+  ASSERT_TRUE(std::holds_alternative<rotate_event>(first.body));
+  EXPECT_TRUE(first.header.artificial());
+  EXPECT_EQ(std::get<rotate_event>(first.body).file, file);
+  EXPECT_EQ(std::get<rotate_event>(first.body).position, pos);
+  EXPECT_EQ(d.file(), file);
   ASSERT_EQ(replayed.size(), snapshot.size());
   size_t differing = 0;
   for (const auto& [key, want] : snapshot) {
