@@ -164,8 +164,9 @@ struct annotate_rows_event {
   std::string statement;
 };
 
-/// 27 (and MySQL's 41): the primary is alive; the dump is at `file`, and
-/// the header's log_pos is the position the replica has reached.
+/// 27: the primary is alive; the dump is at `file`:`position` (the
+/// header's log_pos). MySQL 8.0.26+'s HEARTBEAT_V2 (41) is taken as a
+/// liveness signal only: `file` empty, `position` its header's log_pos.
 struct heartbeat_event {
   std::string file;
   uint64_t position = 0;
