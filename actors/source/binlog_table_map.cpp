@@ -127,6 +127,7 @@ void read_metadata(cursor& m, column_def& c, size_t index) {
     case column_type::time2:
       c.meta = m.u8(w);
       c.fsp = static_cast<uint8_t>(c.meta);
+      if (c.fsp > 6) fail("bad fraction digits " + std::to_string(c.fsp) + " in " + what);
       break;
     default: break;
   }
