@@ -7,21 +7,13 @@
 #include <cstdio>
 
 #include "actors/source/binlog_cursor.hpp"
+#include "actors/source/binlog_gtid.hpp"
 
 namespace trib::binlog {
 
 namespace {
 
 constexpr size_t header_size = 19;
-
-std::string uuid_text(const char* b) {
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += cursor::hex(static_cast<unsigned char>(b[i]));
-  }
-  return out;
-}
 
 format_description_event parse_format(const char* data, size_t size) {
   // The FORMAT_DESCRIPTION always ends in its checksum algorithm byte and
@@ -95,22 +87,7 @@ mysql_gtid_event parse_mysql_gtid(cursor& in, bool anonymous) {
 }
 
 previous_gtids_event parse_previous_gtids(cursor& in) {
-  previous_gtids_event p;
-  uint64_t sids = in.u64("previous GTIDs count");
-  if (sids > in.left() / 24) fail("bad previous GTIDs count " + std::to_string(sids));
-  for (uint64_t s = 0; s < sids; ++s) {
-    std::string part = uuid_text(in.take(16, "previous GTIDs source id"));
-    uint64_t n = in.u64("previous GTIDs interval count");
-    if (n > in.left() / 16) fail("bad previous GTIDs interval count " + std::to_string(n));
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t start = in.u64("previous GTIDs interval"), end = in.u64("previous GTIDs interval");
-      // Intervals are stored half-open [start, end).
-      part += ":" + std::to_string(start);
-      if (end > start + 1) part += "-" + std::to_string(end - 1);
-    }
-    p.gtid_set += (p.gtid_set.empty() ? "" : ",") + part;
-  }
-  return p;
+  return previous_gtids_event{mysql_gtid_set::decode(in).text()};
 }
 
 bool is_rows(event_type t, rows_layout& out) {

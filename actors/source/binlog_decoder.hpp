@@ -42,6 +42,11 @@
 //    event's header.timestamp * 1000 before). transaction().commit_key() is
 //    the ordered commit key for checkpoints: binlog file sequence number
 //    << 32 | the end position of the transaction's commit event.
+// 5. To resume by GTID, keep the position in binlog_gtid.hpp's types:
+//    mariadb_gtid_position::apply() each committed gtid_event (its text()
+//    is what @slave_connect_state takes); mysql_gtid_set::add() each
+//    committed mysql_gtid_event (mysql_dump_gtid_command() asks a MySQL
+//    server for everything after it).
 //
 // Errors: malformed, truncated or checksum-failing input throws
 // trib::error{bad_data, "binlog: <what> at offset N (...)"}; events

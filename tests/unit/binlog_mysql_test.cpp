@@ -248,7 +248,7 @@ TEST(mysql_events, decodes_gtid_anonymous_gtid_and_previous_gtids) {
                      std::string(15, '\0') + "\x01"s + le(1, 8) + le(1, 8) + le(4, 8);
   auto p = d.decode(event(event_type::mysql_previous_gtids, prev, 1200));
   EXPECT_EQ(std::get<previous_gtids_event>(p.body).gtid_set,
-            "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7,00000000-0000-0000-0000-000000000001:1-3");
+            "00000000-0000-0000-0000-000000000001:1-3,3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7");
 }
 
 TEST(mysql_events, a_transaction_payload_asks_to_turn_compression_off) {
