@@ -6,12 +6,13 @@
 // ----------------------
 // 1. Feed every event the dump delivers, in order, to decoder::decode():
 //    the bytes from the 19-byte common header to the end of the event,
-//    checksum included (mariadb_rpl_fetch's buffer without the leading OK
-//    byte). The decoder learns from the FORMAT_DESCRIPTION the post-header
+//    checksum included (MARIADB_RPL_EVENT::raw_data from mariadb_rpl_fetch
+//    without its first byte, the protocol's OK byte; binlog_values_test
+//    does exactly this). The decoder learns from the FORMAT_DESCRIPTION the post-header
 //    lengths and whether events end in a CRC32, verifies and strips the
 //    checksum of every later event, follows ROTATE into the next file, keeps
-//    each TABLE_MAP until the next map of the same id replaces it, and
-//    decodes rows events with their table's map. A dump starts with an
+//    each TABLE_MAP until its transaction ends, and decodes rows events
+//    with their table's map. A dump starts with an
 //    artificial ROTATE (and FORMAT_DESCRIPTION) before the first real
 //    event; set_checksum() tells the decoder whether that ROTATE carries a
 //    checksum (it does when the session set @master_binlog_checksum), else
@@ -27,7 +28,8 @@
 //      not be decoded into the schema from, before the rows arrive;
 //    - rows_event: every row of one WRITE/UPDATE/DELETE event, decoded with
 //      that map (row_image per row; update: before[i] -> after[i]);
-//    - xid_event: the transaction commits;
+//    - xid_event: the transaction commits (so does a COMMIT query, and a
+//      DDL's QUERY outside BEGIN: transaction().committed says when);
 //    - rotate_event, heartbeat_event, format_description_event and the rest:
 //      position bookkeeping only.
 // 3. Turn each row image into the run's row with a row_converter
