@@ -328,7 +328,17 @@ void row_converter::convert_cell(const column_plan& p, const value& v, cell& out
       }
       break;
     }
-    default: out.text = v.text; break;  // decimal, date, time, timestamp: canonical already
+    case value_kind::decimal:
+      out.text = v.text;
+      // DECIMAL ZEROFILL prints its integer part padded to precision - scale.
+      if (c.source_type.find("ZEROFILL") != std::string::npos) {
+        size_t int_digits = out.text.find('.');
+        if (int_digits == std::string::npos) int_digits = out.text.size();
+        auto width = static_cast<size_t>(d.precision - d.scale);
+        if (int_digits < width) out.text.insert(0, width - int_digits, '0');
+      }
+      break;
+    default: out.text = v.text; break;  // date, time, timestamp: canonical already
   }
 }
 
