@@ -132,6 +132,8 @@ int run(const std::vector<std::string>& args) {
   if (cl.command == "snapshot" || cl.command == "realtime" || cl.command == "full") {
     run_options opts = load_run_options(cl);
     if (!cl.metrics.empty()) metrics::serve(cl.metrics);
+    // One process is the whole replication until coordinator/worker exist.
+    metrics::set_nodes(1);
     run_summary s = run_replication(opts);
     print_summary(s);
     if (!s.error.empty()) std::cerr << "tributary: " << s.error << "\n";
