@@ -28,6 +28,8 @@ inline constexpr size_t snapshot_memory_budget_bytes = 64u << 20;
 inline constexpr size_t snapshot_min_reader_window_bytes = 4u << 20;
 /// A reader's batch ends at a quarter of its window, but not below this.
 inline constexpr size_t snapshot_min_batch_bytes = 1u << 20;
+/// Batches a reader has sent to its applier and not yet seen committed.
+inline constexpr size_t snapshot_reader_batches_in_flight = 4;
 
 // -- Redis --------------------------------------------------------------------
 

@@ -127,6 +127,8 @@ void print_tuning() {
             << "snapshot_min_reader_window_bytes " << tuning::snapshot_min_reader_window_bytes
             << "\n"
             << "snapshot_min_batch_bytes " << tuning::snapshot_min_batch_bytes << "\n"
+            << "snapshot_reader_batches_in_flight " << tuning::snapshot_reader_batches_in_flight
+            << "\n"
             << "writer_linger_ms " << tuning::writer_linger.count() << "\n"
             << "redis_read_timeout_ms " << tuning::redis_read_timeout_ms << "\n"
             << "redis_connect_timeout_ms " << tuning::redis_connect_timeout_ms << "\n";
