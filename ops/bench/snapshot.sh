@@ -69,8 +69,9 @@
 #                   measured write (default ROWS * 4096, about what a full-message
 #                   run makes Redis map; 0: none), see "the machine's memory"
 #   SKIP_TRIBUTARY  1: measure the ceilings only, REPEAT times (Redis with
-#                   representative sizes)
-#   TRIB_BUILD_DIR  where nodes/tributary is (default ./build)
+#                   representative sizes; the binary still tells the write size)
+#   TRIB_BUILD_DIR  where nodes/tributary is (default ./build); its
+#                   --print-tuning gives the write size of the ceilings
 #   BENCH_WORK      scratch directory (default /tmp/trib-bench); holds the
 #                   MULTI/EXEC ceiling's RESP files while the script runs
 #                   (up to ~4 GB at the defaults: one per entry size)
