@@ -14,7 +14,7 @@ namespace {
 const std::vector<std::string> replication_commands{"snapshot", "realtime", "full"};
 const std::vector<std::string> all_commands{
   "snapshot", "realtime", "full", "fetch-schemas", "test-connection",
-  "coordinator", "worker", "help", "version"};
+  "coordinator", "worker", "help", "version", "print-tuning"};
 
 [[noreturn]] void usage_error(const std::string& msg) {
   throw error(failure_code::config, msg + " (see tributary --help)");
@@ -42,7 +42,7 @@ const char* usage_text() {
   tributary fetch-schemas DST_CONN.yaml --id ID [--group NAME] [--filter FILE]
             [--output-file FILE]
   tributary test-connection CONN.yaml
-  tributary --help | --version
+  tributary --help | --version | --print-tuning
 
 modes:
   snapshot   copy the existing rows of every table the filter allows, then exit
@@ -72,6 +72,7 @@ command_line parse_command_line(const std::vector<std::string>& args) {
   for (auto& [k, _] : flags) known.push_back(k);
   known.push_back("--help");
   known.push_back("--version");
+  known.push_back("--print-tuning");
 
   for (size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
@@ -81,6 +82,10 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     }
     if (a == "--version") {
       cl.command = "version";
+      return cl;
+    }
+    if (a == "--print-tuning") {
+      cl.command = "print-tuning";
       return cl;
     }
     if (a.rfind("--", 0) == 0) {

@@ -16,6 +16,7 @@
 #include "actors/runtime.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/source_session.hpp"
+#include "actors/tuning.hpp"
 #include "conf/loader.hpp"
 #include "messages/failure.hpp"
 #include "nodes/cli.hpp"
@@ -117,6 +118,22 @@ void print_summary(const run_summary& s) {
   }
 }
 
+// The constants of actors/tuning.hpp as "name value" lines (bytes,
+// milliseconds), for the benchmarks under ops/bench/ to read.
+void print_tuning() {
+  std::cout << "snapshot_write_bytes " << tuning::snapshot_write_bytes << "\n"
+            << "snapshot_writes_in_flight " << tuning::snapshot_writes_in_flight << "\n"
+            << "snapshot_memory_budget_bytes " << tuning::snapshot_memory_budget_bytes << "\n"
+            << "snapshot_min_reader_window_bytes " << tuning::snapshot_min_reader_window_bytes
+            << "\n"
+            << "snapshot_min_batch_bytes " << tuning::snapshot_min_batch_bytes << "\n"
+            << "snapshot_reader_batches_in_flight " << tuning::snapshot_reader_batches_in_flight
+            << "\n"
+            << "writer_linger_ms " << tuning::writer_linger.count() << "\n"
+            << "redis_read_timeout_ms " << tuning::redis_read_timeout_ms << "\n"
+            << "redis_connect_timeout_ms " << tuning::redis_connect_timeout_ms << "\n";
+}
+
 int run(const std::vector<std::string>& args) {
   command_line cl = parse_command_line(args);
   if (cl.command == "help") {
@@ -127,11 +144,17 @@ int run(const std::vector<std::string>& args) {
     std::cout << "tributary " << TRIBUTARY_VERSION << "\n";
     return exit_ok;
   }
+  if (cl.command == "print-tuning") {
+    print_tuning();
+    return exit_ok;
+  }
   if (cl.command == "test-connection") return test_connection(cl.files[0]);
   if (cl.command == "fetch-schemas") return fetch_schemas(cl);
   if (cl.command == "snapshot" || cl.command == "realtime" || cl.command == "full") {
     run_options opts = load_run_options(cl);
     if (!cl.metrics.empty()) metrics::serve(cl.metrics);
+    // One process is the whole replication until coordinator/worker exist.
+    metrics::set_nodes(1);
     run_summary s = run_replication(opts);
     print_summary(s);
     if (!s.error.empty()) std::cerr << "tributary: " << s.error << "\n";

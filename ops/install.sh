@@ -12,6 +12,8 @@ PACKAGES=(
   libmariadb-dev libssl-dev prometheus-cpp-dev googletest
   # servers for the integration tests and the quickstart (servers.sh)
   redis-server redis-tools mariadb-server postgresql-15
+  # a real Prometheus for tests/integration/prometheus_test.cpp and promtool
+  prometheus
   # tools
   pkg-config cmake g++ make python3 procps openssl
 )

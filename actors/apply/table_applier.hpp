@@ -10,6 +10,7 @@
 #include "actors/actors.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/source_session.hpp"
+#include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
 namespace trib {
@@ -29,11 +30,11 @@ struct table_applier_settings {
   /// (key + value; at least one entry): it bounds the memory of built
   /// entries, whatever the message size, and a batch of the reader becomes
   /// as many writes as it needs.
-  size_t max_write_bytes = 1u << 20;
+  size_t max_write_bytes = tuning::snapshot_write_bytes;
   /// Writes at the writer at once. More than one lets the writer send the
   /// next write before Redis answered the previous (pipelining); order holds
   /// because one writer serves a table on one connection.
-  size_t max_writes_in_flight = 1;
+  size_t max_writes_in_flight = tuning::snapshot_writes_in_flight;
   /// The longest argument Redis accepts (its proto-max-bulk-len): a row
   /// whose entry is longer is skipped as bad data instead of written.
   uint64_t max_entry_bytes = default_max_bulk_bytes;

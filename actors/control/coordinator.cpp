@@ -9,6 +9,7 @@
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_writer.hpp"
 #include "actors/source/snapshot_reader.hpp"
+#include "actors/tuning.hpp"
 
 namespace trib {
 
@@ -53,12 +54,6 @@ stage_factories default_factories(const run_options& opts,
                                   exported_snapshot exported, uint64_t max_entry_bytes) {
   stage_factories f;
   auto target = opts.target;
-  // Writes of about 512 KB, six in flight: the writer always has the next
-  // one at hand when Redis answers (one is on the wire at a time, since its
-  // MULTI is answered before its entries go out), and the entries built at
-  // once stay near 3 MB. Measured with ops/bench/snapshot.sh against larger
-  // writes (README, Benchmarks).
-  constexpr size_t writes_in_flight = 6;
   redis_writer_settings ws;
   f.writer = [target, ws](caf::local_actor* self, size_t) {
     return self->spawn<caf::detached>(redis_writer, target, ws);
@@ -69,8 +64,7 @@ stage_factories default_factories(const run_options& opts,
   as.group = opts.group;
   as.id = opts.id;
   as.facts = facts;
-  as.max_writes_in_flight = writes_in_flight;
-  as.max_write_bytes = 512u << 10;
+  // Write size and writes in flight: the defaults of tuning.hpp.
   as.max_entry_bytes = max_entry_bytes;
   as.progress = std::move(progress);
   f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
@@ -85,8 +79,9 @@ stage_factories default_factories(const run_options& opts,
   // The rows in flight of all tables read at once share one budget, so
   // memory stays flat however many tables run in parallel.
   auto threads = static_cast<size_t>(std::max(opts.extractor.snapshot.threads, 1));
-  rs.max_in_flight_bytes = std::max<size_t>(4u << 20, snapshot_memory_budget_bytes / threads);
-  rs.max_batch_bytes = std::max<size_t>(1u << 20, rs.max_in_flight_bytes / 4);
+  rs.max_in_flight_bytes = std::max(tuning::snapshot_min_reader_window_bytes,
+                                     tuning::snapshot_memory_budget_bytes / threads);
+  rs.max_batch_bytes = std::max(tuning::snapshot_min_batch_bytes, rs.max_in_flight_bytes / 4);
   rs.exported_snapshot = exported.name;
   rs.exported_at = exported.at;
   auto filter = opts.filter;

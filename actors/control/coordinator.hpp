@@ -51,10 +51,6 @@ struct reader_job {
   std::optional<int64_t> hi;
 };
 
-/// Memory for rows in flight (read, not yet committed) across all tables
-/// read at once; each reader's byte window is its share (at least 4 MB).
-constexpr size_t snapshot_memory_budget_bytes = 64u << 20;
-
 /// How much runs at once.
 struct coordinator_settings {
   /// Tables read at the same time (extractor snapshot.threads).

@@ -238,7 +238,7 @@ uint64_t max_bulk_bytes(redis_client& c) {
 }
 
 std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg) {
-  return connect(cfg, default_redis_connect_timeout_ms, default_redis_read_timeout_ms);
+  return connect(cfg, tuning::redis_connect_timeout_ms, tuning::redis_read_timeout_ms);
 }
 
 std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,

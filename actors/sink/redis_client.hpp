@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/tuning.hpp"
 #include "conf/config.hpp"
 #include "messages/batch.hpp"
 #include "messages/failure.hpp"
@@ -44,11 +45,6 @@ public:
   virtual size_t read_some(char* data, size_t size) = 0;
 };
 
-/// How long a read may block before the connection counts as lost.
-constexpr int default_redis_read_timeout_ms = 30000;
-/// How long connecting (TCP handshake) may take.
-constexpr int default_redis_connect_timeout_ms = 5000;
-
 class redis_client;
 
 /// One command whose error reply becomes a trib::error naming the command
@@ -60,7 +56,7 @@ redis_reply command_or_throw(redis_client& c, const std::vector<std::string>& ar
 /// trib::error{connection, "cannot connect to redis at host:port: ..."}.
 std::unique_ptr<transport> connect_tcp(const std::string& host, int port,
                                        int timeout_ms,
-                                       int read_timeout_ms = default_redis_read_timeout_ms);
+                                       int read_timeout_ms = tuning::redis_read_timeout_ms);
 
 /// Incremental RESP2 reply parser: hiredis's redisReader with object
 /// functions that build redis_reply values directly (array elements in place

@@ -12,6 +12,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/control/retry_policy.hpp"
+#include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
 namespace trib {
@@ -21,8 +22,8 @@ struct write_fence;
 
 struct redis_writer_settings {
   /// How long a write sent with more_follows waits for that next write
-  /// before its replies are read anyway (a sender that stopped short).
-  std::chrono::milliseconds linger{20};
+  /// before its replies are read anyway (tuning.hpp).
+  std::chrono::milliseconds linger = tuning::writer_linger;
   /// CLIENT SETNAME of the writer's connections (none when empty).
   std::string client_name = "tributary-writer";
   /// The run's lease: every write WATCHes it and none is sent while it is

@@ -12,6 +12,7 @@
 #include "actors/actors.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/source/source_session.hpp"
+#include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
 namespace trib {
@@ -24,7 +25,7 @@ struct snapshot_reader_settings {
   /// Rows per batch to the applier (applier snapshot.batch-size-rows).
   size_t batch_size_rows = 5000;
   /// Batches sent but not yet acknowledged, at most.
-  size_t max_in_flight = 4;
+  size_t max_in_flight = tuning::snapshot_reader_batches_in_flight;
   /// Bytes of rows (row_bytes) sent but not yet acknowledged, at most; one
   /// batch always may go. Rows are counted, not entries: the applier builds
   /// entries only for the writes in flight (table_applier_settings).

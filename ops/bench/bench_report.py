@@ -249,7 +249,7 @@ def table(results_path, ceilings_path, env_path):
           "neither the target nor the result: it compares the same run with the lower of the "
           "source raw read and the rate at which Redis takes the same entries written as "
           "Tributary's contract requires, in transactions as large as Tributary's writes "
-          f"(about {int(env.get('write_bytes', '524288')) // 1024} KB: MULTI, the XADDs, HSET of "
+          f"(about {int(env['write_bytes']) // 1024} KB: MULTI, the XADDs, HSET of "
           "a checkpoint, EXEC; the ceilings table gives the entries per transaction).")
     w("The CPU columns are microseconds of CPU per row: Tributary's user + system time from "
       "`/usr/bin/time -v`, and Redis's `used_cpu_user + used_cpu_sys` from INFO cpu read right "

@@ -69,8 +69,9 @@
 #                   measured write (default ROWS * 4096, about what a full-message
 #                   run makes Redis map; 0: none), see "the machine's memory"
 #   SKIP_TRIBUTARY  1: measure the ceilings only, REPEAT times (Redis with
-#                   representative sizes)
-#   TRIB_BUILD_DIR  where nodes/tributary is (default ./build)
+#                   representative sizes; the binary still tells the write size)
+#   TRIB_BUILD_DIR  where nodes/tributary is (default ./build); its
+#                   --print-tuning gives the write size of the ceilings
 #   BENCH_WORK      scratch directory (default /tmp/trib-bench); holds the
 #                   MULTI/EXEC ceiling's RESP files while the script runs
 #                   (up to ~4 GB at the defaults: one per entry size)
@@ -104,9 +105,6 @@ MODES="${MODES:-full noschema}"
 SKIP_TRIBUTARY="${SKIP_TRIBUTARY:-0}"
 REPEAT="${REPEAT:-3}"
 BATCH=5000
-# Tributary's snapshot writes carry about this many bytes (the applier's
-# max_write_bytes, actors/control/coordinator.cpp).
-WRITE_BYTES=524288
 [[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive integer, got '$ROWS'"
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a positive integer, got '$REPEAT'"
 CEILING_N="${CEILING_N:-$(( ROWS < 500000 ? ROWS : 500000 ))}"
@@ -129,9 +127,12 @@ for tool in mariadb redis-cli redis-benchmark python3; do
 done
 [[ -x $TRIB_PG_BIN/psql ]] || die "no psql in $TRIB_PG_BIN: run ops/install.sh (or set TRIB_PG_BIN)"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (Debian package 'time'): it measures peak RSS"
-if [[ $SKIP_TRIBUTARY != 1 ]]; then
-  [[ -x $TRIB ]] || die "no binary at $TRIB: run ops/build.sh (or set TRIB_BUILD_DIR, or SKIP_TRIBUTARY=1)"
-fi
+# The binary is needed even with SKIP_TRIBUTARY=1: the ceiling writes as
+# many bytes per transaction as Tributary does, and the binary says how many.
+[[ -x $TRIB ]] || die "no binary at $TRIB: run ops/build.sh (or set TRIB_BUILD_DIR)"
+# Tributary's snapshot writes carry about this many bytes (actors/tuning.hpp).
+WRITE_BYTES=$("$TRIB" --print-tuning | awk '$1 == "snapshot_write_bytes" { print $2 }')
+[[ $WRITE_BYTES =~ ^[1-9][0-9]*$ ]] || die "$TRIB --print-tuning names no snapshot_write_bytes"
 
 mkdir -p "$WORK" "$OUT_DIR"
 RESULTS="$WORK/results.tsv"; CEILINGS="$WORK/ceilings.tsv"; ENVF="$WORK/env.tsv"
@@ -683,6 +684,7 @@ fi
   printf 'rows\t%s\n' "$ROWS"
   printf 'batch\t%s\n' "$BATCH"
   printf 'write_bytes\t%s\n' "$WRITE_BYTES"
+  printf 'tuning\t%s\n' "$("$TRIB" --print-tuning | paste -sd ' ')"
   printf 'warm_bytes\t%s\n' "$WARM_BYTES"
   printf 'repeat\t%s\n' "$REPEAT"
   printf 'skip\t%s\n' "$SKIP_TRIBUTARY"

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include "actors/tuning.hpp"
 #include "messages/failure.hpp"
 #include "nodes/cli.hpp"
 
@@ -94,4 +97,23 @@ TEST(cli, id_or_group_longer_than_the_limit_is_refused_with_both_lengths) {
 TEST(cli, help_and_version_win_over_everything_else) {
   EXPECT_EQ(parse_command_line({"snapshot", "--help"}).command, "help");
   EXPECT_EQ(parse_command_line({"--version"}).command, "version");
+  EXPECT_EQ(parse_command_line({"--print-tuning"}).command, "print-tuning");
+}
+
+// The benchmarks read the tuning constants from the binary (ops/bench/).
+TEST(cli, print_tuning_names_every_constant_with_its_value) {
+  FILE* p = popen((std::string(TRIB_BINARY) + " --print-tuning").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("snapshot_write_bytes " + std::to_string(tuning::snapshot_write_bytes) + "\n"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find("snapshot_writes_in_flight " +
+                     std::to_string(tuning::snapshot_writes_in_flight) + "\n"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find("redis_read_timeout_ms " + std::to_string(tuning::redis_read_timeout_ms)),
+            std::string::npos) << out;
 }

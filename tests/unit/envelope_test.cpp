@@ -2,8 +2,6 @@
 // documents: schema structure, Debezium's type mapping of every value kind,
 // op codes, include-schema, the source blocks, and bad input.
 
-#include <chrono>
-#include <cstdio>
 #include <string>
 
 #include <boost/json/parse.hpp>
@@ -652,43 +650,6 @@ TEST(envelope, builder_moves) {
   EXPECT_EQ(json::parse(b.key(make_row({make_cell("5"), make_cell("A"), null_cell()})))
               .at("payload").at("r_regionkey"),
             5);
-}
-
-// Rate of snapshot entries for an 8-column row, schemas included. Printed,
-// not asserted: the machine is shared. The entries are checked so the loop
-// cannot be optimised away.
-TEST(envelope, snapshot_entry_rate_for_an_eight_column_row) {
-  table_schema t;
-  t.id = {"tpch", "", "orders"};
-  t.columns = {col("o_orderkey", value_kind::int64, true),
-               col("o_custkey", value_kind::int32, true),
-               col("o_orderstatus", value_kind::text, true),
-               col("o_totalprice", value_kind::decimal, true),
-               col("o_orderdate", value_kind::date, true),
-               col("o_orderpriority", value_kind::text, true),
-               col("o_shippriority", value_kind::int32, true),
-               col("o_comment", value_kind::text)};
-  t.primary_key = {"o_orderkey"};
-  envelope_builder b{t, message_config{}, mysql_facts()};
-  row r = make_row({make_cell("600000"), make_cell("36901"), make_cell("O"),
-                    make_cell("173665.47"), make_cell("1996-01-02"),
-                    make_cell("5-LOW"), make_cell("0"),
-                    make_cell("nstructions sleep furiously among the final deposits")});
-  source_position pos = binlog_at("mysql-bin.000042", 1337);
-  constexpr int n = 200000;
-  size_t bytes = 0;
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; ++i) {
-    auto e = b.snapshot_entry(r, pos, snapshot_mark::yes, 1700000000000 + i);
-    bytes += e.key.size() + e.value.size();
-  }
-  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-  std::printf("[ rate     ] %d entries in %.3f s: %.0f entries/s, %.0f bytes each\n", n,
-              took.count(), n / took.count(), static_cast<double>(bytes) / n);
-  auto last = json::parse(b.snapshot_entry(r, pos, snapshot_mark::yes, 7).value);
-  EXPECT_EQ(last.at("payload").at("after").at("o_totalprice"), "173665.47");
-  EXPECT_EQ(last.at("payload").at("after").at("o_orderdate"), 9497);
-  EXPECT_GT(bytes, static_cast<size_t>(n) * 1000);
 }
 
 TEST(envelope, change_entries_carry_op_source_and_transaction) {
