@@ -1,6 +1,7 @@
 // The change applier on CAF's test coordinator, between a reader double that
 // sends change batches and a writer double whose acknowledgements the test
-// gives: commit order, one write in flight, the checkpoint of each write,
+// gives: commit order, writes built only when the writer has room, the
+// checkpoint of each write,
 // the skip rule after a restart, the entries of each operation, schema
 // changes and write failures.
 
@@ -130,8 +131,9 @@ std::string op_of(const stream_entry& e) {
 
 class change_applier_test : public actor_test {
 protected:
-  void start(stream_checkpoint from = {}) {
+  void start(stream_checkpoint from = {}, size_t max_write_bytes = 4u << 20) {
     change_applier_settings s;
+    s.max_write_bytes = max_write_bytes;
     s.stream = 0;
     s.stream_name = "shop_public_items_cdc_logs";
     s.checkpoint_field = s.stream_name;
@@ -165,26 +167,79 @@ protected:
 
 }  // namespace
 
-TEST_F(change_applier_test, keeps_one_write_in_flight_and_acknowledges_after_the_writer) {
+TEST_F(change_applier_test, keeps_two_writes_in_flight_and_acknowledges_after_the_writer) {
   start();
   auto r1 = make_row(1, "a");
   auto r2 = make_row(2, "b");
+  auto r3 = make_row(3, "c");
   send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r1)}));
   send(batch_of(1, {change_of(change_op::insert, 200, 1, nullptr, &r2)}));
-  ASSERT_EQ(writes->writes.size(), 1u);
+  send(batch_of(2, {change_of(change_op::insert, 300, 1, nullptr, &r3)}));
+  // The third write is built only once the writer has room.
+  ASSERT_EQ(writes->writes.size(), 2u);
   EXPECT_TRUE(acks->acks.empty());
   EXPECT_EQ(writes->writes[0].checkpoint_key, "replicate_io_checkpoint_g_i");
   EXPECT_EQ(writes->writes[0].checkpoint_field, "shop_public_items_cdc_logs");
   EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 1}));
+  EXPECT_EQ(writes->writes[1].checkpoint_value, encode_stream_checkpoint({200, 1}));
   answer(0);
   ASSERT_EQ(acks->acks.size(), 1u);
   EXPECT_EQ(acks->acks[0].seq, 0u);
   EXPECT_EQ(acks->acks[0].entries, 1u);
+  ASSERT_EQ(writes->writes.size(), 3u);
+  EXPECT_EQ(writes->writes[2].checkpoint_value, encode_stream_checkpoint({300, 1}));
+  answer(1);
+  answer(2);
+  ASSERT_EQ(acks->acks.size(), 3u);
+  EXPECT_EQ(acks->acks[1].seq, 1u);
+  EXPECT_EQ(acks->acks[2].seq, 2u);
+}
+
+TEST_F(change_applier_test, a_large_batch_becomes_writes_cut_between_transactions) {
+  // One byte per write at most: every write ends at the first transaction
+  // boundary, and no write is built ahead of a write that large.
+  start({}, 1);
+  auto r = make_row(1, "a");
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r),
+                    change_of(change_op::insert, 100, 2, nullptr, &r),
+                    change_of(change_op::insert, 200, 1, nullptr, &r)}));
+  ASSERT_EQ(writes->writes.size(), 1u);
+  EXPECT_EQ(writes->writes[0].entries.size(), 2u);
+  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 2}));
+  answer(0);
+  EXPECT_TRUE(acks->acks.empty());
   ASSERT_EQ(writes->writes.size(), 2u);
+  EXPECT_EQ(writes->writes[1].entries.size(), 1u);
   EXPECT_EQ(writes->writes[1].checkpoint_value, encode_stream_checkpoint({200, 1}));
   answer(1);
-  ASSERT_EQ(acks->acks.size(), 2u);
-  EXPECT_EQ(acks->acks[1].seq, 1u);
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].entries, 3u);
+}
+
+TEST_F(change_applier_test, a_schema_change_waits_for_the_batches_before_it) {
+  // The writer is busy: the batch before the DDL is built after the schema
+  // change arrived, yet with the old columns.
+  start({}, 1);
+  auto r = make_row(1, "a");
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r)}));
+  send(batch_of(1, {change_of(change_op::insert, 200, 1, nullptr, &r)}));
+  auto t = items();
+  column_info extra;
+  extra.name = "extra";
+  extra.source_type = "int4";
+  extra.kind = value_kind::int32;
+  t.columns.push_back(extra);
+  caf::anon_send(aut, schema_change{0, t});
+  sched.run();
+  row wide{{make_cell("2"), make_cell("b"), make_cell("42")}};
+  send(batch_of(2, {change_of(change_op::insert, 300, 1, nullptr, &wide)}));
+  answer(0);
+  answer(1);
+  ASSERT_EQ(writes->writes.size(), 3u);
+  auto before = boost::json::parse(writes->writes[1].entries[0].value);
+  EXPECT_FALSE(before.at("payload").at("after").as_object().contains("extra"));
+  auto after = boost::json::parse(writes->writes[2].entries[0].value);
+  EXPECT_EQ(after.at("payload").at("after").at("extra"), 42);
 }
 
 TEST_F(change_applier_test, skips_what_its_checkpoint_covers_after_a_restart) {
@@ -276,7 +331,9 @@ TEST_F(change_applier_test, a_failed_write_fails_it_and_every_later_batch) {
   EXPECT_EQ(acks->errors[0].code, failure_code::wrong_type);
   send(batch_of(2, {change_of(change_op::insert, 300, 1, nullptr, &r)}));
   EXPECT_EQ(acks->errors.size(), 3u);
-  EXPECT_EQ(writes->writes.size(), 1u);
+  // The second write was at the writer already (a real writer refuses it:
+  // its field failed); nothing is built after the failure.
+  EXPECT_EQ(writes->writes.size(), 2u);
 }
 
 TEST_F(change_applier_test, a_change_the_builder_rejects_stops_the_stream_before_it) {
