@@ -104,6 +104,9 @@ struct change_applier_state {
   size_t issued = 0;
   std::deque<in_write> writes;
   size_t bytes_at_writer = 0;
+  /// Encoded bytes per change of the latest write: the next write's bytes
+  /// are reserved from it.
+  size_t bytes_per_change = 0;
   uint64_t entries_written = 0;
   /// The first change the envelope builder rejected: its commit key, table
   /// and why (stopped_commit 0: none). The stream stops there.

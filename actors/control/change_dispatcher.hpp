@@ -62,7 +62,7 @@ namespace trib {
 /// in open batches and in batches at the appliers. Entries are built only
 /// for the write in flight of each stream, so this bounds realtime memory
 /// whatever the burst.
-constexpr uint64_t realtime_memory_budget_bytes = 32u << 20;
+constexpr uint64_t realtime_memory_budget_bytes = 16u << 20;
 
 /// What a change dispatcher needs besides its appliers.
 struct change_dispatcher_settings {
