@@ -153,7 +153,11 @@ log "$expected changes: burst sent in $src_s s, all in Redis after $land_s s ($r
   echo "(include-schema $SCHEMA, txn-size-rows 10000). Peak RSS = /usr/bin/time -v's maximum"
   echo "resident set size of the tributary process over the whole run. Landed = time from"
   echo "the burst's start until the stream holds every change."
-  echo "Build: ${BUILD#$ROOT/}, commit $(git -C "$ROOT" rev-parse --short HEAD) ($LABEL)."
+  if [[ $BUILD == "$ROOT"/* ]]; then
+    echo "Build: ${BUILD#$ROOT/}, commit $(git -C "$ROOT" rev-parse --short HEAD) ($LABEL)."
+  else
+    echo "Build: $BUILD ($LABEL)."
+  fi
   echo
   echo "| workload | changes | burst sent (s) | landed (s) | changes/s | CPU µs/change | peak RSS (MB) |"
   echo "|---|---|---|---|---|---|---|"
