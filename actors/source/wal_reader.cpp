@@ -313,18 +313,23 @@ void read_round(reader_ptr self) {
   try {
     for (;;) {
       if (st.settings.stop && st.settings.stop->load()) break;
-      // With changes decoded and not sent, a short look at the socket: what
-      // the server has already sent is read on, and the feed goes as soon
-      // as the server falls silent. With nothing decoded the reader sleeps
-      // on the socket, briefly while feeds are out (their answers are
-      // handled between rounds), instead of spinning.
-      auto wait = !st.feed.txns.empty() ? 0ms : st.unanswered > 0 ? 10ms : 100ms;
+      // With changes decoded and not sent, the reader reads on until the
+      // feed is feed_linger old (or full), so that a feed carries many
+      // small transactions: each feed costs a message, an answer and a
+      // thread wake-up, which under a steady load of small transactions was
+      // most of the CPU. With nothing decoded the reader sleeps on the
+      // socket, briefly while feeds are out (their answers are handled
+      // between rounds), instead of spinning.
+      auto wait = st.unanswered > 0 ? 10ms : 100ms;
+      if (!st.feed.txns.empty()) {
+        auto age = std::chrono::steady_clock::now() - st.feed_opened;
+        if (age >= st.settings.feed_linger) break;
+        wait = std::chrono::duration_cast<std::chrono::milliseconds>(st.settings.feed_linger - age);
+      }
       auto d = st.rep->poll(wait);
       if (!d) break;
       on_message(self, *d);
       if (!may_read(st)) break;
-      // An answer or a release is waiting: handle it now.
-      if (!self->mailbox().empty()) break;
       if (std::chrono::steady_clock::now() >= round_end) break;
     }
     send_feed(self);
