@@ -49,13 +49,12 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
                    std::map<std::pair<uint32_t, int>, uint64_t>& n) {
   const auto& b = builder_for(st, c.table);
   auto& e = st.scratch;
-  change_origin o;
-  o.position.lsn = c.lsn;
+  auto& o = st.origin;
+  o.source = c.source;
   o.commit_ms = c.commit_ms;
-  o.txn_id = std::to_string(c.xid);
+  o.txn_id = c.txn_id;
   o.total_order = c.total_order;
   o.data_collection_order = c.data_collection_order;
-  o.pg_xid = c.xid;
   const row* before = c.has_before ? &c.before : nullptr;
   const row* after = c.has_after ? &c.after : nullptr;
   auto emit = [&] {
@@ -84,16 +83,20 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
   };
   auto count = [&](change_op op) { ++n[{c.table, static_cast<int>(op)}]; };
   switch (c.op) {
-    case row_op::insert:
+    case change_op::insert:
       entry(change_op::insert, nullptr, after);
       count(change_op::insert);
       return;
-    case row_op::update:
+    case change_op::update:
       if (before && after && b.key_changed(*before, *after)) {
         // A new key is a new row for consumers that key by it: the old
-        // row goes away (delete + tombstone), then the new one arrives.
+        // row goes away (delete + tombstone), then the new one arrives, an
+        // event of its own with the next place in the transaction (the
+        // dispatcher numbered both).
         entry(change_op::erase, before, nullptr);
         tombstone_of(before);
+        ++o.total_order;
+        ++o.data_collection_order;
         entry(change_op::insert, nullptr, after);
         count(change_op::erase);
         count(change_op::insert);
@@ -102,12 +105,12 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
       entry(change_op::update, before, after);
       count(change_op::update);
       return;
-    case row_op::erase:
+    case change_op::erase:
       entry(change_op::erase, before, nullptr);
       tombstone_of(before);
       count(change_op::erase);
       return;
-    case row_op::truncate:
+    case change_op::truncate:
       entry(change_op::truncate, nullptr, nullptr);
       count(change_op::truncate);
       return;
@@ -115,40 +118,198 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
 }
 
 void fail(applier_ptr self, const failure& f);
+void pump(applier_ptr self);
 
-void write_next(applier_ptr self) {
+void say_stopped(const change_applier_state& st, change_ack& a) {
+  a.stopped_commit = st.stopped_commit;
+  a.stopped_table = st.stopped_table;
+  a.stop_reason = st.stop_reason;
+}
+
+// Answers the batch at `i` (not at the writer any more) and forgets it.
+void answer(applier_ptr self, size_t i) {
   auto& st = self->state;
-  if (st.writing || st.queue.empty() || st.failed) return;
-  st.writing = true;
-  // The bytes move to the writer (which retries on its own): only the
-  // acknowledgement's part of the pending write is needed afterwards.
-  self->request(st.writer, caf::infinite, std::move(st.queue.front().write))
+  auto& in = st.batches[i];
+  change_ack a;
+  a.stream = in.batch.stream;
+  a.seq = in.batch.seq;
+  a.entries = in.written;
+  if (st.stopped_commit > 0) say_stopped(st, a);
+  in.promise.deliver(a);
+  st.batches.erase(st.batches.begin() + static_cast<std::ptrdiff_t>(i));
+}
+
+// The change at `c` cannot be written: the stream stops before it.
+void stop_at(change_applier_state& st, const row_change& c, const std::exception& e) {
+  // A change left out would be lost for good once the source is released
+  // past it: the stream stops here instead, its checkpoint stays on the
+  // change before, and --resume writes it once the cause is fixed (design
+  // section 7).
+  auto table = to_string(st.settings.tables.at(c.table).id);
+  auto at = to_string(c.source.position);
+  st.stopped_commit = c.commit;
+  st.stopped_table = c.table;
+  st.stop_reason =
+    "cannot write its change at " + at + " (transaction " + c.txn_id + "): " + e.what();
+  log::error("stops " + table + " in " + st.settings.stream_name + " at " + at + ": " +
+             st.stop_reason +
+             "; nothing from there on is written or released at the source, so "
+             "--resume continues there once the cause is fixed");
+}
+
+// Builds the next write from the first batch not yet issued and hands it to
+// the writer. Returns false when there is nothing to build.
+bool issue_next(applier_ptr self) {
+  auto& st = self->state;
+  if (st.issued >= st.batches.size()) return false;
+  auto& in = st.batches[st.issued];
+  if (in.is_schema) {
+    // Every batch before it is built: later changes use the new columns.
+    auto& c = in.schema;
+    if (c.table < st.settings.tables.size()) {
+      log::info("rebuilds the messages of " + to_string(c.schema.id) + " in " +
+                st.settings.stream_name + " for its new columns");
+      st.settings.tables[c.table] = std::move(c.schema);
+      if (c.table < st.builders.size()) st.builders[c.table].reset();
+    }
+    st.batches.erase(st.batches.begin() + static_cast<std::ptrdiff_t>(st.issued));
+    return true;
+  }
+  const auto& changes = in.batch.changes;
+  size_t n = changes.size();
+  if (st.stopped_commit > 0) in.next = n;  // the stream writes nothing more
+  if (!st.xadd) st.xadd = std::make_unique<xadd_encoder>(st.settings.stream_name);
+  write_batch w;
+  change_applier_state::in_write iw;
+  iw.seq = in.batch.seq;
+  auto now = now_ms();
+  std::map<std::pair<uint32_t, int>, uint64_t> counts;
+  stream_checkpoint reached = st.queued;
+  // The bytes are allocated once, at the write's likely size: its changes
+  // (up to the transaction boundary past max_write_bytes) at the bytes per
+  // change of the writes before. Grown by doubling, a 33 MB write would
+  // briefly hold 32 + 64 MB.
+  size_t per_change = st.bytes_per_change;
+  if (per_change == 0 && in.next < n) {
+    per_change = 512;
+    for (const row* r : {&changes[in.next].before, &changes[in.next].after})
+      for (const auto& cell : r->cells) per_change += 2 * cell.text.size() + 24;
+  }
+  size_t likely = 0;
+  for (size_t i = in.next; i < n; ++i) {
+    if (likely >= st.settings.max_write_bytes && changes[i].commit != changes[i - 1].commit) break;
+    likely += per_change;
+  }
+  w.encoded.reserve(likely + likely / 8 + 4096);
+  size_t encoded_changes = 0;
+  while (in.next < n) {
+    const auto& c = changes[in.next];
+    if (covers(st.queued, c.commit, c.index)) {
+      ++in.next;
+      continue;
+    }
+    // Past the size, the write ends where a transaction does: a
+    // transaction's changes in one batch are written atomically.
+    if (w.encoded_count > 0 && w.encoded.size() >= st.settings.max_write_bytes &&
+        c.commit != reached.commit)
+      break;
+    size_t bytes = w.encoded.size();
+    uint64_t entries = w.encoded_count;
+    try {
+      build_entries(st, c, now, w, counts);
+    } catch (const std::exception& e) {
+      w.encoded.resize(bytes);
+      w.encoded_count = entries;
+      stop_at(st, c, e);
+      in.next = n;
+      break;
+    }
+    reached = stream_checkpoint{c.commit, c.index};
+    st.queued = reached;
+    iw.commit_ms = c.commit_ms;
+    ++in.next;
+    ++encoded_changes;
+  }
+  if (encoded_changes > 0) st.bytes_per_change = w.encoded.size() / encoded_changes + 1;
+  if (in.next >= n) {
+    in.issued = true;
+    ++st.issued;
+  }
+  if (w.encoded_count == 0) {
+    // Nothing to write: the batch is answered with its last write, or now.
+    if (in.issued) {
+      if (!st.writes.empty() && st.writes.back().seq == in.batch.seq)
+        st.writes.back().ends_batch = true;
+      else {
+        --st.issued;
+        answer(self, st.issued);
+      }
+    }
+    return true;
+  }
+  iw.ends_batch = in.issued;
+  iw.entries = w.size();
+  iw.bytes = w.encoded.size();
+  for (const auto& [k, count] : counts)
+    iw.counted.push_back({to_string(st.settings.tables.at(k.first).id),
+                          op_code(static_cast<change_op>(k.second)), count});
+  w.stream = st.settings.stream_name;
+  w.checkpoint_key = checkpoint_key(st.settings.group, st.settings.id);
+  w.checkpoint_field = st.settings.checkpoint_field;
+  w.checkpoint_value = encode_stream_checkpoint(reached);
+  st.bytes_at_writer += iw.bytes;
+  st.writes.push_back(std::move(iw));
+  // The bytes move to the writer (which retries on its own).
+  self->request(st.writer, caf::infinite, std::move(w))
     .then(
       [=](write_ack&) {
         auto& st = self->state;
-        auto p = std::move(st.queue.front());
-        st.queue.pop_front();
-        st.writing = false;
-        st.entries_written += p.ack.entries;
-        for (const auto& c : p.counted)
+        if (st.failed || st.writes.empty()) return;
+        auto done = std::move(st.writes.front());
+        st.writes.pop_front();
+        st.bytes_at_writer -= done.bytes;
+        st.entries_written += done.entries;
+        for (const auto& c : done.counted)
           metrics::add_rows_written(c.table, "realtime", c.op, c.rows);
-        if (p.commit_ms > 0)
-          metrics::observe_lag(static_cast<double>(now_ms() - p.commit_ms) / 1000.0);
-        p.promise.deliver(p.ack);
-        write_next(self);
+        if (done.commit_ms > 0)
+          metrics::observe_lag(static_cast<double>(now_ms() - done.commit_ms) / 1000.0);
+        // Writes are answered in order, so the front batch is the write's.
+        auto& front = st.batches.front();
+        front.written += done.entries;
+        if (done.ends_batch) {
+          --st.issued;
+          answer(self, 0);
+        }
+        pump(self);
       },
       [=](caf::error& err) { fail(self, to_failure(err)); });
+  return true;
+}
+
+// Keeps writes at the writer while there is work and room: at most
+// max_writes_in_flight, and another only while those hold less than
+// max_write_bytes.
+void pump(applier_ptr self) {
+  auto& st = self->state;
+  while (!st.failed && st.writes.size() < st.settings.max_writes_in_flight &&
+         (st.writes.empty() || st.bytes_at_writer < st.settings.max_write_bytes) &&
+         issue_next(self)) {
+  }
 }
 
 void fail(applier_ptr self, const failure& f) {
   auto& st = self->state;
+  if (st.failed) return;
   st.failed = true;
-  st.writing = false;
   st.reason = f;
   log::error("stops change stream " + st.settings.stream_name + " (" + to_string(f.code) +
              "): " + f.what + "; its checkpoint holds what was written");
-  for (auto& p : st.queue) p.promise.deliver(to_caf_error(f));
-  st.queue.clear();
+  for (auto& in : st.batches)
+    if (!in.is_schema) in.promise.deliver(to_caf_error(f));
+  st.batches.clear();
+  st.writes.clear();
+  st.issued = 0;
+  st.bytes_at_writer = 0;
 }
 
 }  // namespace
@@ -160,90 +321,32 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
   st.settings = std::move(settings);
   st.writer = std::move(writer);
   st.queued = st.settings.start;
-  if (st.queued.lsn > 0)
+  if (st.settings.max_write_bytes == 0) st.settings.max_write_bytes = 1;
+  if (st.settings.max_writes_in_flight == 0) st.settings.max_writes_in_flight = 1;
+  if (st.queued.commit > 0)
     log::info("resumes change stream " + st.settings.stream_name + " after " +
-              format_lsn(st.queued.lsn) + " #" + std::to_string(st.queued.index));
+              format_commit(st.settings.facts.kind, st.queued.commit) + " #" +
+              std::to_string(st.queued.index));
   return {
     [=](change_batch& b) -> caf::result<change_ack> {
       auto& st = self->state;
       if (st.failed) return to_caf_error(st.reason);
-      change_applier_state::pending p;
-      p.ack.stream = b.stream;
-      p.ack.seq = b.seq;
-      auto say_stopped = [&st](change_ack& a) {
-        a.stopped_lsn = st.stopped_lsn;
-        a.stopped_table = st.stopped_table;
-        a.stop_reason = st.stop_reason;
-      };
-      if (st.stopped_lsn > 0) {
-        say_stopped(p.ack);
-        return p.ack;
-      }
-      if (!st.xadd) st.xadd = std::make_unique<xadd_encoder>(st.settings.stream_name);
-      size_t guess = 0;
-      for (const auto& c : b.changes)
-        for (const row* r : {&c.before, &c.after})
-          for (const auto& cell : r->cells) guess += cell.text.size() + 24;
-      p.write.encoded.reserve(guess + b.changes.size() * 512);
-      auto now = now_ms();
-      std::map<std::pair<uint32_t, int>, uint64_t> counts;
-      stream_checkpoint reached = st.queued;
-      for (const auto& c : b.changes) {
-        if (covers(st.queued, c.commit_lsn, c.index)) continue;
-        auto written_before = reached;
-        auto commit_ms_before = p.commit_ms;
-        reached = stream_checkpoint{c.commit_lsn, c.index};
-        p.commit_ms = c.commit_ms;
-        size_t bytes = p.write.encoded.size();
-        uint64_t entries = p.write.encoded_count;
-        try {
-          build_entries(st, c, now, p.write, counts);
-        } catch (const std::exception& e) {
-          p.write.encoded.resize(bytes);
-          p.write.encoded_count = entries;
-          reached = written_before;
-          p.commit_ms = commit_ms_before;
-          // A change left out would be lost for good once the slot moves
-          // past it: the stream stops here instead, its checkpoint stays on
-          // the change before, and --resume writes it once the cause is
-          // fixed (design section 7).
-          auto table = to_string(st.settings.tables.at(c.table).id);
-          st.stopped_lsn = c.commit_lsn;
-          st.stopped_table = c.table;
-          st.stop_reason = "cannot write its change at " + format_lsn(c.lsn) + " (transaction " +
-                           std::to_string(c.xid) + "): " + e.what();
-          log::error("stops " + table + " in " + st.settings.stream_name + " at " +
-                     format_lsn(c.lsn) + ": " + st.stop_reason +
-                     "; nothing from there on is written or released at the slot, so "
-                     "--resume continues there once the cause is fixed");
-          say_stopped(p.ack);
-          break;
-        }
-      }
-      if (reached == st.queued) return p.ack;  // the stream has all of it
-      st.queued = reached;
-      p.ack.entries = p.write.size();
-      for (const auto& [k, n] : counts)
-        p.counted.push_back({to_string(st.settings.tables.at(k.first).id),
-                             op_code(static_cast<change_op>(k.second)), n});
-      auto& w = p.write;
-      w.stream = st.settings.stream_name;
-      w.checkpoint_key = checkpoint_key(st.settings.group, st.settings.id);
-      w.checkpoint_field = st.settings.checkpoint_field;
-      w.checkpoint_value = encode_stream_checkpoint(reached);
-      p.promise = self->make_response_promise<change_ack>();
-      auto promise = p.promise;
-      st.queue.push_back(std::move(p));
-      write_next(self);
+      change_applier_state::incoming in;
+      // Moved, not copied: the message is this actor's alone.
+      in.batch = std::move(b);
+      in.promise = self->make_response_promise<change_ack>();
+      auto promise = in.promise;
+      st.batches.push_back(std::move(in));
+      pump(self);
       return promise;
     },
     [=](schema_change& c) {
       auto& st = self->state;
-      if (c.table >= st.settings.tables.size()) return;
-      log::info("rebuilds the messages of " + to_string(c.schema.id) + " in " +
-                st.settings.stream_name + " for its new columns");
-      st.settings.tables[c.table] = std::move(c.schema);
-      if (c.table < st.builders.size()) st.builders[c.table].reset();
+      change_applier_state::incoming in;
+      in.is_schema = true;
+      in.schema = std::move(c);
+      st.batches.push_back(std::move(in));
+      pump(self);
     },
   };
 }

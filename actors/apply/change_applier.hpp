@@ -12,13 +12,13 @@
 
 #include "actors/actors.hpp"
 #include "actors/sink/redis_client.hpp"
+#include "actors/apply/envelope.hpp"
 #include "actors/control/checkpoint_math.hpp"
-#include "actors/source/source_session.hpp"
+#include "messages/source_facts.hpp"
 #include "conf/config.hpp"
 
 namespace trib {
 
-class envelope_builder;
 class xadd_encoder;
 
 /// What an applier needs besides its writer.
@@ -41,15 +41,41 @@ struct change_applier_settings {
   /// The longest argument Redis accepts (its proto-max-bulk-len): a change
   /// with a longer entry is left out as bad data.
   uint64_t max_entry_bytes = default_max_bulk_bytes;
+  /// A write ends at the first transaction boundary of its batch past this
+  /// many bytes of entries (a transaction's changes in one batch stay in one
+  /// write), and a next write is built ahead only while the writes at the
+  /// writer hold less: entries exist only for the writes in flight, so a
+  /// burst costs the memory of its rows, not of their messages.
+  size_t max_write_bytes = 4u << 20;
+  /// Writes at the writer at once, at most.
+  size_t max_writes_in_flight = 2;
 };
 
 struct change_applier_state {
   static inline const char* name = "change_applier";
 
-  struct pending {
-    write_batch write;
-    change_ack ack;
-    /// Commit time of the last transaction, for the lag metric.
+  /// A batch of the dispatcher waiting for (or in) its writes, or a schema
+  /// change that waits for the batches before it to be built.
+  struct incoming {
+    change_batch batch;
+    /// Changes turned into writes so far.
+    size_t next = 0;
+    /// Its last write went out.
+    bool issued = false;
+    /// Entries committed so far.
+    uint64_t written = 0;
+    caf::typed_response_promise<change_ack> promise;
+    bool is_schema = false;
+    schema_change schema;
+  };
+
+  /// A write at the writer; they are answered in order.
+  struct in_write {
+    uint64_t seq = 0;
+    uint64_t entries = 0;
+    size_t bytes = 0;
+    bool ends_batch = false;
+    /// Commit time of its last transaction, for the lag metric.
     int64_t commit_ms = 0;
     /// Rows per (table, op code), for the metrics once committed.
     struct count {
@@ -58,7 +84,6 @@ struct change_applier_state {
       uint64_t rows;
     };
     std::vector<count> counted;
-    caf::typed_response_promise<change_ack> promise;
   };
 
   change_applier_settings settings;
@@ -67,17 +92,25 @@ struct change_applier_state {
   redis_writer_actor writer;
   /// Encodes the stream's XADDs; made on the first batch.
   std::unique_ptr<xadd_encoder> xadd;
-  /// One entry reused for every change encoded (its strings stay warm).
+  /// One entry and one origin reused for every change encoded (their
+  /// strings stay warm).
   stream_entry scratch;
-  /// The checkpoint of the newest write queued: changes it covers are not
-  /// written again (a restart, or a reconnected slot, sends them again).
+  change_origin origin;
+  /// The checkpoint of the newest write built: changes it covers are not
+  /// written again (a restart, or a reconnected source, sends them again).
   stream_checkpoint queued;
-  std::deque<pending> queue;
-  bool writing = false;
+  std::deque<incoming> batches;
+  /// Batches at the front of `batches` whose last write went out.
+  size_t issued = 0;
+  std::deque<in_write> writes;
+  size_t bytes_at_writer = 0;
+  /// Encoded bytes per change of the latest write: the next write's bytes
+  /// are reserved from it.
+  size_t bytes_per_change = 0;
   uint64_t entries_written = 0;
-  /// The first change the envelope builder rejected: its commit LSN, table
-  /// and why (stopped_lsn 0: none). The stream stops there.
-  uint64_t stopped_lsn = 0;
+  /// The first change the envelope builder rejected: its commit key, table
+  /// and why (stopped_commit 0: none). The stream stops there.
+  uint64_t stopped_commit = 0;
   uint32_t stopped_table = 0;
   std::string stop_reason;
   bool failed = false;
@@ -90,16 +123,19 @@ struct change_applier_state {
 /// Builds entries for each change not covered by the stream's checkpoint:
 /// insert -> c; update -> u, or, when it moves the row to another key, d of
 /// the old key, its tombstone, c of the new; delete -> d and its tombstone;
-/// truncate -> t. Packs a batch's entries with the checkpoint of its last
-/// change into one write_batch and keeps one write at the writer, so the
-/// stream stays in commit order; acknowledges a batch after the writer did
-/// (or at once when the checkpoint covered all of it). A change the
-/// envelope builder rejects stops the stream: the changes before it are
-/// written, it and every later change are not, and every acknowledgement
-/// from then on says where the stream stopped (change_ack::stopped_lsn), so
-/// that the reader never releases that change at the slot. A failed
-/// write answers it and every later batch with the failure: the reader then
-/// stops the run, and --resume continues from the checkpoint.
+/// truncate -> t. Turns batches into writes in arrival order, each with the
+/// checkpoint of its last change, built only when the writer has room
+/// (max_writes_in_flight, max_write_bytes), so the stream stays in commit
+/// order and only the writes in flight hold entries; acknowledges a batch
+/// once its last write is committed (or at once when the checkpoint covered
+/// all of it). A change the envelope builder rejects stops the stream: the
+/// changes before it are written, it and every later change are not, and
+/// every acknowledgement from then on says where the stream stopped
+/// (change_ack::stopped_commit), so that the dispatcher never releases that
+/// change at the source. A failed write answers it and every later batch
+/// with the failure: the run then stops, and --resume continues from the
+/// checkpoint. A schema change applies to the changes of batches that
+/// arrive after it.
 change_applier_actor::behavior_type
 change_applier(change_applier_actor::stateful_pointer<change_applier_state> self,
                change_applier_settings settings, redis_writer_actor writer);

@@ -66,6 +66,34 @@ bool operator==(const snapshot_result& a, const snapshot_result& b) {
   return a.tables == b.tables && a.aborted == b.aborted &&
          a.reason == b.reason && a.stopped == b.stopped;
 }
+bool operator==(const change_source& a, const change_source& b) {
+  return a.position == b.position && a.xid == b.xid && a.row == b.row &&
+         a.thread == b.thread && a.query == b.query;
+}
+bool operator==(const row_change& a, const row_change& b) {
+  return a.table == b.table && a.op == b.op && a.has_before == b.has_before &&
+         a.before == b.before && a.has_after == b.has_after && a.after == b.after &&
+         a.source == b.source && a.commit == b.commit && a.txn_id == b.txn_id &&
+         a.commit_ms == b.commit_ms && a.total_order == b.total_order &&
+         a.data_collection_order == b.data_collection_order && a.index == b.index;
+}
+bool operator==(const source_txn& a, const source_txn& b) {
+  return a.commit == b.commit && a.id == b.id && a.commit_ms == b.commit_ms &&
+         a.changes == b.changes && a.last == b.last && a.release == b.release;
+}
+bool operator==(const change_feed& a, const change_feed& b) { return a.txns == b.txns; }
+bool operator==(const change_release& a, const change_release& b) {
+  return a.position == b.position && a.feeds == b.feeds && a.idle == b.idle && a.stop == b.stop;
+}
+bool operator==(const change_batch& a, const change_batch& b) {
+  return a.stream == b.stream && a.seq == b.seq && a.changes == b.changes &&
+         a.transactions == b.transactions && a.bytes == b.bytes;
+}
+bool operator==(const change_ack& a, const change_ack& b) {
+  return a.stream == b.stream && a.seq == b.seq && a.entries == b.entries &&
+         a.stopped_commit == b.stopped_commit && a.stopped_table == b.stopped_table &&
+         a.stop_reason == b.stop_reason;
+}
 
 namespace {
 
@@ -227,6 +255,44 @@ TEST_F(message_roundtrip, table_done_and_result) {
   EXPECT_EQ(roundtrip(r), r);
   r.stopped = true;
   EXPECT_EQ(roundtrip(r), r);
+}
+
+// A binlog change: every field of change_source set.
+row_change sample_change() {
+  row_change c;
+  c.table = 4;
+  c.op = change_op::update;
+  c.has_before = true;
+  c.before = sample_row();
+  c.has_after = true;
+  c.after = sample_row();
+  c.source.position = sample_source_position();
+  c.source.xid = 771;
+  c.source.row = 2;
+  c.source.thread = 1533;
+  c.source.query = "UPDATE t SET v = 1";
+  c.commit = (42ull << 32) | 5748188;
+  c.txn_id = "0-1-35";
+  c.commit_ms = 1670357178000;
+  c.total_order = 3;
+  c.data_collection_order = 2;
+  c.index = 9;
+  return c;
+}
+
+TEST_F(message_roundtrip, realtime_values) {
+  auto c = sample_change();
+  EXPECT_EQ(roundtrip(c), c);
+  source_txn t{c.commit, "0-1-35", 1670357178000, {c, c}, true, c.commit + 27};
+  EXPECT_EQ(roundtrip(t), t);
+  change_feed f{{t, source_txn{}}};
+  EXPECT_EQ(roundtrip(f), f);
+  change_release r{123456789012ull, 17, true, true};
+  EXPECT_EQ(roundtrip(r), r);
+  change_batch b{1, 99, {c}, {c.commit}, change_bytes(c)};
+  EXPECT_EQ(roundtrip(b), b);
+  change_ack a{1, 99, 3, c.commit, 4, "cannot write its change"};
+  EXPECT_EQ(roundtrip(a), a);
 }
 
 TEST_F(message_roundtrip, registered_types_have_readable_names_in_messages) {
