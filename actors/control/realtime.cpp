@@ -229,11 +229,12 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
 
   // A table with a split-key is read in key ranges, as in `snapshot`; the
   // ranges are open-ended, so bounds from the current data serve the
-  // exported snapshot as well.
+  // exported snapshot as well. Sources without exported snapshots read it
+  // whole (splits_in_full).
   snapshot_plan plan;
   if (snapshot_needed) {
     plan.tables = tables;
-    plan_split_ranges(opts, ckpt, plan, redis);
+    if (splits_in_full(opts.source.kind)) plan_split_ranges(opts, ckpt, plan, redis);
   }
 
   auto dump = schema_dump_json(tables, facts.kind);
