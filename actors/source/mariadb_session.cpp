@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "actors/log.hpp"
+#include "actors/source/mariadb_text.hpp"
 #include "actors/source/my_connect.hpp"
 #include "actors/source/session_common.hpp"
 #include "messages/failure.hpp"
@@ -125,8 +126,12 @@ void describe(column_info& c, const std::string& data_type, const std::string& c
     c.kind = value_kind::decimal;
     c.precision = num(precision);
     c.scale = num(scale);
-  } else if (data_type == "float") c.kind = value_kind::float32;
-  else if (data_type == "double" || data_type == "real") c.kind = value_kind::float64;
+  } else if (data_type == "float" || data_type == "double" || data_type == "real") {
+    c.kind = data_type == "float" ? value_kind::float32 : value_kind::float64;
+    // FLOAT(M,D) prints D fraction digits; the binlog decoder needs D to
+    // print the same.
+    c.scale = num(scale);
+  }
   else if (data_type == "char" || data_type == "varchar" || data_type == "tinytext" ||
            data_type == "text" || data_type == "mediumtext" || data_type == "longtext")
     c.kind = value_kind::text;
@@ -181,19 +186,6 @@ row_shape shape_of(const table_schema& t) {
     s.bit_length.push_back(c.precision);
   }
   return s;
-}
-
-/// BIT(n) arrives as big-endian bytes; canonical text is n '0'/'1' digits.
-std::string bits_text(const char* v, unsigned long len, int32_t n) {
-  size_t total = static_cast<size_t>(len) * 8;
-  size_t width = n > 0 ? static_cast<size_t>(n) : total;
-  std::string out(width, '0');
-  for (size_t i = 0; i < width && i < total; ++i) {
-    size_t bit = total - 1 - i;  // i-th bit from the least significant end
-    auto byte = static_cast<unsigned char>(v[bit / 8]);
-    if (byte & (0x80 >> (bit % 8))) out[width - 1 - i] = '1';
-  }
-  return out;
 }
 
 class my_session : public source_session {
@@ -560,11 +552,8 @@ bool fetch_rows(my_session& s, MYSQL_RES* res, const row_shape& shape, size_t li
       if (!r[j]) continue;
       switch (shape.conv[j]) {
         case conversion::plain: break;
-        case conversion::bits: c.text = bits_text(r[j], lens[j], shape.bit_length[j]); break;
-        case conversion::timestamptz:
-          // The zero date is no instant; it keeps its spelling.
-          if (c.text.rfind("0000-00-00", 0) != 0) c.text += "+00";
-          break;
+        case conversion::bits: c.text = my_bits_text(r[j], lens[j], shape.bit_length[j]); break;
+        case conversion::timestamptz: my_timestamptz_text(c.text); break;
       }
     }
     out.push_back(std::move(rw));
