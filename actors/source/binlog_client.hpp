@@ -88,9 +88,9 @@ struct binlog_event {
   uint64_t pos = 0;
   /// The offset after the event (where the next one starts); 0 when pos is.
   uint64_t next_pos = 0;
-  /// The event's bytes: the common header (19 bytes) and the body, without
-  /// the CRC32 trailer of a binlog with binlog_checksum=CRC32 (the
-  /// connector checked it).
+  /// The event's bytes as logged: the common header (19 bytes), the body,
+  /// and the CRC32 trailer when the binlog has checksums (checksum()); the
+  /// binlog decoder verifies and strips it (binlog_decoder.hpp).
   std::string data;
 };
 
@@ -128,6 +128,10 @@ public:
   /// returned: a new client started there continues with the next event.
   const std::string& file() const { return file_; }
   uint64_t pos() const { return pos_; }
+
+  /// Whether events end in a CRC32 (binlog_checksum=CRC32): the decoder
+  /// needs to know for the first, artificial ROTATE.
+  bool checksum() const { return checksum_; }
 
   /// The server id this client registered with.
   uint32_t server_id() const { return server_id_; }

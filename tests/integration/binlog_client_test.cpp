@@ -9,6 +9,7 @@
 
 #include "actors/control/retry_policy.hpp"
 #include "actors/source/binlog_client.hpp"
+#include "actors/source/binlog_decoder.hpp"
 #include "actors/source/binlog_settings.hpp"
 #include "tests/integration/fixture.hpp"
 #include "tests/integration/private_mariadb.hpp"
@@ -148,17 +149,52 @@ TEST_F(binlog_client_live, reads_a_transaction_from_a_position_event_by_event) {
   EXPECT_EQ(std::count(in_file.begin(), in_file.end(), et::table_map), 2);
   expect_contiguous(events, from);
   EXPECT_EQ(gtids_touching(events, "items").size(), 1u);
-  // Every event's bytes are its header and body: the length in the header
-  // is the length without the checksum trailer the connector verified.
+  // Every event's bytes are the event as logged: the length in its header,
+  // checksum trailer included.
+  EXPECT_TRUE(c.checksum());
   for (const auto& e : events) {
     ASSERT_GE(e.data.size(), 19u);
     uint32_t len = 0;
     for (int i = 3; i >= 0; --i) len = len << 8 | static_cast<unsigned char>(e.data[9 + i]);
-    EXPECT_EQ(len, e.data.size() + 4) << "event type " << int(e.type);
+    EXPECT_EQ(len, e.data.size()) << "event type " << int(e.type);
     EXPECT_EQ(static_cast<uint8_t>(e.data[4]), e.type);
   }
   EXPECT_EQ(c.file(), from.file);
   EXPECT_EQ(c.pos(), events.back().next_pos);
+}
+
+TEST_F(binlog_client_live, the_decoder_reads_what_the_client_delivers) {
+  auto from = master_status();
+  maria_exec("INSERT INTO binlog_client_t.items VALUES (1, 'a'), (2, 'b'), (3, 'c'); "
+             "UPDATE binlog_client_t.items SET name = 'z' WHERE id > 1; "
+             "DELETE FROM binlog_client_t.items WHERE id = 1");
+  binlog_client_options o;
+  o.stop_at_end = true;
+  binlog_client c(shared_source(), from, o);
+  binlog::decoder d;
+  d.set_checksum(c.checksum() ? binlog::checksum_alg::crc32 : binlog::checksum_alg::off);
+  std::vector<std::pair<binlog::rows_kind, size_t>> rows;
+  std::vector<std::string> gtids;
+  for (auto e = c.next(); e || !c.ended(); e = c.next()) {
+    if (!e) continue;
+    auto ev = d.decode(e->data);
+    EXPECT_EQ(ev.header.start_pos(), e->pos);
+    if (auto* r = std::get_if<binlog::rows_event>(&ev.body)) {
+      const auto* map = d.table(r->table_id);
+      ASSERT_NE(map, nullptr);
+      rows.emplace_back(r->kind, r->row_count());
+      if (r->kind == binlog::rows_kind::update) {
+        ASSERT_EQ(r->after.size(), 2u);
+        EXPECT_EQ(r->after[0].values.at(1).text, "z");
+      }
+    }
+    if (std::get_if<binlog::xid_event>(&ev.body)) gtids.push_back(d.transaction().gtid);
+    EXPECT_EQ(d.file(), c.file());
+  }
+  using k = binlog::rows_kind;
+  EXPECT_EQ(rows, (std::vector<std::pair<k, size_t>>{{k::write, 3}, {k::update, 2},
+                                                        {k::remove, 1}}));
+  ASSERT_EQ(gtids.size(), 3u);
 }
 
 TEST_F(binlog_client_live, a_gtid_start_reads_from_the_next_transaction) {
