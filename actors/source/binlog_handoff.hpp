@@ -14,17 +14,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "messages/position.hpp"
 
 namespace trib {
-
-/// Orders two binlog positions: negative, zero or positive as {file_a,
-/// pos_a} is before, at or after {file_b, pos_b}. Files of one server share
-/// a base name and count up in their numeric extension (mysql-bin.000009 <
-/// mysql-bin.000010); the extension decides, then the offset.
-int compare_binlog_positions(const std::string& file_a, uint64_t pos_a, const std::string& file_b,
-                             uint64_t pos_b);
 
 class snapshot_handoff {
 public:
@@ -48,10 +42,10 @@ public:
   /// past every table's position and stops asking.
   bool passed(const std::string& file, uint64_t pos) const;
 
-  const std::map<uint32_t, source_position>& tables() const { return tables_; }
-
 private:
-  std::map<uint32_t, source_position> tables_;
+  /// Per table: its position, and that position as binlog::commit_key packs
+  /// it (file sequence number << 32 | offset), which orders positions.
+  std::map<uint32_t, std::pair<source_position, uint64_t>> tables_;
 };
 
 }  // namespace trib

@@ -15,13 +15,15 @@ source_position at(const std::string& file, uint64_t pos) {
   return p;
 }
 
-TEST(binlog_positions, order_by_file_number_then_offset) {
-  EXPECT_LT(compare_binlog_positions("mysql-bin.000009", 900, "mysql-bin.000010", 4), 0);
-  EXPECT_GT(compare_binlog_positions("mysql-bin.000010", 4, "mysql-bin.000009", 900), 0);
-  EXPECT_LT(compare_binlog_positions("mysql-bin.000010", 4, "mysql-bin.000010", 5), 0);
-  EXPECT_EQ(compare_binlog_positions("mysql-bin.000010", 77, "mysql-bin.000010", 77), 0);
+TEST(snapshot_handoff, orders_positions_by_file_number_then_offset) {
+  snapshot_handoff h;
+  h.add(0, at("mysql-bin.000010", 4));
+  EXPECT_TRUE(h.in_snapshot(0, "mysql-bin.000009", 900));
+  EXPECT_FALSE(h.in_snapshot(0, "mysql-bin.000010", 4));
   // Past six digits the extension grows a digit; numbers still order.
-  EXPECT_LT(compare_binlog_positions("b.999999", 4, "b.1000000", 4), 0);
+  snapshot_handoff wide;
+  wide.add(0, at("b.1000000", 4));
+  EXPECT_TRUE(wide.in_snapshot(0, "b.999999", 7000));
 }
 
 TEST(snapshot_handoff, starts_at_the_earliest_table_position) {
