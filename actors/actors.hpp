@@ -1,7 +1,8 @@
 #pragma once
 // Every actor interface of Tributary, in the order data flows:
 //   snapshot_reader -> table_applier -> redis_writer, supervised by the
-//   coordinator.
+//   coordinator; in realtime a change reader (wal_reader) ->
+//   change_dispatcher -> change_applier -> redis_writer.
 // Only actor .cpp files include this header; the rest of the tree stays free
 // of CAF. Messages are the plain values of messages/; the atoms below name
 // the few requests that carry no value.
@@ -31,6 +32,13 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// Asks a run's stages to stop reading and let what is in flight commit
 /// (SIGINT/SIGTERM).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// A change reader lost its source and reads again from its release
+/// position.
+using reset_atom = caf::atom_constant<caf::atom("reset")>;
+/// A change reader stops: everything handed on is to be written.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+/// Time to hand on lingering change batches (self-sent, delayed).
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 // -- actors -------------------------------------------------------------------
 
@@ -56,17 +64,43 @@ using redis_writer_actor = caf::typed_actor<
   // Reads the replies still on the wire if no write came since (self-sent).
   caf::reacts_to<flush_atom, uint64_t>>;
 
-/// Realtime: reads the PostgreSQL slot, decodes pgoutput and hands whole
-/// transactions, in commit order, to the change appliers, keeping a bounded
-/// number of batches unacknowledged; confirms to the slot what every stream
-/// has committed (detached: libpq blocks).
-using wal_reader_actor = caf::typed_actor<
+/// Realtime, what every change reader understands: how far its source may
+/// be released (from the change dispatcher). change_dispatcher.hpp says how
+/// a reader plugs in.
+using change_reader_actor = caf::typed_actor<
+  // Everything up to a release position is in Redis (or the run must end).
+  caf::reacts_to<change_release>>;
+
+/// Realtime: reads the PostgreSQL slot, decodes pgoutput into
+/// source-neutral transactions for the change dispatcher, and confirms to
+/// the slot what the dispatcher releases (detached: libpq blocks).
+using wal_reader_actor = change_reader_actor::extend<
   // Streams until stopped (SIGINT/SIGTERM) or failed; answers the slot's
   // final confirmed LSN after draining.
   caf::replies_to<run_atom>::with<uint64_t>,
   // Polls the slot once more (self-sent, so that acknowledgements are
   // handled between polls).
   caf::reacts_to<read_atom>>;
+
+/// Realtime, shared by every source: takes the transactions a change reader
+/// decoded, groups them into per-stream batches for the change appliers
+/// (txn-size-rows, linger), bounds what is unwritten (flow control by
+/// bytes), tracks which transactions every stream has, and tells the reader
+/// how far its source may be released.
+using change_dispatcher_actor = caf::typed_actor<
+  // Takes decoded transactions; answers (the release position) once what
+  // is unwritten is under the byte budget again.
+  caf::replies_to<change_feed>::with<uint64_t>,
+  // A table's columns changed between two feeds' changes.
+  caf::reacts_to<schema_change>,
+  // The reader lost its source: forgets what is open; answers the release
+  // position once nothing handed on is unwritten.
+  caf::replies_to<reset_atom>::with<uint64_t>,
+  // The reader stops: hands on and writes everything; answers the final
+  // release position, or why the run failed.
+  caf::replies_to<drain_atom>::with<uint64_t>,
+  // Hands on batches that lingered (self-sent, delayed).
+  caf::reacts_to<tick_atom>>;
 
 /// Realtime: owns one change stream (a table's, or the global one): turns
 /// changes into entries, skips what its checkpoint covers, writes in order

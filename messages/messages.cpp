@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "messages/batch.hpp"
+#include "messages/change.hpp"
 #include "messages/failure.hpp"
 #include "messages/position.hpp"
 #include "messages/table.hpp"
@@ -128,6 +129,31 @@ std::string format_lsn(uint64_t lsn) {
   std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
                 static_cast<unsigned>(lsn & 0xffffffffu));
   return buf;
+}
+
+std::string to_string(const source_position& p) {
+  if (!p.binlog_file.empty()) return p.binlog_file + ":" + std::to_string(p.binlog_pos);
+  if (!p.gtid.empty()) return "GTID " + p.gtid;
+  return format_lsn(p.lsn);
+}
+
+std::string format_commit(source_kind kind, uint64_t commit) {
+  if (kind == source_kind::postgresql) return format_lsn(commit);
+  return "binlog #" + std::to_string(commit >> 32) + ":" + std::to_string(commit & 0xffffffffu);
+}
+
+size_t row_bytes(const row& r) {
+  size_t n = sizeof(row) + r.cells.size() * sizeof(cell);
+  for (const auto& c : r.cells)
+    // Short texts live inside the string object (small string optimization).
+    if (c.text.size() > 15) n += c.text.size() + 1;
+  return n;
+}
+
+uint64_t change_bytes(const row_change& c) {
+  return sizeof(row_change) + row_bytes(c.before) + row_bytes(c.after) +
+         c.source.position.binlog_file.size() + c.source.position.gtid.size() +
+         c.source.query.size();
 }
 
 }  // namespace trib

@@ -11,6 +11,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "messages/row.hpp"
+#include "messages/table.hpp"
 
 namespace trib {
 
@@ -33,6 +34,16 @@ typename Inspector::result_type inspect(Inspector& f, source_position& x) {
 
 /// "0/16B3748" for a PostgreSQL LSN.
 std::string format_lsn(uint64_t lsn);
+
+/// A position for messages: "mysql-bin.000042:1337" for a binlog
+/// position, "GTID 0-1-42" for a GTID alone, else the LSN as format_lsn
+/// writes it.
+std::string to_string(const source_position& p);
+
+/// A transaction's commit key (row_change::commit) for log lines: the LSN
+/// for PostgreSQL; for a binlog the file's sequence number and the position
+/// that the key packs as (sequence << 32) | position.
+std::string format_commit(source_kind kind, uint64_t commit);
 
 /// How far a table's snapshot has been written to its stream.
 struct snapshot_position {

@@ -43,6 +43,10 @@ struct row {
 
 inline bool operator==(const row& a, const row& b) { return a.cells == b.cells; }
 
+/// The memory a row takes, about: its cells' text and bookkeeping. The unit
+/// of the readers' byte windows (snapshot and realtime flow control).
+size_t row_bytes(const row& r);
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, row& x) {
   return f(caf::meta::type_name("row"), x.cells);

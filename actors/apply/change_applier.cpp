@@ -49,13 +49,12 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
                    std::map<std::pair<uint32_t, int>, uint64_t>& n) {
   const auto& b = builder_for(st, c.table);
   auto& e = st.scratch;
-  change_origin o;
-  o.position.lsn = c.lsn;
+  auto& o = st.origin;
+  o.source = c.source;
   o.commit_ms = c.commit_ms;
-  o.txn_id = std::to_string(c.xid);
+  o.txn_id = c.txn_id;
   o.total_order = c.total_order;
   o.data_collection_order = c.data_collection_order;
-  o.pg_xid = c.xid;
   const row* before = c.has_before ? &c.before : nullptr;
   const row* after = c.has_after ? &c.after : nullptr;
   auto emit = [&] {
@@ -84,16 +83,20 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
   };
   auto count = [&](change_op op) { ++n[{c.table, static_cast<int>(op)}]; };
   switch (c.op) {
-    case row_op::insert:
+    case change_op::insert:
       entry(change_op::insert, nullptr, after);
       count(change_op::insert);
       return;
-    case row_op::update:
+    case change_op::update:
       if (before && after && b.key_changed(*before, *after)) {
         // A new key is a new row for consumers that key by it: the old
-        // row goes away (delete + tombstone), then the new one arrives.
+        // row goes away (delete + tombstone), then the new one arrives, an
+        // event of its own with the next place in the transaction (the
+        // dispatcher numbered both).
         entry(change_op::erase, before, nullptr);
         tombstone_of(before);
+        ++o.total_order;
+        ++o.data_collection_order;
         entry(change_op::insert, nullptr, after);
         count(change_op::erase);
         count(change_op::insert);
@@ -102,12 +105,12 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
       entry(change_op::update, before, after);
       count(change_op::update);
       return;
-    case row_op::erase:
+    case change_op::erase:
       entry(change_op::erase, before, nullptr);
       tombstone_of(before);
       count(change_op::erase);
       return;
-    case row_op::truncate:
+    case change_op::truncate:
       entry(change_op::truncate, nullptr, nullptr);
       count(change_op::truncate);
       return;
@@ -160,9 +163,10 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
   st.settings = std::move(settings);
   st.writer = std::move(writer);
   st.queued = st.settings.start;
-  if (st.queued.lsn > 0)
+  if (st.queued.commit > 0)
     log::info("resumes change stream " + st.settings.stream_name + " after " +
-              format_lsn(st.queued.lsn) + " #" + std::to_string(st.queued.index));
+              format_commit(st.settings.facts.kind, st.queued.commit) + " #" +
+              std::to_string(st.queued.index));
   return {
     [=](change_batch& b) -> caf::result<change_ack> {
       auto& st = self->state;
@@ -171,11 +175,11 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
       p.ack.stream = b.stream;
       p.ack.seq = b.seq;
       auto say_stopped = [&st](change_ack& a) {
-        a.stopped_lsn = st.stopped_lsn;
+        a.stopped_commit = st.stopped_commit;
         a.stopped_table = st.stopped_table;
         a.stop_reason = st.stop_reason;
       };
-      if (st.stopped_lsn > 0) {
+      if (st.stopped_commit > 0) {
         say_stopped(p.ack);
         return p.ack;
       }
@@ -189,10 +193,10 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
       std::map<std::pair<uint32_t, int>, uint64_t> counts;
       stream_checkpoint reached = st.queued;
       for (const auto& c : b.changes) {
-        if (covers(st.queued, c.commit_lsn, c.index)) continue;
+        if (covers(st.queued, c.commit, c.index)) continue;
         auto written_before = reached;
         auto commit_ms_before = p.commit_ms;
-        reached = stream_checkpoint{c.commit_lsn, c.index};
+        reached = stream_checkpoint{c.commit, c.index};
         p.commit_ms = c.commit_ms;
         size_t bytes = p.write.encoded.size();
         uint64_t entries = p.write.encoded_count;
@@ -203,18 +207,19 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
           p.write.encoded_count = entries;
           reached = written_before;
           p.commit_ms = commit_ms_before;
-          // A change left out would be lost for good once the slot moves
-          // past it: the stream stops here instead, its checkpoint stays on
-          // the change before, and --resume writes it once the cause is
-          // fixed (design section 7).
+          // A change left out would be lost for good once the source is
+          // released past it: the stream stops here instead, its checkpoint
+          // stays on the change before, and --resume writes it once the
+          // cause is fixed (design section 7).
           auto table = to_string(st.settings.tables.at(c.table).id);
-          st.stopped_lsn = c.commit_lsn;
+          auto at = to_string(c.source.position);
+          st.stopped_commit = c.commit;
           st.stopped_table = c.table;
-          st.stop_reason = "cannot write its change at " + format_lsn(c.lsn) + " (transaction " +
-                           std::to_string(c.xid) + "): " + e.what();
-          log::error("stops " + table + " in " + st.settings.stream_name + " at " +
-                     format_lsn(c.lsn) + ": " + st.stop_reason +
-                     "; nothing from there on is written or released at the slot, so "
+          st.stop_reason = "cannot write its change at " + at + " (transaction " + c.txn_id +
+                           "): " + e.what();
+          log::error("stops " + table + " in " + st.settings.stream_name + " at " + at + ": " +
+                     st.stop_reason +
+                     "; nothing from there on is written or released at the source, so "
                      "--resume continues there once the cause is fixed");
           say_stopped(p.ack);
           break;

@@ -12,13 +12,13 @@
 
 #include "actors/actors.hpp"
 #include "actors/sink/redis_client.hpp"
+#include "actors/apply/envelope.hpp"
 #include "actors/control/checkpoint_math.hpp"
-#include "actors/source/source_session.hpp"
+#include "messages/source_facts.hpp"
 #include "conf/config.hpp"
 
 namespace trib {
 
-class envelope_builder;
 class xadd_encoder;
 
 /// What an applier needs besides its writer.
@@ -67,17 +67,19 @@ struct change_applier_state {
   redis_writer_actor writer;
   /// Encodes the stream's XADDs; made on the first batch.
   std::unique_ptr<xadd_encoder> xadd;
-  /// One entry reused for every change encoded (its strings stay warm).
+  /// One entry and one origin reused for every change encoded (their
+  /// strings stay warm).
   stream_entry scratch;
+  change_origin origin;
   /// The checkpoint of the newest write queued: changes it covers are not
   /// written again (a restart, or a reconnected slot, sends them again).
   stream_checkpoint queued;
   std::deque<pending> queue;
   bool writing = false;
   uint64_t entries_written = 0;
-  /// The first change the envelope builder rejected: its commit LSN, table
-  /// and why (stopped_lsn 0: none). The stream stops there.
-  uint64_t stopped_lsn = 0;
+  /// The first change the envelope builder rejected: its commit key, table
+  /// and why (stopped_commit 0: none). The stream stops there.
+  uint64_t stopped_commit = 0;
   uint32_t stopped_table = 0;
   std::string stop_reason;
   bool failed = false;
@@ -96,8 +98,8 @@ struct change_applier_state {
 /// (or at once when the checkpoint covered all of it). A change the
 /// envelope builder rejects stops the stream: the changes before it are
 /// written, it and every later change are not, and every acknowledgement
-/// from then on says where the stream stopped (change_ack::stopped_lsn), so
-/// that the reader never releases that change at the slot. A failed
+/// from then on says where the stream stopped (change_ack::stopped_commit),
+/// so that the dispatcher never releases that change at the source. A failed
 /// write answers it and every later batch with the failure: the reader then
 /// stops the run, and --resume continues from the checkpoint.
 change_applier_actor::behavior_type

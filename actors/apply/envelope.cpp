@@ -227,27 +227,27 @@ void envelope_builder::impl::write_change_source(json_writer& w,
   w.number(o.commit_ms);
   w.raw(source_change);
   if (facts.kind == source_kind::postgresql) {
-    if (o.pg_xid < 0) w.null();
-    else w.number(o.pg_xid);
+    if (o.source.xid < 0) w.null();
+    else w.number(o.source.xid);
     w.raw(",\"lsn\":");
-    w.number(o.position.lsn);
+    w.number(o.source.position.lsn);
     w.raw('}');
     return;
   }
-  if (o.position.gtid.empty()) w.null();
-  else w.string(o.position.gtid);
+  if (o.source.position.gtid.empty()) w.null();
+  else w.string(o.source.position.gtid);
   w.raw(",\"file\":");
-  w.string(o.position.binlog_file);
+  w.string(o.source.position.binlog_file);
   w.raw(",\"pos\":");
-  w.number(o.position.binlog_pos);
+  w.number(o.source.position.binlog_pos);
   w.raw(",\"row\":");
-  w.number(int64_t{o.row_in_event});
+  w.number(int64_t{o.source.row});
   w.raw(",\"thread\":");
-  if (o.thread < 0) w.null();
-  else w.number(o.thread);
+  if (o.source.thread < 0) w.null();
+  else w.number(o.source.thread);
   w.raw(",\"query\":");
-  if (o.query.empty()) w.null();
-  else w.string(o.query);
+  if (o.source.query.empty()) w.null();
+  else w.string(o.source.query);
   w.raw('}');
 }
 
@@ -379,7 +379,7 @@ void envelope_builder::change_entry_into(stream_entry& e, change_op op, const ro
   if (key_row != nullptr && op != change_op::truncate) s.build_key_into(e.key, *key_row);
   else e.key = "default";
   e.value.clear();
-  size_t cells = origin.query.size();
+  size_t cells = origin.source.query.size();
   for (const row* r : {before, after})
     if (r != nullptr)
       for (const auto& c : r->cells) cells += c.text.size() + 16;

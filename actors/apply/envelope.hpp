@@ -8,9 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "actors/source/source_session.hpp"
+#include "messages/source_facts.hpp"
 #include "conf/config.hpp"
 #include "messages/batch.hpp"
+#include "messages/change.hpp"
 #include "messages/position.hpp"
 #include "messages/row.hpp"
 #include "messages/table.hpp"
@@ -21,29 +22,19 @@ namespace trib {
 /// row of the last table (Debezium's convention).
 enum class snapshot_mark { yes, last };
 
-/// A change's operation (design section 4's op codes).
-enum class change_op { insert, update, erase, truncate };
-
 /// Where a change comes from: what its `source` and `transaction` blocks say.
 struct change_origin {
-  /// binlog file/pos/gtid (MySQL/MariaDB) or lsn (PostgreSQL) of the change.
-  source_position position;
+  /// The change's place in the log, in the source's words.
+  change_source source;
   /// Commit time at the source (source.ts_ms).
   int64_t commit_ms = 0;
   /// transaction.id: the GTID or the PostgreSQL xid as text.
   std::string txn_id;
-  /// transaction.total_order: the change's 1-based place in its transaction,
-  /// and data_collection_order the same among the transaction's changes of
+  /// transaction.total_order: the event's 1-based place in its transaction,
+  /// and data_collection_order the same among the transaction's events of
   /// this table.
   int64_t total_order = 1;
   int64_t data_collection_order = 1;
-  /// PostgreSQL transaction id (source.txId); negative = unknown (null).
-  int64_t pg_xid = -1;
-  /// MySQL/MariaDB: the row's index in its rows event (source.row), the
-  /// session thread (negative = null) and the SQL text (empty = null).
-  int32_t row_in_event = 0;
-  int64_t thread = -1;
-  std::string query;
 };
 
 /// Builds the stream entries of one table. One builder per actor: the

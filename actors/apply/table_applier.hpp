@@ -9,7 +9,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/sink/redis_client.hpp"
-#include "actors/source/source_session.hpp"
+#include "messages/source_facts.hpp"
 #include "conf/config.hpp"
 
 namespace trib {

@@ -13,7 +13,8 @@
 namespace trib {
 
 std::string encode_stream_checkpoint(const stream_checkpoint& c) {
-  return "{\"lsn\":\"" + format_lsn(c.lsn) + "\",\"index\":" + std::to_string(c.index) + "}";
+  return "{\"commit\":" + std::to_string(c.commit) + ",\"index\":" + std::to_string(c.index) +
+         "}";
 }
 
 stream_checkpoint decode_stream_checkpoint(const std::string& text) {
@@ -21,7 +22,10 @@ stream_checkpoint decode_stream_checkpoint(const std::string& text) {
     auto v = boost::json::parse(text);
     const auto& o = v.as_object();
     stream_checkpoint c;
-    c.lsn = pg_parse_lsn(std::string(o.at("lsn").as_string()));
+    if (const auto* commit = o.if_contains("commit"))
+      c.commit = commit->to_number<uint64_t>();
+    else
+      c.commit = pg_parse_lsn(std::string(o.at("lsn").as_string()));
     auto index = o.at("index").to_number<int64_t>();
     if (index < 0) throw std::invalid_argument("negative index");
     c.index = static_cast<uint64_t>(index);
@@ -66,35 +70,35 @@ std::optional<std::string> checkpoint_behind(const std::string& acknowledged,
   if (!ok)
     ok = at_or_past(acknowledged, *now, decode_stream_checkpoint,
                     [](const stream_checkpoint& a, const stream_checkpoint& n) {
-                      return n.lsn > a.lsn || (n.lsn == a.lsn && n.index >= a.index);
+                      return n.commit > a.commit || (n.commit == a.commit && n.index >= a.index);
                     });
   // Neither kind: equal values were handled above, others are not ordered.
   if (!ok || *ok) return std::nullopt;
   return *now;
 }
 
-txn_tracker::txn& txn_tracker::find_or_add(uint64_t commit_lsn) {
+txn_tracker::txn& txn_tracker::find_or_add(uint64_t commit) {
   // Kept in commit order whatever order the streams' batches go out in; the
   // newest transaction is almost always the one asked for.
   auto it = txns_.end();
-  while (it != txns_.begin() && std::prev(it)->commit_lsn >= commit_lsn) {
+  while (it != txns_.begin() && std::prev(it)->commit >= commit) {
     --it;
-    if (it->commit_lsn == commit_lsn) return *it;
+    if (it->commit == commit) return *it;
   }
-  return *txns_.insert(it, txn{commit_lsn, 0, 0, false});
+  return *txns_.insert(it, txn{commit, 0, 0, false});
 }
 
-void txn_tracker::add_part(uint64_t commit_lsn) { ++find_or_add(commit_lsn).outstanding; }
+void txn_tracker::add_part(uint64_t commit) { ++find_or_add(commit).outstanding; }
 
-void txn_tracker::commit(uint64_t commit_lsn, uint64_t end_lsn) {
-  auto& t = find_or_add(commit_lsn);
-  t.end_lsn = end_lsn;
+void txn_tracker::commit(uint64_t commit, uint64_t release) {
+  auto& t = find_or_add(commit);
+  t.release = release;
   t.committed = true;
 }
 
-void txn_tracker::ack(uint64_t commit_lsn) {
+void txn_tracker::ack(uint64_t commit) {
   for (auto& t : txns_)
-    if (t.commit_lsn == commit_lsn) {
+    if (t.commit == commit) {
       if (t.outstanding > 0) --t.outstanding;
       return;
     }
@@ -105,14 +109,14 @@ void txn_tracker::discard_open() {
     it = it->committed ? std::next(it) : txns_.erase(it);
 }
 
-void txn_tracker::hold(uint64_t commit_lsn) {
-  if (commit_lsn > 0 && (hold_ == 0 || commit_lsn < hold_)) hold_ = commit_lsn;
+void txn_tracker::hold(uint64_t commit) {
+  if (commit > 0 && (hold_ == 0 || commit < hold_)) hold_ = commit;
 }
 
 uint64_t txn_tracker::advance() {
   while (!txns_.empty() && txns_.front().committed && txns_.front().outstanding == 0) {
-    bool releasable = hold_ == 0 || txns_.front().commit_lsn < hold_;
-    if (releasable && txns_.front().end_lsn > confirmed_) confirmed_ = txns_.front().end_lsn;
+    bool releasable = hold_ == 0 || txns_.front().commit < hold_;
+    if (releasable && txns_.front().release > confirmed_) confirmed_ = txns_.front().release;
     txns_.pop_front();
   }
   return confirmed_;

@@ -10,12 +10,14 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "actors/actors.hpp"
 #include "actors/apply/change_applier.hpp"
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
+#include "actors/control/change_dispatcher.hpp"
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/progress.hpp"
@@ -321,6 +323,24 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
       as.start = decode_stream_checkpoint(it->second);
     appliers.push_back(sys.spawn(change_applier, as, writer_pool[i % writers]));
   }
+  change_dispatcher_settings ds;
+  ds.tables = tables;
+  ds.stream_of_table = layout.stream_of_table;
+  ds.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
+  ds.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
+  ds.kind = facts.kind;
+  // Tables that stopped at a change they cannot write; the dispatcher adds
+  // them, this thread reads them once the reader has answered.
+  struct stopped_tables {
+    std::mutex lock;
+    std::vector<std::pair<uint32_t, std::string>> list;
+  };
+  auto stopped = std::make_shared<stopped_tables>();
+  ds.table_stopped = [stopped](uint32_t t, const std::string& why) {
+    std::lock_guard<std::mutex> g{stopped->lock};
+    stopped->list.emplace_back(t, why);
+  };
+  auto dispatcher = sys.spawn(change_dispatcher, ds, appliers);
   wal_reader_settings ws;
   ws.source = opts.source;
   ws.filter = opts.filter;
@@ -329,17 +349,8 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   ws.publication = publication;
   ws.start_lsn = start_lsn;
   ws.tables = tables;
-  ws.stream_of_table = layout.stream_of_table;
-  ws.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
   ws.stop = &signals.flag();
   ws.list_tables = list_tables;
-  ws.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
-  // Tables that stopped at a change they cannot write; the reader's thread
-  // adds them, this one reads them once the reader has answered.
-  auto stopped = std::make_shared<std::vector<std::pair<uint32_t, std::string>>>();
-  ws.table_stopped = [stopped](uint32_t t, const std::string& why) {
-    stopped->emplace_back(t, why);
-  };
   auto target = opts.target;
   auto kind = facts.kind;
   // The WAL reader's thread appends dumps on a connection of its own.
@@ -350,13 +361,14 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
       return command_or_throw(c, {"XADD", schema_stream, "*", "key", "schema", "value", text});
     });
   };
-  auto reader = sys.spawn<caf::detached>(wal_reader, ws, rep, appliers);
+  auto reader = sys.spawn<caf::detached>(wal_reader, ws, rep, dispatcher);
   rep.reset();
   std::string failed;
   uint64_t confirmed = 0;
   self->request(reader, caf::infinite, run_atom::value)
     .receive([&](uint64_t lsn) { confirmed = lsn; },
              [&](caf::error& e) { failed = sys.render(e); });
+  self->send_exit(dispatcher, caf::exit_reason::user_shutdown);
   for (auto& a : appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
   for (auto& w : writer_pool) self->send_exit(w, caf::exit_reason::user_shutdown);
   if (!failed.empty()) {
@@ -364,7 +376,8 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     s.error = "realtime replication stopped: " + failed;
     return s;
   }
-  for (const auto& [t, why] : *stopped) {
+  std::lock_guard<std::mutex> g{stopped->lock};
+  for (const auto& [t, why] : stopped->list) {
     auto it = std::find_if(s.tables.begin(), s.tables.end(),
                            [&](const table_result& r) { return r.table == tables[t].id; });
     if (it == s.tables.end()) {

@@ -31,6 +31,11 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<change_batch>("trib::change_batch");
   cfg.add_message_type<change_ack>("trib::change_ack");
   cfg.add_message_type<schema_change>("trib::schema_change");
+  cfg.add_message_type<change_source>("trib::change_source");
+  cfg.add_message_type<source_txn>("trib::source_txn");
+  cfg.add_message_type<std::vector<source_txn>>("std::vector<trib::source_txn>");
+  cfg.add_message_type<change_feed>("trib::change_feed");
+  cfg.add_message_type<change_release>("trib::change_release");
   // Renders wrapped failures as "connection: <what>" in CAF's messages.
   cfg.add_error_category(failure_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {

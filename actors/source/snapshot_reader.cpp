@@ -17,14 +17,6 @@ std::string filter_conditions(const filter_config& filter, const table_id& t) {
   return tf.conditions;
 }
 
-size_t row_bytes(const row& r) {
-  size_t n = sizeof(row) + r.cells.size() * sizeof(cell);
-  for (const auto& c : r.cells)
-    // Short texts live inside the string object (small string optimization).
-    if (c.text.size() > 15) n += c.text.size() + 1;
-  return n;
-}
-
 namespace {
 
 using reader_ptr = snapshot_reader_actor::stateful_pointer<snapshot_reader_state>;

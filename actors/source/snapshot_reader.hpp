@@ -104,9 +104,6 @@ struct snapshot_reader_state {
   ~snapshot_reader_state();
 };
 
-/// The memory a row takes, about: its cells' text and bookkeeping. The unit
-/// of the reader's byte window.
-size_t row_bytes(const row& r);
 
 /// Opens its own source session, begins a consistent snapshot, reads the
 /// table after settings.start in chunks of fetch-size-rows and sends

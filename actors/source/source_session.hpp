@@ -15,17 +15,10 @@
 #include "conf/config.hpp"
 #include "messages/position.hpp"
 #include "messages/row.hpp"
+#include "messages/source_facts.hpp"
 #include "messages/table.hpp"
 
 namespace trib {
-
-/// Facts about the source server that go into every message's `source` block.
-struct source_facts {
-  source_kind kind = source_kind::postgresql;
-  std::string version;   // server version, e.g. "15.18" or "10.11.6-MariaDB"
-  std::string database;  // PostgreSQL database; empty for MariaDB
-  int64_t server_id = 0; // MySQL/MariaDB @@server_id
-};
 
 /// Reads the rows of one table in order-column order, a chunk at a time.
 class table_reader {

@@ -87,15 +87,21 @@ table_schema items() {
 
 row make_row(int id, const std::string& v) { return row{{make_cell(std::to_string(id)), make_cell(v)}}; }
 
-row_change change_of(row_op op, uint64_t commit_lsn, uint64_t index, const row* before,
-                     const row* after) {
+// A change as the dispatcher hands it on for a PostgreSQL source: commit key
+// = commit LSN, id = xid; its place in the transaction is its index unless
+// `order` says otherwise.
+row_change change_of(change_op op, uint64_t commit, uint64_t index, const row* before,
+                     const row* after, int64_t order = 0) {
   row_change c;
   c.op = op;
-  c.commit_lsn = commit_lsn;
+  c.commit = commit;
   c.index = index;
-  c.xid = static_cast<uint32_t>(commit_lsn);
+  c.txn_id = std::to_string(commit);
+  c.source.xid = static_cast<int64_t>(commit);
   c.commit_ms = 1700000000000;
-  c.lsn = commit_lsn - 8;
+  c.source.position.lsn = commit - 8;
+  c.total_order = order > 0 ? order : static_cast<int64_t>(index);
+  c.data_collection_order = c.total_order;
   if (before) {
     c.has_before = true;
     c.before = *before;
@@ -111,8 +117,8 @@ change_batch batch_of(uint64_t seq, std::vector<row_change> changes) {
   change_batch b;
   b.seq = seq;
   for (const auto& c : changes)
-    if (b.transactions.empty() || b.transactions.back() != c.commit_lsn)
-      b.transactions.push_back(c.commit_lsn);
+    if (b.transactions.empty() || b.transactions.back() != c.commit)
+      b.transactions.push_back(c.commit);
   b.changes = std::move(changes);
   return b;
 }
@@ -163,8 +169,8 @@ TEST_F(change_applier_test, keeps_one_write_in_flight_and_acknowledges_after_the
   start();
   auto r1 = make_row(1, "a");
   auto r2 = make_row(2, "b");
-  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &r1)}));
-  send(batch_of(1, {change_of(row_op::insert, 200, 1, nullptr, &r2)}));
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r1)}));
+  send(batch_of(1, {change_of(change_op::insert, 200, 1, nullptr, &r2)}));
   ASSERT_EQ(writes->writes.size(), 1u);
   EXPECT_TRUE(acks->acks.empty());
   EXPECT_EQ(writes->writes[0].checkpoint_key, "replicate_io_checkpoint_g_i");
@@ -185,21 +191,21 @@ TEST_F(change_applier_test, skips_what_its_checkpoint_covers_after_a_restart) {
   // The stream holds transaction 200 up to its 2nd change.
   start(stream_checkpoint{200, 2});
   auto r = make_row(1, "a");
-  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &r),
-                    change_of(row_op::insert, 200, 1, nullptr, &r),
-                    change_of(row_op::insert, 200, 2, nullptr, &r)}));
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r),
+                    change_of(change_op::insert, 200, 1, nullptr, &r),
+                    change_of(change_op::insert, 200, 2, nullptr, &r)}));
   // Everything covered: acknowledged at once, nothing written.
   EXPECT_TRUE(writes->writes.empty());
   ASSERT_EQ(acks->acks.size(), 1u);
   EXPECT_EQ(acks->acks[0].entries, 0u);
-  send(batch_of(1, {change_of(row_op::insert, 200, 2, nullptr, &r),
-                    change_of(row_op::insert, 200, 3, nullptr, &r),
-                    change_of(row_op::insert, 300, 1, nullptr, &r)}));
+  send(batch_of(1, {change_of(change_op::insert, 200, 2, nullptr, &r),
+                    change_of(change_op::insert, 200, 3, nullptr, &r),
+                    change_of(change_op::insert, 300, 1, nullptr, &r)}));
   ASSERT_EQ(writes->writes.size(), 1u);
   EXPECT_EQ(writes->writes[0].entries.size(), 2u);
   EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({300, 1}));
   // A batch sent again (a reconnected slot) is covered by what is queued.
-  send(batch_of(2, {change_of(row_op::insert, 300, 1, nullptr, &r)}));
+  send(batch_of(2, {change_of(change_op::insert, 300, 1, nullptr, &r)}));
   EXPECT_EQ(writes->writes.size(), 1u);
   EXPECT_EQ(acks->acks.size(), 2u);
 }
@@ -209,11 +215,12 @@ TEST_F(change_applier_test, writes_each_operation_as_the_contract_says) {
   auto old_row = make_row(1, "a");
   auto same_key = make_row(1, "b");
   auto new_key = make_row(9, "b");
-  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &old_row),
-                    change_of(row_op::update, 100, 2, &old_row, &same_key),
-                    change_of(row_op::update, 100, 3, &same_key, &new_key),
-                    change_of(row_op::erase, 100, 4, &new_key, nullptr),
-                    change_of(row_op::truncate, 100, 5, nullptr, nullptr)}));
+  // The key update is two events: the dispatcher gave it places 3 and 4.
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &old_row),
+                    change_of(change_op::update, 100, 2, &old_row, &same_key),
+                    change_of(change_op::update, 100, 3, &same_key, &new_key),
+                    change_of(change_op::erase, 100, 4, &new_key, nullptr, 5),
+                    change_of(change_op::truncate, 100, 5, nullptr, nullptr, 6)}));
   ASSERT_EQ(writes->writes.size(), 1u);
   std::vector<std::string> ops;
   for (const auto& e : writes->writes[0].entries) ops.push_back(op_of(e));
@@ -229,6 +236,17 @@ TEST_F(change_applier_test, writes_each_operation_as_the_contract_says) {
   EXPECT_EQ(v.at("source").at("lsn"), 92);
   EXPECT_EQ(v.at("source").at("ts_ms"), 1700000000000);
   EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 5}));
+  // Each event has its own place in the transaction, as Debezium numbers
+  // them: the key update's delete and insert are consecutive.
+  std::vector<int64_t> total, per_table;
+  for (const auto& entry : e) {
+    if (entry.value == "default") continue;
+    auto tx = boost::json::parse(entry.value).at("payload").at("transaction");
+    total.push_back(tx.at("total_order").to_number<int64_t>());
+    per_table.push_back(tx.at("data_collection_order").to_number<int64_t>());
+  }
+  EXPECT_EQ(total, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(per_table, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
 TEST_F(change_applier_test, a_schema_change_rebuilds_the_messages_of_later_changes) {
@@ -242,7 +260,7 @@ TEST_F(change_applier_test, a_schema_change_rebuilds_the_messages_of_later_chang
   caf::anon_send(aut, schema_change{0, t});
   sched.run();
   row r{{make_cell("1"), make_cell("a"), make_cell("42")}};
-  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &r)}));
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r)}));
   ASSERT_EQ(writes->writes.size(), 1u);
   auto v = boost::json::parse(writes->writes[0].entries[0].value);
   EXPECT_EQ(v.at("payload").at("after").at("extra"), 42);
@@ -251,12 +269,12 @@ TEST_F(change_applier_test, a_schema_change_rebuilds_the_messages_of_later_chang
 TEST_F(change_applier_test, a_failed_write_fails_it_and_every_later_batch) {
   start();
   auto r = make_row(1, "a");
-  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &r)}));
-  send(batch_of(1, {change_of(row_op::insert, 200, 1, nullptr, &r)}));
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r)}));
+  send(batch_of(1, {change_of(change_op::insert, 200, 1, nullptr, &r)}));
   answer(0, failure{failure_code::wrong_type, "WRONGTYPE"});
   ASSERT_EQ(acks->errors.size(), 2u);
   EXPECT_EQ(acks->errors[0].code, failure_code::wrong_type);
-  send(batch_of(2, {change_of(row_op::insert, 300, 1, nullptr, &r)}));
+  send(batch_of(2, {change_of(change_op::insert, 300, 1, nullptr, &r)}));
   EXPECT_EQ(acks->errors.size(), 3u);
   EXPECT_EQ(writes->writes.size(), 1u);
 }
@@ -266,34 +284,34 @@ TEST_F(change_applier_test, a_change_the_builder_rejects_stops_the_stream_before
   auto good = make_row(1, "a");
   row bad{{make_cell("not a number"), make_cell("b")}};
   auto later = make_row(3, "c");
-  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &good),
-                    change_of(row_op::insert, 200, 1, nullptr, &bad),
-                    change_of(row_op::insert, 200, 2, nullptr, &later)}));
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &good),
+                    change_of(change_op::insert, 200, 1, nullptr, &bad),
+                    change_of(change_op::insert, 200, 2, nullptr, &later)}));
   // What came before the change is written; its checkpoint stays before it.
   ASSERT_EQ(writes->writes.size(), 1u);
   EXPECT_EQ(writes->writes[0].entries.size(), 1u);
   EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 1}));
   answer(0);
   ASSERT_EQ(acks->acks.size(), 1u);
-  EXPECT_EQ(acks->acks[0].stopped_lsn, 200u);
+  EXPECT_EQ(acks->acks[0].stopped_commit, 200u);
   EXPECT_EQ(acks->acks[0].stopped_table, 0u);
   EXPECT_NE(acks->acks[0].stop_reason.find("not a number"), std::string::npos)
     << acks->acks[0].stop_reason;
   // Later batches write nothing and keep saying where the stream stopped.
-  send(batch_of(1, {change_of(row_op::insert, 300, 1, nullptr, &later)}));
+  send(batch_of(1, {change_of(change_op::insert, 300, 1, nullptr, &later)}));
   EXPECT_EQ(writes->writes.size(), 1u);
   ASSERT_EQ(acks->acks.size(), 2u);
   EXPECT_EQ(acks->acks[1].entries, 0u);
-  EXPECT_EQ(acks->acks[1].stopped_lsn, 200u);
+  EXPECT_EQ(acks->acks[1].stopped_commit, 200u);
 }
 
 TEST_F(change_applier_test, a_rejected_first_change_writes_nothing_and_says_so_at_once) {
   start();
   row bad{{make_cell("not a number"), make_cell("b")}};
-  send(batch_of(0, {change_of(row_op::insert, 100, 1, nullptr, &bad)}));
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &bad)}));
   EXPECT_TRUE(writes->writes.empty());
   ASSERT_EQ(acks->acks.size(), 1u);
-  EXPECT_EQ(acks->acks[0].stopped_lsn, 100u);
+  EXPECT_EQ(acks->acks[0].stopped_commit, 100u);
 }
 
 }  // namespace trib::test

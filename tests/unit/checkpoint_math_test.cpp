@@ -12,14 +12,33 @@ using namespace trib;
 TEST(stream_checkpoint, round_trips_through_its_text) {
   stream_checkpoint c{0x16B3748ULL | (0x2AULL << 32), 17};
   auto text = encode_stream_checkpoint(c);
-  EXPECT_EQ(text, "{\"lsn\":\"2A/16B3748\",\"index\":17}");
+  EXPECT_EQ(text, "{\"commit\":180412430152,\"index\":17}");
   EXPECT_EQ(decode_stream_checkpoint(text), c);
+  // The whole range of a commit key survives the text.
+  stream_checkpoint top{UINT64_MAX, 1};
+  EXPECT_EQ(decode_stream_checkpoint(encode_stream_checkpoint(top)), top);
+}
+
+TEST(stream_checkpoint, reads_the_lsn_form_of_earlier_versions_so_they_resume) {
+  // Replications written before the commit key stored the commit LSN in
+  // PostgreSQL's notation; it is the same key.
+  auto old = decode_stream_checkpoint("{\"lsn\":\"2A/16B3748\",\"index\":17}");
+  EXPECT_EQ(old, (stream_checkpoint{0x16B3748ULL | (0x2AULL << 32), 17}));
+  EXPECT_TRUE(covers(old, 0x16B3748ULL | (0x2AULL << 32), 17));
+  EXPECT_FALSE(covers(old, 0x16B3748ULL | (0x2AULL << 32), 18));
+  // And an old checkpoint orders against a new one of the same stream.
+  EXPECT_FALSE(checkpoint_behind("{\"lsn\":\"0/3E8\",\"index\":3}",
+                                 encode_stream_checkpoint({1000, 3})));
+  EXPECT_TRUE(checkpoint_behind("{\"lsn\":\"0/3E8\",\"index\":3}",
+                                encode_stream_checkpoint({1000, 2})));
 }
 
 TEST(stream_checkpoint, refuses_a_snapshot_checkpoint_and_garbage) {
   EXPECT_THROW(decode_stream_checkpoint("{\"last_key\":[],\"rows_done\":3,\"done\":true}"), error);
   EXPECT_THROW(decode_stream_checkpoint("not json"), error);
   EXPECT_THROW(decode_stream_checkpoint("{\"lsn\":\"0/10\",\"index\":-1}"), error);
+  EXPECT_THROW(decode_stream_checkpoint("{\"commit\":-5,\"index\":1}"), error);
+  EXPECT_THROW(decode_stream_checkpoint("{\"commit\":\"12\",\"index\":1}"), error);
 }
 
 TEST(stream_checkpoint, covers_earlier_transactions_and_the_same_one_up_to_its_index) {

@@ -698,14 +698,14 @@ TEST(envelope, change_entries_carry_op_source_and_transaction) {
   row old_row = make_row({make_cell("1"), make_cell("AMERICA"), make_cell("TestReplication")});
   row new_row = make_row({make_cell("1"), make_cell("AMERICA"), make_cell("Replication Works!")});
   change_origin o;
-  o.position = binlog_at("log-bin.000004", 5748188);
+  o.source.position = binlog_at("log-bin.000004", 5748188);
   o.commit_ms = 1670357178000;
   o.txn_id = "0-1-35";
   o.total_order = 2;
   o.data_collection_order = 1;
-  o.row_in_event = 1;
-  o.thread = 1533;
-  o.query = "UPDATE region SET r_comment='Replication Works!' WHERE r_regionkey=1";
+  o.source.row = 1;
+  o.source.thread = 1533;
+  o.source.query = "UPDATE region SET r_comment='Replication Works!' WHERE r_regionkey=1";
   auto e = b.change_entry(change_op::update, &old_row, &new_row, o, 1670337378446);
   EXPECT_EQ(canonical(json::parse(e.key)), canonical(R"({"r_regionkey":1})"));
   EXPECT_EQ(canonical(json::parse(e.value)), canonical(R"({
@@ -726,7 +726,7 @@ TEST(envelope, change_entries_carry_op_source_and_transaction) {
 TEST(envelope, every_op_has_its_debezium_and_verbose_code) {
   row r = make_row({make_cell("9"), make_cell("X"), null_cell()});
   change_origin o;
-  o.position = binlog_at("f", 4);
+  o.source.position = binlog_at("f", 4);
   struct expect_op {
     change_op op;
     const row* before;
@@ -773,9 +773,9 @@ TEST(envelope, postgres_change_source_has_txid_and_lsn) {
   envelope_builder b{t, m, postgres_facts()};
   row r = make_row({make_cell("42"), make_cell("hi")});
   change_origin o;
-  o.position.lsn = 0x16B3748;
+  o.source.position.lsn = 0x16B3748;
   o.commit_ms = 1700000000123;
-  o.pg_xid = 771;
+  o.source.xid = 771;
   o.txn_id = "771";
   auto v = json::parse(b.change_entry(change_op::insert, nullptr, &r, o, 1700000000200).value);
   EXPECT_EQ(canonical(v.at("source")), canonical(R"({
