@@ -18,6 +18,7 @@
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/change_dispatcher.hpp"
+#include "actors/control/change_streams.hpp"
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/progress.hpp"
@@ -51,35 +52,6 @@ std::string default_slot(const run_options& opts) {
   return s.substr(0, 63);
 }
 
-/// The change streams of a run.
-struct stream_layout {
-  std::vector<std::string> names;
-  std::vector<std::string> fields;
-  std::vector<uint32_t> stream_of_table;
-};
-
-stream_layout layout_for(const run_options& opts, const std::vector<table_schema>& tables) {
-  stream_layout l;
-  if (opts.applier.realtime.consistency == replay_consistency::global) {
-    l.names.push_back(global_cdc_stream_name(opts.group, opts.id));
-    l.fields.push_back(l.names.back());
-    l.stream_of_table.assign(tables.size(), 0);
-    return l;
-  }
-  for (size_t i = 0; i < tables.size(); ++i) {
-    if (opts.applier.split_stream) {
-      l.names.push_back(cdc_stream_name(tables[i].id, opts.map));
-      l.fields.push_back(l.names.back());
-    } else {
-      // The plain field holds the snapshot's checkpoint of the same stream.
-      l.names.push_back(snapshot_stream_name(tables[i].id, opts.map));
-      l.fields.push_back(l.names.back() + ":realtime");
-    }
-    l.stream_of_table.push_back(static_cast<uint32_t>(i));
-  }
-  return l;
-}
-
 // The coordinator's stages for the snapshot of `full`: the default ones,
 // except that readers adopt the slot's exported snapshot.
 stage_factories full_snapshot_factories(const run_options& opts, const source_facts& facts,
@@ -100,10 +72,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   run_summary s;
   bool full = opts.mode == run_mode::full;
   const char* mode = full ? "full" : "realtime";
-  if (opts.source.kind != source_kind::postgresql)
-    throw error(failure_code::config,
-                std::string(mode) + " replication from " + to_string(opts.source.kind) +
-                  " is not available yet; run 'snapshot'");
+  if (opts.source.kind != source_kind::postgresql) return run_binlog_realtime(opts, logs_open);
   stop_signals signals;
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
@@ -300,47 +269,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     start_lsn = pg_parse_lsn(opts.extractor.realtime.start_position.lsn);
   if (snapshot_needed) start_lsn = slot.lsn;
 
-  size_t streams = layout.names.size();
-  size_t writers = std::max<size_t>(
-    1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
-                         static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
-  std::vector<redis_writer_actor> writer_pool;
-  for (size_t w = 0; w < writers; ++w)
-    writer_pool.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, redis_writer_settings{}));
-  std::vector<change_applier_actor> appliers;
-  for (size_t i = 0; i < streams; ++i) {
-    change_applier_settings as;
-    as.stream = static_cast<uint32_t>(i);
-    as.stream_name = layout.names[i];
-    as.checkpoint_field = layout.fields[i];
-    as.group = opts.group;
-    as.id = opts.id;
-    as.tables = tables;
-    as.message = opts.applier.message;
-    as.facts = facts;
-    as.max_entry_bytes = max_entry;
-    if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
-      as.start = decode_stream_checkpoint(it->second);
-    appliers.push_back(sys.spawn(change_applier, as, writer_pool[i % writers]));
-  }
-  change_dispatcher_settings ds;
-  ds.tables = tables;
-  ds.stream_of_table = layout.stream_of_table;
-  ds.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
-  ds.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
-  ds.kind = facts.kind;
-  // Tables that stopped at a change they cannot write; the dispatcher adds
-  // them, this thread reads them once the reader has answered.
-  struct stopped_tables {
-    std::mutex lock;
-    std::vector<std::pair<uint32_t, std::string>> list;
-  };
-  auto stopped = std::make_shared<stopped_tables>();
-  ds.table_stopped = [stopped](uint32_t t, const std::string& why) {
-    std::lock_guard<std::mutex> g{stopped->lock};
-    stopped->list.emplace_back(t, why);
-  };
-  auto dispatcher = sys.spawn(change_dispatcher, ds, appliers);
+  auto path = spawn_change_path(sys, opts, tables, layout, checkpoints, facts, max_entry);
   wal_reader_settings ws;
   ws.source = opts.source;
   ws.filter = opts.filter;
@@ -361,41 +290,22 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
       return command_or_throw(c, {"XADD", schema_stream, "*", "key", "schema", "value", text});
     });
   };
-  auto reader = sys.spawn<caf::detached>(wal_reader, ws, rep, dispatcher);
+  auto reader = sys.spawn<caf::detached>(wal_reader, ws, rep, path.dispatcher);
   rep.reset();
   std::string failed;
   uint64_t confirmed = 0;
   self->request(reader, caf::infinite, run_atom::value)
     .receive([&](uint64_t lsn) { confirmed = lsn; },
              [&](caf::error& e) { failed = sys.render(e); });
-  self->send_exit(dispatcher, caf::exit_reason::user_shutdown);
-  for (auto& a : appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
-  for (auto& w : writer_pool) self->send_exit(w, caf::exit_reason::user_shutdown);
+  stop_change_path(self, path);
   if (!failed.empty()) {
     s.exit_code = 1;
     s.error = "realtime replication stopped: " + failed;
     return s;
   }
-  std::lock_guard<std::mutex> g{stopped->lock};
-  for (const auto& [t, why] : stopped->list) {
-    auto it = std::find_if(s.tables.begin(), s.tables.end(),
-                           [&](const table_result& r) { return r.table == tables[t].id; });
-    if (it == s.tables.end()) {
-      table_result r;
-      r.table = tables[t].id;
-      r.stream = layout.names[layout.stream_of_table[t]];
-      s.tables.push_back(std::move(r));
-      it = std::prev(s.tables.end());
-    }
-    it->skipped = true;
-    it->reason = "stopped in realtime: " + why + "; --resume continues it there";
-    log::warn("skipped " + to_string(tables[t].id) + ": " + it->reason);
-  }
+  sum_up_change_path(s, path, tables, layout);
   log::info("finishes " + std::string(mode) + " replication " + opts.id + "; slot " + slot_name +
             " confirmed at " + format_lsn(confirmed));
-  bool any_skipped = std::any_of(s.tables.begin(), s.tables.end(),
-                                 [](const table_result& r) { return r.skipped; });
-  s.exit_code = any_skipped ? 3 : 0;
   return s;
 }
 

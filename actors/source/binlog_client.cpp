@@ -6,8 +6,11 @@
 #include "actors/source/binlog_client.hpp"
 
 #include <mysql.h>
+// After mysql.h, which it needs: the connector's read-ahead cache.
+#include <ma_pvio.h>
 #include <mysqld_error.h>
 #include <mariadb_rpl.h>
+#include <poll.h>
 
 #include <cctype>
 #include <cstdlib>
@@ -209,6 +212,19 @@ void binlog_client::fail(const std::string& doing) {
   if (fc == failure_code::connection || code == 0)
     throw error(failure_code::connection, head + ": the connection is lost: " + detail);
   throw error(fc, head + " refuses: " + detail);
+}
+
+bool binlog_client::readable(std::chrono::milliseconds wait) {
+  // The connector reads ahead into its own cache: events may wait there
+  // while the socket is empty.
+  if (const MARIADB_PVIO* p = mysql_->net.pvio;
+      p && p->cache && p->cache_pos < p->cache + p->cache_size)
+    return true;
+  pollfd pfd{};
+  pfd.fd = static_cast<int>(mysql_get_socket(mysql_));
+  pfd.events = POLLIN;
+  // An error or a closed socket counts as readable: next() reports it.
+  return ::poll(&pfd, 1, static_cast<int>(wait.count())) != 0;
 }
 
 std::optional<binlog_event> binlog_client::next() {

@@ -121,6 +121,14 @@ public:
   /// stop_at_end, once the end of the binlog is reached (ended() then holds).
   std::optional<binlog_event> next();
 
+  /// Whether next() would return without waiting for the network: the
+  /// connector has bytes of the stream read ahead, or the socket has some
+  /// within `wait`. Lets a reader hand on what it decoded before it blocks,
+  /// and look at its mailbox while the server is idle. Over TLS, bytes the
+  /// TLS layer holds are not seen, so a reader may wait until the next
+  /// heartbeat for them.
+  bool readable(std::chrono::milliseconds wait);
+
   /// The stream reached the end of the binlog (stop_at_end only).
   bool ended() const { return ended_; }
 
