@@ -30,9 +30,10 @@ std::unique_ptr<run_lease> hold_replication(redis_setup& redis, const run_option
 run_summary run_realtime(const run_options& opts, bool& logs_open);
 
 /// run_realtime for MySQL/MariaDB (binlog_realtime.cpp): checks the binlog
-/// settings, reads from where an earlier run stopped (--resume), from
-/// start-position, or from the binlog's end, and streams until
-/// SIGINT/SIGTERM. `full` is not available yet.
+/// settings; `full` snapshots each table in a consistent snapshot of its own
+/// and records its binlog position; then reads from where an earlier run
+/// stopped (--resume), the earliest snapshot position, start-position, or
+/// the binlog's end, and streams until SIGINT/SIGTERM.
 run_summary run_binlog_realtime(const run_options& opts, bool& logs_open);
 
 /// The checkpoint hash field that holds where a binlog run restarts

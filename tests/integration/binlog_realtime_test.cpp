@@ -268,6 +268,54 @@ TEST_F(binlog_realtime, sigkill_at_random_moments_then_resume_loses_and_duplicat
   EXPECT_GT(w.rounds.load(), 0);
 }
 
+TEST_F(binlog_realtime, full_with_writes_during_the_snapshot_equals_the_source) {
+  use("full");
+  write_file(dir_ + "/extractor.yaml", "snapshot:\n  fetch-size-rows: 50\n");
+  applier("snapshot:\n  batch-size-rows: 50\n");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY, v INT); CREATE TABLE " + db_ +
+             ".y (id INT PRIMARY KEY, v INT); INSERT INTO " + db_ +
+             ".x SELECT seq, seq FROM " + db_ + ".seq_1_to_20000; INSERT INTO " + db_ +
+             ".y SELECT seq, seq FROM " + db_ + ".seq_1_to_20000");
+  unsigned seed = std::random_device{}();
+  SCOPED_TRACE("workload seed " + std::to_string(seed));
+  workload w(db_, seed);
+  std::atomic<bool> stop_writes{false};
+  std::thread writer([&] { w.run(stop_writes); });
+  std::filesystem::remove(dir_ + "/run.log");
+  child_ = std::make_unique<child_process>(
+    std::vector<std::string>{"full", dir_ + "/src.yaml", dir_ + "/dst.yaml", "--filter",
+                             dir_ + "/filter.yaml", "--extractor", dir_ + "/extractor.yaml",
+                             "--applier", dir_ + "/applier.yaml", "--id", id_, "--data-dir",
+                             dir_ + "/data"},
+    dir_ + "/run.log");
+  bool streaming = wait_until([&] {
+    return !child_->running() ||
+           read_text(dir_ + "/run.log").find("reads the binlog of") != std::string::npos;
+  }, 120s);
+  ASSERT_TRUE(streaming && child_->running()) << read_text(dir_ + "/run.log");
+  // Writes went on during the whole snapshot and go on a little longer.
+  auto rounds = w.rounds.load();
+  ASSERT_TRUE(wait_until([&] { return w.rounds.load() >= rounds + 50; }));
+  stop_writes = true;
+  writer.join();
+  auto source_x = maria_rows("SELECT id, v FROM " + db_ + ".x");
+  auto source_y = maria_rows("SELECT id, v FROM " + db_ + ".y");
+  auto all = [&] {
+    return replayed({db_ + "_x", db_ + "_y", stream("x"), stream("y")});
+  };
+  bool equal = wait_until([&] {
+    auto st = all();
+    return replay_rows(st.tables["x"], {"id", "v"}) == source_x &&
+           replay_rows(st.tables["y"], {"id", "v"}) == source_y;
+  }, 60s);
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_TRUE(equal);
+  auto st = all();
+  EXPECT_EQ(replay_rows(st.tables["x"], {"id", "v"}), source_x);
+  EXPECT_EQ(replay_rows(st.tables["y"], {"id", "v"}), source_y);
+  EXPECT_GT(stream_length(*r_, stream("x")) + stream_length(*r_, stream("y")), 0);
+}
+
 TEST_F(binlog_realtime, rides_through_a_mariadb_restart) {
   private_mariadb server;
   use("restart", server.port());
