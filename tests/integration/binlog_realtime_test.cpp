@@ -316,6 +316,29 @@ TEST_F(binlog_realtime, full_with_writes_during_the_snapshot_equals_the_source) 
   EXPECT_GT(stream_length(*r_, stream("x")) + stream_length(*r_, stream("y")), 0);
 }
 
+TEST_F(binlog_realtime, a_connection_without_slave_server_ids_is_a_config_error) {
+  use("noid");
+  write_file(dir_ + "/src.yaml", maria_source());
+  auto res = run_tributary("realtime " + dir_ + "/src.yaml " + dir_ + "/dst.yaml --id " + id_ +
+                           " --data-dir " + dir_ + "/data");
+  EXPECT_EQ(res.exit_code, 2) << res.output;
+  EXPECT_NE(res.output.find("slave-server-ids: [101]"), std::string::npos) << res.output;
+}
+
+TEST_F(binlog_realtime, a_position_the_server_no_longer_has_exits_1_suggesting_overwrite) {
+  use("gone");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY)");
+  write_file(dir_ + "/extractor.yaml",
+             "realtime:\n  start-position:\n    log: mysql-bin.999999\n    position: 4\n");
+  auto res = run_tributary("realtime " + dir_ + "/src.yaml " + dir_ + "/dst.yaml --filter " +
+                           dir_ + "/filter.yaml --extractor " + dir_ + "/extractor.yaml --id " +
+                           id_ + " --data-dir " + dir_ + "/data");
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_NE(res.output.find("no longer has that binlog position"), std::string::npos)
+    << res.output;
+  EXPECT_NE(res.output.find("--overwrite"), std::string::npos) << res.output;
+}
+
 TEST_F(binlog_realtime, rides_through_a_mariadb_restart) {
   private_mariadb server;
   use("restart", server.port());
