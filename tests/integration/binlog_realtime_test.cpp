@@ -4,6 +4,7 @@
 // nothing twice), and a MariaDB restart ridden through.
 
 #include "tests/integration/private_mariadb.hpp"
+#include "tests/integration/private_redis.hpp"
 #include "tests/integration/realtime_fixture.hpp"
 
 using namespace trib;
@@ -337,6 +338,95 @@ TEST_F(binlog_realtime, a_position_the_server_no_longer_has_exits_1_suggesting_o
   EXPECT_NE(res.output.find("no longer has that binlog position"), std::string::npos)
     << res.output;
   EXPECT_NE(res.output.find("--overwrite"), std::string::npos) << res.output;
+}
+
+TEST_F(binlog_realtime, rides_through_a_redis_restart) {
+  // An append-only Redis keeps what it acknowledged across kill -9.
+  private_redis target({"--appendonly", "yes", "--appendfsync", "always"});
+  use("redisrestart");
+  write_file(dir_ + "/dst.yaml", target.conn_yaml());
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY, v INT)");
+  start();
+  auto own = target.connect();
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (1, 1), (2, 2)");
+  ASSERT_TRUE(wait_until([&] { return stream_length(*own, stream("x")) >= 2; }))
+    << read_text(dir_ + "/run.log");
+  target.kill_now();
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (3, 3); UPDATE " + db_ + ".x SET v = 9");
+  target.start();
+  own = target.connect();
+  ASSERT_TRUE(wait_until([&] { return stream_length(*own, stream("x")) >= 6; }, 60s))
+    << read_text(dir_ + "/run.log");
+  ASSERT_TRUE(child_->running()) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stream_length(*own, stream("x")), 6);
+  replay_state st;
+  for (const auto& e : read_stream(*own, stream("x"))) replay_entry(st, e.key, e.value);
+  EXPECT_EQ(replay_rows(st.tables["x"], {"id", "v"}),
+            maria_rows("SELECT id, v FROM " + db_ + ".x"));
+}
+
+TEST_F(binlog_realtime, change_payloads_equal_snapshot_payloads_for_every_type) {
+  use("values");
+  maria_exec(
+    "CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY, i1 TINYINT, u2 SMALLINT UNSIGNED, "
+    "i3 MEDIUMINT, i4 INT, u8 BIGINT UNSIGNED, i8 BIGINT, de DECIMAL(20,6), f4 FLOAT, "
+    "f8 DOUBLE, ch CHAR(5), vc VARCHAR(20), lt VARCHAR(10) CHARACTER SET latin1, tx TEXT, "
+    "bl BLOB, vb VARBINARY(8), d DATE, tm TIME(3), dt DATETIME(6), ts TIMESTAMP(2) NULL, "
+    "y YEAR, bt BIT(10), e ENUM('sad','happy'), st SET('a','b','c'), js JSON) "
+    "DEFAULT CHARSET=utf8mb4");
+  auto values = [&](int id) {
+    return "(" + std::to_string(id) +
+           ", -128, 65535, -8388608, 2147483647, 18446744073709551615, -9223372036854775808, "
+           "-12345678901234.567890, 1.5, -1.0000000000000002, 'ab', 'Grüße 😀 \"q\"', 'café', "
+           "'long text', X'00ff00', X'0102', '1969-12-31', '-838:59:59.999', "
+           "'2024-02-29 12:34:56.123456', '2038-01-19 03:14:07.99', 2155, b'1010101010', "
+           "'happy', 'a,c', '{\"a\": [1, 2.5, null]}')";
+  };
+  auto nulls = [&](int id) {
+    std::string r = "(" + std::to_string(id);
+    for (int i = 0; i < 24; ++i) r += ", NULL";
+    return r + ")";
+  };
+  maria_exec("INSERT INTO " + db_ + ".t VALUES " + values(1) + ", " + nulls(2));
+  std::filesystem::remove(dir_ + "/run.log");
+  child_ = std::make_unique<child_process>(
+    std::vector<std::string>{"full", dir_ + "/src.yaml", dir_ + "/dst.yaml", "--filter",
+                             dir_ + "/filter.yaml", "--id", id_, "--data-dir", dir_ + "/data"},
+    dir_ + "/run.log");
+  ASSERT_TRUE(wait_until([&] {
+    return !child_->running() ||
+           read_text(dir_ + "/run.log").find("reads the binlog of") != std::string::npos;
+  })) << read_text(dir_ + "/run.log");
+  maria_exec("INSERT INTO " + db_ + ".t VALUES " + values(101) + ", " + nulls(102));
+  ASSERT_TRUE(wait_until([&] { return stream_length(*r_, stream("t")) >= 2; }))
+    << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  auto snapshot_entries = read_stream(*r_, db_ + "_t");
+  auto change_entries = read_stream(*r_, stream("t"));
+  ASSERT_EQ(snapshot_entries.size(), 2u);
+  ASSERT_EQ(change_entries.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    auto sn = decode(snapshot_entries[i]);
+    auto ch = decode(change_entries[i]);
+    EXPECT_EQ(sn.op, "r");
+    EXPECT_EQ(ch.op, "c");
+    auto expected = sn.after.as_object();
+    auto actual = ch.after.as_object();
+    expected.erase("id");
+    actual.erase("id");
+    ASSERT_EQ(expected.size(), 24u);
+    for (const auto& kv : expected) {
+      ASSERT_TRUE(actual.contains(kv.key())) << kv.key();
+      EXPECT_EQ(json::serialize(kv.value()), json::serialize(actual.at(kv.key())))
+        << "column " << kv.key() << " (row " << i << ")";
+    }
+    EXPECT_EQ(actual.size(), expected.size());
+  }
+  // Real values, not nulls.
+  auto row = decode(change_entries[0]).after.as_object();
+  EXPECT_EQ(row.at("i8").to_number<int64_t>(), INT64_MIN);
+  EXPECT_EQ(row.at("e"), "happy");
 }
 
 TEST_F(binlog_realtime, rides_through_a_mariadb_restart) {
