@@ -429,6 +429,24 @@ TEST_F(binlog_realtime, change_payloads_equal_snapshot_payloads_for_every_type) 
   EXPECT_EQ(row.at("e"), "happy");
 }
 
+TEST_F(binlog_realtime, add_column_appends_a_schema_dump_and_later_messages_carry_it) {
+  use("ddl");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY, v INT)");
+  start();
+  std::string schema = "replicate_io_replication_schema_default_" + id_;
+  ASSERT_TRUE(wait_until([&] { return stream_length(*r_, schema) >= 1; }));
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (1, 1); ALTER TABLE " + db_ +
+             ".x ADD COLUMN note VARCHAR(10); INSERT INTO " + db_ + ".x VALUES (2, 2, 'new')");
+  ASSERT_TRUE(wait_until([&] { return stream_length(*r_, stream("x")) >= 2; }))
+    << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stream_length(*r_, schema), 2);
+  auto cs = changes(stream("x"));
+  ASSERT_EQ(cs.size(), 2u);
+  EXPECT_FALSE(cs[0].after.as_object().contains("note"));
+  EXPECT_EQ(cs[1].after.at("note"), "new");
+}
+
 TEST_F(binlog_realtime, rides_through_a_mariadb_restart) {
   private_mariadb server;
   use("restart", server.port());
