@@ -447,6 +447,34 @@ TEST_F(binlog_realtime, add_column_appends_a_schema_dump_and_later_messages_carr
   EXPECT_EQ(cs[1].after.at("note"), "new");
 }
 
+TEST_F(binlog_realtime, the_heartbeat_moves_the_position_and_reaches_no_stream) {
+  use("heartbeat");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY)");
+  write_file(dir_ + "/extractor.yaml", "realtime:\n  heartbeat:\n    enable: true\n    catalog: " +
+                                         db_ + "\n    interval-ms: 100\n");
+  std::filesystem::remove(dir_ + "/run.log");
+  child_ = std::make_unique<child_process>(
+    std::vector<std::string>{"realtime", dir_ + "/src.yaml", dir_ + "/dst.yaml", "--filter",
+                             dir_ + "/filter.yaml", "--extractor", dir_ + "/extractor.yaml",
+                             "--id", id_, "--data-dir", dir_ + "/data"},
+    dir_ + "/run.log");
+  std::string ckpt = "replicate_io_checkpoint_default_" + id_;
+  auto position = [&] {
+    auto r = command_or_throw(*r_, {"HGET", ckpt, "#binlog_position"});
+    return r.type == redis_reply::kind::string ? r.str : std::string();
+  };
+  ASSERT_TRUE(wait_until([&] { return !position().empty(); })) << read_text(dir_ + "/run.log");
+  auto first = position();
+  // Nothing else is written, yet the stored position moves on.
+  ASSERT_TRUE(wait_until([&] { return position() != first; }, 30s))
+    << read_text(dir_ + "/run.log");
+  auto beats = maria_rows("SELECT `timestamp` FROM " + db_ + ".replicate_io_cdc_heartbeat");
+  ASSERT_EQ(beats.size(), 1u);
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stream_length(*r_, stream("replicate_io_cdc_heartbeat")), 0);
+  EXPECT_EQ(stream_length(*r_, stream("x")), 0);
+}
+
 TEST_F(binlog_realtime, rides_through_a_mariadb_restart) {
   private_mariadb server;
   use("restart", server.port());
