@@ -247,7 +247,7 @@ std::optional<binlog_event> binlog_client::next() {
   event_ = ev;
   if (ev->event_type == HEARTBEAT_LOG_EVENT) return std::nullopt;
   binlog_event out;
-  out.type = static_cast<uint8_t>(ev->event_type);
+  out.type = static_cast<binlog::event_type>(ev->event_type);
   out.server_id = ev->server_id;
   out.timestamp = ev->timestamp;
   // raw_data starts with the packet's OK byte, then the event as logged.
@@ -255,7 +255,7 @@ std::optional<binlog_event> binlog_client::next() {
   if (ev->raw_data_size < size + 1 || size < header_size + (checksum_ ? checksum_size : 0))
     throw error(failure_code::bad_data, "cannot read the binlog after " + file_ + ":" +
                                           std::to_string(pos_) + ": a truncated event of type " +
-                                          std::to_string(out.type));
+                                          binlog::to_string(out.type));
   out.data.assign(reinterpret_cast<const char*>(ev->raw_data) + 1, size);
   // Events the server makes up for this stream (flag LOG_EVENT_ARTIFICIAL_F,
   // or no end offset) are in no file.

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/source/binlog_event.hpp"
 #include "conf/config.hpp"
 
 struct st_mysql;
@@ -59,25 +60,10 @@ bool valid_gtid_list(const std::string& gtid);
 /// `slave-server-ids`. None given is a config error that says how to set one.
 uint32_t binlog_server_id(const source_config& cfg);
 
-/// What a binlog event is, as far as the client cares (type codes of
-/// MariaDB's log_event.h).
-namespace binlog_event_type {
-constexpr uint8_t query = 2;
-constexpr uint8_t stop = 3;
-constexpr uint8_t rotate = 4;
-constexpr uint8_t format_description = 15;
-constexpr uint8_t xid = 16;
-constexpr uint8_t table_map = 19;
-constexpr uint8_t heartbeat = 27;
-constexpr uint8_t annotate_rows = 160;
-constexpr uint8_t mariadb_gtid = 162;
-constexpr uint8_t mariadb_gtid_list = 163;
-}  // namespace binlog_event_type
-
 /// One event as the server sent it.
 struct binlog_event {
-  /// Event type (binlog_event_type, or any other code of log_event.h).
-  uint8_t type = 0;
+  /// Event type (byte 4 of the header; any code the server sends).
+  binlog::event_type type = binlog::event_type::unknown;
   /// The server that wrote it and when (seconds since the epoch).
   uint32_t server_id = 0;
   uint32_t timestamp = 0;

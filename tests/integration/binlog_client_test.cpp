@@ -17,7 +17,7 @@
 namespace trib::test {
 namespace {
 
-namespace et = binlog_event_type;
+using et = binlog::event_type;
 
 source_config shared_source() {
   source_config cfg;
@@ -94,7 +94,7 @@ void expect_contiguous(const std::vector<binlog_event>& events, const binlog_sta
       if (e.type == et::rotate) file = e.file, next = 0;
       continue;
     }
-    EXPECT_EQ(e.file, file) << "event of type " << int(e.type) << " at " << e.pos;
+    EXPECT_EQ(e.file, file) << "event of type " << binlog::to_string(e.type) << " at " << e.pos;
     if (next != 0) {
       EXPECT_EQ(e.pos, next) << "gap or overlap before " << e.file << ":" << e.pos;
     }
@@ -135,11 +135,11 @@ TEST_F(binlog_client_live, reads_a_transaction_from_a_position_event_by_event) {
   o.stop_at_end = true;
   binlog_client c(shared_source(), from, o);
   auto events = read_all(c);
-  std::vector<uint8_t> in_file;
+  std::vector<binlog::event_type> in_file;
   for (const auto& e : events)
     if (e.pos != 0) in_file.push_back(e.type);
   std::string types;
-  for (auto t : in_file) types += std::to_string(t) + " ";
+  for (auto t : in_file) types += binlog::to_string(t) + " ";
   // GTID (MariaDB's BEGIN), then per statement its text, a table map and a
   // rows event, and XID.
   ASSERT_EQ(in_file.size(), 8u) << types;
@@ -156,8 +156,8 @@ TEST_F(binlog_client_live, reads_a_transaction_from_a_position_event_by_event) {
     ASSERT_GE(e.data.size(), 19u);
     uint32_t len = 0;
     for (int i = 3; i >= 0; --i) len = len << 8 | static_cast<unsigned char>(e.data[9 + i]);
-    EXPECT_EQ(len, e.data.size()) << "event type " << int(e.type);
-    EXPECT_EQ(static_cast<uint8_t>(e.data[4]), e.type);
+    EXPECT_EQ(len, e.data.size()) << "event type " << binlog::to_string(e.type);
+    EXPECT_EQ(static_cast<binlog::event_type>(e.data[4]), e.type);
   }
   EXPECT_EQ(c.file(), from.file);
   EXPECT_EQ(c.pos(), events.back().next_pos);

@@ -18,7 +18,7 @@
 namespace trib::test {
 namespace {
 
-namespace et = binlog_event_type;
+using et = binlog::event_type;
 
 source_config source() {
   source_config cfg;
