@@ -32,6 +32,7 @@
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/sink/redis_writer.hpp"
+#include "actors/source/heartbeat.hpp"
 #include "actors/source/pg_replication.hpp"
 #include "actors/source/pg_text.hpp"
 #include "actors/source/snapshot_reader.hpp"
@@ -87,15 +88,25 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
 
   std::vector<table_schema> tables;
   source_facts facts;
-  auto list_tables = [&opts, source_policy] {
-    return with_retries(source_policy, "listing the source's tables", [&] {
+  // The heartbeat table is written, not replicated.
+  auto without_heartbeat = [&opts](std::vector<table_schema> t) {
+    t.erase(std::remove_if(t.begin(), t.end(),
+                           [&](const table_schema& x) {
+                             return is_heartbeat(opts.source.kind,
+                                                 opts.extractor.realtime.heartbeat, x.id);
+                           }),
+            t.end());
+    return t;
+  };
+  auto list_tables = [&opts, source_policy, without_heartbeat] {
+    return without_heartbeat(with_retries(source_policy, "listing the source's tables", [&] {
       return open_source(opts.source)->list_tables(opts.filter, opts.extractor);
-    });
+    }));
   };
   with_retries(source_policy, "listing the source's tables", [&] {
     auto catalog = open_source(opts.source);
     facts = catalog->facts();
-    tables = catalog->list_tables(opts.filter, opts.extractor);
+    tables = without_heartbeat(catalog->list_tables(opts.filter, opts.extractor));
     return 0;
   });
   if (tables.empty())
@@ -169,6 +180,14 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     rep = std::make_shared<pg_replication>(opts.source);
     std::vector<table_id> ids;
     for (const auto& t : tables) ids.push_back(t.id);
+    const auto& hb = opts.extractor.realtime.heartbeat;
+    if (hb.enable) {
+      // PostgreSQL 15 sends no transaction that touches no published table:
+      // the heartbeat's commits must be published to move the slot. The
+      // reader drops their changes, since the table is not the run's.
+      heartbeat_writer made(opts.source, hb);
+      ids.push_back(heartbeat_table(opts.source.kind, hb));
+    }
     // The publication must predate the slot's consistent point.
     rep->ensure_publication(publication, ids);
     auto existing = rep->find_slot(slot_name);

@@ -137,24 +137,6 @@ void on_ddl(reader_ptr self, const std::string& database) {
   if (any && st.settings.dump_schema) st.settings.dump_schema(st.changes->tables());
 }
 
-void beat(reader_ptr self) {
-  auto& st = self->state;
-  const auto& hb = st.settings.extractor.realtime.heartbeat;
-  if (!hb.enable) return;
-  auto now = std::chrono::steady_clock::now();
-  if (now < st.next_beat) return;
-  st.next_beat = now + std::chrono::milliseconds(std::max(hb.interval_ms, 1));
-  try {
-    if (!st.heartbeat) st.heartbeat = std::make_unique<heartbeat_writer>(st.settings.source, hb);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-    st.heartbeat->beat(ms);
-  } catch (const std::exception& e) {
-    log::warn("cannot write the heartbeat table: " + std::string(e.what()));
-  }
-}
-
 void on_source_failure(reader_ptr self, const error& e) {
   auto& st = self->state;
   auto d = st.policy.next(++st.failures, e.code());
@@ -223,7 +205,7 @@ void read_round(reader_ptr self) {
   auto round_end = std::chrono::steady_clock::now() + 50ms;
   try {
     for (;;) {
-      beat(self);
+      st.heartbeat->tick();
       if (st.settings.stop && st.settings.stop->load()) break;
       // What was decoded goes out before the reader could block: the server
       // has nothing more read ahead. With nothing decoded the reader waits
@@ -265,6 +247,8 @@ binlog_reader(binlog_reader_actor::stateful_pointer<binlog_reader_state> self,
   st.settings = std::move(settings);
   st.policy = retry_policy_for(st.settings.source);
   st.dispatcher = std::move(dispatcher);
+  st.heartbeat = std::make_unique<heartbeat_timer>(st.settings.source,
+                                                   st.settings.extractor.realtime.heartbeat);
   return {
     [=](run_atom) -> caf::result<uint64_t> {
       auto& st = self->state;

@@ -61,8 +61,7 @@ struct binlog_reader_state {
   change_dispatcher_actor dispatcher;
   std::unique_ptr<binlog_client> client;
   std::unique_ptr<binlog_changes> changes;
-  std::unique_ptr<heartbeat_writer> heartbeat;
-  std::chrono::steady_clock::time_point next_beat;
+  std::unique_ptr<heartbeat_timer> heartbeat;
   /// Decoded, not yet sent to the dispatcher.
   change_feed feed;
   uint64_t feed_bytes = 0;

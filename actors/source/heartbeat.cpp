@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 #include <mysql.h>
 
+#include <algorithm>
+
 #include "actors/log.hpp"
 #include "actors/source/my_connect.hpp"
 #include "actors/source/pg_connect.hpp"
@@ -134,6 +136,26 @@ void heartbeat_writer::beat(int64_t now_ms) {
     // The next beat opens a new connection.
     if (e.code() == failure_code::connection) conn_.reset();
     throw;
+  }
+}
+
+heartbeat_timer::heartbeat_timer(source_config source, heartbeat_config cfg)
+  : source_(std::move(source)), cfg_(std::move(cfg)) {}
+
+heartbeat_timer::~heartbeat_timer() = default;
+
+void heartbeat_timer::tick() {
+  if (!cfg_.enable) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_) return;
+  next_ = now + std::chrono::milliseconds(std::max(cfg_.interval_ms, 1));
+  try {
+    if (!writer_) writer_ = std::make_unique<heartbeat_writer>(source_, cfg_);
+    writer_->beat(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+  } catch (const std::exception& e) {
+    log::warn("cannot write the heartbeat table: " + std::string(e.what()));
   }
 }
 

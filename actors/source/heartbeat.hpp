@@ -9,6 +9,7 @@
 // `timestamp` BIGINT NOT NULL PRIMARY KEY, milliseconds since the epoch.
 // No CAF: the change reader owns one and calls beat() on its own thread.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -53,6 +54,23 @@ private:
   std::string table_;   // qualified and quoted
   std::string create_;
   std::unique_ptr<connection> conn_;
+};
+
+/// What a change reader calls on every round: writes the heartbeat when
+/// interval-ms has passed since the last, opening the writer on first use.
+/// Does nothing for a disabled heartbeat. A failed write is logged, not
+/// thrown: the heartbeat only helps the position along.
+class heartbeat_timer {
+public:
+  heartbeat_timer(source_config source, heartbeat_config cfg);
+  ~heartbeat_timer();
+  void tick();
+
+private:
+  source_config source_;
+  heartbeat_config cfg_;
+  std::unique_ptr<heartbeat_writer> writer_;
+  std::chrono::steady_clock::time_point next_{};
 };
 
 }  // namespace trib
