@@ -19,7 +19,7 @@
 //   dropped. An UPDATE keeps its before and after images; the appliers turn
 //   one that changes the key into delete, tombstone and insert.
 // - A QUERY that is neither BEGIN, COMMIT nor ROLLBACK (a DDL) in a database
-//   the run replicates is reported (ddl()), after its group's part: the
+//   the run replicates is reported (take_ddl()), after its group's part: the
 //   reader re-reads that table's columns, and later TABLE_MAPs convert rows
 //   with the new schema; rows logged before it were converted with the old.
 
