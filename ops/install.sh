@@ -14,6 +14,8 @@ PACKAGES=(
   redis-server redis-tools mariadb-server postgresql-15
   # tools
   pkg-config cmake g++ make python3 procps openssl
+  # benchmarks: peak RSS and arithmetic (ops/bench/realtime-mariadb.sh)
+  time bc
 )
 
 missing=()
