@@ -11,6 +11,7 @@
 #
 #   ops/bench/realtime-mariadb.sh                  8,000 statements (80,000 changes)
 #   STATEMENTS=20000 ops/bench/realtime-mariadb.sh
+#   RATE=10000 ops/bench/realtime-mariadb.sh       paced at 10,000 changes/s
 #
 # Touches only database trib_bench_my, Redis keys trib_bench_my_* and
 # replicate_io_*_bench_my. Prints one Markdown table row set to stdout.
@@ -22,6 +23,7 @@ source "$ROOT/ops/env.sh"
 die() { echo "realtime-mariadb.sh: error: $*" >&2; exit 1; }
 
 STATEMENTS="${STATEMENTS:-8000}"
+RATE="${RATE:-}"   # changes/s; empty: as fast as the client goes
 BUILD="${TRIB_BUILD_DIR:-$ROOT/build}"
 TRIB="$BUILD/nodes/tributary"
 WORK="${BENCH_WORK:-/tmp/trib-bench-my}"
@@ -43,13 +45,21 @@ printf 'type: MARIADB\nhost: 127.0.0.1\nport: %s\nusername: %s\npassword: %s\nsl
 printf 'type: REDIS_STREAM\nhost: 127.0.0.1\nport: %s\n' "$TRIB_REDIS_PORT" > "$WORK/dst.yaml"
 printf 'allow:\n- catalog: %s\n  types: [TABLE]\n' "$DB" > "$WORK/filter.yaml"
 printf 'realtime:\n  txn-size-rows: 10000\nmessage:\n  include-schema: false\n' > "$WORK/applier.yaml"
-python3 - "$STATEMENTS" "$DB" > "$WORK/load.sql" <<'PY'
-import sys
-n, db = int(sys.argv[1]), sys.argv[2]
+# The load: printed as fast as the client reads it, or paced at RATE
+# changes/s (statements of 10 rows, sent in 10 ms slices).
+cat > "$WORK/load.py" <<'PY'
+import sys, time
+n, db, rate = int(sys.argv[1]), sys.argv[2], float(sys.argv[3] or 0)
+start = time.monotonic()
 for s in range(n):
     rows = ",".join("(%d,%d,'mixed workload entry',NOW(6))" % (s * 10 + i, (s * 10 + i) % 1000)
                     for i in range(10))
     print("INSERT INTO %s.history VALUES %s;" % (db, rows))
+    if rate:
+        due = start + (s + 1) * 10 / rate
+        if due - time.monotonic() > 0.01:
+            sys.stdout.flush()
+            time.sleep(due - time.monotonic())
 PY
 expected=$(( STATEMENTS * 10 ))
 stream="${DB}_history_cdc_logs"
@@ -64,7 +74,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 t0=$(date +%s.%N)
-"${MY[@]}" < "$WORK/load.sql"
+python3 "$WORK/load.py" "$STATEMENTS" "$DB" "$RATE" | "${MY[@]}"
 t1=$(date +%s.%N)
 for _ in $(seq 1 6000); do
   [[ $("${RCLI[@]}" xlen "$stream") -ge $expected ]] && break
@@ -104,9 +114,9 @@ PY
 )
 python3 - <<PY
 e = $expected
-print("| changes | source changes/s | tributary changes/s | catch-up (s) | CPU µs/change | peak RSS (MB) | latency p50 (ms) | p99 (ms) | max (ms) |")
-print("|---|---|---|---|---|---|---|---|---|")
-print("| %d | %d | %d | %.2f | %.1f | %.0f | $p50 | $p99 | $max |" % (
+print("| rate | changes | source changes/s | tributary changes/s | catch-up (s) | CPU µs/change | peak RSS (MB) | latency p50 (ms) | p99 (ms) | max (ms) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+print("| ${RATE:-unthrottled} | %d | %d | %d | %.2f | %.1f | %.0f | $p50 | $p99 | $max |" % (
     e, e / ($t1 - $t0), e / ($t2 - $t0), $t2 - $t1, $cpu * 1e6 / e, $rss / 1024))
 PY
 "${MY[@]}" -e "DROP DATABASE $DB"
