@@ -82,6 +82,17 @@ using wal_reader_actor = change_reader_actor::extend<
   // handled between polls).
   caf::reacts_to<read_atom>>;
 
+/// Realtime: reads the MySQL/MariaDB binlog as a replica, decodes it into
+/// source-neutral transactions for the change dispatcher, and keeps what the
+/// dispatcher releases as its restart position (detached: the client blocks).
+using binlog_reader_actor = change_reader_actor::extend<
+  // Streams until stopped (SIGINT/SIGTERM) or failed; answers the final
+  // release position after draining.
+  caf::replies_to<run_atom>::with<uint64_t>,
+  // Reads the binlog once more (self-sent, so that answers and releases are
+  // handled between reads).
+  caf::reacts_to<read_atom>>;
+
 /// Realtime, shared by every source: takes the transactions a change reader
 /// decoded, groups them into per-stream batches for the change appliers
 /// (txn-size-rows, linger), bounds what is unwritten (flow control by

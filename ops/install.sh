@@ -16,6 +16,8 @@ PACKAGES=(
   prometheus
   # tools
   pkg-config cmake g++ make python3 procps openssl
+  # benchmarks: peak RSS and arithmetic (ops/bench/realtime-mariadb.sh)
+  time bc
 )
 
 missing=()

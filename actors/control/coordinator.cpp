@@ -84,6 +84,8 @@ stage_factories default_factories(const run_options& opts,
   rs.max_batch_bytes = std::max(tuning::snapshot_min_batch_bytes, rs.max_in_flight_bytes / 4);
   rs.exported_snapshot = exported.name;
   rs.exported_at = exported.at;
+  rs.one_snapshot = exported.one_snapshot;
+  if (exported.open) rs.open = exported.open;
   auto filter = opts.filter;
   auto kind = facts.kind;
   f.reader = [rs, filter, kind](caf::local_actor* self, uint32_t table,

@@ -88,6 +88,12 @@ struct stage_factories {
 struct exported_snapshot {
   std::string name;
   source_position at;
+  /// MySQL/MariaDB full: each reader's rows all come from its own one
+  /// consistent snapshot (snapshot_reader_settings::one_snapshot).
+  bool one_snapshot = false;
+  /// Opens the readers' sessions when set (the run records where each
+  /// table's snapshot began).
+  std::function<std::unique_ptr<source_session>(const source_config&)> open;
 };
 
 /// Detached redis writers and snapshot readers, table appliers on the

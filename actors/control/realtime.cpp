@@ -18,6 +18,7 @@
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/change_dispatcher.hpp"
+#include "actors/control/change_streams.hpp"
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/progress.hpp"
@@ -31,6 +32,7 @@
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/sink/redis_writer.hpp"
+#include "actors/source/heartbeat.hpp"
 #include "actors/source/pg_replication.hpp"
 #include "actors/source/pg_text.hpp"
 #include "actors/source/snapshot_reader.hpp"
@@ -49,35 +51,6 @@ std::string default_slot(const run_options& opts) {
     ch = std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
   }
   return s.substr(0, 63);
-}
-
-/// The change streams of a run.
-struct stream_layout {
-  std::vector<std::string> names;
-  std::vector<std::string> fields;
-  std::vector<uint32_t> stream_of_table;
-};
-
-stream_layout layout_for(const run_options& opts, const std::vector<table_schema>& tables) {
-  stream_layout l;
-  if (opts.applier.realtime.consistency == replay_consistency::global) {
-    l.names.push_back(global_cdc_stream_name(opts.group, opts.id));
-    l.fields.push_back(l.names.back());
-    l.stream_of_table.assign(tables.size(), 0);
-    return l;
-  }
-  for (size_t i = 0; i < tables.size(); ++i) {
-    if (opts.applier.split_stream) {
-      l.names.push_back(cdc_stream_name(tables[i].id, opts.map));
-      l.fields.push_back(l.names.back());
-    } else {
-      // The plain field holds the snapshot's checkpoint of the same stream.
-      l.names.push_back(snapshot_stream_name(tables[i].id, opts.map));
-      l.fields.push_back(l.names.back() + ":realtime");
-    }
-    l.stream_of_table.push_back(static_cast<uint32_t>(i));
-  }
-  return l;
 }
 
 // The coordinator's stages for the snapshot of `full`: the default ones,
@@ -100,10 +73,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   run_summary s;
   bool full = opts.mode == run_mode::full;
   const char* mode = full ? "full" : "realtime";
-  if (opts.source.kind != source_kind::postgresql)
-    throw error(failure_code::config,
-                std::string(mode) + " replication from " + to_string(opts.source.kind) +
-                  " is not available yet; run 'snapshot'");
+  if (opts.source.kind != source_kind::postgresql) return run_binlog_realtime(opts, logs_open);
   stop_signals signals;
   auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
   auto ckpt = checkpoint_key(opts.group, opts.id);
@@ -118,15 +88,25 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
 
   std::vector<table_schema> tables;
   source_facts facts;
-  auto list_tables = [&opts, source_policy] {
-    return with_retries(source_policy, "listing the source's tables", [&] {
+  // The heartbeat table is written, not replicated.
+  auto without_heartbeat = [&opts](std::vector<table_schema> t) {
+    t.erase(std::remove_if(t.begin(), t.end(),
+                           [&](const table_schema& x) {
+                             return is_heartbeat(opts.source.kind,
+                                                 opts.extractor.realtime.heartbeat, x.id);
+                           }),
+            t.end());
+    return t;
+  };
+  auto list_tables = [&opts, source_policy, without_heartbeat] {
+    return without_heartbeat(with_retries(source_policy, "listing the source's tables", [&] {
       return open_source(opts.source)->list_tables(opts.filter, opts.extractor);
-    });
+    }));
   };
   with_retries(source_policy, "listing the source's tables", [&] {
     auto catalog = open_source(opts.source);
     facts = catalog->facts();
-    tables = catalog->list_tables(opts.filter, opts.extractor);
+    tables = without_heartbeat(catalog->list_tables(opts.filter, opts.extractor));
     return 0;
   });
   if (tables.empty())
@@ -202,6 +182,14 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     rep = std::make_shared<pg_replication>(opts.source);
     std::vector<table_id> ids;
     for (const auto& t : tables) ids.push_back(t.id);
+    const auto& hb = opts.extractor.realtime.heartbeat;
+    if (hb.enable) {
+      // PostgreSQL 15 sends no transaction that touches no published table:
+      // the heartbeat's commits must be published to move the slot. The
+      // reader drops their changes, since the table is not the run's.
+      heartbeat_writer made(opts.source, hb);
+      ids.push_back(heartbeat_table(opts.source.kind, hb));
+    }
     // The publication must predate the slot's consistent point.
     rep->ensure_publication(publication, ids);
     auto existing = rep->find_slot(slot_name);
@@ -253,11 +241,12 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
 
   // A table with a split-key is read in key ranges, as in `snapshot`; the
   // ranges are open-ended, so bounds from the current data serve the
-  // exported snapshot as well.
+  // exported snapshot as well. Sources without exported snapshots read it
+  // whole (splits_in_full).
   snapshot_plan plan;
   if (snapshot_needed) {
     plan.tables = tables;
-    plan_split_ranges(opts, ckpt, plan, redis);
+    if (splits_in_full(opts.source.kind)) plan_split_ranges(opts, ckpt, plan, redis);
   }
 
   auto dump = schema_dump_json(tables, facts.kind);
@@ -321,47 +310,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     start_lsn = pg_parse_lsn(opts.extractor.realtime.start_position.lsn);
   if (snapshot_needed) start_lsn = slot.lsn;
 
-  size_t streams = layout.names.size();
-  size_t writers = std::max<size_t>(
-    1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
-                         static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
-  std::vector<redis_writer_actor> writer_pool;
-  for (size_t w = 0; w < writers; ++w)
-    writer_pool.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, redis_writer_settings{}));
-  std::vector<change_applier_actor> appliers;
-  for (size_t i = 0; i < streams; ++i) {
-    change_applier_settings as;
-    as.stream = static_cast<uint32_t>(i);
-    as.stream_name = layout.names[i];
-    as.checkpoint_field = layout.fields[i];
-    as.group = opts.group;
-    as.id = opts.id;
-    as.tables = tables;
-    as.message = opts.applier.message;
-    as.facts = facts;
-    as.max_entry_bytes = max_entry;
-    if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
-      as.start = decode_stream_checkpoint(it->second);
-    appliers.push_back(sys.spawn(change_applier, as, writer_pool[i % writers]));
-  }
-  change_dispatcher_settings ds;
-  ds.tables = tables;
-  ds.stream_of_table = layout.stream_of_table;
-  ds.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
-  ds.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
-  ds.kind = facts.kind;
-  // Tables that stopped at a change they cannot write; the dispatcher adds
-  // them, this thread reads them once the reader has answered.
-  struct stopped_tables {
-    std::mutex lock;
-    std::vector<std::pair<uint32_t, std::string>> list;
-  };
-  auto stopped = std::make_shared<stopped_tables>();
-  ds.table_stopped = [stopped](uint32_t t, const std::string& why) {
-    std::lock_guard<std::mutex> g{stopped->lock};
-    stopped->list.emplace_back(t, why);
-  };
-  auto dispatcher = sys.spawn(change_dispatcher, ds, appliers);
+  auto path = spawn_change_path(sys, opts, tables, layout, checkpoints, facts, max_entry);
   wal_reader_settings ws;
   ws.source = opts.source;
   ws.filter = opts.filter;
@@ -382,41 +331,22 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
       return command_or_throw(c, {"XADD", schema_stream, "*", "key", "schema", "value", text});
     });
   };
-  auto reader = sys.spawn<caf::detached>(wal_reader, ws, rep, dispatcher);
+  auto reader = sys.spawn<caf::detached>(wal_reader, ws, rep, path.dispatcher);
   rep.reset();
   std::string failed;
   uint64_t confirmed = 0;
   self->request(reader, caf::infinite, run_atom::value)
     .receive([&](uint64_t lsn) { confirmed = lsn; },
              [&](caf::error& e) { failed = sys.render(e); });
-  self->send_exit(dispatcher, caf::exit_reason::user_shutdown);
-  for (auto& a : appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
-  for (auto& w : writer_pool) self->send_exit(w, caf::exit_reason::user_shutdown);
+  stop_change_path(self, path);
   if (!failed.empty()) {
     s.exit_code = 1;
     s.error = "realtime replication stopped: " + failed;
     return s;
   }
-  std::lock_guard<std::mutex> g{stopped->lock};
-  for (const auto& [t, why] : stopped->list) {
-    auto it = std::find_if(s.tables.begin(), s.tables.end(),
-                           [&](const table_result& r) { return r.table == tables[t].id; });
-    if (it == s.tables.end()) {
-      table_result r;
-      r.table = tables[t].id;
-      r.stream = layout.names[layout.stream_of_table[t]];
-      s.tables.push_back(std::move(r));
-      it = std::prev(s.tables.end());
-    }
-    it->skipped = true;
-    it->reason = "stopped in realtime: " + why + "; --resume continues it there";
-    log::warn("skipped " + to_string(tables[t].id) + ": " + it->reason);
-  }
+  sum_up_change_path(s, path, tables, layout);
   log::info("finishes " + std::string(mode) + " replication " + opts.id + "; slot " + slot_name +
             " confirmed at " + format_lsn(confirmed));
-  bool any_skipped = std::any_of(s.tables.begin(), s.tables.end(),
-                                 [](const table_result& r) { return r.skipped; });
-  s.exit_code = any_skipped ? 3 : 0;
   return s;
 }
 

@@ -29,6 +29,17 @@ std::unique_ptr<run_lease> hold_replication(redis_setup& redis, const run_option
 /// failures the caller turns into exit codes.
 run_summary run_realtime(const run_options& opts, bool& logs_open);
 
+/// run_realtime for MySQL/MariaDB (binlog_realtime.cpp): checks the binlog
+/// settings; `full` snapshots each table in a consistent snapshot of its own
+/// and records its binlog position; then reads from where an earlier run
+/// stopped (--resume), the earliest snapshot position, start-position, or
+/// the binlog's end, and streams until SIGINT/SIGTERM.
+run_summary run_binlog_realtime(const run_options& opts, bool& logs_open);
+
+/// The checkpoint hash field that holds where a binlog run restarts
+/// ("file:pos", or "gtid:..." before its first release).
+constexpr const char* binlog_position_field = "#binlog_position";
+
 /// Asks a running run_realtime to drain and stop, as SIGINT/SIGTERM do
 /// (callable from a signal handler).
 void request_realtime_stop();

@@ -85,6 +85,8 @@ std::string range_plan_field(const std::string& stream) { return stream + "#rang
 // Which tables get split, with their bounds: from the checkpoint when a
 // resumed run stored them, else from the source's MIN/MAX (stored here,
 // before any row is written).
+bool splits_in_full(source_kind kind) { return kind == source_kind::postgresql; }
+
 void plan_split_ranges(const run_options& opts, const std::string& ckpt,
                        snapshot_plan& plan, redis_setup& redis) {
   const auto& tables = plan.tables;

@@ -33,6 +33,12 @@ std::vector<int64_t> split_bounds(int64_t lo, int64_t hi, size_t n);
 void plan_split_ranges(const run_options& opts, const std::string& ckpt, snapshot_plan& plan,
                        redis_setup& redis);
 
+/// Whether `full` reads split-key tables in parallel ranges: only where every
+/// reader adopts one exported snapshot (PostgreSQL). MySQL/MariaDB cannot
+/// share a snapshot, so each table is read whole in its own consistent
+/// snapshot, whose binlog position the handoff uses (docs/binlog.md).
+bool splits_in_full(source_kind kind);
+
 /// Whether the snapshot of `stream` finished, given every field of the
 /// replication's checkpoint: its own field is done, or it was split and
 /// every range's field is done. Throws trib::error (bad_data) on a

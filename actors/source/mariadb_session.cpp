@@ -11,9 +11,7 @@
 // - Key values of ENUM and SET columns are compared by index / bit mask, the
 //   order ORDER BY uses, not by label.
 
-#include <errmsg.h>
 #include <mysql.h>
-#include <mysqld_error.h>
 
 #include <cctype>
 #include <cstdlib>
@@ -26,6 +24,7 @@
 
 #include "actors/log.hpp"
 #include "actors/source/mariadb_text.hpp"
+#include "actors/source/my_connect.hpp"
 #include "actors/source/session_common.hpp"
 #include "messages/failure.hpp"
 
@@ -36,40 +35,6 @@ namespace {
 using result_ptr = std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)>;
 
 const char* system_schemas = "('mysql','information_schema','performance_schema','sys')";
-
-/// Classifies a server or client error number.
-failure_code classify(unsigned code) {
-  switch (code) {
-    case CR_SERVER_LOST:
-    case CR_SERVER_GONE_ERROR:
-    case CR_CONNECTION_ERROR:
-    case CR_CONN_HOST_ERROR:
-    case CR_UNKNOWN_HOST:
-    case CR_SERVER_LOST_EXTENDED:
-    case ER_SERVER_SHUTDOWN:
-    case ER_CONNECTION_KILLED:
-    case ER_QUERY_INTERRUPTED: return failure_code::connection;
-    case ER_CON_COUNT_ERROR:
-    case ER_TOO_MANY_USER_CONNECTIONS:
-    case ER_OUT_OF_RESOURCES:
-    case ER_LOCK_WAIT_TIMEOUT:
-    case ER_LOCK_DEADLOCK: return failure_code::server_busy;
-    case ER_ACCESS_DENIED_ERROR:
-    case ER_DBACCESS_DENIED_ERROR:
-    case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:
-    case ER_TABLEACCESS_DENIED_ERROR:
-    case ER_COLUMNACCESS_DENIED_ERROR:
-    case ER_SPECIFIC_ACCESS_DENIED_ERROR: return failure_code::auth;
-    case ER_BAD_DB_ERROR:
-    case ER_PARSE_ERROR:  // filter conditions
-    case ER_BAD_FIELD_ERROR: return failure_code::config;
-    case ER_NO_SUCH_TABLE: return failure_code::source_state;
-    default: break;
-  }
-  // Client-side errors (2000-2999) are about the link.
-  if (code >= 2000 && code < 3000) return failure_code::connection;
-  return failure_code::source_state;
-}
 
 std::string quote_ident(const std::string& name) {
   std::string out = "`";
@@ -303,7 +268,7 @@ public:
 
   [[noreturn]] void fail(const std::string& doing) {
     unsigned code = mysql_errno(m_);
-    auto fc = classify(code);
+    auto fc = my_classify(code);
     std::string name = kind_name(kind_);
     std::string prefix = fc == failure_code::connection
                            ? "loses the connection to " + name + " at " + where_
@@ -717,51 +682,8 @@ std::unique_ptr<table_reader> my_session::open_table(const table_schema& t,
 }  // namespace
 
 std::unique_ptr<source_session> open_mariadb(const source_config& cfg) {
-  std::string name = kind_name(cfg.kind);
-  int port = effective_port(cfg);
-  std::string where = cfg.host + ":" + std::to_string(port);
-  MYSQL* m = mysql_init(nullptr);
-  if (!m) throw error(failure_code::internal, "cannot allocate a " + name + " connection");
-  unsigned timeout = 10;
-  unsigned protocol = MYSQL_PROTOCOL_TCP;
-  mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-  mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &protocol);
-  // A dead peer must not hang a reader forever; an hour is far longer than
-  // any page or pause of the pipeline.
-  unsigned io_timeout = 3600;
-  mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
-  mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
-  mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if (cfg.ssl.enable) {
-    // The connector reads PEM files; the loader explains PKCS12 conversion.
-    my_bool on = 1;
-    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
-    if (cfg.ssl.trust_store) {
-      mysql_optionsv(m, MYSQL_OPT_SSL_CA, cfg.ssl.trust_store->path.c_str());
-      mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
-    }
-    if (cfg.ssl.key_store) {
-      mysql_optionsv(m, MYSQL_OPT_SSL_CERT, cfg.ssl.key_store->path.c_str());
-      mysql_optionsv(m, MYSQL_OPT_SSL_KEY, cfg.ssl.key_store->path.c_str());
-    }
-  }
-  const char* db = cfg.database.empty() ? nullptr : cfg.database.c_str();
-  if (!mysql_real_connect(m, cfg.host.c_str(), cfg.username.c_str(), cfg.password.c_str(), db,
-                          static_cast<unsigned>(port), nullptr, 0)) {
-    unsigned code = mysql_errno(m);
-    std::string msg = mysql_error(m);
-    mysql_close(m);
-    auto fc = classify(code);
-    if (fc == failure_code::auth)
-      throw error(fc, name + " at " + where + " refuses user " + cfg.username + ": " + msg);
-    if (code == ER_BAD_DB_ERROR)
-      throw error(failure_code::config, name + " at " + where + " has no database " +
-                                          cfg.database + ": " + msg);
-    if (fc == failure_code::server_busy)
-      throw error(fc, name + " at " + where + " is busy: " + msg);
-    throw error(failure_code::connection, "cannot connect to " + name + " at " + where + ": " + msg);
-  }
-  return std::make_unique<my_session>(m, cfg);
+  // An hour is far longer than any page or pause of the pipeline.
+  return std::make_unique<my_session>(my_connect(cfg, 3600), cfg);
 }
 
 }  // namespace trib::source_detail

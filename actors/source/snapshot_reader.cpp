@@ -36,6 +36,11 @@ void open(snapshot_reader_state& st) {
     throw error(failure_code::source_state,
                 "lost the source in the middle of a table without key "
                 "columns, which cannot resume there");
+  if (st.settings.one_snapshot && st.rows_read > 0)
+    throw error(failure_code::source_state,
+                "lost the source in the middle of the consistent snapshot of " +
+                  to_string(st.schema.id) +
+                  ", which cannot be opened again; run full again with --overwrite");
   st.session = st.settings.open(st.settings.source);
   st.source = st.settings.exported_snapshot.empty()
                 ? st.session->begin_snapshot()

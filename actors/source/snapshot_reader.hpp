@@ -46,6 +46,12 @@ struct snapshot_reader_settings {
   /// adopts it (begin_snapshot_at) so the rows match the slot's stream.
   std::string exported_snapshot;
   source_position exported_at;
+  /// full mode on MySQL/MariaDB: every row must come from the one
+  /// consistent snapshot whose binlog position the batches carry, since the
+  /// binlog reader drops the table's changes logged before it
+  /// (docs/binlog.md). A session lost after rows were read cannot continue
+  /// in a new snapshot, so the table is skipped (source_state).
+  bool one_snapshot = false;
   /// Opens a session; open_source unless a test puts a double here.
   std::function<std::unique_ptr<source_session>(const source_config&)> open =
     open_source;

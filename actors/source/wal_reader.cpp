@@ -312,6 +312,7 @@ void read_round(reader_ptr self) {
   auto round_end = std::chrono::steady_clock::now() + 50ms;
   try {
     for (;;) {
+      st.heartbeat->tick();
       if (st.settings.stop && st.settings.stop->load()) break;
       // With changes decoded and not sent, the reader reads on until the
       // feed is feed_linger old (or full), so that a feed carries many
@@ -370,6 +371,8 @@ wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
   st.policy = retry_policy_for(st.settings.source);
   st.rep = std::move(rep);
   st.dispatcher = std::move(dispatcher);
+  st.heartbeat = std::make_unique<heartbeat_timer>(st.settings.source,
+                                                   st.settings.extractor.realtime.heartbeat);
   if (!st.settings.connect) {
     auto cfg = st.settings.source;
     st.settings.connect = [cfg] { return std::make_unique<pg_replication>(cfg); };

@@ -15,6 +15,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/control/retry_policy.hpp"
+#include "actors/source/heartbeat.hpp"
 #include "actors/source/pg_replication.hpp"
 #include "actors/source/pgoutput.hpp"
 #include "actors/source/pg_relations.hpp"
@@ -59,6 +60,8 @@ struct wal_reader_state {
   wal_reader_settings settings;
   retry_policy policy;
   change_dispatcher_actor dispatcher;
+  /// Writes the heartbeat table (extractor realtime.heartbeat).
+  std::unique_ptr<heartbeat_timer> heartbeat;
   /// Open, not yet streaming: START_REPLICATION happens on run_atom (in
   /// full mode the runtime kept it idle while the snapshot adopted its
   /// exported snapshot).

@@ -288,6 +288,31 @@ TEST_F(snapshot_reader_test, reconnects_after_a_lost_connection_and_continues_af
   EXPECT_TRUE(coord->done.empty());
 }
 
+TEST_F(snapshot_reader_test, in_one_snapshot_a_lost_connection_before_any_row_begins_again) {
+  source->fail_next[1] = failure{failure_code::connection, "refused"};
+  start(20, {}, [](snapshot_reader_settings& s) { s.one_snapshot = true; });
+  sched.trigger_timeouts();
+  sched.run();
+  EXPECT_EQ(source->sessions, 2);
+  ack_all();
+  EXPECT_EQ(keys(), one_to(20));
+  EXPECT_TRUE(coord->done.empty());
+}
+
+TEST_F(snapshot_reader_test, in_one_snapshot_a_lost_connection_after_rows_skips_the_table) {
+  source->fail_next[3] = failure{failure_code::connection, "server closed the connection"};
+  start(20, {}, [](snapshot_reader_settings& s) { s.one_snapshot = true; });
+  sched.trigger_timeouts();
+  sched.run();
+  ASSERT_EQ(coord->done.size(), 1u);
+  EXPECT_TRUE(coord->done[0].skipped);
+  EXPECT_EQ(coord->done[0].reason.code, failure_code::source_state);
+  EXPECT_NE(coord->done[0].reason.what.find("--overwrite"), std::string::npos)
+    << coord->done[0].reason.what;
+  // No row of a later snapshot was read.
+  EXPECT_EQ(source->sessions, 1);
+}
+
 TEST_F(snapshot_reader_test, skips_the_table_after_max_retries) {
   for (int i = 1; i <= 10; ++i)
     source->fail_next[i] = failure{failure_code::connection, "refused"};

@@ -340,3 +340,31 @@ TEST_F(realtime, start_position_lsn_skips_what_came_before_it) {
   EXPECT_EQ(c[0].after.at("id"), 2);
   EXPECT_EQ(c[1].after.at("id"), 3);
 }
+
+TEST_F(realtime, the_heartbeat_moves_the_slot_while_the_tables_are_quiet_and_reaches_no_stream) {
+  use("heartbeat");
+  sql db(db_);
+  db.exec("CREATE TABLE items(id int PRIMARY KEY)");
+  auto extractor = write_file(dir_ + "/extractor.yaml",
+                              "realtime:\n  heartbeat:\n    enable: true\n    catalog: " + db_ +
+                                "\n    interval-ms: 100\n");
+  start("realtime", {"--extractor", extractor});
+  auto confirmed = [&] {
+    return db.rows("SELECT confirmed_flush_lsn - '0/0'::pg_lsn FROM pg_replication_slots "
+                   "WHERE slot_name = '" + db_ + "'").at(0).at(0);
+  };
+  // The reader makes the table on its first beat.
+  ASSERT_TRUE(wait_until([&] {
+    try {
+      return db.rows("SELECT count(*) FROM public.replicate_io_cdc_heartbeat").at(0).at(0) == "1";
+    } catch (const std::exception&) {
+      return false;
+    }
+  })) << read_text(dir_ + "/run.log");
+  auto first = confirmed();
+  // Only the heartbeat writes, and the slot moves on.
+  ASSERT_TRUE(wait_until([&] { return confirmed() != first; })) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stream_length(*r_, stream("replicate_io_cdc_heartbeat")), 0);
+  EXPECT_EQ(stream_length(*r_, stream("items")), 0);
+}

@@ -1,156 +1,168 @@
-// The binlog decoder on binlog files MariaDB 10.11 wrote under other server
-// settings (tests/data/binlog/, made by capture.sh there): no column
-// metadata, compressed events, minimal row images, the pre-10.1 temporal
-// formats. Expected values are the literals of capture.sh's SQL.
+// The pure parts of the binlog client and the settings check: where a stream
+// starts, which server id it registers with, and what a server lacks.
 
 #include <gtest/gtest.h>
 
-#include <map>
-#include <string>
-#include <vector>
+#include <functional>
 
-#include "actors/source/binlog_cells.hpp"
-#include "actors/source/binlog_decoder.hpp"
+#include "actors/source/binlog_client.hpp"
+#include "actors/source/binlog_settings.hpp"
 #include "messages/failure.hpp"
-#include "tests/unit/binlog_capture.hpp"
 
-namespace trib::test {
+namespace trib {
 namespace {
 
-using namespace trib::binlog;
-
-TEST(binlog_without_metadata, matches_columns_by_position_and_takes_the_schema_s_view) {
-  auto all = decode_all("no_metadata", "mysql-bin.000008");
-  auto ev = rows_of(all, "plain");
-  ASSERT_EQ(ev.size(), 1u);
-  const table_map& m = ev[0]->map;
-  EXPECT_FALSE(m.has_names);
-  EXPECT_FALSE(m.has_signedness);
-  EXPECT_FALSE(m.has_charsets);
-  auto s = schema(
-    "plain", {col("id", value_kind::uint32), col("name", value_kind::text),
-              col("e", value_kind::enumeration, 0, 0, {"p", "q"}), col("la", value_kind::text)});
-  row_converter conv(s, m);
-  const auto& w = rows(ev[0]);
-  ASSERT_EQ(w.after.size(), 2u);
-  EXPECT_ROW(conv.convert(w.after[0]), cells({"4294967295", "Grüße", "q", "abc"}));
-  EXPECT_ROW(conv.convert(w.after[1]), cells({"7", "\\N", "\\N", "\\N"}));
-
-  // A subset of the columns matches through the table's full column list.
-  auto subset = schema("plain", {col("la", value_kind::text), col("id", value_kind::uint32)});
-  std::vector<std::string> names = {"id", "name", "e", "la"};
-  row_converter by_list(subset, m, &names);
-  EXPECT_ROW(by_list.convert(w.after[0]), cells({"abc", "4294967295"}));
+failure_code code_of(const std::function<void()>& f, std::string* what = nullptr) {
   try {
-    row_converter blind(subset, m);
-    FAIL() << "guesses columns without names";
+    f();
   } catch (const error& e) {
-    EXPECT_NE(std::string(e.what()).find("has no column names"), std::string::npos) << e.what();
+    if (what) *what = e.what();
+    return e.code();
   }
+  ADD_FAILURE() << "no error thrown";
+  return failure_code::internal;
 }
 
-TEST(binlog_compressed, decodes_mariadb_compressed_queries_and_rows) {
-  auto all = decode_all("compressed", "mysql-bin.000010");
-  std::map<event_type, int> seen;
-  for (const auto& d : all) seen[d.ev.header.type]++;
-  EXPECT_GT(seen[event_type::query_compressed], 0);
-  EXPECT_EQ(seen[event_type::write_rows_compressed_v1], 1);
-  EXPECT_EQ(seen[event_type::update_rows_compressed_v1], 1);
-  EXPECT_EQ(seen[event_type::delete_rows_compressed_v1], 1);
-  bool create_seen = false;
-  for (const auto& d : all)
-    if (auto* q = std::get_if<query_event>(&d.ev.body))
-      create_seen |= q->statement == "CREATE TABLE packed (id INT PRIMARY KEY, body TEXT)";
-  EXPECT_TRUE(create_seen);
-  auto ev = rows_of(all, "packed");
-  ASSERT_EQ(ev.size(), 3u);
-  row_converter conv(
-    schema("packed", {col("id", value_kind::int32), col("body", value_kind::text)}), ev[0]->map);
-  std::string abc;
-  for (int i = 0; i < 100; ++i) abc += "abc";
-  ASSERT_EQ(rows(ev[0]).after.size(), 2u);
-  EXPECT_ROW(conv.convert(rows(ev[0]).after[0]), cells({"1", abc}));
-  EXPECT_ROW(conv.convert(rows(ev[0]).after[1]), cells({"2", "short"}));
-  EXPECT_ROW(conv.convert(rows(ev[1]).after[0]), cells({"1", "changed"}));
-  EXPECT_ROW(conv.convert(rows(ev[2]).before[0]), cells({"2", "short"}));
+TEST(binlog_start, a_gtid_start_position_starts_after_that_gtid) {
+  start_position_config cfg;
+  cfg.gtid = "0-1-35,2-7-9";
+  auto s = binlog_start_from(cfg);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->gtid, "0-1-35,2-7-9");
+  EXPECT_EQ(to_string(*s), "gtid 0-1-35,2-7-9");
 }
 
-TEST(binlog_minimal_image, keeps_each_image_s_own_present_columns) {
-  auto all = decode_all("minimal_image", "mysql-bin.000024");
-  auto ev = rows_of(all, "slim");
-  ASSERT_EQ(ev.size(), 3u);
-  auto s = schema("slim", {col("id", value_kind::int32), col("a", value_kind::text),
-                           col("b", value_kind::int32)});
-  row_converter conv(s, ev[0]->map);
-  EXPECT_ROW(conv.convert(rows(ev[0]).after[0]), cells({"1", "one", "10"}));
-  // The update's before image holds the key only, its after image the
-  // changed column only.
-  const auto& u = rows(ev[1]);
-  ASSERT_EQ(u.before.size(), 1u);
-  EXPECT_TRUE(u.before[0].values[0].present);
-  EXPECT_FALSE(u.before[0].values[1].present);
-  EXPECT_FALSE(u.before[0].values[2].present);
-  EXPECT_FALSE(u.after[0].values[0].present);
-  EXPECT_TRUE(u.after[0].values[2].present);
-  EXPECT_EQ(u.after[0].values[2].integer, 11u);
-  EXPECT_EQ(u.before[0].values[0].integer, 1u);
-  try {
-    conv.convert(u.after[0]);
-    FAIL() << "makes a row of a partial image";
-  } catch (const error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "binlog: column id of binlog_capture.slim is not in the row image: set "
-              "binlog_row_image=FULL on the source");
-  }
-  EXPECT_FALSE(rows(ev[2]).before[0].values[1].present);
+TEST(binlog_start, a_log_start_position_keeps_its_file_and_offset) {
+  start_position_config cfg;
+  cfg.log = "mysql-bin.000042";
+  cfg.position = 1337;
+  auto s = binlog_start_from(cfg);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->gtid.empty());
+  EXPECT_EQ(to_string(*s), "mysql-bin.000042:1337");
 }
 
-TEST(binlog_old_temporal, decodes_pre_10_1_times_and_names_the_fractional_ones) {
-  auto events = binlog_events("old_temporal");
-  decoder d;
-  d.set_file("mysql-bin.000036");
-  std::vector<row> got;
-  bool refused = false;
-  auto oldtime =
-    schema("oldtime", {col("id", value_kind::int32), col("t", value_kind::time),
-                       col("dtm", value_kind::timestamp), col("ts", value_kind::timestamptz)});
-  auto oldfrac = schema("oldfrac", {col("id", value_kind::int32), col("t3", value_kind::time, 3)});
-  oldfrac.columns[1].source_type = "TIME(3)";
-  for (const auto& bytes : events) {
-    event ev;
-    try {
-      ev = d.decode(bytes);
-    } catch (const error& e) {
-      // The rows of the fractional table cannot be cut apart...
-      EXPECT_NE(std::string(e.what()).find("ALTER TABLE binlog_capture.oldfrac FORCE"),
-                std::string::npos)
-        << e.what();
-      refused = true;
-      continue;
-    }
-    if (auto* m = std::get_if<table_map>(&ev.body)) {
-      if (m->table != "oldfrac") continue;
-      // ...and the converter, built at its TABLE_MAP, says so first.
-      try {
-        row_converter conv(oldfrac, *m);
-        ADD_FAILURE() << "accepts TIME(3) in the old format";
-      } catch (const error& e) {
-        EXPECT_NE(std::string(e.what()).find("column t3 of binlog_capture.oldfrac (TIME(3)"),
-                  std::string::npos)
-          << e.what();
-      }
-    }
-    if (auto* r = std::get_if<rows_event>(&ev.body)) {
-      row_converter conv(oldtime, *d.table(r->table_id));
-      for (const auto& img : r->after) got.push_back(conv.convert(img));
-    }
-  }
-  EXPECT_TRUE(refused);
-  ASSERT_EQ(got.size(), 3u);
-  EXPECT_ROW(got[0], cells({"1", "-838:59:59", "1000-01-01 00:00:00", "1970-01-01 00:00:01+00"}));
-  EXPECT_ROW(got[1], cells({"2", "12:00:01", "2024-02-29 12:00:00", "2024-01-02 03:04:05+00"}));
-  EXPECT_ROW(got[2], cells({"3", "-00:00:01", "9999-12-31 23:59:59", "\\N"}));
+TEST(binlog_start, an_offset_inside_the_magic_number_means_the_first_event) {
+  start_position_config cfg;
+  cfg.log = "mysql-bin.000001";
+  cfg.position = 0;
+  EXPECT_EQ(binlog_start_from(cfg)->pos, 4u);
+}
+
+TEST(binlog_start, an_lsn_or_nothing_is_no_binlog_start) {
+  start_position_config cfg;
+  EXPECT_FALSE(binlog_start_from(cfg));
+  cfg.lsn = "0/16B3748";
+  EXPECT_FALSE(binlog_start_from(cfg));
+}
+
+TEST(binlog_start, a_malformed_gtid_is_a_config_error_that_shows_the_form) {
+  start_position_config cfg;
+  cfg.gtid = "0-1";
+  std::string what;
+  EXPECT_EQ(code_of([&] { binlog_start_from(cfg); }, &what), failure_code::config);
+  EXPECT_NE(what.find("'0-1'"), std::string::npos) << what;
+  EXPECT_NE(what.find("domain-server-sequence"), std::string::npos) << what;
+}
+
+TEST(binlog_start, gtid_lists_are_triples_of_numbers_one_per_domain) {
+  EXPECT_TRUE(valid_gtid_list("0-1-35"));
+  EXPECT_TRUE(valid_gtid_list("0-1-35,1-2-7"));
+  EXPECT_TRUE(valid_gtid_list("0-1-35, 1-2-7"));
+  EXPECT_FALSE(valid_gtid_list(""));
+  EXPECT_FALSE(valid_gtid_list("0-1-35,0-2-7"));  // one per domain
+  EXPECT_FALSE(valid_gtid_list("0-1-x"));
+  EXPECT_FALSE(valid_gtid_list("0--1-2"));
+  EXPECT_FALSE(valid_gtid_list("0-1-2-3"));
+  EXPECT_FALSE(valid_gtid_list("3E11FA47-71CA-11E1-9E33-C80AA9429562:23"));  // MySQL's form
+  EXPECT_FALSE(valid_gtid_list("0-4294967296-1"));
+}
+
+TEST(binlog_server_id, is_the_first_slave_server_id) {
+  source_config cfg;
+  cfg.kind = source_kind::mariadb;
+  cfg.slave_server_ids = {101, 102};
+  EXPECT_EQ(binlog_server_id(cfg), 101u);
+}
+
+TEST(binlog_server_id, none_given_is_a_config_error_that_says_how_to_add_one) {
+  source_config cfg;
+  cfg.kind = source_kind::mariadb;
+  std::string what;
+  EXPECT_EQ(code_of([&] { binlog_server_id(cfg); }, &what), failure_code::config);
+  EXPECT_NE(what.find("slave-server-ids: [101]"), std::string::npos) << what;
+}
+
+TEST(global_privileges, reads_the_privileges_granted_on_everything) {
+  auto p = global_privileges(
+    {"GRANT SELECT, RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `t`@`%` IDENTIFIED BY "
+     "PASSWORD '*ABC'",
+     "GRANT ALL PRIVILEGES ON `shop`.* TO `t`@`%`", "GRANT `reader` TO `t`@`%`"});
+  EXPECT_EQ(p, (std::vector<std::string>{"SELECT", "RELOAD", "REPLICATION SLAVE",
+                                         "BINLOG MONITOR"}));
+}
+
+TEST(global_privileges, reads_all_privileges_and_mysqls_replica_spelling) {
+  EXPECT_EQ(global_privileges({"GRANT ALL PRIVILEGES ON *.* TO 'root'@'localhost' WITH GRANT "
+                               "OPTION"}),
+            std::vector<std::string>{"ALL PRIVILEGES"});
+  EXPECT_EQ(global_privileges({"grant replication replica on *.* to 'r'@'%'"}),
+            std::vector<std::string>{"REPLICATION SLAVE"});
+}
+
+binlog_settings good() {
+  binlog_settings s;
+  s.version = "10.11.6-MariaDB";
+  s.account = "'tributary'@'%'";
+  s.log_bin = true;
+  s.binlog_format = "ROW";
+  s.binlog_row_image = "FULL";
+  s.binlog_row_metadata = "FULL";
+  s.privileges = {"SELECT", "REPLICATION SLAVE"};
+  return s;
+}
+
+TEST(binlog_settings, a_row_binlog_with_full_images_and_the_grant_is_enough) {
+  EXPECT_TRUE(binlog_settings_problems(good(), true).empty());
+  auto s = good();
+  s.privileges = {"ALL PRIVILEGES"};
+  s.binlog_row_metadata = "";  // older servers: names come from information_schema
+  EXPECT_TRUE(binlog_settings_problems(s, true).empty());
+}
+
+TEST(binlog_settings, names_each_missing_setting_with_its_fix) {
+  auto s = good();
+  s.binlog_format = "MIXED";
+  s.binlog_row_image = "MINIMAL";
+  s.privileges = {"SELECT"};
+  auto p = binlog_settings_problems(s, false);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_NE(p[0].find("binlog_format is MIXED"), std::string::npos) << p[0];
+  EXPECT_NE(p[0].find("SET GLOBAL binlog_format = 'ROW'"), std::string::npos) << p[0];
+  EXPECT_NE(p[1].find("SET GLOBAL binlog_row_image = 'FULL'"), std::string::npos) << p[1];
+  EXPECT_NE(p[2].find("GRANT REPLICATION SLAVE ON *.* TO 'tributary'@'%'"), std::string::npos)
+    << p[2];
+}
+
+TEST(binlog_settings, a_server_without_binlog_is_told_to_start_with_log_bin) {
+  auto s = good();
+  s.log_bin = false;
+  s.binlog_format = "STATEMENT";  // moot without a binlog
+  auto p = binlog_settings_problems(s, false);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("--log-bin"), std::string::npos) << p[0];
+}
+
+TEST(binlog_settings, a_mysql_full_run_needs_reload_for_its_snapshot_position) {
+  auto s = good();
+  s.version = "8.0.36";
+  EXPECT_TRUE(binlog_settings_problems(s, false).empty());
+  auto p = binlog_settings_problems(s, true);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("GRANT RELOAD"), std::string::npos) << p[0];
+  // MariaDB reads its snapshot position without a lock.
+  EXPECT_TRUE(binlog_settings_problems(good(), true).empty());
 }
 
 }  // namespace
-}  // namespace trib::test
+}  // namespace trib

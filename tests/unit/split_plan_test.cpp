@@ -96,3 +96,16 @@ TEST(split_bounds, rise_strictly_inside_the_span_for_any_range_count) {
     }
   }
 }
+
+namespace trib {
+namespace {
+
+TEST(splits_in_full, only_where_readers_share_an_exported_snapshot) {
+  EXPECT_TRUE(splits_in_full(source_kind::postgresql));
+  // One consistent snapshot per table, whole: docs/binlog.md.
+  EXPECT_FALSE(splits_in_full(source_kind::mariadb));
+  EXPECT_FALSE(splits_in_full(source_kind::mysql));
+}
+
+}  // namespace
+}  // namespace trib

@@ -1,0 +1,113 @@
+#pragma once
+// Binlog events -> the change dispatcher's source-neutral transactions
+// (messages/change.hpp). Pure and CAF-free: the binlog reader actor feeds it
+// every event its binlog_client returns and sends the parts it produces.
+//
+// - A transaction is a GTID (or BEGIN) ... XID/COMMIT group. Its commit key
+//   is the position of its first event (binlog::commit_key of file and
+//   offset): binlog order is commit order, so these keys order transactions
+//   as their commits, and unlike the end they are known when the first
+//   change is, so a large transaction can go out in parts. Its release
+//   position is the end of its last event, packed the same way: a reader
+//   restarted there reads the next transaction.
+// - Every group goes out, changes or not (DDL, other tables, the
+//   heartbeat), so that the release position moves past it.
+// - A group that ends in ROLLBACK (non-transactional tables mixed into a
+//   rolled-back transaction) keeps nothing of what was not yet handed on.
+// - Rows of tables outside the run, of the heartbeat table, and, in `full`,
+//   of transactions a table's snapshot already holds (snapshot_handoff) are
+//   dropped. An UPDATE keeps its before and after images; the appliers turn
+//   one that changes the key into delete, tombstone and insert.
+// - A QUERY that is neither BEGIN, COMMIT nor ROLLBACK (a DDL) in a database
+//   the run replicates is reported (take_ddl()), after its group's part: the
+//   reader re-reads that table's columns, and later TABLE_MAPs convert rows
+//   with the new schema; rows logged before it were converted with the old.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/source/binlog_cells.hpp"
+#include "actors/source/binlog_client.hpp"
+#include "actors/source/binlog_decoder.hpp"
+#include "actors/source/binlog_handoff.hpp"
+#include "conf/config.hpp"
+#include "messages/change.hpp"
+
+namespace trib {
+
+class binlog_changes {
+public:
+  /// `tables`: every table of the run, by plan index. `handoff`: the
+  /// snapshot positions of `full` (empty otherwise). `checksum`: whether the
+  /// dump's events end in a CRC32 (binlog_client::checksum()).
+  binlog_changes(std::vector<table_schema> tables, source_kind kind,
+                 heartbeat_config heartbeat, snapshot_handoff handoff, bool checksum);
+
+  /// Decodes one event and appends what it yields to `feed`: changes to the
+  /// current transaction's open part (a new part when the feed holds none of
+  /// it), and `last` with the release position at the transaction's end.
+  /// Returns the change_bytes added. Throws trib::error as the decoder and
+  /// the row converter do (bad_data, source_state).
+  uint64_t add(const binlog_event& e, change_feed& feed);
+
+  /// Between a transaction's first and last event.
+  bool in_txn() const { return open_; }
+
+  /// The database of a DDL seen since the last call (its group has ended),
+  /// once; nothing when none.
+  std::optional<std::string> take_ddl();
+
+  /// A table's columns changed: rows from now on use `schema`.
+  void set_schema(uint32_t table, const table_schema& schema);
+  const std::vector<table_schema>& tables() const { return tables_; }
+
+  /// The binlog file and offset a release position packs (a file this
+  /// object has seen); nothing for an unknown file.
+  std::optional<binlog_start> position_of(uint64_t release) const;
+
+  /// A fresh decoder and no open transaction, for a new connection that
+  /// starts at a transaction boundary.
+  void restart(bool checksum);
+
+  /// Changes handed on since the start.
+  uint64_t changes() const { return changes_; }
+
+private:
+  source_txn& part(change_feed& feed);
+  void on_table_map(const binlog::table_map& map);
+  uint64_t on_rows(const binlog::event& ev, const binlog::rows_event& rows, change_feed& feed);
+  void end_group(uint64_t end_key, int64_t commit_ms, change_feed& feed);
+
+  std::vector<table_schema> tables_;
+  source_kind kind_;
+  heartbeat_config heartbeat_;
+  snapshot_handoff handoff_;
+  binlog::decoder decoder_;
+  /// binlog table id -> run table index and converter, for this group.
+  struct mapped {
+    uint32_t table = 0;
+    std::unique_ptr<binlog::row_converter> converter;
+  };
+  std::map<uint64_t, mapped> maps_;
+  /// File sequence number -> file name, for position_of.
+  std::map<uint32_t, std::string> files_;
+  bool open_ = false;
+  /// The open group: commit key, id, first event's place, whether its rows
+  /// are in a table's snapshot already is decided per table.
+  uint64_t commit_ = 0;
+  std::string gtid_;
+  int64_t commit_ms_ = 0;
+  std::string begin_file_;
+  uint64_t begin_pos_ = 0;
+  std::string query_;
+  bool ddl_pending_ = false;
+  std::string ddl_database_;
+  std::optional<std::string> ddl_ready_;
+  uint64_t changes_ = 0;
+};
+
+}  // namespace trib

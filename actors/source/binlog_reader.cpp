@@ -1,0 +1,274 @@
+#include "actors/source/binlog_reader.hpp"
+
+#include <algorithm>
+
+#include "actors/log.hpp"
+#include "actors/metrics/metrics.hpp"
+#include "messages/position.hpp"
+
+namespace trib {
+
+binlog_reader_state::binlog_reader_state() = default;
+binlog_reader_state::~binlog_reader_state() = default;
+
+namespace {
+
+using reader_ptr = binlog_reader_actor::stateful_pointer<binlog_reader_state>;
+using namespace std::chrono_literals;
+
+void arm(reader_ptr self) {
+  auto& st = self->state;
+  if (st.read_pending) return;
+  st.read_pending = true;
+  self->send(self, read_atom::value);
+}
+
+// Stores the restart position: at most once a second while streaming
+// (an older one is safe, only slower to resume), always when stopping.
+void store(reader_ptr self, bool now) {
+  auto& st = self->state;
+  if (!st.settings.store_release || st.released == st.stored || st.restart_at.file.empty())
+    return;
+  auto t = std::chrono::steady_clock::now();
+  if (!now && t - st.stored_at < 1s) return;
+  try {
+    st.settings.store_release(st.restart_at);
+    st.stored = st.released;
+    st.stored_at = t;
+  } catch (const std::exception& e) {
+    log::warn("cannot store the binlog position " + to_string(st.restart_at) + ": " + e.what());
+  }
+}
+
+void release(reader_ptr self, uint64_t pos) {
+  auto& st = self->state;
+  if (pos <= st.released || !st.changes) return;
+  if (auto at = st.changes->position_of(pos)) {
+    st.released = pos;
+    st.restart_at = *at;
+    metrics::set_source_position(static_cast<double>(pos));
+    store(self, false);
+  }
+}
+
+void finish(reader_ptr self) {
+  auto& st = self->state;
+  store(self, true);
+  log::info("stops realtime replication at " + to_string(st.restart_at) + " after " +
+            std::to_string(st.changes ? st.changes->changes() : 0) + " changes");
+  st.promise.deliver(st.released);
+  self->quit();
+}
+
+void fail(reader_ptr self, const failure& f) {
+  auto& st = self->state;
+  store(self, true);
+  log::error(std::string("stops reading the binlog (") + to_string(f.code) + "): " + f.what);
+  st.promise.deliver(to_caf_error(f));
+  self->quit();
+}
+
+bool may_read(const binlog_reader_state& st) {
+  return st.unanswered < st.settings.max_unanswered;
+}
+
+void send_feed(reader_ptr self) {
+  auto& st = self->state;
+  if (st.feed.txns.empty()) return;
+  ++st.unanswered;
+  ++st.feeds_sent;
+  auto f = std::move(st.feed);
+  st.feed = change_feed{};
+  st.feed_bytes = 0;
+  self->request(st.dispatcher, caf::infinite, std::move(f))
+    .then(
+      [=](uint64_t released) {
+        auto& st = self->state;
+        --st.unanswered;
+        release(self, released);
+        arm(self);
+      },
+      [=](caf::error& e) {
+        auto& st = self->state;
+        --st.unanswered;
+        if (!st.stopping) fail(self, to_failure(e));
+      });
+}
+
+// Opens the binlog where the run is: the released position, else the start.
+void open_binlog(reader_ptr self) {
+  auto& st = self->state;
+  binlog_start at = st.released > 0 ? st.restart_at : st.settings.start;
+  st.client = std::make_unique<binlog_client>(st.settings.source, at, st.settings.client);
+  if (!st.changes)
+    st.changes = std::make_unique<binlog_changes>(
+      st.settings.tables, st.settings.source.kind, st.settings.extractor.realtime.heartbeat,
+      st.settings.handoff, st.client->checksum());
+  else
+    st.changes->restart(st.client->checksum());
+}
+
+// A DDL in a replicated database: re-reads the catalog and hands on the
+// tables whose columns changed.
+void on_ddl(reader_ptr self, const std::string& database) {
+  auto& st = self->state;
+  if (!st.settings.list_tables) return;
+  auto fresh = st.settings.list_tables();
+  bool any = false;
+  for (auto& f : fresh) {
+    const auto& tables = st.changes->tables();
+    for (uint32_t t = 0; t < tables.size(); ++t) {
+      if (!(tables[t].id == f.id)) continue;
+      bool changed = f.columns.size() != tables[t].columns.size();
+      for (size_t i = 0; !changed && i < f.columns.size(); ++i)
+        changed = f.columns[i].name != tables[t].columns[i].name ||
+                  f.columns[i].source_type != tables[t].columns[i].source_type;
+      if (!changed) break;
+      if (!any) send_feed(self);  // the changes before the DDL go first
+      any = true;
+      log::info("finds new columns in " + to_string(f.id) + " after a DDL in " + database +
+                "; appends a schema dump");
+      f.estimated_rows = tables[t].estimated_rows;
+      st.changes->set_schema(t, f);
+      self->send(st.dispatcher, schema_change{t, f});
+      break;
+    }
+  }
+  if (any && st.settings.dump_schema) st.settings.dump_schema(st.changes->tables());
+}
+
+void on_source_failure(reader_ptr self, const error& e) {
+  auto& st = self->state;
+  auto d = st.policy.next(++st.failures, e.code());
+  if (!d.retry) {
+    fail(self, e.to_failure());
+    return;
+  }
+  metrics::add_retry(to_string(e.code()));
+  log::warn("loses the binlog connection (" + std::string(to_string(e.code())) + "): " +
+            e.what() + "; reconnects in " + std::to_string(d.wait.count()) + " ms (attempt " +
+            std::to_string(st.failures) + " of " + std::to_string(st.policy.max_retries) + ")");
+  st.client.reset();
+  st.reconnecting = true;
+  // What was sent is written whatever happens here; what was not comes
+  // again from the released position.
+  st.feed = change_feed{};
+  st.feed_bytes = 0;
+  st.read_pending = true;
+  auto wait = d.wait;
+  self->request(st.dispatcher, caf::infinite, reset_atom::value)
+    .then(
+      [=](uint64_t released) {
+        release(self, released);
+        self->delayed_send(self, wait, read_atom::value);
+      },
+      [=](caf::error& err) { fail(self, to_failure(err)); });
+}
+
+void drain(reader_ptr self) {
+  auto& st = self->state;
+  st.stopping = true;
+  if (st.client) send_feed(self);
+  self->request(st.dispatcher, caf::infinite, drain_atom::value)
+    .then(
+      [=](uint64_t released) {
+        release(self, released);
+        finish(self);
+      },
+      [=](caf::error& e) { fail(self, to_failure(e)); });
+}
+
+void read_round(reader_ptr self) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  if ((st.settings.stop && st.settings.stop->load()) || st.stop_asked) {
+    drain(self);
+    return;
+  }
+  if (st.reconnecting || !st.client) {
+    try {
+      open_binlog(self);
+      if (st.reconnecting)
+        log::info("reconnects to the binlog at " +
+                  to_string(st.released > 0 ? st.restart_at : st.settings.start));
+      st.reconnecting = false;
+    } catch (const error& e) {
+      if (!is_retryable(e.code())) {
+        fail(self, e.to_failure());
+        return;
+      }
+      on_source_failure(self, e);
+      return;
+    }
+  }
+  if (!may_read(st)) return;  // an answer re-arms
+  auto round_end = std::chrono::steady_clock::now() + 50ms;
+  try {
+    for (;;) {
+      st.heartbeat->tick();
+      if (st.settings.stop && st.settings.stop->load()) break;
+      // What was decoded goes out before the reader could block: the server
+      // has nothing more read ahead. With nothing decoded the reader waits
+      // on the socket, briefly while feeds are out (their answers are
+      // handled between rounds).
+      auto wait = !st.feed.txns.empty() ? 0ms : st.unanswered > 0 ? 10ms : 100ms;
+      if (!st.client->readable(wait)) break;
+      auto e = st.client->next();
+      if (e) {
+        st.feed_bytes += st.changes->add(*e, st.feed);
+        if (!st.changes->in_txn()) {
+          st.failures = 0;
+          if (auto db = st.changes->take_ddl()) on_ddl(self, *db);
+        }
+        if (st.feed_bytes >= st.settings.max_feed_bytes) send_feed(self);
+      }
+      if (!may_read(st)) break;
+      if (!self->mailbox().empty()) break;
+      if (std::chrono::steady_clock::now() >= round_end) break;
+    }
+    send_feed(self);
+  } catch (const error& e) {
+    if (e.code() == failure_code::bad_data || !is_retryable(e.code())) {
+      fail(self, e.to_failure());
+      return;
+    }
+    on_source_failure(self, e);
+    return;
+  }
+  if (may_read(st)) arm(self);
+}
+
+}  // namespace
+
+binlog_reader_actor::behavior_type
+binlog_reader(binlog_reader_actor::stateful_pointer<binlog_reader_state> self,
+              binlog_reader_settings settings, change_dispatcher_actor dispatcher) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.policy = retry_policy_for(st.settings.source);
+  st.dispatcher = std::move(dispatcher);
+  st.heartbeat = std::make_unique<heartbeat_timer>(st.settings.source,
+                                                   st.settings.extractor.realtime.heartbeat);
+  return {
+    [=](run_atom) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      st.promise = self->make_response_promise<uint64_t>();
+      arm(self);
+      return st.promise;
+    },
+    [=](read_atom) {
+      self->state.read_pending = false;
+      read_round(self);
+    },
+    [=](change_release& r) {
+      auto& st = self->state;
+      release(self, r.position);
+      if (r.stop && !st.stop_asked) {
+        st.stop_asked = true;
+        arm(self);
+      }
+    },
+  };
+}
+
+}  // namespace trib

@@ -1,0 +1,94 @@
+#include "actors/source/my_connect.hpp"
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "actors/source/session_common.hpp"
+
+namespace trib {
+
+failure_code my_classify(unsigned code) {
+  switch (code) {
+    case CR_SERVER_LOST:
+    case CR_SERVER_GONE_ERROR:
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_UNKNOWN_HOST:
+    case CR_SERVER_LOST_EXTENDED:
+    case ER_SERVER_SHUTDOWN:
+    case ER_CONNECTION_KILLED:
+    case ER_QUERY_INTERRUPTED: return failure_code::connection;
+    case ER_CON_COUNT_ERROR:
+    case ER_TOO_MANY_USER_CONNECTIONS:
+    case ER_OUT_OF_RESOURCES:
+    case ER_LOCK_WAIT_TIMEOUT:
+    case ER_LOCK_DEADLOCK: return failure_code::server_busy;
+    case ER_ACCESS_DENIED_ERROR:
+    case ER_DBACCESS_DENIED_ERROR:
+    case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:
+    case ER_TABLEACCESS_DENIED_ERROR:
+    case ER_COLUMNACCESS_DENIED_ERROR:
+    case ER_SPECIFIC_ACCESS_DENIED_ERROR: return failure_code::auth;
+    case ER_BAD_DB_ERROR:
+    case ER_PARSE_ERROR:  // filter conditions
+    case ER_BAD_FIELD_ERROR: return failure_code::config;
+    case ER_NO_SUCH_TABLE: return failure_code::source_state;
+    default: break;
+  }
+  // Client-side errors (2000-2999) are about the link.
+  if (code >= 2000 && code < 3000) return failure_code::connection;
+  return failure_code::source_state;
+}
+
+std::string my_where(const source_config& cfg) {
+  return cfg.host + ":" + std::to_string(source_detail::effective_port(cfg));
+}
+
+MYSQL* my_connect(const source_config& cfg, unsigned read_timeout_s) {
+  std::string name = source_detail::kind_name(cfg.kind);
+  int port = source_detail::effective_port(cfg);
+  std::string where = my_where(cfg);
+  MYSQL* m = mysql_init(nullptr);
+  if (!m) throw error(failure_code::internal, "cannot allocate a " + name + " connection");
+  unsigned timeout = 10;
+  unsigned protocol = MYSQL_PROTOCOL_TCP;
+  mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &protocol);
+  // A dead peer must not hang a reader forever.
+  mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout_s);
+  mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &read_timeout_s);
+  mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (cfg.ssl.enable) {
+    // The connector reads PEM files; the loader explains PKCS12 conversion.
+    my_bool on = 1;
+    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+    if (cfg.ssl.trust_store) {
+      mysql_optionsv(m, MYSQL_OPT_SSL_CA, cfg.ssl.trust_store->path.c_str());
+      mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+    }
+    if (cfg.ssl.key_store) {
+      mysql_optionsv(m, MYSQL_OPT_SSL_CERT, cfg.ssl.key_store->path.c_str());
+      mysql_optionsv(m, MYSQL_OPT_SSL_KEY, cfg.ssl.key_store->path.c_str());
+    }
+  }
+  const char* db = cfg.database.empty() ? nullptr : cfg.database.c_str();
+  if (!mysql_real_connect(m, cfg.host.c_str(), cfg.username.c_str(), cfg.password.c_str(), db,
+                          static_cast<unsigned>(port), nullptr, 0)) {
+    unsigned code = mysql_errno(m);
+    std::string msg = mysql_error(m);
+    mysql_close(m);
+    auto fc = my_classify(code);
+    if (fc == failure_code::auth)
+      throw error(fc, name + " at " + where + " refuses user " + cfg.username + ": " + msg);
+    if (code == ER_BAD_DB_ERROR)
+      throw error(failure_code::config, name + " at " + where + " has no database " +
+                                          cfg.database + ": " + msg);
+    if (fc == failure_code::server_busy)
+      throw error(fc, name + " at " + where + " is busy: " + msg);
+    throw error(failure_code::connection, "cannot connect to " + name + " at " + where + ": " + msg);
+  }
+  return m;
+}
+
+}  // namespace trib

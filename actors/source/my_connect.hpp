@@ -1,0 +1,27 @@
+#pragma once
+// The one way Tributary opens a MySQL/MariaDB connection, for the snapshot
+// session, the binlog client and the settings check alike, with failures
+// classified the same way.
+
+#include <string>
+
+#include "conf/config.hpp"
+#include "messages/failure.hpp"
+
+struct st_mysql;
+
+namespace trib {
+
+/// Classifies a server or client error number (mysqld_error.h, errmsg.h).
+failure_code my_classify(unsigned code);
+
+/// Connects per `cfg` over TCP in utf8mb4 (TLS from its ssl block; PEM files
+/// only), with `read_timeout_s` as the longest wait for a server reply.
+/// Throws trib::error: auth (refused user), config (no such database),
+/// server_busy (too many connections), connection (anything else).
+st_mysql* my_connect(const source_config& cfg, unsigned read_timeout_s);
+
+/// "host:port" of `cfg`, for messages.
+std::string my_where(const source_config& cfg);
+
+}  // namespace trib

@@ -1,0 +1,160 @@
+// Realtime and full replication from MariaDB survive what production throws
+// at them: SIGKILL at random moments under a mixed workload (--resume:
+// nothing lost, nothing twice), writes during the snapshot of `full`, and a
+// MariaDB or Redis restart ridden through.
+
+#include "tests/integration/binlog_realtime_fixture.hpp"
+
+using namespace trib;
+using namespace trib::test;
+
+namespace {
+
+TEST_F(binlog_realtime, sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing) {
+  use("kill");
+  applier("realtime:\n  txn-size-rows: 7\n");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY, v INT); CREATE TABLE " + db_ +
+             ".y (id INT PRIMARY KEY, v INT)");
+  start();
+  unsigned seed = std::random_device{}();
+  SCOPED_TRACE("workload seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  workload w(db_, seed);
+  std::atomic<bool> stop_writes{false};
+  std::thread writer([&] { w.run(stop_writes); });
+  auto written = [&] { return stream_length(*r_, stream("x")) + stream_length(*r_, stream("y")); };
+  for (int kill = 0; kill < 4; ++kill) {
+    auto target = written() + 50 + static_cast<long long>(rng() % 400);
+    ASSERT_TRUE(wait_until([&] { return written() >= target || !child_->running(); }, 60s));
+    ASSERT_TRUE(child_->running()) << read_text(dir_ + "/run.log");
+    child_->kill_now();
+    start({"--resume"});
+  }
+  stop_writes = true;
+  writer.join();
+  auto source_x = maria_rows("SELECT id, v FROM " + db_ + ".x");
+  auto source_y = maria_rows("SELECT id, v FROM " + db_ + ".y");
+  bool equal = wait_until([&] {
+    auto st = replayed({stream("x"), stream("y")});
+    return replay_rows(st.tables["x"], {"id", "v"}) == source_x &&
+           replay_rows(st.tables["y"], {"id", "v"}) == source_y;
+  }, 60s);
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  auto st = replayed({stream("x"), stream("y")});
+  EXPECT_TRUE(equal);
+  EXPECT_EQ(replay_rows(st.tables["x"], {"id", "v"}), source_x);
+  EXPECT_EQ(replay_rows(st.tables["y"], {"id", "v"}), source_y);
+  for (const auto& s : {stream("x"), stream("y")}) {
+    std::set<std::string> seen;
+    size_t dups = 0;
+    for (const auto& c : changes(s)) {
+      if (c.op == "tombstone") continue;
+      auto id = json::serialize(c.transaction.at("id")) + "/" +
+                json::serialize(c.transaction.at("data_collection_order")) + "/" + c.op;
+      if (!seen.insert(id).second) ++dups;
+      if (c.after.is_object()) {
+        EXPECT_GE(c.after.at("id").to_number<int64_t>(), 1);
+      }
+    }
+    EXPECT_EQ(dups, 0u) << s;
+  }
+  EXPECT_GT(w.rounds.load(), 0);
+}
+
+TEST_F(binlog_realtime, full_with_writes_during_the_snapshot_equals_the_source) {
+  use("full");
+  write_file(dir_ + "/extractor.yaml", "snapshot:\n  fetch-size-rows: 50\n");
+  applier("snapshot:\n  batch-size-rows: 50\n");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY, v INT); CREATE TABLE " + db_ +
+             ".y (id INT PRIMARY KEY, v INT); INSERT INTO " + db_ +
+             ".x SELECT seq, seq FROM " + db_ + ".seq_1_to_20000; INSERT INTO " + db_ +
+             ".y SELECT seq, seq FROM " + db_ + ".seq_1_to_20000");
+  unsigned seed = std::random_device{}();
+  SCOPED_TRACE("workload seed " + std::to_string(seed));
+  workload w(db_, seed);
+  std::atomic<bool> stop_writes{false};
+  std::thread writer([&] { w.run(stop_writes); });
+  std::filesystem::remove(dir_ + "/run.log");
+  child_ = std::make_unique<child_process>(
+    std::vector<std::string>{"full", dir_ + "/src.yaml", dir_ + "/dst.yaml", "--filter",
+                             dir_ + "/filter.yaml", "--extractor", dir_ + "/extractor.yaml",
+                             "--applier", dir_ + "/applier.yaml", "--id", id_, "--data-dir",
+                             dir_ + "/data"},
+    dir_ + "/run.log");
+  bool streaming = wait_until([&] {
+    return !child_->running() ||
+           read_text(dir_ + "/run.log").find("reads the binlog of") != std::string::npos;
+  }, 120s);
+  ASSERT_TRUE(streaming && child_->running()) << read_text(dir_ + "/run.log");
+  // Writes went on during the whole snapshot and go on a little longer.
+  auto rounds = w.rounds.load();
+  ASSERT_TRUE(wait_until([&] { return w.rounds.load() >= rounds + 50; }));
+  stop_writes = true;
+  writer.join();
+  auto source_x = maria_rows("SELECT id, v FROM " + db_ + ".x");
+  auto source_y = maria_rows("SELECT id, v FROM " + db_ + ".y");
+  auto all = [&] {
+    return replayed({db_ + "_x", db_ + "_y", stream("x"), stream("y")});
+  };
+  bool equal = wait_until([&] {
+    auto st = all();
+    return replay_rows(st.tables["x"], {"id", "v"}) == source_x &&
+           replay_rows(st.tables["y"], {"id", "v"}) == source_y;
+  }, 60s);
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_TRUE(equal);
+  auto st = all();
+  EXPECT_EQ(replay_rows(st.tables["x"], {"id", "v"}), source_x);
+  EXPECT_EQ(replay_rows(st.tables["y"], {"id", "v"}), source_y);
+  EXPECT_GT(stream_length(*r_, stream("x")) + stream_length(*r_, stream("y")), 0);
+}
+
+TEST_F(binlog_realtime, rides_through_a_redis_restart) {
+  // An append-only Redis keeps what it acknowledged across kill -9.
+  private_redis target({"--appendonly", "yes", "--appendfsync", "always"});
+  use("redisrestart");
+  write_file(dir_ + "/dst.yaml", target.conn_yaml());
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY, v INT)");
+  start();
+  auto own = target.connect();
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (1, 1), (2, 2)");
+  ASSERT_TRUE(wait_until([&] { return stream_length(*own, stream("x")) >= 2; }))
+    << read_text(dir_ + "/run.log");
+  target.kill_now();
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (3, 3); UPDATE " + db_ + ".x SET v = 9");
+  target.start();
+  own = target.connect();
+  ASSERT_TRUE(wait_until([&] { return stream_length(*own, stream("x")) >= 6; }, 60s))
+    << read_text(dir_ + "/run.log");
+  ASSERT_TRUE(child_->running()) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stream_length(*own, stream("x")), 6);
+  replay_state st;
+  for (const auto& e : read_stream(*own, stream("x"))) replay_entry(st, e.key, e.value);
+  EXPECT_EQ(replay_rows(st.tables["x"], {"id", "v"}),
+            maria_rows("SELECT id, v FROM " + db_ + ".x"));
+}
+
+TEST_F(binlog_realtime, rides_through_a_mariadb_restart) {
+  private_mariadb server;
+  use("restart", server.port());
+  server.admin("CREATE DATABASE " + db_ + "; CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY, v INT)");
+  start();
+  server.admin("INSERT INTO " + db_ + ".x VALUES (1, 1), (2, 2)");
+  ASSERT_TRUE(wait_until([&] { return stream_length(*r_, stream("x")) >= 2; }))
+    << read_text(dir_ + "/run.log");
+  server.stop();
+  server.start();
+  server.admin("INSERT INTO " + db_ + ".x VALUES (3, 3); UPDATE " + db_ + ".x SET v = 9");
+  ASSERT_TRUE(wait_until([&] { return stream_length(*r_, stream("x")) >= 6; }, 60s))
+    << read_text(dir_ + "/run.log");
+  ASSERT_TRUE(child_->running());
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stream_length(*r_, stream("x")), 6);
+  EXPECT_NE(read_text(dir_ + "/run.log").find("reconnects to the binlog"), std::string::npos);
+  auto st = replayed({stream("x")});
+  EXPECT_EQ(replay_rows(st.tables["x"], {"id", "v"}),
+            maria_rows("SELECT id, v FROM " + db_ + ".x", server.port()));
+}
+
+}  // namespace
