@@ -4,6 +4,7 @@
 #include <map>
 
 #include "actors/apply/envelope.hpp"
+#include "actors/control/realtime_board.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -130,10 +131,14 @@ void write_next(applier_ptr self) {
         st.queue.pop_front();
         st.writing = false;
         st.entries_written += p.ack.entries;
-        for (const auto& c : p.counted)
+        uint64_t changes = 0;
+        for (const auto& c : p.counted) {
           metrics::add_rows_written(c.table, "realtime", c.op, c.rows);
-        if (p.commit_ms > 0)
-          metrics::observe_lag(static_cast<double>(now_ms() - p.commit_ms) / 1000.0);
+          changes += c.rows;
+        }
+        double lag = p.commit_ms > 0 ? static_cast<double>(now_ms() - p.commit_ms) / 1000.0 : -1;
+        if (lag >= 0) metrics::observe_lag(lag);
+        note_realtime_written(st.settings.stream_name, changes, lag);
         p.promise.deliver(p.ack);
         write_next(self);
       },

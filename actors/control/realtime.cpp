@@ -19,6 +19,7 @@
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/progress.hpp"
+#include "actors/control/realtime_board.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/run_lease.hpp"
@@ -375,9 +376,11 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   rep.reset();
   std::string failed;
   uint64_t confirmed = 0;
+  install_realtime_board(make_realtime_board());
   self->request(reader, caf::infinite, run_atom::value)
     .receive([&](uint64_t lsn) { confirmed = lsn; },
              [&](caf::error& e) { failed = sys.render(e); });
+  install_realtime_board(nullptr);
   for (auto& a : appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
   for (auto& w : writer_pool) self->send_exit(w, caf::exit_reason::user_shutdown);
   if (!failed.empty()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/control/realtime_board.hpp"
 #include "actors/control/stop_rules.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -63,6 +64,7 @@ void confirm(reader_ptr self) {
   st.confirmed = pos;
   if (st.rep) st.rep->confirm(pos);
   metrics::set_source_position(static_cast<double>(pos));
+  note_realtime_position("lsn " + format_lsn(pos));
 }
 
 // A stream stopped at a change it cannot write: the slot keeps that
