@@ -26,6 +26,7 @@ struct sink_state {
   /// What set_footer() drew at the bottom of the terminal, and its lines.
   std::string footer;
   size_t footer_lines = 0;
+  const void* footer_owner = nullptr;
 };
 
 sink_state& state() {
@@ -141,19 +142,24 @@ std::string redraw(size_t footer_lines, const std::string& above, const std::str
   return out;
 }
 
-void set_footer(const std::string& text) {
+void set_footer(const void* owner, const std::string& text) {
   auto& s = state();
   std::lock_guard<std::mutex> guard{s.mtx};
+  // Another owner's footer is left where it is, as plain lines.
+  if (owner != s.footer_owner) s.footer_lines = 0;
   std::cerr << redraw(s.footer_lines, "", text) << std::flush;
   s.footer = text;
   s.footer_lines = count_lines(text);
+  s.footer_owner = owner;
 }
 
-void release_footer() {
+void release_footer(const void* owner) {
   auto& s = state();
   std::lock_guard<std::mutex> guard{s.mtx};
+  if (owner != s.footer_owner) return;
   s.footer.clear();
   s.footer_lines = 0;
+  s.footer_owner = nullptr;
 }
 
 void write(level l, const std::string& msg) { emit(l, msg, true); }

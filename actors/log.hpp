@@ -25,12 +25,13 @@ void record(level l, const std::string& msg);
 
 /// On a terminal: text kept at the bottom of stderr (the progress board).
 /// Log lines scroll above it, and each one redraws it below them, so earlier
-/// copies never pile up in the scrollback. Replaces the footer on screen;
-/// "" erases it.
-void set_footer(const std::string& text);
-/// Forgets the footer without erasing it: its last state stays on screen
-/// as ordinary lines (the board at the end of a run).
-void release_footer();
+/// copies never pile up in the scrollback. Replaces `owner`'s footer on
+/// screen ("" erases it); a footer of another owner stays on screen as
+/// ordinary lines (the snapshot's board when a `full` run starts streaming).
+void set_footer(const void* owner, const std::string& text);
+/// Forgets `owner`'s footer without erasing it: its last state stays on
+/// screen as ordinary lines. Nothing when another owner's footer is shown.
+void release_footer(const void* owner);
 /// The bytes that move up over a footer of `footer_lines` lines (the cursor
 /// at the start of the line below it), clear to the end of the screen, and
 /// write `above` (whole lines) then `footer`.

@@ -69,7 +69,7 @@ progress_board::progress_board(bool terminal, std::chrono::milliseconds interval
 }
 
 progress_board::~progress_board() {
-  if (terminal_) log::release_footer();
+  if (terminal_) log::release_footer(this);
 }
 
 void progress_board::start(const std::string& table, uint64_t estimated) {
@@ -113,7 +113,7 @@ void progress_board::render(bool force) {
   if (terminal_) {
     std::vector<std::pair<std::string, table_progress>> rows;
     for (const auto& [name, e] : tables_) rows.emplace_back(name, e.p);
-    log::set_footer(format_board(rows));
+    log::set_footer(this, format_board(rows));
     return;
   }
   for (const auto& [name, e] : tables_)

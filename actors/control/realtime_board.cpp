@@ -71,7 +71,7 @@ realtime_board::~realtime_board() {
   wake_.notify_all();
   ticker_.join();
   render();
-  if (terminal_) log::release_footer();
+  if (terminal_) log::release_footer(this);
 }
 
 void realtime_board::written(const std::string& stream, uint64_t changes, double lag_s) {
@@ -93,7 +93,7 @@ void realtime_board::render() {
     last_ = now;
   }
   if (terminal_) {
-    log::set_footer(text);
+    log::set_footer(this, text);
     return;
   }
   // One line per interval: the lines of the board joined.

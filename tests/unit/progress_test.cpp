@@ -83,11 +83,12 @@ TEST(progress, a_log_line_clears_the_board_and_redraws_it_below) {
 TEST(progress, log_lines_scroll_above_the_footer_on_stderr) {
   std::ostringstream captured;
   auto* old = std::cerr.rdbuf(captured.rdbuf());
-  log::set_footer("t: 1 rows\n");
+  int board = 0;
+  log::set_footer(&board, "t: 1 rows\n");
   log::info("starts snapshot of t");
   log::debug("not shown on the terminal");
-  log::set_footer("t: 2 rows\n");
-  log::release_footer();
+  log::set_footer(&board, "t: 2 rows\n");
+  log::release_footer(&board);
   log::info("after the run");
   std::cerr.rdbuf(old);
   std::string out = captured.str();
@@ -102,6 +103,23 @@ TEST(progress, log_lines_scroll_above_the_footer_on_stderr) {
   auto after = out.rfind("t: 2 rows\n");
   EXPECT_NE(out.find(" info after the run\n", after), std::string::npos) << out;
   EXPECT_EQ(out.find(cleared, after), std::string::npos) << out;
+}
+
+TEST(progress, a_new_board_leaves_the_one_before_on_screen) {
+  std::ostringstream captured;
+  auto* old = std::cerr.rdbuf(captured.rdbuf());
+  int snapshot = 0, realtime = 0;
+  log::set_footer(&snapshot, "orders: done\n");
+  log::set_footer(&realtime, "source at lsn 0/1\n");
+  // The snapshot board's late release must not make the next redraw skip
+  // moving over the realtime board.
+  log::release_footer(&snapshot);
+  log::info("reconnects");
+  log::release_footer(&realtime);
+  std::cerr.rdbuf(old);
+  EXPECT_EQ(captured.str().substr(0, 31), "orders: done\nsource at lsn 0/1\n") << captured.str();
+  EXPECT_NE(captured.str().find("source at lsn 0/1\n\x1b[1F\x1b[J"), std::string::npos)
+    << captured.str();
 }
 
 TEST(realtime_progress, board_shows_rate_lag_and_position_per_interval) {
