@@ -23,6 +23,10 @@ struct sink_state {
   std::string errors_path;
   /// The first file that failed, and why.
   std::string failure;
+  /// What set_footer() drew at the bottom of the terminal, and its lines.
+  std::string footer;
+  size_t footer_lines = 0;
+  const void* footer_owner = nullptr;
 };
 
 sink_state& state() {
@@ -111,10 +115,52 @@ void emit(level l, const std::string& msg, bool terminal) {
   if (s.trace.is_open() && !put(s.trace, line)) note_failure(s, s.trace_path);
   if (l >= level::warn && s.errors.is_open() && !put(s.errors, line))
     note_failure(s, s.errors_path);
-  if (terminal && l >= s.min) std::cerr << line;
+  if (!terminal || l < s.min) return;
+  if (s.footer_lines == 0)
+    std::cerr << line;
+  else
+    std::cerr << redraw(s.footer_lines, line, s.footer) << std::flush;
+}
+
+size_t count_lines(const std::string& text) {
+  size_t n = 0;
+  for (char c : text) n += c == '\n';
+  // A last line without its newline still takes a line of the screen.
+  if (!text.empty() && text.back() != '\n') ++n;
+  return n;
 }
 
 }  // namespace
+
+std::string redraw(size_t footer_lines, const std::string& above, const std::string& footer) {
+  std::string out;
+  // ESC[nF: up n lines to column 1; ESC[J: clear from there to the end.
+  if (footer_lines > 0) out += "\x1b[" + std::to_string(footer_lines) + "F\x1b[J";
+  out += above;
+  out += footer;
+  if (!footer.empty() && footer.back() != '\n') out += '\n';
+  return out;
+}
+
+void set_footer(const void* owner, const std::string& text) {
+  auto& s = state();
+  std::lock_guard<std::mutex> guard{s.mtx};
+  // Another owner's footer is left where it is, as plain lines.
+  if (owner != s.footer_owner) s.footer_lines = 0;
+  std::cerr << redraw(s.footer_lines, "", text) << std::flush;
+  s.footer = text;
+  s.footer_lines = count_lines(text);
+  s.footer_owner = owner;
+}
+
+void release_footer(const void* owner) {
+  auto& s = state();
+  std::lock_guard<std::mutex> guard{s.mtx};
+  if (owner != s.footer_owner) return;
+  s.footer.clear();
+  s.footer_lines = 0;
+  s.footer_owner = nullptr;
+}
 
 void write(level l, const std::string& msg) { emit(l, msg, true); }
 

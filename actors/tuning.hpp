@@ -1,6 +1,6 @@
 #pragma once
 // The constants that shape Tributary's throughput and memory, in one place.
-// Each was measured with the scripts under ops/bench/ (README, Benchmarks);
+// Each was measured with the scripts under ops/bench/ (docs/benchmarks.md);
 // change them here and measure again. `tributary --print-tuning` prints them,
 // and the benchmarks read them from there instead of copying them.
 // Plain constants: no CAF, cheap to include anywhere.

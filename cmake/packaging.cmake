@@ -1,6 +1,7 @@
 # The Debian package: `cpack -G DEB` in the build directory (after building
 # the tributary target) writes tributary_<version>_amd64.deb with the binary,
-# the systemd unit, the sample configuration and the monitoring files.
+# the systemd unit, the README and docs/, the sample configuration and the
+# monitoring files.
 # ops/debian/package_test.sh builds, installs and runs it.
 
 include(GNUInstallDirs)
@@ -9,6 +10,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/ops/systemd/tributary@.service
         DESTINATION lib/systemd/system)
 set(doc ${CMAKE_INSTALL_DATAROOTDIR}/doc/tributary)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${doc})
+# The README links to docs/ (configuration reference and the rest).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs DESTINATION ${doc})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/conf/conn ${PROJECT_SOURCE_DIR}/conf/src
                   ${PROJECT_SOURCE_DIR}/conf/dst ${PROJECT_SOURCE_DIR}/conf/filter
                   ${PROJECT_SOURCE_DIR}/conf/mapper

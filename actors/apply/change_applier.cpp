@@ -4,6 +4,7 @@
 #include <map>
 
 #include "actors/apply/envelope.hpp"
+#include "actors/control/realtime_board.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -269,10 +270,15 @@ bool issue_next(applier_ptr self) {
         st.writes.pop_front();
         st.bytes_at_writer -= done.bytes;
         st.entries_written += done.entries;
-        for (const auto& c : done.counted)
+        uint64_t changes = 0;
+        for (const auto& c : done.counted) {
           metrics::add_rows_written(c.table, "realtime", c.op, c.rows);
-        if (done.commit_ms > 0)
-          metrics::observe_lag(static_cast<double>(now_ms() - done.commit_ms) / 1000.0);
+          changes += c.rows;
+        }
+        double lag =
+          done.commit_ms > 0 ? static_cast<double>(now_ms() - done.commit_ms) / 1000.0 : -1;
+        if (lag >= 0) metrics::observe_lag(lag);
+        note_realtime_written(st.settings.stream_name, changes, lag);
         // Writes are answered in order, so the front batch is the write's.
         auto& front = st.batches.front();
         front.written += done.entries;

@@ -17,6 +17,7 @@
 #include "actors/actors.hpp"
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
+#include "actors/control/realtime_board.hpp"
 #include "actors/control/change_streams.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/progress.hpp"
@@ -374,8 +375,10 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
   };
   auto reader = sys.spawn<caf::detached>(binlog_reader, bs, path.dispatcher);
   std::string failed;
+  install_realtime_board(make_realtime_board());
   self->request(reader, caf::infinite, run_atom::value)
     .receive([&](uint64_t) {}, [&](caf::error& e) { failed = sys.render(e); });
+  install_realtime_board(nullptr);
   stop_change_path(self, path);
   if (!failed.empty()) {
     s.exit_code = 1;

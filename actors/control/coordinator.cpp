@@ -152,7 +152,7 @@ void start_readers(coordinator_ptr self) {
                 ")");
       if (st.settings.progress) st.settings.progress->start(to_string(t.id), t.estimated_rows);
     }
-    if (job.range > 0) log::info("starts reading " + to_string(t.id) + range_text(job));
+    if (job.range > 0) log::debug("starts reading " + to_string(t.id) + range_text(job));
     auto h = st.make.reader(self, i, t, job, st.appliers[i], handle_of(self));
     self->monitor(h);
     st.readers.push_back({i, std::move(h), true});

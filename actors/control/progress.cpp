@@ -56,10 +56,20 @@ std::string format_progress(const std::string& table, const table_progress& p) {
   return out;
 }
 
+std::string format_board(const std::vector<std::pair<std::string, table_progress>>& tables) {
+  std::string out;
+  for (const auto& [name, p] : tables) out += format_progress(name, p) + "\n";
+  return out;
+}
+
 progress_board::progress_board(bool terminal, std::chrono::milliseconds interval)
   // The first line comes after one interval: a rate over the first rows
   // says little.
   : terminal_(terminal), interval_(interval), last_render_(clock::now()) {
+}
+
+progress_board::~progress_board() {
+  if (terminal_) log::release_footer(this);
 }
 
 void progress_board::start(const std::string& table, uint64_t estimated) {
@@ -101,13 +111,9 @@ void progress_board::render(bool force) {
   if (!force && now - last_render_ < interval_) return;
   last_render_ = now;
   if (terminal_) {
-    // Move up over the lines drawn last time and redraw them all.
-    std::string out;
-    if (lines_drawn_ > 0) out += "\x1b[" + std::to_string(lines_drawn_) + "F";
-    for (const auto& [name, e] : tables_)
-      out += "\x1b[2K" + format_progress(name, e.p) + "\n";
-    lines_drawn_ = tables_.size();
-    std::cerr << out << std::flush;
+    std::vector<std::pair<std::string, table_progress>> rows;
+    for (const auto& [name, e] : tables_) rows.emplace_back(name, e.p);
+    log::set_footer(this, format_board(rows));
     return;
   }
   for (const auto& [name, e] : tables_)

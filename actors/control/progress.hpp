@@ -1,7 +1,8 @@
 #pragma once
 // Progress of long work (design section 1): per table, rows done of the
-// estimate, rate and ETA. On a terminal the board redraws in place; without
-// one it writes a log line per table at most every `interval`. Pure text
+// estimate, rate and ETA. On a terminal the board is the log's footer: it
+// redraws in place at the bottom and log lines scroll above it; without one
+// it writes a log line per table at most every `interval`. Pure text
 // formatting is separate so it can be tested.
 
 #include <chrono>
@@ -10,6 +11,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace trib {
 
@@ -24,6 +27,9 @@ struct table_progress {
 /// "tpch_orders: 12,000 of ~100,000 rows (12%), 45,000 rows/s, eta 2s".
 std::string format_progress(const std::string& table, const table_progress& p);
 
+/// The board: one line per table, in the order given, each ending in "\n".
+std::string format_board(const std::vector<std::pair<std::string, table_progress>>& tables);
+
 /// "1,234,567".
 std::string group_thousands(uint64_t n);
 
@@ -34,6 +40,8 @@ class progress_board {
 public:
   /// `terminal`: redraw lines on stderr; otherwise log lines.
   progress_board(bool terminal, std::chrono::milliseconds interval);
+  /// Leaves the last board on screen as ordinary lines.
+  ~progress_board();
   void start(const std::string& table, uint64_t estimated);
   void advance(const std::string& table, uint64_t done);
   void finish(const std::string& table);
@@ -51,7 +59,6 @@ private:
   bool terminal_;
   std::chrono::milliseconds interval_;
   clock::time_point last_render_{};
-  size_t lines_drawn_ = 0;
   std::map<std::string, entry> tables_;
   std::mutex mtx_;
 };

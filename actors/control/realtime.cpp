@@ -22,6 +22,7 @@
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/progress.hpp"
+#include "actors/control/realtime_board.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/run_lease.hpp"
@@ -335,9 +336,11 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
   rep.reset();
   std::string failed;
   uint64_t confirmed = 0;
+  install_realtime_board(make_realtime_board());
   self->request(reader, caf::infinite, run_atom::value)
     .receive([&](uint64_t lsn) { confirmed = lsn; },
              [&](caf::error& e) { failed = sys.render(e); });
+  install_realtime_board(nullptr);
   stop_change_path(self, path);
   if (!failed.empty()) {
     s.exit_code = 1;

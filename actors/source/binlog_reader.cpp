@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/control/realtime_board.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "messages/position.hpp"
@@ -47,6 +48,7 @@ void release(reader_ptr self, uint64_t pos) {
     st.released = pos;
     st.restart_at = *at;
     metrics::set_source_position(static_cast<double>(pos));
+    note_realtime_position(to_string(*at));
     store(self, false);
   }
 }

@@ -517,7 +517,7 @@ source_position my_session::begin_snapshot() {
   if (pos.binlog_file.empty())
     log::warn("begins the snapshot without a binlog position: is log_bin off?");
   else
-    log::info("begins the snapshot at " + pos.binlog_file + ":" + std::to_string(pos.binlog_pos) +
+    log::debug("begins the snapshot at " + pos.binlog_file + ":" + std::to_string(pos.binlog_pos) +
               (pos.gtid.empty() ? "" : " (gtid " + pos.gtid + ")"));
   return pos;
 }

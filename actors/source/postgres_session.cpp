@@ -157,7 +157,7 @@ public:
                   PGRES_TUPLES_OK, "read the wal position");
     source_position pos;
     pos.lsn = pg_parse_lsn(PQgetvalue(r.get(), 0, 0));
-    log::info("begins the snapshot at lsn " + format_lsn(pos.lsn));
+    log::debug("begins the snapshot at lsn " + format_lsn(pos.lsn));
     return pos;
   }
 
@@ -173,7 +173,7 @@ public:
     for (char c : snapshot_name) quoted += c == '\'' ? std::string("''") : std::string(1, c);
     exec("SET TRANSACTION SNAPSHOT '" + quoted + "'", PGRES_COMMAND_OK,
          "adopt the exported snapshot " + snapshot_name);
-    log::info("begins the snapshot at lsn " + format_lsn(at.lsn) + " with exported snapshot " +
+    log::debug("begins the snapshot at lsn " + format_lsn(at.lsn) + " with exported snapshot " +
               snapshot_name);
     return at;
   }

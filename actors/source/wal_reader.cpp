@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/control/realtime_board.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "messages/position.hpp"
@@ -52,6 +53,7 @@ void confirm(reader_ptr self, uint64_t pos) {
   st.confirmed = pos;
   if (st.rep && st.streaming) st.rep->confirm(pos);
   metrics::set_source_position(static_cast<double>(pos));
+  note_realtime_position("lsn " + format_lsn(pos));
 }
 
 bool may_read(const wal_reader_state& st) { return st.unanswered < st.settings.max_unanswered; }

@@ -63,6 +63,7 @@ for lib in libcaf-core0.17 libhiredis libpq5 libmariadb3 libyaml-cpp libssl3 lib
 done
 contents=$(dpkg-deb -c "$deb")
 for path in ./usr/bin/tributary ./usr/lib/systemd/system/tributary@.service \
+            ./usr/share/doc/tributary/docs/configuration.md \
             ./usr/share/doc/tributary/examples/conn/postgresql.yaml \
             ./usr/share/doc/tributary/examples/src/postgresql.yaml \
             ./usr/share/doc/tributary/examples/dst/redis_stream.yaml \

@@ -277,7 +277,7 @@ TEST_F(prometheus_test, panels_and_alerts_answer_from_a_real_prometheus) {
   // it cannot be; its expression is valid PromQL either way.
   std::set<std::string> fired{"TributaryDown", "TributaryTableSkipped", "TributaryHighLag"};
   std::map<std::string, std::string> not_exercised{
-    // Tributary does not write in-doubt entries yet (README, "Not yet").
+    // Tributary does not write in-doubt entries yet (README, Status).
     {"TributaryInDoubtEntries", "no in-doubt log yet"},
     // More than one retry a second for five minutes: a run that long.
     {"TributaryRetrying", "needs 300 retries within 5 minutes"}};

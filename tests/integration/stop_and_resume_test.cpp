@@ -1,4 +1,4 @@
-// Stopping a run and resuming it (README, Guarantees and Failures): SIGTERM
+// Stopping a run and resuming it (docs/guarantees.md, docs/failures.md): SIGTERM
 // or SIGINT during a snapshot stops reading, lets what is in flight commit,
 // writes the run summary and exits 128 + the signal within seconds; `--resume`
 // then finishes with every row exactly once. A table dropped between an
