@@ -31,7 +31,46 @@ inline constexpr size_t snapshot_min_batch_bytes = 1u << 20;
 /// Batches a reader has sent to its applier and not yet seen committed.
 inline constexpr size_t snapshot_reader_batches_in_flight = 4;
 
+// -- realtime -----------------------------------------------------------------
+
+/// A change reader (WAL, binlog) sends what it decoded to the dispatcher
+/// once it holds this many bytes of changes (change_bytes) ...
+inline constexpr size_t change_feed_bytes = 1u << 20;
+/// ... or once the WAL reader's feed is this old: a feed carries many small
+/// transactions, since each costs a message, an answer and a thread
+/// wake-up, which under a steady load of small transactions was most of
+/// the CPU (the binlog reader sends whenever the server has nothing more
+/// read ahead).
+inline constexpr std::chrono::milliseconds change_feed_linger{3};
+/// Feeds a reader has sent and not yet seen answered: it reads its source
+/// again only below that (the dispatcher's flow control).
+inline constexpr size_t change_feeds_unanswered = 2;
+/// Bytes of changes a realtime run holds unwritten at most, in open batches
+/// and at the appliers: realtime memory whatever the burst. A batch is full
+/// at a quarter of it, so that wide rows make smaller writes.
+inline constexpr size_t realtime_memory_budget_bytes = 16u << 20;
+/// Batches handed to the appliers and not yet written, at most, before
+/// feeds wait (full batches still go out, up to twice that).
+inline constexpr size_t realtime_batches_in_flight = 8;
+/// How long an open batch may wait for more changes before an idle stream
+/// gets it: without it a light load writes one transaction per write, and
+/// the per-write cost (thread hops, a Redis round trip) is then most of the
+/// CPU. Bounds the latency it adds, on top of change_feed_linger.
+inline constexpr std::chrono::milliseconds realtime_linger{3};
+/// A change applier's write ends at the first transaction boundary past
+/// this many bytes of entries; it builds the next write ahead only while
+/// the writes at its writer hold less.
+inline constexpr size_t realtime_write_bytes = 4u << 20;
+/// Writes a change applier keeps at its writer at once.
+inline constexpr size_t realtime_writes_in_flight = 2;
+
 // -- Redis --------------------------------------------------------------------
+
+/// A write goes to the socket in pieces of about this size, so that the
+/// encoding buffer stays small (and in cache) however large the write.
+inline constexpr size_t redis_send_chunk_bytes = 256u << 10;
+/// What one read from the Redis socket takes at most.
+inline constexpr size_t redis_read_buffer_bytes = 64u << 10;
 
 /// How long a write sent with "more follows" waits for that next write
 /// before its replies are read anyway (a sender that stopped short).

@@ -98,8 +98,11 @@ uint64_t change_bytes(const row_change& c);
 struct source_txn {
   /// The ordered commit key: ordered like the transactions' commits across
   /// the whole change log, the same in every part, unique per transaction.
-  /// PostgreSQL: the commit LSN. A binlog: (file sequence number << 32) |
-  /// position of the transaction's end.
+  /// Known from the transaction's first part on, so a large transaction
+  /// can go out in parts. PostgreSQL: the commit LSN (pgoutput's Begin
+  /// carries it). A binlog: (file sequence number << 32) | position of the
+  /// transaction's first event (its GTID or BEGIN), since binlog order is
+  /// commit order; its end is only the release position.
   uint64_t commit = 0;
   /// transaction.id (the PostgreSQL xid as text, the GTID) and the commit
   /// time (source.ts_ms, milliseconds since the epoch).

@@ -129,9 +129,20 @@ void print_tuning() {
             << "snapshot_min_batch_bytes " << tuning::snapshot_min_batch_bytes << "\n"
             << "snapshot_reader_batches_in_flight " << tuning::snapshot_reader_batches_in_flight
             << "\n"
+            << "change_feed_bytes " << tuning::change_feed_bytes << "\n"
+            << "change_feed_linger_ms " << tuning::change_feed_linger.count() << "\n"
+            << "change_feeds_unanswered " << tuning::change_feeds_unanswered << "\n"
+            << "realtime_memory_budget_bytes " << tuning::realtime_memory_budget_bytes << "\n"
+            << "realtime_batch_bytes " << tuning::realtime_memory_budget_bytes / 4 << "\n"
+            << "realtime_batches_in_flight " << tuning::realtime_batches_in_flight << "\n"
+            << "realtime_linger_ms " << tuning::realtime_linger.count() << "\n"
+            << "realtime_write_bytes " << tuning::realtime_write_bytes << "\n"
+            << "realtime_writes_in_flight " << tuning::realtime_writes_in_flight << "\n"
             << "writer_linger_ms " << tuning::writer_linger.count() << "\n"
             << "redis_read_timeout_ms " << tuning::redis_read_timeout_ms << "\n"
-            << "redis_connect_timeout_ms " << tuning::redis_connect_timeout_ms << "\n";
+            << "redis_connect_timeout_ms " << tuning::redis_connect_timeout_ms << "\n"
+            << "redis_send_chunk_bytes " << tuning::redis_send_chunk_bytes << "\n"
+            << "redis_read_buffer_bytes " << tuning::redis_read_buffer_bytes << "\n";
 }
 
 int run(const std::vector<std::string>& args) {

@@ -14,6 +14,7 @@
 #include "actors/sink/redis_client.hpp"
 #include "actors/apply/envelope.hpp"
 #include "actors/control/checkpoint_math.hpp"
+#include "actors/tuning.hpp"
 #include "messages/source_facts.hpp"
 #include "conf/config.hpp"
 
@@ -46,9 +47,9 @@ struct change_applier_settings {
   /// write), and a next write is built ahead only while the writes at the
   /// writer hold less: entries exist only for the writes in flight, so a
   /// burst costs the memory of its rows, not of their messages.
-  size_t max_write_bytes = 4u << 20;
+  size_t max_write_bytes = tuning::realtime_write_bytes;
   /// Writes at the writer at once, at most.
-  size_t max_writes_in_flight = 2;
+  size_t max_writes_in_flight = tuning::realtime_writes_in_flight;
 };
 
 struct change_applier_state {

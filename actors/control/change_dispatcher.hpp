@@ -55,6 +55,7 @@
 #include "actors/actors.hpp"
 #include "actors/control/change_batcher.hpp"
 #include "actors/control/checkpoint_math.hpp"
+#include "actors/tuning.hpp"
 
 namespace trib {
 
@@ -62,7 +63,7 @@ namespace trib {
 /// in open batches and in batches at the appliers. Entries are built only
 /// for the write in flight of each stream, so this bounds realtime memory
 /// whatever the burst.
-constexpr uint64_t realtime_memory_budget_bytes = 16u << 20;
+constexpr uint64_t realtime_memory_budget_bytes = tuning::realtime_memory_budget_bytes;
 
 /// What a change dispatcher needs besides its appliers.
 struct change_dispatcher_settings {
@@ -73,7 +74,7 @@ struct change_dispatcher_settings {
   size_t txn_size_rows = 10000;
   /// Batches handed on but not yet written, at most, before feeds wait
   /// (full batches still go out, up to twice that).
-  size_t max_in_flight = 8;
+  size_t max_in_flight = tuning::realtime_batches_in_flight;
   /// Bytes unwritten at most before feeds wait; a batch is full at a
   /// quarter of it, so that wide rows make smaller writes.
   uint64_t max_unwritten_bytes = realtime_memory_budget_bytes;
@@ -82,7 +83,7 @@ struct change_dispatcher_settings {
   /// write, and the per-write cost (thread hops, a Redis round trip) is
   /// then most of the CPU. Bounds the latency it adds, on top of the
   /// reader's own gathering of a feed (the WAL reader's 3 ms).
-  std::chrono::milliseconds linger{3};
+  std::chrono::milliseconds linger = tuning::realtime_linger;
   /// applier realtime.skip-tables-on-failures: whether a table whose change
   /// cannot be written may stop while the others go on (stop_rules.hpp).
   bool skip_tables_on_failures = true;

@@ -6,6 +6,7 @@
 #include "actors/sink/redis_client.hpp"
 #include "actors/sink/resp_batch.hpp"
 #include "actors/sink/tls_transport.hpp"
+#include "actors/tuning.hpp"
 
 #include <charconv>
 #include <functional>
@@ -15,13 +16,6 @@ namespace trib {
 
 using detail::batch_encoder;
 
-namespace {
-
-/// A batch goes to the socket in pieces of about this size, so that the
-/// encoding buffer stays small (and in cache) however large the batch is.
-constexpr size_t send_chunk_bytes = 256 * 1024;
-
-}  // namespace
 
 // -- the client --------------------------------------------------------------
 
@@ -30,7 +24,7 @@ struct redis_client::impl {
   /// Encoding buffer, reused so that a steady flow of batches does not
   /// allocate once it reached its size.
   std::string out;
-  std::vector<char> in = std::vector<char>(64 * 1024);
+  std::vector<char> in = std::vector<char>(tuning::redis_read_buffer_bytes);
   std::unique_ptr<reply_reader> reader = std::make_unique<reply_reader>();
   /// Bytes received for the fast path of receive_write, from raw_pos on not
   /// consumed yet; handed to `reader` when a reply takes the full parser.
@@ -315,10 +309,10 @@ void redis_client::send_write(const write_batch& b) {
   batch_encoder enc{b};
   impl_->open(b.stream);
   auto& out = impl_->out;
-  out.reserve(send_chunk_bytes + 4096);
+  out.reserve(tuning::redis_send_chunk_bytes + 4096);
   for (size_t i = 0; i < b.entries.size(); ++i) {
     enc.entry(out, i);
-    if (out.size() >= send_chunk_bytes) impl_->send();
+    if (out.size() >= tuning::redis_send_chunk_bytes) impl_->send();
   }
   if (!b.encoded.empty()) {
     // Pre-encoded entries go to the socket as they are, without a copy.

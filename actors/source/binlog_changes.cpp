@@ -150,7 +150,7 @@ uint64_t binlog_changes::add(const binlog_event& e, change_feed& feed) {
     open_ = opened_now = true;
     begin_file_ = trx.file;
     begin_pos_ = trx.begin_pos;
-    commit_ = binlog::commit_key(begin_file_, begin_pos_);
+    commit_ = binlog::position_key(begin_file_, begin_pos_);
     gtid_ = trx.gtid;
     commit_ms_ = static_cast<int64_t>(ev.header.timestamp) * 1000;
     query_.clear();
@@ -186,13 +186,13 @@ uint64_t binlog_changes::add(const binlog_event& e, change_feed& feed) {
     const auto& trx = decoder_.transaction();
     begin_file_ = trx.file;
     begin_pos_ = trx.begin_pos;
-    commit_ = binlog::commit_key(begin_file_, begin_pos_);
+    commit_ = binlog::position_key(begin_file_, begin_pos_);
     gtid_ = trx.gtid;
     open_ = true;
   }
   if (open_ && decoder_.transaction().committed) {
     const auto& trx = decoder_.transaction();
-    end_group(binlog::commit_key(decoder_.file(), trx.end_pos), trx.commit_ts_ms, feed);
+    end_group(binlog::position_key(decoder_.file(), trx.end_pos), trx.commit_ts_ms, feed);
   }
   return bytes;
 }

@@ -4,7 +4,7 @@
 // every event its binlog_client returns and sends the parts it produces.
 //
 // - A transaction is a GTID (or BEGIN) ... XID/COMMIT group. Its commit key
-//   is the position of its first event (binlog::commit_key of file and
+//   is the position of its first event (binlog::position_key of file and
 //   offset): binlog order is commit order, so these keys order transactions
 //   as their commits, and unlike the end they are known when the first
 //   change is, so a large transaction can go out in parts. Its release

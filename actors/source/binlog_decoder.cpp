@@ -115,11 +115,12 @@ uint32_t file_sequence(const std::string& file) {
   return static_cast<uint32_t>(std::stoul(ext));
 }
 
-uint64_t commit_key(const std::string& file, uint64_t end_pos) {
-  return static_cast<uint64_t>(file_sequence(file)) << 32 | (end_pos & 0xffffffffu);
+uint64_t position_key(const std::string& file, uint64_t pos) {
+  return static_cast<uint64_t>(file_sequence(file)) << 32 | (pos & 0xffffffffu);
 }
 
-uint64_t transaction_facts::commit_key() const { return binlog::commit_key(file, end_pos); }
+uint64_t transaction_facts::commit_key() const { return position_key(file, begin_pos); }
+uint64_t transaction_facts::release_key() const { return position_key(file, end_pos); }
 
 std::vector<std::pair<size_t, size_t>> split_binlog_file(const std::string& bytes) {
   if (bytes.size() < 4 || bytes.compare(0, 4,

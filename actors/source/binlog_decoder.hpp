@@ -43,7 +43,8 @@
 //    ts_ms (transaction().commit_ts_ms once the XID is decoded, or the rows
 //    event's header.timestamp * 1000 before). transaction().commit_key() is
 //    the ordered commit key for checkpoints: binlog file sequence number
-//    << 32 | the end position of the transaction's commit event.
+//    << 32 | the position of the transaction's first event (GTID, else
+//    BEGIN); transaction().release_key() packs its end the same way.
 // 5. To resume by GTID, keep the position in binlog_gtid.hpp's types:
 //    mariadb_gtid_position::apply() each committed gtid_event (its text()
 //    is what @slave_connect_state takes); mysql_gtid_set::add() each
@@ -83,17 +84,26 @@ struct transaction_facts {
   uint64_t end_pos = 0;
   int64_t commit_ts_ms = 0;
 
-  /// file_sequence(file) << 32 | end_pos (valid once committed).
+  /// The transaction's ordered commit key: position_key(file, begin_pos).
+  /// Binlog order is commit order, so keys of first events order
+  /// transactions as their commits, and this one is known at the first
+  /// event, before the end (a large transaction goes out in parts).
   uint64_t commit_key() const;
+  /// Where a reader restarts after the transaction (valid once committed):
+  /// position_key(file, end_pos).
+  uint64_t release_key() const;
 };
 
 /// The number of a binlog file name ("mysql-bin.000042" -> 42); throws
 /// bad_data for a name without a numeric extension.
 uint32_t file_sequence(const std::string& file);
 
-/// The ordered commit key of a transaction ending at `end_pos` in `file`:
-/// file_sequence(file) << 32 | end_pos. Later commits have larger keys.
-uint64_t commit_key(const std::string& file, uint64_t end_pos);
+/// A binlog position packed into one ordered number: file_sequence(file)
+/// << 32 | pos. Later positions have larger keys, across files too (a
+/// ROTATE goes to a file with a larger number; max_binlog_size is at most
+/// 1 GiB, so an offset fits 32 bits). A transaction's commit key packs its
+/// first event's position, its release position its end.
+uint64_t position_key(const std::string& file, uint64_t pos);
 
 /// The events of a whole binlog file (magic "\xfebin" then events), as
 /// (offset, size) pairs; throws bad_data for a bad magic or a truncated

@@ -43,7 +43,7 @@ public:
   bool passed(const std::string& file, uint64_t pos) const;
 
 private:
-  /// Per table: its position, and that position as binlog::commit_key packs
+  /// Per table: its position, and that position as binlog::position_key packs
   /// it (file sequence number << 32 | offset), which orders positions.
   std::map<uint32_t, std::pair<source_position, uint64_t>> tables_;
 };

@@ -18,6 +18,7 @@
 #include "actors/source/binlog_changes.hpp"
 #include "actors/source/binlog_client.hpp"
 #include "actors/source/heartbeat.hpp"
+#include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
 namespace trib {
@@ -36,10 +37,10 @@ struct binlog_reader_settings {
   snapshot_handoff handoff;
   /// A feed goes to the dispatcher once it holds this many bytes of changes,
   /// and whenever the server has nothing more read ahead.
-  uint64_t max_feed_bytes = 1u << 20;
+  uint64_t max_feed_bytes = tuning::change_feed_bytes;
   /// Feeds sent and not yet answered, at most: the reader reads the binlog
   /// again only below that (the dispatcher's flow control).
-  size_t max_unanswered = 2;
+  size_t max_unanswered = tuning::change_feeds_unanswered;
   /// Set by a signal handler: send what was read, drain, answer, quit.
   const std::atomic<bool>* stop = nullptr;
   /// Appends a schema dump of `tables` (a DDL changed one of them).

@@ -19,6 +19,7 @@
 #include "actors/source/pg_replication.hpp"
 #include "actors/source/pgoutput.hpp"
 #include "actors/source/pg_relations.hpp"
+#include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
 namespace trib {
@@ -38,11 +39,11 @@ struct wal_reader_settings {
   /// (change_bytes), or once it is feed_linger old. The dispatcher's linger
   /// comes on top for a stream that is busy; the feed's keeps the number of
   /// feeds (and thread wake-ups) per second low under a steady load.
-  uint64_t max_feed_bytes = 1u << 20;
-  std::chrono::milliseconds feed_linger{3};
+  uint64_t max_feed_bytes = tuning::change_feed_bytes;
+  std::chrono::milliseconds feed_linger = tuning::change_feed_linger;
   /// Feeds sent and not yet answered, at most: the reader polls the slot
   /// again only below that (the dispatcher's flow control).
-  size_t max_unanswered = 2;
+  size_t max_unanswered = tuning::change_feeds_unanswered;
   /// Set by a signal handler: send what was read, drain, confirm, answer,
   /// quit.
   const std::atomic<bool>* stop = nullptr;

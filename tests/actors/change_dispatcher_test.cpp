@@ -274,6 +274,33 @@ TEST_F(change_dispatcher_test, a_table_alone_in_its_stream_stops_and_the_others_
   EXPECT_FALSE(asked_to_stop());
 }
 
+// The interleavings that could release past a stopped change: later
+// transactions written first by the other stream, one of no replicated
+// table (done at once), feeds after the stop, and the drain. The release
+// stays before the stopped transaction, and no release says idle (which
+// would let a reader release the source up to where it has read).
+TEST_F(change_dispatcher_test, nothing_releases_past_a_stopped_transaction_whatever_is_written_first) {
+  start();
+  send(feed({txn(100, {insert(0, 1)}), txn(200, {insert(1, 1)}), txn(300, {})}));
+  ASSERT_EQ(logs[1]->batches.size(), 1u);
+  ack(1, 0);
+  EXPECT_EQ(released(), 0u);
+  change_ack stop;
+  stop.stopped_commit = 100;
+  stop.stop_reason = "cannot write its change";
+  ack(0, 0, stop);
+  send(feed({txn(400, {insert(1, 2)}), txn(500, {})}));
+  ASSERT_EQ(logs[1]->batches.size(), 2u);
+  ack(1, 1);
+  caf::anon_send(reader, drain_atom::value);
+  sched.run();
+  ASSERT_TRUE(rlog->drained);
+  EXPECT_EQ(*rlog->drained, 0u);
+  EXPECT_EQ(released(), 0u);
+  for (const auto& r : rlog->releases) EXPECT_FALSE(r.idle) << "at feed " << r.feeds;
+  for (auto a : rlog->answers) EXPECT_EQ(a, 0u);
+}
+
 TEST_F(change_dispatcher_test, under_global_a_stopped_table_ends_the_run_at_the_drain) {
   start(true);
   send(feed({txn(100, {insert(0, 1), insert(1, 1)})}));

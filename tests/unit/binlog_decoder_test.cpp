@@ -245,7 +245,8 @@ TEST_F(captured_types, decodes_a_transaction_of_updates_a_key_update_and_deletes
   EXPECT_TRUE(xid->trx.committed);
   EXPECT_EQ(xid->trx.gtid, ev[3]->trx.gtid);
   EXPECT_EQ(xid->trx.end_pos, xid->ev.header.log_pos);
-  EXPECT_EQ(xid->trx.commit_key(), (uint64_t{6} << 32) | xid->ev.header.log_pos);
+  EXPECT_EQ(xid->trx.commit_key(), (uint64_t{6} << 32) | xid->trx.begin_pos);
+  EXPECT_EQ(xid->trx.release_key(), (uint64_t{6} << 32) | xid->ev.header.log_pos);
   EXPECT_EQ(xid->trx.file, "mysql-bin.000006");
   EXPECT_EQ(xid->trx.server_id, 1u);
   EXPECT_LT(xid->trx.begin_pos, ev[1]->ev.header.start_pos());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/source/binlog_cells.hpp"
+#include "actors/source/binlog_changes.hpp"
 #include "actors/source/binlog_cursor.hpp"
 #include "actors/source/binlog_decoder.hpp"
 #include "actors/source/binlog_json.hpp"
@@ -377,14 +378,68 @@ TEST(mysql_events, decodes_v2_rows_events_with_extra_data_and_json_columns) {
   EXPECT_TRUE(d.transaction().committed);
   EXPECT_EQ(d.transaction().gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:24");
   EXPECT_EQ(d.transaction().commit_ts_ms, 1704164646000);
-  EXPECT_EQ(d.transaction().commit_key(), (uint64_t{3} << 32) | 1400);
+  // The commit key is the first event's place, the release key the end's.
+  EXPECT_EQ(d.transaction().commit_key(),
+            (uint64_t{3} << 32) | (300 - 19 - 4 - gtid_body(1, sid, 24).size()));
+  EXPECT_EQ(d.transaction().release_key(), (uint64_t{3} << 32) | 1400);
 }
 
 TEST(mysql_events, commit_keys_order_across_files) {
-  EXPECT_LT(commit_key("binlog.000003", 4000000000u), commit_key("binlog.000004", 4));
+  EXPECT_LT(position_key("binlog.000003", 4000000000u), position_key("binlog.000004", 4));
   EXPECT_EQ(file_sequence("mysql-bin.000042"), 42u);
   EXPECT_THROW(file_sequence("mysql-bin"), error);
   EXPECT_THROW(file_sequence("mysql-bin.x1"), error);
+}
+
+// What the dispatcher and the checkpoints rely on: binlog_changes keys each
+// transaction by its first event, strictly growing across a ROTATE too, and
+// its release (its end) lies between its own commit key and the next one's.
+TEST(mysql_events, commit_keys_grow_strictly_across_a_rotate) {
+  binlog_changes changes({}, source_kind::mysql, heartbeat_config{}, snapshot_handoff{}, true);
+  change_feed feed;
+  auto add = [&](const std::string& bytes) {
+    binlog_event e;
+    e.data = bytes;
+    changes.add(e, feed);
+  };
+  auto begin = [](uint32_t at) {
+    return event(event_type::query,
+                 le(9, 4) + le(0, 4) + "\x04"s + le(0, 2) + le(0, 2) + "shop\0BEGIN"s, at);
+  };
+  // The dump's made-up ROTATE names the first file.
+  add(event(event_type::rotate, le(4, 8) + "binlog.000003"s, 0));
+  add(format_description());
+  add(event(event_type::mysql_gtid, gtid_body(1, sid, 30), 300));
+  add(begin(400));
+  add(event(event_type::xid, le(1, 8), 500));
+  add(event(event_type::mysql_gtid, gtid_body(1, sid, 31), 600));
+  add(begin(700));
+  add(event(event_type::xid, le(2, 8), 800));
+  // The file ends; the next starts again at small offsets.
+  add(event(event_type::rotate, le(4, 8) + "binlog.000004"s, 900));
+  add(format_description());
+  add(event(event_type::mysql_gtid, gtid_body(1, sid, 32), 200));
+  add(begin(300));
+  add(event(event_type::xid, le(3, 8), 400));
+
+  ASSERT_EQ(feed.txns.size(), 3u);
+  uint64_t gtid_size = 19 + gtid_body(1, sid, 30).size() + 4;
+  EXPECT_EQ(feed.txns[0].commit, (uint64_t{3} << 32) | (300 - gtid_size));
+  EXPECT_EQ(feed.txns[0].release, (uint64_t{3} << 32) | 500);
+  EXPECT_EQ(feed.txns[2].commit, (uint64_t{4} << 32) | (200 - gtid_size));
+  EXPECT_EQ(feed.txns[2].release, (uint64_t{4} << 32) | 400);
+  for (size_t i = 0; i < feed.txns.size(); ++i) {
+    EXPECT_TRUE(feed.txns[i].last);
+    EXPECT_LT(feed.txns[i].commit, feed.txns[i].release);
+    if (i == 0) continue;
+    EXPECT_LT(feed.txns[i - 1].commit, feed.txns[i].commit);
+    EXPECT_LE(feed.txns[i - 1].release, feed.txns[i].commit);
+  }
+  // A release names where to restart, in either file.
+  auto at = changes.position_of(feed.txns[1].release);
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(at->file, "binlog.000003");
+  EXPECT_EQ(at->pos, 800u);
 }
 
 }  // namespace

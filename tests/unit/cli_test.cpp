@@ -116,4 +116,24 @@ TEST(cli, print_tuning_names_every_constant_with_its_value) {
             std::string::npos) << out;
   EXPECT_NE(out.find("redis_read_timeout_ms " + std::to_string(tuning::redis_read_timeout_ms)),
             std::string::npos) << out;
+  // The realtime path's constants too, each once.
+  for (auto line : {"change_feed_bytes " + std::to_string(tuning::change_feed_bytes),
+                    "change_feed_linger_ms " + std::to_string(tuning::change_feed_linger.count()),
+                    "change_feeds_unanswered " + std::to_string(tuning::change_feeds_unanswered),
+                    "realtime_memory_budget_bytes " +
+                      std::to_string(tuning::realtime_memory_budget_bytes),
+                    "realtime_batch_bytes " +
+                      std::to_string(tuning::realtime_memory_budget_bytes / 4),
+                    "realtime_batches_in_flight " +
+                      std::to_string(tuning::realtime_batches_in_flight),
+                    "realtime_linger_ms " + std::to_string(tuning::realtime_linger.count()),
+                    "realtime_write_bytes " + std::to_string(tuning::realtime_write_bytes),
+                    "realtime_writes_in_flight " +
+                      std::to_string(tuning::realtime_writes_in_flight),
+                    "redis_send_chunk_bytes " + std::to_string(tuning::redis_send_chunk_bytes),
+                    "redis_read_buffer_bytes " + std::to_string(tuning::redis_read_buffer_bytes)}) {
+    auto at = out.find(line + "\n");
+    EXPECT_NE(at, std::string::npos) << line << " missing from\n" << out;
+    EXPECT_EQ(out.find(line + "\n", at + 1), std::string::npos) << line << " twice";
+  }
 }
