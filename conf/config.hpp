@@ -41,6 +41,9 @@ struct redis_config {
   int max_retries = 10;
   int retry_wait_duration_ms = 1000;
   ssl_config ssl;
+  /// Writers pause while Redis's used_memory is above this share (percent)
+  /// of its maxmemory; 0: never (docs/redis-limits.md).
+  int memory_threshold_percentage = 85;
 };
 
 /// Source connection file (`type: POSTGRESQL | MYSQL | MARIADB`).

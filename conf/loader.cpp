@@ -401,6 +401,7 @@ redis_config read_redis(const section& s) {
   s.read("max-connections", out.max_connections, 1);
   s.read("max-retries", out.max_retries, 0);
   s.read("retry-wait-duration-ms", out.retry_wait_duration_ms, 0);
+  s.read("memory-threshold-percentage", out.memory_threshold_percentage, 0, 100);
   if (auto v = s.get("ssl")) out.ssl = read_ssl(*v);
   if (out.host.empty()) s.at("host").fail("must not be empty");
   return out;
@@ -467,13 +468,19 @@ typed_connection read_connection(const document& doc) {
   size_t type = type_value->choice(connection_types);
   const std::vector<std::string> postgresql_keys{"database", "replication-slots", "publication"};
   const std::vector<std::string> mysql_keys{"slave-server-ids"};
+  const std::vector<std::string> redis_keys{"memory-threshold-percentage"};
   std::vector<std::string> keys = common_keys;
   std::map<std::string, std::string> elsewhere;
   if (type != 1)
     for (const auto& k : postgresql_keys) elsewhere[k] = "POSTGRESQL connections";
   if (type < 2)
     for (const auto& k : mysql_keys) elsewhere[k] = "MYSQL and MARIADB connections";
-  if (type == 0) return {read_redis(section(root, keys, elsewhere)), type_value->mark};
+  if (type != 0)
+    for (const auto& k : redis_keys) elsewhere[k] = "REDIS_STREAM connections";
+  if (type == 0) {
+    keys.insert(keys.end(), redis_keys.begin(), redis_keys.end());
+    return {read_redis(section(root, keys, elsewhere)), type_value->mark};
+  }
   if (type == 1) {
     keys.insert(keys.end(), postgresql_keys.begin(), postgresql_keys.end());
     return {read_source(section(root, keys, elsewhere), source_kind::postgresql), type_value->mark};

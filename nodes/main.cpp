@@ -131,7 +131,12 @@ void print_tuning() {
             << "\n"
             << "writer_linger_ms " << tuning::writer_linger.count() << "\n"
             << "redis_read_timeout_ms " << tuning::redis_read_timeout_ms << "\n"
-            << "redis_connect_timeout_ms " << tuning::redis_connect_timeout_ms << "\n";
+            << "redis_connect_timeout_ms " << tuning::redis_connect_timeout_ms << "\n"
+            << "redis_memory_headroom_share " << tuning::redis_memory_headroom_share << "\n"
+            << "redis_memory_check_interval_ms " << tuning::redis_memory_check_interval.count()
+            << "\n"
+            << "redis_memory_poll_interval_ms " << tuning::redis_memory_poll_interval.count()
+            << "\n";
 }
 
 int run(const std::vector<std::string>& args) {

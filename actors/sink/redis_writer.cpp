@@ -105,6 +105,65 @@ void connect(redis_writer_state& st) {
   }
 }
 
+// INFO memory's reading; nullopt (and no more readings) when the user may
+// not run INFO or the reply lacks the fields: writing on without the pause
+// is what Tributary did before it had one, so that is a warning, not a stop.
+std::optional<redis_memory> read_memory(redis_writer_state& st) {
+  auto r = st.client->command({"INFO", "memory"});
+  if (r.type == redis_reply::kind::error) {
+    auto code = classify_redis_error(r.str);
+    if (code != failure_code::auth) throw error(code, "redis refuses INFO memory: " + r.str);
+    log::warn("redis refuses INFO memory to the target user (" + r.str +
+              "); memory-threshold-percentage has no effect: grant +info to use it");
+    st.memory.disable();
+    return std::nullopt;
+  }
+  auto m = parse_info_memory(r.str);
+  if (!m) {
+    log::warn("redis's INFO memory has no used_memory or maxmemory; "
+              "memory-threshold-percentage has no effect");
+    st.memory.disable();
+  }
+  return m;
+}
+
+std::string megabytes(uint64_t bytes) {
+  return std::to_string((bytes + (1u << 19)) >> 20) + " MB";
+}
+
+// Memory backpressure: before `b` is sent, when a reading is due, and while
+// Redis is above the threshold, waits instead of sending a write that would
+// meet OOM. This actor is detached: only this connection's writes wait. The
+// replies of the write before must have been read (the connection is idle).
+void wait_for_memory(redis_writer_state& st, const write_batch& b) {
+  using clock = memory_gate::clock;
+  auto now = clock::now();
+  if (!st.memory.due(write_bytes(b), now)) return;
+  auto m = read_memory(st);
+  if (!m || !st.memory.over(*m, now)) return;
+  log::warn("pauses writing to " + b.stream + ": redis uses " + megabytes(m->used) +
+            " of its maxmemory " + megabytes(m->max) + ", above memory-threshold-percentage " +
+            std::to_string(st.memory.percentage()) + "%; resumes when it falls below " +
+            megabytes(st.memory.threshold(*m)));
+  struct paused {
+    paused() { metrics::set_memory_paused(true); }
+    ~paused() { metrics::set_memory_paused(false); }
+  } guard;
+  auto started = now;
+  auto counted = now;
+  do {
+    std::this_thread::sleep_for(tuning::redis_memory_poll_interval);
+    m = read_memory(st);
+    now = clock::now();
+    metrics::add_memory_paused(std::chrono::duration<double>(now - counted).count());
+    counted = now;
+  } while (m && st.memory.over(*m, now));
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
+  log::info("resumes writing to " + b.stream + " after " + std::to_string(waited.count()) +
+            " ms paused for redis memory" +
+            (m ? " (redis uses " + megabytes(m->used) + ")" : std::string()));
+}
+
 // HGET of a checkpoint field; nullopt when it does not exist.
 std::optional<std::string> read_checkpoint(redis_client& c, const write_batch& b) {
   auto r = command_or_throw(c, {"HGET", b.checkpoint_key, b.checkpoint_field});
@@ -160,6 +219,7 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check
       return write_ack{};
     }
   }
+  wait_for_memory(st, b);
   auto started = std::chrono::steady_clock::now();
   auto o = st.client->try_write_atomically(b, false);
   metrics::observe_redis_write(std::chrono::duration<double>(
@@ -307,6 +367,7 @@ void send(redis_writer_state& st, redis_writer_state::sent w) {
       st.checkpoint_key = b.checkpoint_key;
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
     }
+    wait_for_memory(st, b);
     st.on_wire->sent_at = std::chrono::steady_clock::now();
     st.client->send_write(b);
   } catch (const std::exception& e) {
@@ -323,6 +384,7 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
   self->state.target = std::move(target);
   self->state.policy = retry_policy_for(self->state.target);
   self->state.settings = settings;
+  self->state.memory = memory_gate(self->state.target.memory_threshold_percentage);
   if (!self->state.settings.fence) self->state.settings.fence = current_write_fence();
   return {
     [=](write_batch& b) -> caf::result<write_ack> {

@@ -12,6 +12,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/control/retry_policy.hpp"
+#include "actors/sink/memory_gate.hpp"
 #include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
@@ -51,6 +52,8 @@ struct redis_writer_state {
   /// or the checkpoint would move past rows that are not in the stream.
   std::set<std::string> failed_fields;
   redis_writer_settings settings;
+  /// When to read Redis's memory before a write (memory-threshold-percentage).
+  memory_gate memory;
   /// A write that is on the wire, its replies not read yet.
   struct sent {
     write_batch batch;
@@ -91,6 +94,12 @@ struct redis_writer_state {
 /// A write that fails for good makes the writes after it to the same
 /// checkpoint field fail unsent; one whose connection was lost is checked
 /// against its checkpoint before it is sent again.
+///
+/// Before a write, when memory_gate says a reading is due, the writer reads
+/// INFO memory; while used_memory is above memory-threshold-percentage of
+/// maxmemory it sends nothing and reads again every
+/// tuning::redis_memory_poll_interval (logged once per pause, the time
+/// counted in tributary_redis_memory_paused_seconds_total).
 redis_writer_actor::behavior_type
 redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
              redis_config target, redis_writer_settings settings);

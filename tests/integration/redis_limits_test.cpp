@@ -1,0 +1,126 @@
+// Redis's limits (issue 14, design section 11): a writer pauses while Redis
+// is near its maxmemory instead of collecting OOM replies, and resumes when
+// memory is freed, with the snapshot still delivered exactly once.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+
+#include "tests/integration/fixture.hpp"
+#include "tests/integration/private_redis.hpp"
+
+using namespace trib;
+using namespace trib::test;
+
+namespace {
+
+// A PostgreSQL table `big` of `rows` rows of about 250 bytes in `db`.
+void make_table(const std::string& db, long long rows) {
+  pg_fresh_database(db);
+  pg_exec(db, "CREATE TABLE big(id bigint PRIMARY KEY, note text);"
+              "INSERT INTO big SELECT g, 'row ' || g || repeat('x', 200) FROM generate_series(1, " +
+                std::to_string(rows) + ") g; ANALYZE big;");
+}
+
+// The files of one snapshot replication of `db` into the Redis of `dst_yaml`.
+struct setup {
+  std::string dir, src, dst, applier, filter, id;
+  std::vector<std::string> args() const {
+    return {"snapshot", src, dst, "--applier", applier, "--filter", filter,
+            "--id", id, "--data-dir", dir + "/data"};
+  }
+};
+
+setup make_setup(const std::string& name, const std::string& db, const std::string& dst_yaml,
+                 const std::string& applier_extra = "") {
+  setup s;
+  s.dir = fresh_dir("trib_limits_" + name);
+  s.id = "limits_" + name;
+  s.src = write_file(s.dir + "/src.yaml", pg_source(db));
+  s.dst = write_file(s.dir + "/redis.yaml", dst_yaml);
+  s.applier = write_file(s.dir + "/applier.yaml",
+                         "snapshot:\n  threads: 1\n  batch-size-rows: 1000\n"
+                         "message:\n  include-schema: false\n" + applier_extra);
+  s.filter = write_file(s.dir + "/filter.yaml",
+                        "allow:\n- catalog: " + db + "\n  schema: public\n  types: [TABLE]\n");
+  return s;
+}
+
+// A field of INFO's text ("" when absent).
+std::string info_field(redis_client& r, const std::string& section, const std::string& name) {
+  auto text = r.command({"INFO", section}).str;
+  auto at = text.find("\n" + name + ":");
+  if (at == std::string::npos) return "";
+  at += name.size() + 2;
+  return text.substr(at, text.find('\r', at) - at);
+}
+
+// Distinct keys of a stream's entries, and its entry count.
+std::pair<size_t, size_t> keys_and_entries(redis_client& r, const std::string& stream) {
+  std::set<std::string> keys;
+  auto entries = read_stream(r, stream);
+  for (const auto& e : entries) keys.insert(e.key);
+  return {keys.size(), entries.size()};
+}
+
+}  // namespace
+
+TEST(redis_memory, a_snapshot_pauses_near_maxmemory_and_completes_once_memory_is_freed) {
+  constexpr long long rows = 50000;  // about 20 MB in the stream
+  make_table("trib_limits_mem", rows);
+  private_redis server({"--maxmemory", "64mb", "--maxmemory-policy", "noeviction"});
+  auto& r = server.client();
+  // Ballast up to 24 MB: the snapshot's 20 MB cross the 50% threshold (32
+  // MB) part way, and stay far below maxmemory (no OOM possible yet).
+  const std::string mb(1u << 20, 'b');
+  int ballast = 0;
+  while (std::stoull(info_field(r, "memory", "used_memory")) < (24ull << 20))
+    ASSERT_EQ(r.command({"SET", "ballast_" + std::to_string(ballast++), mb}).str, "OK");
+  auto s = make_setup("mem", "trib_limits_mem",
+                      server.conn_yaml() + "memory-threshold-percentage: 50\n");
+  const std::string stream = "trib_limits_mem_public_big";
+
+  child_process run(s.args(), s.dir + "/run.log");
+  ASSERT_TRUE(wait_until(
+    [&] {
+      return !run.running() ||
+             read_text(s.dir + "/run.log").find("pauses writing to " + stream) !=
+               std::string::npos;
+    },
+    std::chrono::seconds(120)))
+    << read_text(s.dir + "/run.log");
+  ASSERT_TRUE(run.running()) << "the snapshot ended without pausing: "
+                             << read_text(s.dir + "/run.log");
+  // Paused for real, part way: Redis is above the threshold, part of the
+  // table is in.
+  EXPECT_GT(std::stoull(info_field(r, "memory", "used_memory")), 32ull << 20);
+  auto in = stream_length(r, stream);
+  EXPECT_GT(in, 0);
+  EXPECT_LT(in, rows);
+  auto log = read_text(s.dir + "/run.log");
+  EXPECT_NE(log.find("memory-threshold-percentage 50%"), std::string::npos) << log;
+  // It stays paused: the writer reads INFO again and again (counted by
+  // Redis, less this test's own INFO calls), and writes nothing meanwhile.
+  auto info_calls = [&] {
+    auto v = info_field(r, "commandstats", "cmdstat_info");
+    return std::stoll(v.substr(6, v.find(',') - 6));  // "calls=N,..."
+  };
+  long long mine = 1, before = info_calls();
+  ASSERT_TRUE(wait_until([&] { return info_calls() - before - ++mine >= 5; },
+                         std::chrono::seconds(30)));
+  EXPECT_EQ(stream_length(r, stream), in);
+  EXPECT_EQ(read_text(s.dir + "/run.log").find("resumes writing"), std::string::npos);
+
+  for (int i = 0; i < ballast; ++i) r.command({"DEL", "ballast_" + std::to_string(i)});
+  EXPECT_EQ(run.wait(), 0) << read_text(s.dir + "/run.log");
+  log = read_text(s.dir + "/run.log");
+  EXPECT_NE(log.find("resumes writing to " + stream), std::string::npos) << log;
+  // Every row once, and no write was ever refused for memory.
+  auto [keys, entries] = keys_and_entries(r, stream);
+  EXPECT_EQ(keys, size_t(rows));
+  EXPECT_EQ(entries, size_t(rows));
+  EXPECT_EQ(info_field(r, "errorstats", "errorstat_OOM"), "") << "an OOM reply was met";
+  EXPECT_EQ(log.find("OOM"), std::string::npos) << log;
+}
