@@ -93,25 +93,32 @@ TEST(redis_memory, a_snapshot_pauses_near_maxmemory_and_completes_once_memory_is
     << read_text(s.dir + "/run.log");
   ASSERT_TRUE(run.running()) << "the snapshot ended without pausing: "
                              << read_text(s.dir + "/run.log");
-  // Paused for real, part way: Redis is above the threshold, part of the
-  // table is in.
-  EXPECT_GT(std::stoull(info_field(r, "memory", "used_memory")), 32ull << 20);
-  auto in = stream_length(r, stream);
-  EXPECT_GT(in, 0);
-  EXPECT_LT(in, rows);
   auto log = read_text(s.dir + "/run.log");
   EXPECT_NE(log.find("memory-threshold-percentage 50%"), std::string::npos) << log;
+  // The writer paused right at the threshold, where Redis's own buffers can
+  // tip used_memory either way; 8 MB more (still far below maxmemory) keep
+  // it above.
+  for (int i = 0; i < 8; ++i)
+    ASSERT_EQ(r.command({"SET", "ballast_" + std::to_string(ballast++), mb}).str, "OK");
   // It stays paused: the writer reads INFO again and again (counted by
   // Redis, less this test's own INFO calls), and writes nothing meanwhile.
   auto info_calls = [&] {
     auto v = info_field(r, "commandstats", "cmdstat_info");
     return std::stoll(v.substr(6, v.find(',') - 6));  // "calls=N,..."
   };
-  long long mine = 1, before = info_calls();
-  ASSERT_TRUE(wait_until([&] { return info_calls() - before - ++mine >= 5; },
-                         std::chrono::seconds(30)));
-  EXPECT_EQ(stream_length(r, stream), in);
-  EXPECT_EQ(read_text(s.dir + "/run.log").find("resumes writing"), std::string::npos);
+  auto writer_reads = [&](long long n) {
+    long long mine = 1, before = info_calls();
+    return wait_until([&] { return info_calls() - before - ++mine >= n; },
+                      std::chrono::seconds(30));
+  };
+  ASSERT_TRUE(writer_reads(2));
+  auto in = stream_length(r, stream);
+  EXPECT_GT(in, 0);
+  EXPECT_LT(in, rows);
+  ASSERT_TRUE(writer_reads(5));
+  EXPECT_EQ(stream_length(r, stream), in) << "wrote while above the threshold";
+  EXPECT_GT(std::stoull(info_field(r, "memory", "used_memory")), 32ull << 20);
+  ASSERT_TRUE(run.running());
 
   for (int i = 0; i < ballast; ++i) r.command({"DEL", "ballast_" + std::to_string(i)});
   EXPECT_EQ(run.wait(), 0) << read_text(s.dir + "/run.log");
