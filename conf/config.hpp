@@ -113,6 +113,15 @@ enum class op_codes { debezium, verbose };
 enum class decimal_handling { string, precise, dbl };
 enum class name_delimiter { underscore, dot };
 enum class convert_case { keep, lower, upper };
+/// Applier `trim` (docs/redis-limits.md).
+enum class trim_mode { never, approximate, acked };
+
+/// Applier `stream-max-length` and `trim`: how a table stream is kept short.
+struct stream_trim_config {
+  /// 0: no length given (then trim must be NEVER).
+  uint64_t max_length = 0;
+  trim_mode mode = trim_mode::never;
+};
 
 struct message_config {
   op_codes codes = op_codes::debezium;
@@ -139,6 +148,7 @@ struct applier_config {
   } realtime;
   bool split_stream = true;
   message_config message;
+  stream_trim_config trim;
 };
 
 /// One table of a filter: allowed columns (empty = all) and a row condition.

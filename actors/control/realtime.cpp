@@ -326,8 +326,10 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
     1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
                          static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
   std::vector<redis_writer_actor> writer_pool;
+  redis_writer_settings writer_settings;
+  writer_settings.trim = opts.applier.trim;
   for (size_t w = 0; w < writers; ++w)
-    writer_pool.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, redis_writer_settings{}));
+    writer_pool.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, writer_settings));
   std::vector<change_applier_actor> appliers;
   for (size_t i = 0; i < streams; ++i) {
     change_applier_settings as;

@@ -9,6 +9,7 @@
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
+#include "actors/sink/stream_trim.hpp"
 
 namespace trib {
 
@@ -234,6 +235,55 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check
   throw error(o.error->code, o.error->what + " (undone: the batch is not in the stream)");
 }
 
+// One trim of `stream` (see redis_writer in the header).
+void trim(redis_writer_state& st, const std::string& stream) {
+  const auto& cfg = st.settings.trim;
+  auto& c = *st.client;
+  std::string n = std::to_string(cfg.max_length);
+  if (cfg.mode == trim_mode::approximate) {
+    command_or_throw(c, {"XTRIM", stream, "MAXLEN", "~", n});
+    return;
+  }
+  if (command_or_throw(c, {"XLEN", stream}).integer <= static_cast<long long>(cfg.max_length))
+    return;
+  auto groups = parse_xinfo_groups(command_or_throw(c, {"XINFO", "GROUPS", stream}));
+  // No group: nobody is known to have read anything.
+  if (groups.empty()) return;
+  for (auto& g : groups)
+    if (g.pending > 0)
+      g.oldest_pending = parse_xpending_oldest(command_or_throw(c, {"XPENDING", stream, g.name}));
+  // A group created or set back after these reads can only ask for entries
+  // a trim a moment later would have taken just the same.
+  if (auto point = acked_trim_point(groups))
+    command_or_throw(c, {"XTRIM", stream, "MINID", "~", point->str()});
+}
+
+// After a commit of `added` entries to `stream` (the connection idle):
+// trims the stream when due. Not while the lease is not this run's: another
+// run may own the streams now.
+void trim_after(redis_writer_state& st, const std::string& stream, uint64_t added) {
+  if (st.settings.trim.mode == trim_mode::never) return;
+  auto& since = st.untrimmed[stream];
+  since += added;
+  if (!trim_due(st.settings.trim, since) || !st.client) return;
+  try {
+    check_fence(st);
+    trim(st, stream);
+    since = 0;
+  } catch (const error& e) {
+    if (e.code() == failure_code::auth) {
+      log::error("cannot trim " + stream + ", and stops trimming: " + e.what());
+      st.settings.trim.mode = trim_mode::never;
+    } else {
+      log::warn("cannot trim " + stream + " (tries again after a later write): " + e.what());
+      if (!st.client->usable()) st.client.reset();
+    }
+  } catch (const std::exception& e) {
+    log::warn("cannot trim " + stream + " (tries again after a later write): " + e.what());
+    st.client.reset();
+  }
+}
+
 // The refusal for a write whose field already failed, if it did.
 std::optional<failure> refusal(const redis_writer_state& st, const write_batch& b) {
   if (b.checkpoint_key.empty() || st.failed_fields.count(b.checkpoint_field) == 0)
@@ -253,6 +303,9 @@ std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write
     try {
       auto ack = attempt_write(st, b, check_first || failures > 0);
       metrics::add_batch("committed");
+      // An ack without entries may be a write found committed before: its
+      // entries are unknown, so count the batch's.
+      trim_after(st, b.stream, ack.entries > 0 ? ack.entries : b.size());
       return ack;
     } catch (const error& e) {
       f = e.to_failure();
@@ -345,7 +398,9 @@ void settle(redis_writer_state& st) {
     st.committed[s.batch.checkpoint_field] = s.batch.checkpoint_value;
   metrics::add_batch("committed");
   s.promise.deliver(write_ack{o.added, std::move(o.last_id)});
+  auto stream = std::move(s.batch.stream);
   st.on_wire.reset();
+  trim_after(st, stream, o.added);
 }
 
 // Puts a write on the wire. Its MULTI must be answered before its entries

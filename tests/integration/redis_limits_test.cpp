@@ -131,3 +131,26 @@ TEST(redis_memory, a_snapshot_pauses_near_maxmemory_and_completes_once_memory_is
   EXPECT_EQ(info_field(r, "errorstats", "errorstat_OOM"), "") << "an OOM reply was met";
   EXPECT_EQ(log.find("OOM"), std::string::npos) << log;
 }
+
+// The applier's keys reach the writers of a snapshot run: the stream ends
+// near stream-max-length with the table's last rows (tests/integration/
+// stream_trim_test.cpp checks the trimming itself, with consumer groups).
+TEST(redis_trim, a_snapshot_with_approximate_trimming_keeps_about_stream_max_length) {
+  constexpr long long rows = 20000;
+  make_table("trib_limits_trim", rows);
+  private_redis server;
+  auto s = make_setup("trim", "trib_limits_trim", server.conn_yaml(),
+                      "stream-max-length: 1000\ntrim: APPROXIMATE\n");
+  const std::string stream = "trib_limits_trim_public_big";
+  child_process run(s.args(), s.dir + "/run.log");
+  ASSERT_EQ(run.wait(), 0) << read_text(s.dir + "/run.log");
+  auto& r = server.client();
+  auto kept = stream_length(r, stream);
+  // At least N; at most N, a tenth more, one write (512 KB, under 2,500 of
+  // these rows) and one stream node (100 entries).
+  EXPECT_GE(kept, 1000);
+  EXPECT_LE(kept, 1000 + 100 + 2500 + 100);
+  // Every row was written: the checkpoint counts them all.
+  auto ckpt = r.command({"HGET", "replicate_io_checkpoint_default_" + s.id, stream}).str;
+  EXPECT_NE(ckpt.find("\"rows\":" + std::to_string(rows)), std::string::npos) << ckpt;
+}

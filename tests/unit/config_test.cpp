@@ -200,6 +200,25 @@ TEST_F(config_test, memory_threshold_percentage_is_a_share_of_maxmemory) {
                 "REDIS_STREAM connections)");
 }
 
+TEST_F(config_test, trimming_takes_a_length_and_a_mode) {
+  auto a = load_applier(write(""));
+  EXPECT_EQ(a.trim.mode, trim_mode::never);
+  EXPECT_EQ(a.trim.max_length, 0u);
+  a = load_applier(write("stream-max-length: 1000\ntrim: approximate\n"));
+  EXPECT_EQ(a.trim.mode, trim_mode::approximate);
+  EXPECT_EQ(a.trim.max_length, 1000u);
+  EXPECT_EQ(load_applier(write("stream-max-length: 5\ntrim: ACKED\n")).trim.mode,
+            trim_mode::acked);
+  auto f = write("trim: ACKED\n");
+  EXPECT_EQ(error_of([&] { load_applier(f); }),
+            f + ":1:7: trim: trimming needs stream-max-length: N (the entries a stream keeps)");
+  auto g = write("stream-max-length: 0\ntrim: ACKED\n");
+  EXPECT_EQ(error_of([&] { load_applier(g); }),
+            g + ":1:20: stream-max-length: 0 is out of range: must be at least 1");
+  auto h = write("stream-max-length: 10\ntrim: SOMETIMES\n");
+  EXPECT_NE(error_of([&] { load_applier(h); }).find("trim"), std::string::npos);
+}
+
 TEST_F(config_test, source_ports_default_by_database) {
   EXPECT_EQ(load_source(write("type: POSTGRESQL\ndatabase: d\n")).port, 5432);
   EXPECT_EQ(load_source(write("type: mariadb\n")).port, 3306);
