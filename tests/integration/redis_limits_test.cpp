@@ -154,3 +154,26 @@ TEST(redis_trim, a_snapshot_with_approximate_trimming_keeps_about_stream_max_len
   auto ckpt = r.command({"HGET", "replicate_io_checkpoint_default_" + s.id, stream}).str;
   EXPECT_NE(ckpt.find("\"rows\":" + std::to_string(rows)), std::string::npos) << ckpt;
 }
+
+// A target user who may not run INFO: one warning, and the snapshot is
+// written without the pause.
+TEST(redis_memory, a_user_without_info_writes_on_with_a_warning) {
+  constexpr long long rows = 5000;
+  make_table("trib_limits_noinfo", rows);
+  private_redis server({"--maxmemory", "64mb"});
+  auto& r = server.client();
+  ASSERT_EQ(r.command({"ACL", "SETUSER", "noinfo", "reset", "on", ">pw", "~*", "&*", "+@all",
+                       "-info"})
+              .str,
+            "OK");
+  auto s = make_setup("noinfo", "trib_limits_noinfo",
+                      server.conn_yaml() + "username: noinfo\npassword: pw\n");
+  child_process run(s.args(), s.dir + "/run.log");
+  ASSERT_EQ(run.wait(), 0) << read_text(s.dir + "/run.log");
+  auto log = read_text(s.dir + "/run.log");
+  auto warning = log.find("redis refuses INFO memory to the target user");
+  EXPECT_NE(warning, std::string::npos) << log;
+  EXPECT_EQ(log.find("redis refuses INFO memory", warning + 1), std::string::npos)
+    << "warned more than once: " << log;
+  EXPECT_EQ(stream_length(r, "trib_limits_noinfo_public_big"), rows);
+}
