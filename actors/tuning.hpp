@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace trib::tuning {
 
@@ -81,5 +82,13 @@ inline constexpr std::chrono::milliseconds writer_linger{20};
 inline constexpr int redis_read_timeout_ms = 30000;
 /// How long connecting to Redis (TCP handshake) may take.
 inline constexpr int redis_connect_timeout_ms = 5000;
+/// Memory backpressure (memory-threshold-percentage): a writer reads INFO
+/// memory again once it has written this share (1/N) of the room left below
+/// the threshold -- so near it, it reads often, and far below, rarely --
+/// and at least this often, since other writers and clients fill Redis too.
+inline constexpr uint64_t redis_memory_headroom_share = 4;
+inline constexpr std::chrono::milliseconds redis_memory_check_interval{1000};
+/// While paused above the threshold, how often a writer reads it again.
+inline constexpr std::chrono::milliseconds redis_memory_poll_interval{100};
 
 }  // namespace trib::tuning

@@ -41,6 +41,9 @@ struct redis_config {
   int max_retries = 10;
   int retry_wait_duration_ms = 1000;
   ssl_config ssl;
+  /// Writers pause while Redis's used_memory is above this share (percent)
+  /// of its maxmemory; 0: never (docs/redis-limits.md).
+  int memory_threshold_percentage = 85;
 };
 
 /// Source connection file (`type: POSTGRESQL | MYSQL | MARIADB`).
@@ -110,6 +113,15 @@ enum class op_codes { debezium, verbose };
 enum class decimal_handling { string, precise, dbl };
 enum class name_delimiter { underscore, dot };
 enum class convert_case { keep, lower, upper };
+/// Applier `trim` (docs/redis-limits.md).
+enum class trim_mode { never, approximate, acked };
+
+/// Applier `stream-max-length` and `trim`: how a table stream is kept short.
+struct stream_trim_config {
+  /// 0: no length given (then trim must be NEVER).
+  uint64_t max_length = 0;
+  trim_mode mode = trim_mode::never;
+};
 
 struct message_config {
   op_codes codes = op_codes::debezium;
@@ -136,6 +148,7 @@ struct applier_config {
   } realtime;
   bool split_stream = true;
   message_config message;
+  stream_trim_config trim;
 };
 
 /// One table of a filter: allowed columns (empty = all) and a row condition.

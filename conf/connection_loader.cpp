@@ -84,6 +84,7 @@ redis_config read_redis(const section& s) {
   s.read("max-connections", out.max_connections, 1);
   s.read("max-retries", out.max_retries, 0);
   s.read("retry-wait-duration-ms", out.retry_wait_duration_ms, 0);
+  s.read("memory-threshold-percentage", out.memory_threshold_percentage, 0, 100);
   if (auto v = s.get("ssl")) out.ssl = read_ssl(*v, file_kinds[0]);
   if (out.host.empty()) s.at("host").fail("must not be empty");
   return out;
@@ -149,7 +150,8 @@ typed_connection read_connection(const document& doc) {
   std::map<std::string, std::string> elsewhere;
   const std::pair<const char*, const char*> others[] = {
     {"PostgreSQL connection", "POSTGRESQL connections"},
-    {"MySQL and MariaDB connection", "MYSQL and MARIADB connections"}};
+    {"MySQL and MariaDB connection", "MYSQL and MARIADB connections"},
+    {"Target connection", "REDIS_STREAM connections"}};
   for (const auto& [kind, where] : others)
     for (const auto& k : keys_under(kind, ""))
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) elsewhere.emplace(k, where);

@@ -32,7 +32,7 @@ std::vector<std::string> connection(std::vector<std::string> own) {
 
 const std::vector<file_keys>& accepted_keys() {
   static const std::vector<file_keys> table{
-    {"Target connection", connection({})},
+    {"Target connection", connection({"memory-threshold-percentage"})},
     {"PostgreSQL connection", connection({"database", "replication-slots", "publication"})},
     {"MySQL and MariaDB connection", connection({"slave-server-ids"})},
     {"Extractor",
@@ -50,7 +50,8 @@ const std::vector<file_keys>& accepted_keys() {
       "snapshot.log-row-level-errors", "snapshot.skip-tables-on-failures", "realtime.threads",
       "realtime.replay-consistency", "realtime.txn-size-rows", "realtime.batch-size-rows",
       "realtime.skip-tables-on-failures", "split-stream", "message.op-codes",
-      "message.include-schema", "message.decimal-handling", "message.connector-name"}},
+      "message.include-schema", "message.decimal-handling", "message.connector-name",
+      "stream-max-length", "trim"}},
     {"Filter",
      {"allow[].catalog", "allow[].schema", "allow[].types", "allow[].allow.<table>.allow",
       "allow[].allow.<table>.conditions"}},

@@ -112,6 +112,13 @@ applier_config read_applier(const document& doc) {
            {decimal_handling::string, decimal_handling::precise, decimal_handling::dbl});
   msg.read("connector-name", out.message.connector_name);
   if (out.message.connector_name.empty()) msg.at("connector-name").fail("must not be empty");
+
+  if (auto n = root.get("stream-max-length"))
+    out.trim.max_length = static_cast<uint64_t>(n->integer(1, LLONG_MAX));
+  root.read("trim", out.trim.mode, {"NEVER", "APPROXIMATE", "ACKED"},
+            {trim_mode::never, trim_mode::approximate, trim_mode::acked});
+  if (out.trim.mode != trim_mode::never && out.trim.max_length == 0)
+    root.at("trim").fail("trimming needs stream-max-length: N (the entries a stream keeps)");
   return out;
 }
 

@@ -142,7 +142,12 @@ void print_tuning() {
             << "redis_read_timeout_ms " << tuning::redis_read_timeout_ms << "\n"
             << "redis_connect_timeout_ms " << tuning::redis_connect_timeout_ms << "\n"
             << "redis_send_chunk_bytes " << tuning::redis_send_chunk_bytes << "\n"
-            << "redis_read_buffer_bytes " << tuning::redis_read_buffer_bytes << "\n";
+            << "redis_read_buffer_bytes " << tuning::redis_read_buffer_bytes << "\n"
+            << "redis_memory_headroom_share " << tuning::redis_memory_headroom_share << "\n"
+            << "redis_memory_check_interval_ms " << tuning::redis_memory_check_interval.count()
+            << "\n"
+            << "redis_memory_poll_interval_ms " << tuning::redis_memory_poll_interval.count()
+            << "\n";
 }
 
 int run(const std::vector<std::string>& args) {

@@ -9,6 +9,11 @@ export TRIB_PG_PORT="${TRIB_PG_PORT:-55432}"
 export TRIB_MARIADB_PORT="${TRIB_MARIADB_PORT:-53306}"
 export TRIB_REDIS_PORT="${TRIB_REDIS_PORT:-56379}"
 export TRIB_REDIS_TLS_PORT="${TRIB_REDIS_TLS_PORT:-56380}"
+# The Redis Cluster of `ops/servers.sh cluster-start` (not started by
+# `start`): six nodes on TRIB_REDIS_CLUSTER_PORT and the five ports after it,
+# their cluster bus 100 ports higher. Derived from TRIB_REDIS_PORT so that a
+# checkout on other ports gets a cluster on other ports too.
+export TRIB_REDIS_CLUSTER_PORT="${TRIB_REDIS_CLUSTER_PORT:-$((TRIB_REDIS_PORT + 600))}"
 
 # Server binaries and the derived paths clients need (sockets, certificates).
 export TRIB_PG_BIN="${TRIB_PG_BIN:-/usr/lib/postgresql/15/bin}"

@@ -5,8 +5,12 @@
 #
 #   ops/servers.sh start          initialise on first use, start what is not running
 #   ops/servers.sh status         one line per server; exit 0 only if all answer
-#   ops/servers.sh stop [--clean] stop what this script started; --clean also
-#                                 deletes $TRIB_RUN_DIR
+#   ops/servers.sh stop [--clean] stop what this script started (the cluster
+#                                 too); --clean also deletes $TRIB_RUN_DIR
+#   ops/servers.sh cluster-start  a Redis Cluster of three masters with one
+#                                 replica each ($TRIB_REDIS_CLUSTER_PORT and
+#                                 the five ports after it); not part of start
+#   ops/servers.sh cluster-stop   stop the cluster's nodes
 #
 # start and stop must run as root: PostgreSQL is run as user postgres through
 # runuser, MariaDB and Redis as root. Every server runs in its own session
@@ -44,6 +48,7 @@ RTLS_DIR="$RUN/redis-tls"
 RTLS_PID="$RUN/redis-tls.pid"
 RTLS_LOG="$RUN/redis-tls.log"
 TLS="$TRIB_TLS_DIR"
+CLUSTER_DIR="$RUN/redis-cluster"       # one directory per node, named by port
 
 SRC_USER="$TRIB_SOURCE_USER"
 SRC_PW="$TRIB_SOURCE_PASSWORD"
@@ -63,7 +68,7 @@ running() {
 # Prints the pid recorded in pidfile $1 if that process is running and is
 # named $2, with no output and status 1 otherwise; a recycled pid of some
 # other program does not count as ours.
-pidfile_pid() { [[ -s $1 ]] && head -n1 "$1" | tr -dc '0-9'; }
+pidfile_pid() { [[ -s $1 ]] && head -n1 "$1" 2>/dev/null | tr -dc '0-9'; }
 live_pid() {
   local file=$1 name=$2 pid
   pid=$(pidfile_pid "$file") && [[ -n $pid ]] || return 1
@@ -317,6 +322,81 @@ redis_tls_ping() {
         -h 127.0.0.1 -p "$TRIB_REDIS_TLS_PORT" ping 2>/dev/null)" == PONG ]]
 }
 
+# ---------------------------------------------------------------- Redis Cluster
+
+cluster_ports() { local i; for i in 0 1 2 3 4 5; do echo $((TRIB_REDIS_CLUSTER_PORT + i)); done; }
+cluster_bus_port() { echo $(($1 + 100)); }
+node_ping() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]; }
+node_info() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r'; }
+
+# Every node answers and sees the cluster whole: state ok, six nodes known.
+cluster_ok() {
+  local port info
+  for port in $(cluster_ports); do
+    info=$(node_info "$port")
+    grep -qx 'cluster_state:ok' <<< "$info" || return 1
+    grep -qx 'cluster_known_nodes:6' <<< "$info" || return 1
+  done
+}
+
+cluster_start() {
+  command -v redis-server >/dev/null || die "redis-server not found: run ops/install.sh"
+  local port dir pid bus started=0
+  (( TRIB_REDIS_CLUSTER_PORT + 105 <= 65535 )) \
+    || die "TRIB_REDIS_CLUSTER_PORT=$TRIB_REDIS_CLUSTER_PORT leaves no room for six nodes and their bus ports (+100)"
+  for port in $(cluster_ports); do
+    live_pid "$CLUSTER_DIR/$port/redis.pid" redis-server >/dev/null && continue
+    require_free_port "$port" "redis cluster node"
+    require_free_port "$(cluster_bus_port "$port")" "redis cluster bus"
+  done
+  mapfile -d '' args < <(redis_acl_args)
+  for port in $(cluster_ports); do
+    dir="$CLUSTER_DIR/$port"
+    if pid=$(live_pid "$dir/redis.pid" redis-server); then
+      log "redis cluster node already running (pid $pid, port $port)"; continue
+    fi
+    mkdir -p "$dir"; rm -f "$dir/redis.pid"
+    # No persistence, as the single server: a node started again comes back
+    # empty (its nodes.conf keeps its place in the cluster).
+    setsid redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
+      --cluster-enabled yes --cluster-port "$(cluster_bus_port "$port")" \
+      --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
+      --save '' --appendonly no --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+      "${args[@]}" < /dev/null > "$dir/launch.log" 2>&1 9>&- &
+    echo "$!" > "$dir/redis.pid"
+    started=1
+  done
+  for port in $(cluster_ports); do
+    wait_ready "redis cluster node on port $port" "$CLUSTER_DIR/$port/redis.log" \
+      "$CLUSTER_DIR/$port/redis.pid" node_ping "$port"
+  done
+  # A node that knows only itself was never joined: create the cluster. Nodes
+  # that were (started again with their nodes.conf) find each other.
+  if grep -qx 'cluster_known_nodes:1' <<< "$(node_info "$TRIB_REDIS_CLUSTER_PORT")"; then
+    local addrs=()
+    for port in $(cluster_ports); do addrs+=("127.0.0.1:$port"); done
+    redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes \
+      > "$CLUSTER_DIR/create.log" 2>&1 \
+      || { tail -n 20 "$CLUSTER_DIR/create.log" >&2; die "redis-cli --cluster create failed (log: $CLUSTER_DIR/create.log)"; }
+  fi
+  wait_ready "redis cluster on ports $TRIB_REDIS_CLUSTER_PORT-$((TRIB_REDIS_CLUSTER_PORT + 5))" \
+    "$CLUSTER_DIR/$TRIB_REDIS_CLUSTER_PORT/redis.log" /dev/null cluster_ok
+  (( started )) && log "redis cluster up: three masters, one replica each, ports $TRIB_REDIS_CLUSTER_PORT-$((TRIB_REDIS_CLUSTER_PORT + 5))"
+  return 0
+}
+
+cluster_stop() {
+  local port pid file
+  for port in $(cluster_ports); do
+    file="$CLUSTER_DIR/$port/redis.pid"
+    if pid=$(live_pid "$file" redis-server); then
+      kill -TERM "$pid"
+      wait_gone "$file" redis-server "redis cluster node $port"
+      log "stopped redis cluster node $port (pid $pid)"
+    fi
+  done
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_start() {
@@ -368,6 +448,12 @@ cmd_status() {
     mariadb-admin --no-defaults --socket="$MY_SOCK" -uroot ping
   show redis "$TRIB_REDIS_PORT" "$REDIS_PID" redis-server redis_ping
   show redis-tls "$TRIB_REDIS_TLS_PORT" "$RTLS_PID" redis-server redis_tls_ping
+  if [[ -d $CLUSTER_DIR ]]; then
+    local port
+    for port in $(cluster_ports); do
+      show "cluster" "$port" "$CLUSTER_DIR/$port/redis.pid" redis-server node_ping "$port"
+    done
+  fi
   echo "run dir: $RUN"
   return $bad
 }
@@ -389,6 +475,7 @@ cmd_stop() {
       log "stopped $what (pid $pid)"
     fi
   done
+  cluster_stop
   if (( clean )); then
     case "$RUN" in /|/tmp|/tmp/|"$HOME"|"") die "refusing to delete run dir '$RUN'" ;; esac
     rm -rf "$RUN"
@@ -396,19 +483,22 @@ cmd_stop() {
   fi
 }
 
+cmd_cluster_start() { cluster_start; }
+cmd_cluster_stop() { cluster_stop; }
+
 main() {
   local cmd="${1:-}"; shift || true
   case "$cmd" in
-    start|stop)
+    start|stop|cluster-start|cluster-stop)
       [[ $EUID -eq 0 ]] || die "$cmd must run as root (PostgreSQL is run as user postgres through runuser)"
       mkdir -p "$RUN"; chmod 755 "$RUN"
       # Several engineers and test runs may call this at once: one at a time.
       # Every server is launched with fd 9 closed, or it would hold the lock forever.
       exec 9> "$RUN/.servers.lock"
       flock -w 120 9 || die "another servers.sh holds $RUN/.servers.lock for over 120 s"
-      "cmd_$cmd" "$@" ;;
+      "cmd_${cmd//-/_}" "$@" ;;
     status) cmd_status || exit 3 ;;
-    *) echo "usage: $0 start | stop [--clean] | status" >&2; exit 2 ;;
+    *) echo "usage: $0 start | stop [--clean] | status | cluster-start | cluster-stop" >&2; exit 2 ;;
   esac
 }
 

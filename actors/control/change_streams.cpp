@@ -43,8 +43,10 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
   size_t writers = std::max<size_t>(
     1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
                          static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
+  redis_writer_settings writer_settings;
+  writer_settings.trim = opts.applier.trim;
   for (size_t w = 0; w < writers; ++w)
-    p.writers.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, redis_writer_settings{}));
+    p.writers.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, writer_settings));
   for (size_t i = 0; i < streams; ++i) {
     change_applier_settings as;
     as.stream = static_cast<uint32_t>(i);

@@ -55,6 +55,7 @@ stage_factories default_factories(const run_options& opts,
   stage_factories f;
   auto target = opts.target;
   redis_writer_settings ws;
+  ws.trim = opts.applier.trim;
   f.writer = [target, ws](caf::local_actor* self, size_t) {
     return self->spawn<caf::detached>(redis_writer, target, ws);
   };

@@ -67,11 +67,20 @@ struct state {
   prometheus::Family<prometheus::Gauge>& nodes =
     BuildGauge().Name("tributary_nodes")
       .Help("Nodes taking part in the replication").Register(*registry);
+  prometheus::Family<prometheus::Counter>& memory_paused =
+    BuildCounter().Name("tributary_redis_memory_paused_seconds_total")
+      .Help("Time writers spent paused because Redis's used_memory was above "
+            "memory-threshold-percentage of maxmemory").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& memory_paused_writers =
+    BuildGauge().Name("tributary_redis_memory_paused_writers")
+      .Help("Writers paused now for Redis memory").Register(*registry);
   prometheus::Histogram& lag_h = lag.Add({}, latency_buckets());
   prometheus::Histogram& write_h = write_latency.Add({}, latency_buckets());
   // Exported at 0 from the start: increase() cannot see the step from "no
   // series" to the first value, and the dashboard shows 0 rather than nothing.
   prometheus::Counter& indoubt_c = indoubt.Add({});
+  prometheus::Counter& memory_paused_c = memory_paused.Add({});
+  prometheus::Gauge& memory_paused_g = memory_paused_writers.Add({});
   std::unique_ptr<prometheus::Exposer> exposer;
   std::mutex mtx;
 };
@@ -160,6 +169,15 @@ void add_table_skipped(const std::string& table) {
 
 void add_indoubt_entries(uint64_t n) {
   get().indoubt_c.Increment(static_cast<double>(n));
+}
+
+void add_memory_paused(double seconds) { get().memory_paused_c.Increment(seconds); }
+
+void set_memory_paused(bool paused) {
+  if (paused)
+    get().memory_paused_g.Increment();
+  else
+    get().memory_paused_g.Decrement();
 }
 
 void observe_lag(double seconds) { get().lag_h.Observe(seconds); }

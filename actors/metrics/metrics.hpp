@@ -21,6 +21,10 @@ void add_batch(const char* result);
 void add_retry(const char* reason);
 void add_table_skipped(const std::string& table);
 void add_indoubt_entries(uint64_t n);
+/// Time a writer spent paused for Redis memory (memory-threshold-percentage).
+void add_memory_paused(double seconds);
+/// A writer starts (true) or ends (false) such a pause.
+void set_memory_paused(bool paused);
 /// Source commit to Redis acknowledgement, in seconds.
 void observe_lag(double seconds);
 /// Time one MULTI/EXEC took, in seconds.

@@ -9,6 +9,7 @@
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
+#include "actors/sink/stream_trim.hpp"
 
 namespace trib {
 
@@ -105,6 +106,65 @@ void connect(redis_writer_state& st) {
   }
 }
 
+// INFO memory's reading; nullopt (and no more readings) when the user may
+// not run INFO or the reply lacks the fields: writing on without the pause
+// is what Tributary did before it had one, so that is a warning, not a stop.
+std::optional<redis_memory> read_memory(redis_writer_state& st) {
+  auto r = st.client->command({"INFO", "memory"});
+  if (r.type == redis_reply::kind::error) {
+    auto code = classify_redis_error(r.str);
+    if (code != failure_code::auth) throw error(code, "redis refuses INFO memory: " + r.str);
+    log::warn("redis refuses INFO memory to the target user (" + r.str +
+              "); memory-threshold-percentage has no effect: grant +info to use it");
+    st.memory.disable();
+    return std::nullopt;
+  }
+  auto m = parse_info_memory(r.str);
+  if (!m) {
+    log::warn("redis's INFO memory has no used_memory or maxmemory; "
+              "memory-threshold-percentage has no effect");
+    st.memory.disable();
+  }
+  return m;
+}
+
+std::string megabytes(uint64_t bytes) {
+  return std::to_string((bytes + (1u << 19)) >> 20) + " MB";
+}
+
+// Memory backpressure: before `b` is sent, when a reading is due, and while
+// Redis is above the threshold, waits instead of sending a write that would
+// meet OOM. This actor is detached: only this connection's writes wait. The
+// replies of the write before must have been read (the connection is idle).
+void wait_for_memory(redis_writer_state& st, const write_batch& b) {
+  using clock = memory_gate::clock;
+  auto now = clock::now();
+  if (!st.memory.due(write_bytes(b), now)) return;
+  auto m = read_memory(st);
+  if (!m || !st.memory.over(*m, now)) return;
+  log::warn("pauses writing to " + b.stream + ": redis uses " + megabytes(m->used) +
+            " of its maxmemory " + megabytes(m->max) + ", above memory-threshold-percentage " +
+            std::to_string(st.memory.percentage()) + "%; resumes when it falls below " +
+            megabytes(st.memory.threshold(*m)));
+  struct paused {
+    paused() { metrics::set_memory_paused(true); }
+    ~paused() { metrics::set_memory_paused(false); }
+  } guard;
+  auto started = now;
+  auto counted = now;
+  do {
+    std::this_thread::sleep_for(tuning::redis_memory_poll_interval);
+    m = read_memory(st);
+    now = clock::now();
+    metrics::add_memory_paused(std::chrono::duration<double>(now - counted).count());
+    counted = now;
+  } while (m && st.memory.over(*m, now));
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
+  log::info("resumes writing to " + b.stream + " after " + std::to_string(waited.count()) +
+            " ms paused for redis memory" +
+            (m ? " (redis uses " + megabytes(m->used) + ")" : std::string()));
+}
+
 // HGET of a checkpoint field; nullopt when it does not exist.
 std::optional<std::string> read_checkpoint(redis_client& c, const write_batch& b) {
   auto r = command_or_throw(c, {"HGET", b.checkpoint_key, b.checkpoint_field});
@@ -160,6 +220,7 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check
       return write_ack{};
     }
   }
+  wait_for_memory(st, b);
   auto started = std::chrono::steady_clock::now();
   auto o = st.client->try_write_atomically(b, false);
   metrics::observe_redis_write(std::chrono::duration<double>(
@@ -172,6 +233,55 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check
   if (!st.client->usable()) connect(st);
   undo_partial(st, b, o);
   throw error(o.error->code, o.error->what + " (undone: the batch is not in the stream)");
+}
+
+// One trim of `stream` (see redis_writer in the header).
+void trim(redis_writer_state& st, const std::string& stream) {
+  const auto& cfg = st.settings.trim;
+  auto& c = *st.client;
+  std::string n = std::to_string(cfg.max_length);
+  if (cfg.mode == trim_mode::approximate) {
+    command_or_throw(c, {"XTRIM", stream, "MAXLEN", "~", n});
+    return;
+  }
+  if (command_or_throw(c, {"XLEN", stream}).integer <= static_cast<long long>(cfg.max_length))
+    return;
+  auto groups = parse_xinfo_groups(command_or_throw(c, {"XINFO", "GROUPS", stream}));
+  // No group: nobody is known to have read anything.
+  if (groups.empty()) return;
+  for (auto& g : groups)
+    if (g.pending > 0)
+      g.oldest_pending = parse_xpending_oldest(command_or_throw(c, {"XPENDING", stream, g.name}));
+  // A group created or set back after these reads can only ask for entries
+  // a trim a moment later would have taken just the same.
+  if (auto point = acked_trim_point(groups))
+    command_or_throw(c, {"XTRIM", stream, "MINID", "~", point->str()});
+}
+
+// After a commit of `added` entries to `stream` (the connection idle):
+// trims the stream when due. Not while the lease is not this run's: another
+// run may own the streams now.
+void trim_after(redis_writer_state& st, const std::string& stream, uint64_t added) {
+  if (st.settings.trim.mode == trim_mode::never) return;
+  auto& since = st.untrimmed[stream];
+  since += added;
+  if (!trim_due(st.settings.trim, since) || !st.client) return;
+  try {
+    check_fence(st);
+    trim(st, stream);
+    since = 0;
+  } catch (const error& e) {
+    if (e.code() == failure_code::auth) {
+      log::error("cannot trim " + stream + ", and stops trimming: " + e.what());
+      st.settings.trim.mode = trim_mode::never;
+    } else {
+      log::warn("cannot trim " + stream + " (tries again after a later write): " + e.what());
+      if (!st.client->usable()) st.client.reset();
+    }
+  } catch (const std::exception& e) {
+    log::warn("cannot trim " + stream + " (tries again after a later write): " + e.what());
+    st.client.reset();
+  }
 }
 
 // The refusal for a write whose field already failed, if it did.
@@ -193,6 +303,9 @@ std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write
     try {
       auto ack = attempt_write(st, b, check_first || failures > 0);
       metrics::add_batch("committed");
+      // An ack without entries may be a write found committed before: its
+      // entries are unknown, so count the batch's.
+      trim_after(st, b.stream, ack.entries > 0 ? ack.entries : b.size());
       return ack;
     } catch (const error& e) {
       f = e.to_failure();
@@ -285,7 +398,9 @@ void settle(redis_writer_state& st) {
     st.committed[s.batch.checkpoint_field] = s.batch.checkpoint_value;
   metrics::add_batch("committed");
   s.promise.deliver(write_ack{o.added, std::move(o.last_id)});
+  auto stream = std::move(s.batch.stream);
   st.on_wire.reset();
+  trim_after(st, stream, o.added);
 }
 
 // Puts a write on the wire. Its MULTI must be answered before its entries
@@ -307,6 +422,7 @@ void send(redis_writer_state& st, redis_writer_state::sent w) {
       st.checkpoint_key = b.checkpoint_key;
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
     }
+    wait_for_memory(st, b);
     st.on_wire->sent_at = std::chrono::steady_clock::now();
     st.client->send_write(b);
   } catch (const std::exception& e) {
@@ -323,6 +439,7 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
   self->state.target = std::move(target);
   self->state.policy = retry_policy_for(self->state.target);
   self->state.settings = settings;
+  self->state.memory = memory_gate(self->state.target.memory_threshold_percentage);
   if (!self->state.settings.fence) self->state.settings.fence = current_write_fence();
   return {
     [=](write_batch& b) -> caf::result<write_ack> {

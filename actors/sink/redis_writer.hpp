@@ -12,6 +12,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/control/retry_policy.hpp"
+#include "actors/sink/memory_gate.hpp"
 #include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
@@ -30,6 +31,9 @@ struct redis_writer_settings {
   /// not known to be this run's. Empty: the lease this process holds, if
   /// any (current_write_fence()).
   std::shared_ptr<write_fence> fence;
+  /// Applier stream-max-length and trim: how the streams written are kept
+  /// short (after commits, see trim_after in redis_writer.cpp).
+  stream_trim_config trim;
 };
 
 struct redis_writer_state {
@@ -51,6 +55,10 @@ struct redis_writer_state {
   /// or the checkpoint would move past rows that are not in the stream.
   std::set<std::string> failed_fields;
   redis_writer_settings settings;
+  /// When to read Redis's memory before a write (memory-threshold-percentage).
+  memory_gate memory;
+  /// Entries added to each stream since this writer last trimmed it.
+  std::map<std::string, uint64_t> untrimmed;
   /// A write that is on the wire, its replies not read yet.
   struct sent {
     write_batch batch;
@@ -91,6 +99,20 @@ struct redis_writer_state {
 /// A write that fails for good makes the writes after it to the same
 /// checkpoint field fail unsent; one whose connection was lost is checked
 /// against its checkpoint before it is sent again.
+///
+/// Before a write, when memory_gate says a reading is due, the writer reads
+/// INFO memory; while used_memory is above memory-threshold-percentage of
+/// maxmemory it sends nothing and reads again every
+/// tuning::redis_memory_poll_interval (logged once per pause, the time
+/// counted in tributary_redis_memory_paused_seconds_total).
+///
+/// With settings.trim, a stream is trimmed after a commit once a tenth of
+/// stream-max-length was added since its last trim: APPROXIMATE by XTRIM
+/// MAXLEN ~ N, ACKED (only when the stream is longer than N) by XTRIM MINID ~
+/// the oldest entry some consumer group has not been delivered or has not
+/// acknowledged -- never when the stream has no group. A trim is not part
+/// of the write's transaction (trimming is not what exactly-once is about);
+/// one that fails is logged and tried again after a later write.
 redis_writer_actor::behavior_type
 redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
              redis_config target, redis_writer_settings settings);

@@ -20,6 +20,11 @@ inline int pg_port() { return std::stoi(env_or("TRIB_PG_PORT", "55432")); }
 inline int mariadb_port() { return std::stoi(env_or("TRIB_MARIADB_PORT", "53306")); }
 inline int redis_port() { return std::stoi(env_or("TRIB_REDIS_PORT", "56379")); }
 inline int redis_tls_port() { return std::stoi(env_or("TRIB_REDIS_TLS_PORT", "56380")); }
+/// The first node of `ops/servers.sh cluster-start`'s Redis Cluster (six
+/// nodes on it and the five ports after it), as ops/env.sh derives it.
+inline int redis_cluster_port() {
+  return std::stoi(env_or("TRIB_REDIS_CLUSTER_PORT", std::to_string(redis_port() + 600).c_str()));
+}
 inline std::string run_dir() { return env_or("TRIB_RUN_DIR", "/tmp/tributary-run"); }
 /// CA, server and client certificates for Redis TLS (ca.crt, client.crt, ...).
 inline std::string tls_dir() { return run_dir() + "/tls"; }

@@ -182,6 +182,41 @@ TEST_F(config_test, redis_defaults_are_the_documented_ones) {
   EXPECT_EQ(r.max_retries, 10);
   EXPECT_EQ(r.retry_wait_duration_ms, 1000);
   EXPECT_FALSE(r.ssl.enable);
+  EXPECT_EQ(r.memory_threshold_percentage, 85);
+}
+
+TEST_F(config_test, memory_threshold_percentage_is_a_share_of_maxmemory) {
+  EXPECT_EQ(target(write("type: REDIS_STREAM\nmemory-threshold-percentage: 0\n"))
+              .memory_threshold_percentage, 0);
+  EXPECT_EQ(target(write("type: REDIS_STREAM\nmemory-threshold-percentage: 60\n"))
+              .memory_threshold_percentage, 60);
+  auto f = write("type: REDIS_STREAM\nmemory-threshold-percentage: 120\n");
+  EXPECT_EQ(error_of([&] { target(f); }),
+            f + ":2:30: memory-threshold-percentage: 120 is out of range: must be between 0 "
+                "and 100");
+  auto g = write("type: POSTGRESQL\ndatabase: d\nmemory-threshold-percentage: 50\n");
+  EXPECT_EQ(error_of([&] { load_source(g); }),
+            g + ":3:1: memory-threshold-percentage: unknown key here (it belongs to "
+                "REDIS_STREAM connections)");
+}
+
+TEST_F(config_test, trimming_takes_a_length_and_a_mode) {
+  auto a = load_applier(write(""));
+  EXPECT_EQ(a.trim.mode, trim_mode::never);
+  EXPECT_EQ(a.trim.max_length, 0u);
+  a = load_applier(write("stream-max-length: 1000\ntrim: approximate\n"));
+  EXPECT_EQ(a.trim.mode, trim_mode::approximate);
+  EXPECT_EQ(a.trim.max_length, 1000u);
+  EXPECT_EQ(load_applier(write("stream-max-length: 5\ntrim: ACKED\n")).trim.mode,
+            trim_mode::acked);
+  auto f = write("trim: ACKED\n");
+  EXPECT_EQ(error_of([&] { load_applier(f); }),
+            f + ":1:7: trim: trimming needs stream-max-length: N (the entries a stream keeps)");
+  auto g = write("stream-max-length: 0\ntrim: ACKED\n");
+  EXPECT_EQ(error_of([&] { load_applier(g); }),
+            g + ":1:20: stream-max-length: 0 is out of range: must be at least 1");
+  auto h = write("stream-max-length: 10\ntrim: SOMETIMES\n");
+  EXPECT_NE(error_of([&] { load_applier(h); }).find("trim"), std::string::npos);
 }
 
 TEST_F(config_test, source_ports_default_by_database) {
