@@ -27,7 +27,7 @@ inline int redis_cluster_port() {
 }
 inline std::string run_dir() { return env_or("TRIB_RUN_DIR", "/tmp/tributary-run"); }
 /// CA, server and client certificates for Redis TLS (ca.crt, client.crt, ...).
-inline std::string tls_dir() { return run_dir() + "/tls"; }
+inline std::string tls_dir() { return env_or("TRIB_TLS_DIR", (run_dir() + "/tls").c_str()); }
 
 /// Source credentials: a role/user `tributary` with password `tributary`.
 inline const char* source_user() { return "tributary"; }
