@@ -54,6 +54,10 @@ struct run_summary {
   std::vector<table_result> tables;
 };
 
+/// The exit code of a run that failed with `c`: 2 when the user must change
+/// something first (configuration, existing state), else 1.
+int exit_code_for(failure_code c);
+
 /// Runs a replication in this process (single-node) and returns when it ends.
 /// Never throws: failures become the summary's exit code and message.
 run_summary run_replication(const run_options& opts);

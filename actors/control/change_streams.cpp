@@ -33,21 +33,20 @@ stream_layout layout_for(const run_options& opts, const std::vector<table_schema
   return l;
 }
 
-change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
-                              const std::vector<table_schema>& tables,
-                              const stream_layout& layout,
-                              const std::map<std::string, std::string>& checkpoints,
-                              const source_facts& facts, uint64_t max_entry_bytes) {
-  change_path p;
-  size_t streams = layout.names.size();
-  size_t writers = std::max<size_t>(
+change_factories change_path_factories(const run_options& opts,
+                                       const std::vector<table_schema>& tables,
+                                       const stream_layout& layout,
+                                       const std::map<std::string, std::string>& checkpoints,
+                                       const source_facts& facts, uint64_t max_entry_bytes,
+                                       std::shared_ptr<stopped_tables> stopped) {
+  change_factories f;
+  f.streams = layout.names.size();
+  f.writers = std::max<size_t>(
     1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
-                         static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
-  redis_writer_settings writer_settings;
-  writer_settings.trim = opts.applier.trim;
-  for (size_t w = 0; w < writers; ++w)
-    p.writers.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, writer_settings));
-  for (size_t i = 0; i < streams; ++i) {
+                         static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)),
+                         f.streams}));
+  std::vector<change_applier_settings> per_stream;
+  for (size_t i = 0; i < f.streams; ++i) {
     change_applier_settings as;
     as.stream = static_cast<uint32_t>(i);
     as.stream_name = layout.names[i];
@@ -60,33 +59,31 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
     as.max_entry_bytes = max_entry_bytes;
     if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
       as.start = decode_stream_checkpoint(it->second);
-    p.appliers.push_back(sys.spawn(change_applier, as, p.writers[i % writers]));
+    per_stream.push_back(std::move(as));
   }
+  f.applier = [per_stream](caf::local_actor* self, uint32_t stream, redis_writer_actor writer) {
+    return self->spawn(change_applier, per_stream.at(stream), std::move(writer));
+  };
   change_dispatcher_settings ds;
   ds.tables = tables;
   ds.stream_of_table = layout.stream_of_table;
   ds.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
   ds.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
   ds.kind = facts.kind;
-  auto stopped = p.stopped;
   ds.table_stopped = [stopped](uint32_t t, const std::string& why) {
     std::lock_guard<std::mutex> g{stopped->lock};
     stopped->list.emplace_back(t, why);
   };
-  p.dispatcher = sys.spawn(change_dispatcher, ds, p.appliers);
-  return p;
+  f.dispatcher = [ds](caf::local_actor* self, std::vector<change_applier_actor> appliers) {
+    return self->spawn(change_dispatcher, ds, std::move(appliers));
+  };
+  return f;
 }
 
-void stop_change_path(caf::scoped_actor& self, change_path& path) {
-  self->send_exit(path.dispatcher, caf::exit_reason::user_shutdown);
-  for (auto& a : path.appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
-  for (auto& w : path.writers) self->send_exit(w, caf::exit_reason::user_shutdown);
-}
-
-void sum_up_change_path(run_summary& s, change_path& path, const std::vector<table_schema>& tables,
-                        const stream_layout& layout) {
-  std::lock_guard<std::mutex> g{path.stopped->lock};
-  for (const auto& [t, why] : path.stopped->list) {
+void sum_up_change_path(run_summary& s, stopped_tables& stopped,
+                        const std::vector<table_schema>& tables, const stream_layout& layout) {
+  std::lock_guard<std::mutex> g{stopped.lock};
+  for (const auto& [t, why] : stopped.list) {
     auto it = std::find_if(s.tables.begin(), s.tables.end(),
                            [&](const table_result& r) { return r.table == tables[t].id; });
     if (it == s.tables.end()) {
