@@ -94,8 +94,8 @@ struct binlog_reader_state {
 /// released position (the appliers skip what their checkpoints cover). On
 /// stop_atom (from the coordinator), or when the dispatcher says stop: sends
 /// what it has, drains the dispatcher, stores the release position, answers
-/// run_atom with it (or the dispatcher's failure) and quits. A permanent failure (purged
-/// binlog, bad data) answers with the error.
+/// run_atom with it (or the dispatcher's failure) and quits. A permanent
+/// failure (purged binlog, bad data) answers with the error.
 binlog_reader_actor::behavior_type
 binlog_reader(binlog_reader_actor::stateful_pointer<binlog_reader_state> self,
               binlog_reader_settings settings, change_dispatcher_actor dispatcher);
