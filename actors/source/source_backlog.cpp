@@ -71,13 +71,15 @@ std::optional<uint64_t> backlog_timer::slot_lag(const std::string& slot) {
     PGresult* r = PQexecParams(conn_->pg, sql, 1, nullptr, params, nullptr, nullptr, 0);
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     std::string msg = pg_one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_->pg));
+    int rows = ok ? PQntuples(r) : 0;
     std::optional<uint64_t> out;
-    if (ok && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+    if (rows == 1 && !PQgetisnull(r, 0, 0)) {
       long long v = std::stoll(PQgetvalue(r, 0, 0));
       out = v > 0 ? static_cast<uint64_t>(v) : 0;
     }
     PQclear(r);
     if (!ok) throw error(failure_code::source_state, msg);
+    if (rows == 0) throw error(failure_code::source_state, "there is no replication slot " + slot);
     if (!out) throw error(failure_code::source_state, "the slot " + slot + " has no confirmed position");
     return out;
   } catch (const std::exception& e) {
