@@ -172,8 +172,9 @@ std::string stats_json(const std::string& key, const stats_by_table& s) {
     o["truncates"] = t.truncates;
     o["start"] = t.start_ms > 0 ? boost::json::value(utc_text(t.start_ms, true)) : nullptr;
     o["end"] = t.end_ms > 0 ? boost::json::value(utc_text(t.end_ms, true)) : nullptr;
-    o["elapsed_s"] = elapsed_s(t);
-    o["lag_s"] = t.lag_ms >= 0 ? boost::json::value(static_cast<double>(t.lag_ms) / 1000.0) : nullptr;
+    // Whole milliseconds: Boost.JSON writes doubles as 9.213E0.
+    o["elapsed_ms"] = t.start_ms > 0 && t.end_ms >= t.start_ms ? t.end_ms - t.start_ms : 0;
+    o["lag_ms"] = t.lag_ms >= 0 ? boost::json::value(t.lag_ms) : nullptr;
     tables.push_back(std::move(o));
   }
   return boost::json::serialize(boost::json::object{{"key", key}, {"tables", std::move(tables)}});

@@ -62,7 +62,8 @@ std::string format_stats_table(const stats_by_table& s);
 
 /// The statistics as a JSON object: {"key", "tables": [{"table",
 /// "snapshot_rows", "inserts", "updates", "deletes", "truncates", "start",
-/// "end", "elapsed_s", "lag_s"}]} (times in UTC, ISO 8601; absent ones null).
+/// "end", "elapsed_ms", "lag_ms"}]} (times in UTC, ISO 8601; absent ones
+/// null).
 std::string stats_json(const std::string& key, const stats_by_table& s);
 
 class run_stats_recorder;

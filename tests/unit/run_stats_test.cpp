@@ -139,7 +139,7 @@ TEST(run_stats, json_names_every_statistic) {
   EXPECT_EQ(o.at("inserts").to_number<int64_t>(), 0);
   EXPECT_EQ(o.at("start"), "2026-12-03T15:40:00.000Z");
   EXPECT_EQ(o.at("end"), "2026-12-03T15:40:00.250Z");
-  EXPECT_DOUBLE_EQ(o.at("elapsed_s").as_double(), 0.25);
-  EXPECT_DOUBLE_EQ(o.at("lag_s").as_double(), 1.5);
-  EXPECT_TRUE(tables[1].as_object().at("lag_s").is_null());
+  EXPECT_EQ(o.at("elapsed_ms").to_number<int64_t>(), 250);
+  EXPECT_EQ(o.at("lag_ms").to_number<int64_t>(), 1500);
+  EXPECT_TRUE(tables[1].as_object().at("lag_ms").is_null());
 }
