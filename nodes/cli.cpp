@@ -13,7 +13,7 @@ namespace {
 
 const std::vector<std::string> replication_commands{"snapshot", "realtime", "full"};
 const std::vector<std::string> all_commands{
-  "snapshot", "realtime", "full", "fetch-schemas", "test-connection",
+  "snapshot", "realtime", "full", "fetch-schemas", "stats", "test-connection",
   "coordinator", "worker", "help", "version", "print-tuning"};
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -27,7 +27,7 @@ bool is_one_of(const std::string& s, const std::vector<std::string>& v) {
 // How many connection files each command takes.
 size_t expected_files(const std::string& cmd) {
   if (is_one_of(cmd, replication_commands) || cmd == "coordinator") return 2;
-  if (cmd == "fetch-schemas" || cmd == "test-connection") return 1;
+  if (cmd == "fetch-schemas" || cmd == "stats" || cmd == "test-connection") return 1;
   return 0;
 }
 
@@ -41,6 +41,7 @@ const char* usage_text() {
             [--terminate-post-snapshot] [--data-dir DIR] [--metrics HOST:PORT]
   tributary fetch-schemas DST_CONN.yaml --id ID [--group NAME] [--filter FILE]
             [--output-file FILE]
+  tributary stats DST_CONN.yaml --id ID [--group NAME] [--json]
   tributary test-connection CONN.yaml
   tributary --help | --version | --print-tuning
 
@@ -48,6 +49,8 @@ modes:
   snapshot   copy the existing rows of every table the filter allows, then exit
   realtime   replay committed changes from the current source position
   full       snapshot, then realtime from exactly where the snapshot stopped
+  stats      print a replication's run statistics: rows per table and op,
+             first and last write, lag
 
 exit codes: 0 success, 1 runtime failure, 2 usage or configuration error,
             3 finished but tables were skipped or in-doubt entries were written
@@ -66,7 +69,7 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     {"--output-file", &cl.output_file}, {"--join", &cl.join}};
   std::map<std::string, bool*> flags{
     {"--overwrite", &cl.overwrite}, {"--resume", &cl.resume},
-    {"--terminate-post-snapshot", &cl.terminate_post_snapshot}};
+    {"--terminate-post-snapshot", &cl.terminate_post_snapshot}, {"--json", &cl.json}};
   std::vector<std::string> known;
   for (auto& [k, _] : valued) known.push_back(k);
   for (auto& [k, _] : flags) known.push_back(k);
@@ -144,6 +147,9 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     usage_error("--overwrite and --resume exclude each other");
   if (cl.command == "fetch-schemas" && !cl.id_given)
     usage_error("fetch-schemas needs --id ID (the replication whose schema dump to read)");
+  if (cl.command == "stats" && !cl.id_given)
+    usage_error("stats needs --id ID (the replication whose statistics to print)");
+  if (cl.json && cl.command != "stats") usage_error("--json applies to stats only");
   if (cl.command == "worker" && cl.join.empty())
     usage_error("worker needs --join HOST:PORT");
   for (auto [option, name] : {std::pair{"--id", &cl.id}, std::pair{"--group", &cl.group}}) {

@@ -10,8 +10,8 @@ namespace trib {
 
 /// What the user asked for, before any file is read.
 struct command_line {
-  /// snapshot, realtime, full, fetch-schemas, test-connection, coordinator,
-  /// worker, help, version.
+  /// snapshot, realtime, full, fetch-schemas, stats, test-connection,
+  /// coordinator, worker, help, version.
   std::string command;
   std::vector<std::string> files;  // positional connection files
   std::string extractor, applier, filter, map;
@@ -25,6 +25,8 @@ struct command_line {
   bool resume = false;
   bool terminate_post_snapshot = false;
   bool id_given = false;
+  /// stats: JSON instead of a table.
+  bool json = false;
 };
 
 /// The longest --id or --group accepted: they name Redis keys, the data

@@ -11,6 +11,7 @@
 
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
+#include "actors/control/run_stats_recorder.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/runtime.hpp"
@@ -100,6 +101,24 @@ int fetch_schemas(const command_line& cl) {
   return exit_ok;
 }
 
+// Prints a replication's run statistics (the hash the run stats recorder
+// keeps) as a table or JSON.
+int print_stats(const command_line& cl) {
+  redis_config target = load_target(cl.files[0]);
+  auto key = stats_key(cl.group, cl.id);
+  auto client = redis_client::connect(target);
+  auto reply = command_or_throw(*client, {"HGETALL", key});
+  std::vector<std::string> flat;
+  for (auto& e : reply.elements) flat.push_back(std::move(e.str));
+  if (flat.empty())
+    throw error(failure_code::config, "no run statistics in " + key +
+                                        ": has a replication with --id " + cl.id +
+                                        " and --group " + cl.group + " written rows yet?");
+  auto stats = parse_stats_hash(flat);
+  std::cout << (cl.json ? stats_json(key, stats) + "\n" : format_stats_table(stats));
+  return exit_ok;
+}
+
 void print_summary(const run_summary& s) {
   for (const auto& t : s.tables) {
     if (t.skipped)
@@ -160,12 +179,22 @@ int run(const std::vector<std::string>& args) {
   }
   if (cl.command == "test-connection") return test_connection(cl.files[0]);
   if (cl.command == "fetch-schemas") return fetch_schemas(cl);
+  if (cl.command == "stats") return print_stats(cl);
   if (cl.command == "snapshot" || cl.command == "realtime" || cl.command == "full") {
     run_options opts = load_run_options(cl);
     if (!cl.metrics.empty()) metrics::serve(cl.metrics);
     // One process is the whole replication until coordinator/worker exist.
     metrics::set_nodes(1);
-    run_summary s = run_replication(opts);
+    // Rows written go to the run statistics every 10 s and at the end.
+    auto stats = std::make_shared<run_stats_recorder>(opts.target, opts.group, opts.id,
+                                                      opts.data_dir, opts.overwrite,
+                                                      std::chrono::seconds(10));
+    run_summary s;
+    {
+      run_stats_scope recording{stats};
+      s = run_replication(opts);
+    }
+    stats.reset();  // sends the last statistics
     print_summary(s);
     if (!s.error.empty()) std::cerr << "tributary: " << s.error << "\n";
     return s.exit_code;

@@ -5,6 +5,7 @@
 
 #include "actors/apply/envelope.hpp"
 #include "actors/control/realtime_board.hpp"
+#include "actors/control/run_stats.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -271,13 +272,15 @@ bool issue_next(applier_ptr self) {
         st.bytes_at_writer -= done.bytes;
         st.entries_written += done.entries;
         uint64_t changes = 0;
-        for (const auto& c : done.counted) {
-          metrics::add_rows_written(c.table, "realtime", c.op, c.rows);
-          changes += c.rows;
-        }
         double lag =
           done.commit_ms > 0 ? static_cast<double>(now_ms() - done.commit_ms) / 1000.0 : -1;
+        for (const auto& c : done.counted) {
+          metrics::add_rows_written(c.table, "realtime", c.op, c.rows);
+          note_rows_written(c.table, "realtime", c.op, c.rows, lag);
+          changes += c.rows;
+        }
         if (lag >= 0) metrics::observe_lag(lag);
+        metrics::note_checkpoint(st.settings.stream_name);
         note_realtime_written(st.settings.stream_name, changes, lag);
         // Writes are answered in order, so the front batch is the write's.
         auto& front = st.batches.front();

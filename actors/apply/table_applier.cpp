@@ -5,6 +5,7 @@
 
 #include "actors/apply/envelope.hpp"
 #include "actors/control/progress.hpp"
+#include "actors/control/run_stats.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
@@ -85,6 +86,7 @@ bool issue_next(applier_ptr self) {
         // the row is bad data, never retried.
         w.encoded.resize(entry_start);
         ++st.bad_rows;
+        metrics::add_rows_skipped(to_string(st.schema.id), 1);
         auto row_number = b.position.rows_done - (n - in.next_row) + 1;
         log::warn("skips row " + std::to_string(row_number) +
                   (b.range > 0 ? " of range " + std::to_string(b.range) : std::string()) +
@@ -101,6 +103,7 @@ bool issue_next(applier_ptr self) {
       w.encoded.resize(entry_start);
       // Row-level errors skip the row, never the table (design section 7).
       ++st.bad_rows;
+      metrics::add_rows_skipped(to_string(st.schema.id), 1);
       if (st.settings.applier.snapshot.log_row_level_errors)
         log::debug("skips a row of " + to_string(st.schema.id) + ": " +
                    e.what() + "; row " + describe(r));
@@ -157,6 +160,8 @@ void on_written(applier_ptr self) {
   st.rows_written += iw.entries;
   auto name = to_string(st.schema.id);
   metrics::add_rows_written(name, "snapshot", "r", iw.entries);
+  metrics::note_checkpoint(st.stream);
+  note_rows_written(name, "snapshot", "r", iw.entries, -1);
   metrics::set_snapshot_rows(name, st.rows_written, st.schema.estimated_rows);
   if (st.settings.progress) st.settings.progress->advance(name, st.rows_written);
   if (iw.ends_batch) {

@@ -3,20 +3,25 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <tuple>
 
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "actors/metrics/process_stats.hpp"
 #include "messages/failure.hpp"
 
 namespace trib::metrics {
@@ -31,6 +36,75 @@ using prometheus::BuildHistogram;
 prometheus::Histogram::BucketBoundaries latency_buckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }
+
+prometheus::MetricFamily family(const char* name, const char* help, prometheus::MetricType type) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+prometheus::ClientMetric gauge_value(double v) {
+  prometheus::ClientMetric m;
+  m.gauge.value = v;
+  return m;
+}
+
+// What is computed when Prometheus scrapes rather than when it happens: the
+// checkpoints' ages (an age set at the write would stand still) and the
+// process's resources.
+class scraped : public prometheus::Collectable {
+public:
+  void checkpoint(const std::string& stream) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    checkpoints_[stream] = std::chrono::steady_clock::now();
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    using prometheus::MetricType;
+    std::vector<prometheus::MetricFamily> out;
+    auto age = family("tributary_checkpoint_age_seconds",
+                      "Time since the stream's checkpoint last advanced (idle streams age too)",
+                      MetricType::Gauge);
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto now = std::chrono::steady_clock::now();
+      for (const auto& [stream, at] : checkpoints_) {
+        auto m = gauge_value(std::chrono::duration<double>(now - at).count());
+        m.label.push_back({"stream", stream});
+        age.metric.push_back(std::move(m));
+      }
+    }
+    out.push_back(std::move(age));
+    auto p = sample_this_process();
+    auto cpu = family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds",
+                      MetricType::Counter);
+    prometheus::ClientMetric c;
+    c.counter.value = p.cpu_seconds;
+    cpu.metric.push_back(c);
+    out.push_back(std::move(cpu));
+    for (auto [name, help, value] :
+         {std::tuple{"process_resident_memory_bytes", "Resident memory size in bytes",
+                     p.resident_bytes},
+          std::tuple{"process_virtual_memory_bytes", "Virtual memory size in bytes",
+                     p.virtual_bytes},
+          std::tuple{"process_threads", "Number of OS threads", p.threads},
+          std::tuple{"process_open_fds", "Number of open file descriptors", p.open_fds},
+          std::tuple{"process_start_time_seconds",
+                     "Start time of the process since the epoch in seconds",
+                     p.start_time_seconds}}) {
+      auto f = family(name, help, MetricType::Gauge);
+      f.metric.push_back(gauge_value(value));
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::string, std::chrono::steady_clock::time_point> checkpoints_;
+};
 
 struct state {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
@@ -74,6 +148,14 @@ struct state {
   prometheus::Family<prometheus::Gauge>& memory_paused_writers =
     BuildGauge().Name("tributary_redis_memory_paused_writers")
       .Help("Writers paused now for Redis memory").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& backlog =
+    BuildGauge().Name("tributary_source_backlog_bytes")
+      .Help("Source log bytes not yet confirmed: PostgreSQL slot lag, or binlog bytes behind")
+      .Register(*registry);
+  prometheus::Family<prometheus::Counter>& rows_skipped =
+    BuildCounter().Name("tributary_rows_skipped_total")
+      .Help("Snapshot rows skipped because they could not be converted, by table")
+      .Register(*registry);
   prometheus::Histogram& lag_h = lag.Add({}, latency_buckets());
   prometheus::Histogram& write_h = write_latency.Add({}, latency_buckets());
   // Exported at 0 from the start: increase() cannot see the step from "no
@@ -81,6 +163,7 @@ struct state {
   prometheus::Counter& indoubt_c = indoubt.Add({});
   prometheus::Counter& memory_paused_c = memory_paused.Add({});
   prometheus::Gauge& memory_paused_g = memory_paused_writers.Add({});
+  std::shared_ptr<scraped> at_scrape = std::make_shared<scraped>();
   std::unique_ptr<prometheus::Exposer> exposer;
   std::mutex mtx;
 };
@@ -152,6 +235,7 @@ void serve(const std::string& host_port) {
                 "--metrics " + host_port + ": cannot listen: " + e.what());
   }
   s.exposer->RegisterCollectable(s.registry);
+  s.exposer->RegisterCollectable(s.at_scrape);
 }
 
 void add_rows_written(const std::string& table, const char* phase, const char* op,
@@ -193,5 +277,13 @@ void set_snapshot_rows(const std::string& table, uint64_t done, uint64_t estimat
 void set_source_position(double position) { get().position.Add({}).Set(position); }
 
 void set_nodes(int count) { get().nodes.Add({}).Set(count); }
+
+void set_source_backlog_bytes(double bytes) { get().backlog.Add({}).Set(bytes); }
+
+void note_checkpoint(const std::string& stream) { get().at_scrape->checkpoint(stream); }
+
+void add_rows_skipped(const std::string& table, uint64_t n) {
+  get().rows_skipped.Add({{"table", table}}).Increment(static_cast<double>(n));
+}
 
 }  // namespace trib::metrics

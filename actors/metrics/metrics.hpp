@@ -33,5 +33,12 @@ void set_snapshot_rows(const std::string& table, uint64_t done, uint64_t estimat
 /// The source position reached, as a number (PostgreSQL LSN, binlog offset).
 void set_source_position(double position);
 void set_nodes(int count);
+/// Bytes of source log written and not yet confirmed by Tributary: a
+/// PostgreSQL slot's lag, or MySQL/MariaDB binlog bytes behind.
+void set_source_backlog_bytes(double bytes);
+/// `stream`'s checkpoint committed now; the age is computed at each scrape.
+void note_checkpoint(const std::string& stream);
+/// Snapshot rows of `table` that could not be converted and were skipped.
+void add_rows_skipped(const std::string& table, uint64_t n);
 
 }  // namespace trib::metrics

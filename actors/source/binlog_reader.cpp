@@ -203,6 +203,8 @@ void read_round(reader_ptr self) {
       return;
     }
   }
+  if (auto bytes = st.backlog->binlog_behind(st.restart_at.file, st.restart_at.pos))
+    metrics::set_source_backlog_bytes(static_cast<double>(*bytes));
   if (!may_read(st)) return;  // an answer re-arms
   auto round_end = std::chrono::steady_clock::now() + 50ms;
   try {
@@ -250,6 +252,7 @@ binlog_reader(binlog_reader_actor::stateful_pointer<binlog_reader_state> self,
   st.dispatcher = std::move(dispatcher);
   st.heartbeat = std::make_unique<heartbeat_timer>(st.settings.source,
                                                    st.settings.extractor.realtime.heartbeat);
+  st.backlog = std::make_unique<backlog_timer>(st.settings.source, std::chrono::seconds(5));
   return {
     [=](run_atom) -> caf::result<uint64_t> {
       auto& st = self->state;

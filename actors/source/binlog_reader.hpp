@@ -18,6 +18,7 @@
 #include "actors/source/binlog_changes.hpp"
 #include "actors/source/binlog_client.hpp"
 #include "actors/source/heartbeat.hpp"
+#include "actors/source/source_backlog.hpp"
 #include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
@@ -61,6 +62,8 @@ struct binlog_reader_state {
   std::unique_ptr<binlog_client> client;
   std::unique_ptr<binlog_changes> changes;
   std::unique_ptr<heartbeat_timer> heartbeat;
+  /// Measures the source's backlog for tributary_source_backlog_bytes.
+  std::unique_ptr<backlog_timer> backlog;
   /// Decoded, not yet sent to the dispatcher.
   change_feed feed;
   uint64_t feed_bytes = 0;

@@ -238,9 +238,14 @@ snapshot_reader(snapshot_reader_actor::stateful_pointer<snapshot_reader_state> s
   st.last_read_key = st.settings.start.last_key;
   st.sent.last_key = st.settings.start.last_key;
   st.sent.rows_done = st.settings.start.rows_done;
+  // One line per range of a split table is chatter on the terminal (issue
+  // 15, point 4): the coordinator names the table; the ranges go to trace.log.
   if (st.settings.start.rows_done > 0)
-    log::info("resumes " + to_string(st.schema.id) + " after row " +
-              std::to_string(st.settings.start.rows_done));
+    log::write(st.settings.range > 0 ? log::level::debug : log::level::info,
+               "resumes " + to_string(st.schema.id) +
+                 (st.settings.range > 0 ? " range " + std::to_string(st.settings.range)
+                                        : std::string()) +
+                 " after row " + std::to_string(st.settings.start.rows_done));
   st.read_pending = true;
   self->send(self, read_atom::value);
   return {
@@ -253,11 +258,12 @@ snapshot_reader(snapshot_reader_actor::stateful_pointer<snapshot_reader_state> s
       auto& st = self->state;
       if (st.stopping) return;
       st.stopping = true;
-      log::info("stops reading " + to_string(st.schema.id) +
-                (st.settings.range > 0 ? " range " + std::to_string(st.settings.range)
-                                       : std::string()) +
-                " after row " + std::to_string(st.sent.rows_done) + " (" +
-                std::to_string(st.in_flight) + " batches to commit)");
+      log::write(st.settings.range > 0 ? log::level::debug : log::level::info,
+                 "stops reading " + to_string(st.schema.id) +
+                   (st.settings.range > 0 ? " range " + std::to_string(st.settings.range)
+                                          : std::string()) +
+                   " after row " + std::to_string(st.sent.rows_done) + " (" +
+                   std::to_string(st.in_flight) + " batches to commit)");
       // Rows read but not sent are dropped: --resume reads them again.
       st.buffer.clear();
       st.buffer_row_bytes.clear();

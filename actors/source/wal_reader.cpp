@@ -310,6 +310,8 @@ void read_round(reader_ptr self) {
       return;
     }
   }
+  if (auto bytes = st.backlog->slot_lag(st.settings.slot))
+    metrics::set_source_backlog_bytes(static_cast<double>(*bytes));
   if (!may_read(st)) return;  // an answer re-arms
   auto round_end = std::chrono::steady_clock::now() + 50ms;
   try {
@@ -374,6 +376,7 @@ wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
   st.dispatcher = std::move(dispatcher);
   st.heartbeat = std::make_unique<heartbeat_timer>(st.settings.source,
                                                    st.settings.extractor.realtime.heartbeat);
+  st.backlog = std::make_unique<backlog_timer>(st.settings.source, std::chrono::seconds(5));
   if (!st.settings.connect) {
     auto cfg = st.settings.source;
     st.settings.connect = [cfg] { return std::make_unique<pg_replication>(cfg); };

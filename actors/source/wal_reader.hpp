@@ -16,6 +16,7 @@
 #include "actors/actors.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/source/heartbeat.hpp"
+#include "actors/source/source_backlog.hpp"
 #include "actors/source/pg_replication.hpp"
 #include "actors/source/pgoutput.hpp"
 #include "actors/source/pg_relations.hpp"
@@ -60,6 +61,8 @@ struct wal_reader_state {
   change_dispatcher_actor dispatcher;
   /// Writes the heartbeat table (extractor realtime.heartbeat).
   std::unique_ptr<heartbeat_timer> heartbeat;
+  /// Measures the source's backlog for tributary_source_backlog_bytes.
+  std::unique_ptr<backlog_timer> backlog;
   /// Open, not yet streaming: START_REPLICATION happens on run_atom (in
   /// full mode the runtime kept it idle while the snapshot adopted its
   /// exported snapshot).

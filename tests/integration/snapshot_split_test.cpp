@@ -128,4 +128,14 @@ TEST_F(snapshot_split, postgresql_table_read_in_four_ranges_gives_every_row_once
   auto res = snapshot(dir, src, "trib_split", "public", "grp");
   ASSERT_EQ(res.exit_code, 0) << res.output;
   expect_every_row_once("trib_split_public_items", "split_pg");
+  // One line for the table, not one per range (issue 15, point 4): each
+  // range's session start is debug, kept in trace.log only.
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(res.output, "starts snapshot of trib_split.public.items"), 1u) << res.output;
+  EXPECT_EQ(count(res.output, "begins the snapshot"), 0u) << res.output;
+  EXPECT_GE(count(read_text(dir + "/data/split_pg/trace.log"), "begins the snapshot"), 4u);
 }

@@ -137,3 +137,20 @@ TEST(cli, print_tuning_names_every_constant_with_its_value) {
     EXPECT_EQ(out.find(line + "\n", at + 1), std::string::npos) << line << " twice";
   }
 }
+
+TEST(cli, stats_takes_the_target_file_an_id_and_json) {
+  auto cl = parse_command_line({"stats", "dst.yaml", "--id", "orders", "--json"});
+  EXPECT_EQ(cl.command, "stats");
+  ASSERT_EQ(cl.files.size(), 1u);
+  EXPECT_EQ(cl.id, "orders");
+  EXPECT_TRUE(cl.json);
+  EXPECT_FALSE(parse_command_line({"stats", "dst.yaml", "--id", "orders"}).json);
+}
+
+TEST(cli, stats_needs_an_id_and_json_is_for_stats_only) {
+  EXPECT_NE(error_of({"stats", "dst.yaml"}).find("stats needs --id"), std::string::npos);
+  EXPECT_NE(error_of({"snapshot", "s.yaml", "d.yaml", "--json"}).find("--json applies to stats"),
+            std::string::npos);
+  EXPECT_NE(error_of({"stats", "--id", "x"}).find("stats takes 1 connection file"),
+            std::string::npos);
+}

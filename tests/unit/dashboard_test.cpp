@@ -1,5 +1,6 @@
 // Every metric the Grafana dashboard and the alert rules query is one that
-// actors/metrics/metrics.cpp registers.
+// actors/metrics/metrics.cpp registers (or computes at scrape: the
+// checkpoint ages and the process_* metrics).
 
 #include <gtest/gtest.h>
 
@@ -20,7 +21,7 @@ std::string slurp(const std::string& path) {
 
 std::set<std::string> metric_names_in(const std::string& text) {
   std::set<std::string> out;
-  std::regex re("tributary_[a-z_]+");
+  std::regex re("(tributary|process)_[a-z_]+");
   for (auto it = std::sregex_iterator(text.begin(), text.end(), re);
        it != std::sregex_iterator(); ++it) {
     std::string name = it->str();
@@ -37,7 +38,8 @@ std::set<std::string> metric_names_in(const std::string& text) {
 std::set<std::string> registered() {
   std::string src = slurp(std::string(TRIB_SOURCE_DIR) + "/actors/metrics/metrics.cpp");
   std::set<std::string> out;
-  std::regex re("Name\\(\"(tributary_[a-z_]+)\"\\)");
+  // A metric's name is a string literal of its own in metrics.cpp.
+  std::regex re("\"((tributary|process)_[a-z_]+)\"");
   for (auto it = std::sregex_iterator(src.begin(), src.end(), re);
        it != std::sregex_iterator(); ++it)
     out.insert((*it)[1].str());
