@@ -41,13 +41,17 @@ const char* usage_text() {
             [--terminate-post-snapshot] [--data-dir DIR] [--metrics HOST:PORT]
   tributary fetch-schemas DST_CONN.yaml --id ID [--group NAME] [--filter FILE]
             [--output-file FILE]
-  tributary test-connection CONN.yaml
+  tributary test-connection CONN.yaml | SRC_CONN.yaml DST_CONN.yaml
+            [--id ID] [--group NAME] [--filter FILE] [--map FILE]
   tributary --help | --version | --print-tuning
 
 modes:
   snapshot   copy the existing rows of every table the filter allows, then exit
   realtime   replay committed changes from the current source position
   full       snapshot, then realtime from exactly where the snapshot stopped
+
+test-connection prints one line per right or setting the replication needs
+(ok / MISSING and what to grant) and exits 1 when one is missing.
 
 exit codes: 0 success, 1 runtime failure, 2 usage or configuration error,
             3 finished but tables were skipped or in-doubt entries were written
@@ -131,6 +135,8 @@ command_line parse_command_line(const std::vector<std::string>& args) {
   if (cl.command.empty()) usage_error("missing command");
   if (cl.command == "help" || cl.command == "version") return cl;
   size_t want = expected_files(cl.command);
+  // test-connection takes a source or a target, or both (SRC DST).
+  if (cl.command == "test-connection" && cl.files.size() == 2) want = 2;
   if (cl.files.size() != want) {
     if (cl.command == "worker" && cl.files.empty()) {
       // the worker takes only --join

@@ -44,16 +44,6 @@ namespace trib {
 
 namespace {
 
-// A slot name PostgreSQL accepts: lower case letters, digits, underscores.
-std::string default_slot(const run_options& opts) {
-  std::string s = "tributary_" + opts.group + "_" + opts.id;
-  for (auto& ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    ch = std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
-  }
-  return s.substr(0, 63);
-}
-
 // The coordinator's stages for the snapshot of `full`: the default ones,
 // except that readers adopt the slot's exported snapshot.
 stage_factories full_snapshot_factories(const run_options& opts, const source_facts& facts,
@@ -115,7 +105,7 @@ run_summary run_realtime(const run_options& opts, bool& logs_open) {
                 "no tables to replicate: the filter matches no table the source user can read");
   auto layout = layout_for(opts, tables);
   std::string slot_name = opts.source.replication_slots.empty()
-                            ? default_slot(opts)
+                            ? default_slot_name(opts.group, opts.id)
                             : opts.source.replication_slots.begin()->first;
   std::string publication = opts.source.publication.empty() ? slot_name : opts.source.publication;
   // Before anything is created or deleted: a table PostgreSQL cannot
