@@ -85,10 +85,15 @@ PGconn* pg_connect(const source_config& cfg, const std::string& options, bool re
       contains(msg, "permission denied") || contains(msg, "replication role"))
     throw error(failure_code::auth,
                 "postgresql at " + where + " refuses user " + cfg.username + ": " + msg);
+  std::string as = " as user " + cfg.username;
   if (contains(msg, "database \"") && contains(msg, "does not exist"))
-    throw error(failure_code::config,
-                "postgresql at " + where + " has no database " + cfg.database + ": " + msg);
-  throw error(failure_code::connection, "cannot connect to postgresql at " + where + ": " + msg);
+    throw error(failure_code::config, "postgresql at " + where + " has no database " +
+                                        cfg.database + " (connecting" + as + "): " + msg);
+  std::string hint;
+  if (cfg.ssl.enable && contains(msg, "does not support SSL"))
+    hint = " (ssl.enable is on, and this server has TLS off)";
+  throw error(failure_code::connection,
+              "cannot connect to postgresql at " + where + as + ": " + msg + hint);
 }
 
 }  // namespace trib
