@@ -7,6 +7,7 @@
 #include <netdb.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 
 #include "actors/source/session_common.hpp"
@@ -60,6 +61,11 @@ std::string my_error_words(const std::string& message) {
   int n = std::stoi(number);
   std::string words = n < 0 ? "getaddrinfo " + number + ": " + ::gai_strerror(n)
                             : "errno " + number + ": " + std::strerror(n);
+  // The connector connects without blocking and reports the errno of its
+  // first attempt when the port refuses: "in progress" would mislead.
+  if (n == EINPROGRESS)
+    words = "errno " + number + ": the server did not accept the connection (nothing listens "
+            "on that port, or a firewall drops it)";
   return message.substr(0, open) + " (" + words + ")";
 }
 
@@ -118,6 +124,15 @@ MYSQL* my_connect(const source_config& cfg, unsigned read_timeout_s) {
                             : "";
     throw error(failure_code::connection,
                 "cannot connect to " + name + " at " + where + as + ": " + msg + hint);
+  }
+  // The connector falls back to plain text when the server offers no TLS,
+  // whatever MYSQL_OPT_SSL_ENFORCE says: ssl.enable must mean encrypted.
+  if (cfg.ssl.enable && mysql_get_ssl_cipher(m) == nullptr) {
+    mysql_close(m);
+    throw error(failure_code::config,
+                "cannot connect to " + name + " at " + where + " as user " + cfg.username +
+                  ": ssl.enable is on, and the server offers no TLS (its have_ssl is not YES); "
+                  "the connection is closed after the login, before anything else is sent");
   }
   return m;
 }

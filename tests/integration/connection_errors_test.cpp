@@ -100,8 +100,9 @@ TEST(connection_errors, mariadb_failures_name_server_user_and_cause) {
   for (const auto& f : std::vector<failure_case>{
          {"wrong password", maria_text("127.0.0.1", port, "wrong"), at, "tributary",
           "Access denied"},
+         // The connector reports EINPROGRESS for a refused port.
          {"refused port", maria_text("127.0.0.1", closed, "tributary"),
-          "127.0.0.1:" + std::to_string(closed), "tributary", "Connection refused"},
+          "127.0.0.1:" + std::to_string(closed), "tributary", "did not accept the connection"},
          {"unknown host", maria_text(unknown_host, port, "tributary"),
           unknown_host + ":" + std::to_string(port), "tributary", "Unknown server host"},
          {"tls mismatch", maria_text("127.0.0.1", port, "tributary", "ssl:\n  enable: true\n"),

@@ -137,3 +137,12 @@ TEST(cli, print_tuning_names_every_constant_with_its_value) {
     EXPECT_EQ(out.find(line + "\n", at + 1), std::string::npos) << line << " twice";
   }
 }
+
+TEST(cli, test_connection_takes_a_source_or_a_target_or_both) {
+  EXPECT_EQ(parse_command_line({"test-connection", "conn.yaml"}).files.size(), 1u);
+  auto both = parse_command_line({"test-connection", "src.yaml", "dst.yaml", "--id", "r1"});
+  ASSERT_EQ(both.files.size(), 2u);
+  EXPECT_EQ(both.id, "r1");
+  EXPECT_NE(error_of({"test-connection"}).find("takes 1 connection file, got 0"), std::string::npos);
+  EXPECT_NE(error_of({"test-connection", "a", "b", "c"}).find("got 3"), std::string::npos);
+}

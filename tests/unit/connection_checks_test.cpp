@@ -130,6 +130,9 @@ TEST(my_checks, replication_rights_under_each_name) {
 TEST(my_connect_words, numbered_connector_messages_get_words) {
   EXPECT_EQ(my_error_words("Can't connect to server on '127.0.0.1' (111)"),
             "Can't connect to server on '127.0.0.1' (errno 111: Connection refused)");
+  EXPECT_EQ(my_error_words("Can't connect to server on '127.0.0.1' (115)"),
+            "Can't connect to server on '127.0.0.1' (errno 115: the server did not accept the "
+            "connection (nothing listens on that port, or a firewall drops it))");
   auto host = my_error_words("Unknown server host 'nohost' (-2)");
   EXPECT_EQ(host.rfind("Unknown server host 'nohost' (getaddrinfo -2: ", 0), 0u) << host;
   EXPECT_FALSE(has(host, "(-2)")) << host;
