@@ -19,6 +19,39 @@ using detail::batch_encoder;
 
 // -- the client --------------------------------------------------------------
 
+namespace {
+
+// The transports name the server; this adds the user to what they throw,
+// so that a connection lost mid-run names both.
+class user_named_transport : public transport {
+public:
+  user_named_transport(std::unique_ptr<transport> t, std::string user)
+    : t_(std::move(t)), user_(std::move(user)) {}
+  void write_all(const char* data, size_t size) override {
+    try {
+      t_->write_all(data, size);
+    } catch (const error& e) {
+      rethrow(e);
+    }
+  }
+  size_t read_some(char* data, size_t size) override {
+    try {
+      return t_->read_some(data, size);
+    } catch (const error& e) {
+      rethrow(e);
+    }
+  }
+
+private:
+  [[noreturn]] void rethrow(const error& e) const {
+    throw error(e.code(), std::string(e.what()) + " (connected as user " + user_ + ")");
+  }
+  std::unique_ptr<transport> t_;
+  std::string user_;
+};
+
+}  // namespace
+
 struct redis_client::impl {
   std::unique_ptr<transport> conn;
   /// Encoding buffer, reused so that a steady flow of batches does not
@@ -248,6 +281,8 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
         ? connect_tls(cfg.host, cfg.port, cfg.ssl, connect_timeout_ms, read_timeout_ms)
         : connect_tcp(cfg.host, cfg.port, connect_timeout_ms, read_timeout_ms));
   } catch (const error& e) {
+    // A store file that cannot be read is about the file, not the server.
+    if (e.code() == failure_code::config) throw;
     throw error(e.code(), std::string(e.what()) + " (connecting as user " + user + ")");
   }
   // A TLS port drops a plain connection at its first command; say so
@@ -285,6 +320,7 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
                 "redis at " + peer + " refused PING from user " + user + ": " + pong.str);
   if (pong.type != redis_reply::kind::status || pong.str != "PONG")
     throw error(failure_code::internal, "redis at " + peer + " answered PING with " + pong.str);
+  c->impl_->conn = std::make_unique<user_named_transport>(std::move(c->impl_->conn), user);
   return c;
 }
 

@@ -19,6 +19,8 @@ std::string pg_one_line(const char* msg) {
   std::string out;
   for (const char* p = msg ? msg : ""; *p; ++p) {
     if (*p == '\n') {
+      // libpq indents a HINT line with a tab.
+      while (p[1] == '\t' || p[1] == ' ') ++p;
       if (p[1] != '\0') out += "; ";
     } else {
       out += *p;

@@ -113,7 +113,8 @@ std::vector<bool> bytea_columns(const table_schema& t) {
 class pg_session : public source_session {
 public:
   pg_session(PGconn* conn, const source_config& cfg)
-    : conn_(conn), where_(cfg.host + ":" + std::to_string(effective_port(cfg))) {
+    : conn_(conn),
+      where_(cfg.host + ":" + std::to_string(effective_port(cfg)) + " as user " + cfg.username) {
     // Session settings that make libpq's text output canonical: hex bytea,
     // UTC timestamptz ("+00"), ISO-8601 intervals, ISO dates.
     try {

@@ -212,9 +212,8 @@ TEST_F(test_connection, a_redis_user_without_acl_dryrun_is_checked_inside_multi)
   pg_database();
   // May not run ACL (an admin command), XDEL, nor touch the table streams.
   redis_user("trib_tc_keys", {"~replicate_io_*", "&*", "+@all", "-@admin", "-xdel"});
-  auto keys_before = r_->command({"KEYS", "*"}).elements.size();
   auto res = run_tributary("test-connection " + pg_file(source_user(), source_password()) + " " +
-                           redis_file("trib_tc_keys", "pw"));
+                           redis_file("trib_tc_keys", "pw") + " --id trib_tc_probe");
   EXPECT_EQ(res.exit_code, 1) << res.output;
   EXPECT_TRUE(has(line_about(res.output, "rights checked with"), "queued in MULTI"))
     << res.output;
@@ -227,7 +226,9 @@ TEST_F(test_connection, a_redis_user_without_acl_dryrun_is_checked_inside_multi)
   EXPECT_TRUE(has(xadd, "~trib_test_connection_public_items_cdc_logs")) << xadd;
   EXPECT_TRUE(has(line_about(res.output, "HSET"), "ok ")) << res.output;
   EXPECT_TRUE(has(line_about(res.output, "INFO"), "ok ")) << res.output;
-  // Nothing was written: no key of the tables exists, and no key more.
+  EXPECT_TRUE(has(line_about(res.output, "HSET"), "replicate_io_checkpoint_default_trib_tc_probe"))
+    << res.output;
+  // Nothing was written: no key of the tables or of this --id exists.
   EXPECT_EQ(r_->command({"KEYS", "trib_test_connection_*"}).elements.size(), 0u);
-  EXPECT_EQ(r_->command({"KEYS", "*"}).elements.size(), keys_before);
+  EXPECT_EQ(r_->command({"KEYS", "*trib_tc_probe*"}).elements.size(), 0u);
 }
