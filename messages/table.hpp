@@ -94,13 +94,20 @@ struct column_info {
   /// Element kind for arrays; allowed values for ENUM/SET.
   value_kind element_kind = value_kind::text;
   std::vector<std::string> allowed;
+  /// The type as the source's change stream names it, so that a change of
+  /// type alone (ALTER COLUMN ... TYPE) is noticed: PostgreSQL's atttypid and
+  /// atttypmod, which pgoutput's Relation message carries. 0 and -1 when the
+  /// source has no such numbers (MySQL/MariaDB) or they are not known.
+  uint32_t type_oid = 0;
+  int32_t type_modifier = -1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, column_info& x) {
   return f(caf::meta::type_name("column_info"), x.name, x.source_type, x.kind,
            x.precision, x.scale, x.not_null, x.identity, x.generated,
-           x.has_default, x.default_value, x.element_kind, x.allowed);
+           x.has_default, x.default_value, x.element_kind, x.allowed,
+           x.type_oid, x.type_modifier);
 }
 
 /// A table with its columns and keys.

@@ -42,7 +42,8 @@ const char* usage_text() {
   tributary fetch-schemas DST_CONN.yaml --id ID [--group NAME] [--filter FILE]
             [--output-file FILE]
   tributary stats DST_CONN.yaml --id ID [--group NAME] [--json]
-  tributary test-connection CONN.yaml
+  tributary test-connection CONN.yaml | SRC_CONN.yaml DST_CONN.yaml
+            [--id ID] [--group NAME] [--filter FILE] [--map FILE]
   tributary --help | --version | --print-tuning
 
 modes:
@@ -51,6 +52,9 @@ modes:
   full       snapshot, then realtime from exactly where the snapshot stopped
   stats      print a replication's run statistics: rows per table and op,
              first and last write, lag
+
+test-connection prints one line per right or setting the replication needs
+(ok / MISSING and what to grant) and exits 1 when one is missing.
 
 exit codes: 0 success, 1 runtime failure, 2 usage or configuration error,
             3 finished but tables were skipped or in-doubt entries were written
@@ -134,6 +138,8 @@ command_line parse_command_line(const std::vector<std::string>& args) {
   if (cl.command.empty()) usage_error("missing command");
   if (cl.command == "help" || cl.command == "version") return cl;
   size_t want = expected_files(cl.command);
+  // test-connection takes a source or a target, or both (SRC DST).
+  if (cl.command == "test-connection" && cl.files.size() == 2) want = 2;
   if (cl.files.size() != want) {
     if (cl.command == "worker" && cl.files.empty()) {
       // the worker takes only --join

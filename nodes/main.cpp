@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -11,6 +12,7 @@
 
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
+#include "actors/control/connection_checks.hpp"
 #include "actors/control/run_stats_recorder.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -49,24 +51,27 @@ run_options load_run_options(const command_line& cl) {
   return o;
 }
 
-int test_connection(const std::string& file) {
-  auto conn = load_connection(file);
-  if (auto* src = std::get_if<source_config>(&conn)) {
-    auto session = open_source(*src);
-    auto f = session->facts();
-    std::cout << "connected to " << to_string(f.kind) << " " << f.version << " at "
-              << src->host << ":" << src->port << "\n";
+// One line per check; 0 when everything the replication needs is there.
+int test_connection(const command_line& cl) {
+  std::optional<source_config> source;
+  std::optional<redis_config> target;
+  if (cl.files.size() == 2) {
+    source = load_source(cl.files[0]);
+    target = load_target(cl.files[1]);
+  } else if (auto conn = load_connection(cl.files[0]);
+             auto* src = std::get_if<source_config>(&conn)) {
+    source = *src;
   } else {
-    auto& dst = std::get<redis_config>(conn);
-    auto client = redis_client::connect(dst);
-    auto info = client->command({"INFO", "server"});
-    std::string version = "?";
-    if (auto pos = info.str.find("redis_version:"); pos != std::string::npos)
-      version = info.str.substr(pos + 14, info.str.find('\r', pos) - pos - 14);
-    std::cout << "connected to redis " << version << " at " << dst.host << ":"
-              << dst.port << "\n";
+    target = std::get<redis_config>(conn);
   }
-  return exit_ok;
+  connection_test_options opts;
+  opts.id = cl.id;
+  opts.group = cl.group;
+  if (!cl.filter.empty()) opts.filter = load_filter(cl.filter);
+  if (!cl.map.empty()) opts.map = load_map(cl.map);
+  auto checks = test_connections(source, target, opts);
+  for (const auto& c : checks) std::cout << to_string(c) << "\n";
+  return all_ok(checks) ? exit_ok : exit_failure;
 }
 
 // Reads the newest schema dump of a replication and writes schemas.yaml.
@@ -177,7 +182,7 @@ int run(const std::vector<std::string>& args) {
     print_tuning();
     return exit_ok;
   }
-  if (cl.command == "test-connection") return test_connection(cl.files[0]);
+  if (cl.command == "test-connection") return test_connection(cl);
   if (cl.command == "fetch-schemas") return fetch_schemas(cl);
   if (cl.command == "stats") return print_stats(cl);
   if (cl.command == "snapshot" || cl.command == "realtime" || cl.command == "full") {

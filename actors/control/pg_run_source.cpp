@@ -3,7 +3,6 @@
 // adopts the slot's exported snapshot, and the WAL reader streams from the
 // slot's consistent point (or where the slot confirmed to).
 
-#include <cctype>
 #include <optional>
 
 #include "actors/apply/envelope.hpp"
@@ -24,22 +23,12 @@ namespace trib {
 
 namespace {
 
-// A slot name PostgreSQL accepts: lower case letters, digits, underscores.
-std::string default_slot(const run_options& opts) {
-  std::string s = "tributary_" + opts.group + "_" + opts.id;
-  for (auto& ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    ch = std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
-  }
-  return s.substr(0, 63);
-}
-
 class pg_run_source : public run_source {
 public:
   explicit pg_run_source(const run_options& opts)
     : opts_(opts), policy_(retry_policy_for(opts.source)) {
     slot_name_ = opts.source.replication_slots.empty()
-                   ? default_slot(opts)
+                   ? default_slot_name(opts.group, opts.id)
                    : opts.source.replication_slots.begin()->first;
     publication_ = opts.source.publication.empty() ? slot_name_ : opts.source.publication;
   }

@@ -1,10 +1,21 @@
 #include "actors/control/slot_ownership.hpp"
 
+#include <cctype>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 namespace trib {
+
+std::string default_slot_name(const std::string& group, const std::string& id) {
+  std::string s = "tributary_" + group + "_" + id;
+  for (auto& ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    ch = std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
+  }
+  return s.substr(0, 63);
+}
 
 std::string encode_slot_record(const slot_record& r) {
   boost::json::object o;

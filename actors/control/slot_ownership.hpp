@@ -18,6 +18,11 @@ namespace trib {
 /// field.
 constexpr const char* slot_record_field = "#replication_slot";
 
+/// The slot a replication uses when the source file names none:
+/// tributary_<group>_<id> in what PostgreSQL accepts (lower case letters,
+/// digits, underscores; 63 characters).
+std::string default_slot_name(const std::string& group, const std::string& id);
+
 /// What Tributary records when it creates a slot.
 struct slot_record {
   std::string slot;

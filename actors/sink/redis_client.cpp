@@ -19,6 +19,39 @@ using detail::batch_encoder;
 
 // -- the client --------------------------------------------------------------
 
+namespace {
+
+// The transports name the server; this adds the user to what they throw,
+// so that a connection lost mid-run names both.
+class user_named_transport : public transport {
+public:
+  user_named_transport(std::unique_ptr<transport> t, std::string user)
+    : t_(std::move(t)), user_(std::move(user)) {}
+  void write_all(const char* data, size_t size) override {
+    try {
+      t_->write_all(data, size);
+    } catch (const error& e) {
+      rethrow(e);
+    }
+  }
+  size_t read_some(char* data, size_t size) override {
+    try {
+      return t_->read_some(data, size);
+    } catch (const error& e) {
+      rethrow(e);
+    }
+  }
+
+private:
+  [[noreturn]] void rethrow(const error& e) const {
+    throw error(e.code(), std::string(e.what()) + " (connected as user " + user_ + ")");
+  }
+  std::unique_ptr<transport> t_;
+  std::string user_;
+};
+
+}  // namespace
+
 struct redis_client::impl {
   std::unique_ptr<transport> conn;
   /// Encoding buffer, reused so that a steady flow of batches does not
@@ -239,10 +272,19 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
                                                     int connect_timeout_ms,
                                                     int read_timeout_ms) {
   std::string peer = cfg.host + ":" + std::to_string(cfg.port);
-  auto c = std::make_unique<redis_client>(
-    cfg.ssl.enable
-      ? connect_tls(cfg.host, cfg.port, cfg.ssl, connect_timeout_ms, read_timeout_ms)
-      : connect_tcp(cfg.host, cfg.port, connect_timeout_ms, read_timeout_ms));
+  std::string user = cfg.username.empty() ? std::string("default") : cfg.username;
+  // The transports name the server and the cause; the user is added here.
+  std::unique_ptr<redis_client> c;
+  try {
+    c = std::make_unique<redis_client>(
+      cfg.ssl.enable
+        ? connect_tls(cfg.host, cfg.port, cfg.ssl, connect_timeout_ms, read_timeout_ms)
+        : connect_tcp(cfg.host, cfg.port, connect_timeout_ms, read_timeout_ms));
+  } catch (const error& e) {
+    // A store file that cannot be read is about the file, not the server.
+    if (e.code() == failure_code::config) throw;
+    throw error(e.code(), std::string(e.what()) + " (connecting as user " + user + ")");
+  }
   // A TLS port drops a plain connection at its first command; say so
   // rather than only "connection closed" (the reverse case is caught in the
   // TLS handshake).
@@ -252,8 +294,8 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
     } catch (const error& e) {
       if (cfg.ssl.enable || e.code() != failure_code::connection) throw;
       throw error(failure_code::connection,
-                  std::string(e.what()) + " at the first command (is this a TLS port? " +
-                    "ssl.enable is off)");
+                  std::string(e.what()) + " at the first command as user " + user +
+                    " (is this a TLS port? ssl.enable is off)");
     }
   };
   bool authenticated = false;
@@ -269,16 +311,16 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
       // close it so nothing can run with the wrong identity.
       c.reset();
       throw error(failure_code::auth,
-                  "redis at " + peer + " refused authentication as " +
-                    (cfg.username.empty() ? std::string("default") : cfg.username) + ": " +
-                    r.str);
+                  "redis at " + peer + " refused authentication as user " + user + ": " + r.str);
     }
   }
   auto pong = authenticated ? c->command({"PING"}) : first({"PING"});
   if (pong.type == redis_reply::kind::error)
-    throw error(classify_redis_error(pong.str), "redis at " + peer + " refused PING: " + pong.str);
+    throw error(classify_redis_error(pong.str),
+                "redis at " + peer + " refused PING from user " + user + ": " + pong.str);
   if (pong.type != redis_reply::kind::status || pong.str != "PONG")
     throw error(failure_code::internal, "redis at " + peer + " answered PING with " + pong.str);
+  c->impl_->conn = std::make_unique<user_named_transport>(std::move(c->impl_->conn), user);
   return c;
 }
 

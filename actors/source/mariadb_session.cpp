@@ -191,7 +191,9 @@ row_shape shape_of(const table_schema& t) {
 class my_session : public source_session {
 public:
   my_session(MYSQL* m, const source_config& cfg)
-    : m_(m), kind_(cfg.kind), where_(cfg.host + ":" + std::to_string(effective_port(cfg))) {
+    : m_(m),
+      kind_(cfg.kind),
+      where_(cfg.host + ":" + std::to_string(effective_port(cfg)) + " as user " + cfg.username) {
     try {
       // UTC makes TIMESTAMP values canonical; a long write timeout lets a
       // streaming read pause while the pipeline behind it catches up.

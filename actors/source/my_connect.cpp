@@ -4,6 +4,12 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include <netdb.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
 #include "actors/source/session_common.hpp"
 
 namespace trib {
@@ -39,6 +45,28 @@ failure_code my_classify(unsigned code) {
   // Client-side errors (2000-2999) are about the link.
   if (code >= 2000 && code < 3000) return failure_code::connection;
   return failure_code::source_state;
+}
+
+std::string my_error_words(const std::string& message) {
+  // "... (111)" at the very end: the system's error number, unexplained.
+  if (message.size() < 3 || message.back() != ')') return message;
+  size_t open = message.rfind(" (");
+  if (open == std::string::npos) return message;
+  std::string number = message.substr(open + 2, message.size() - open - 3);
+  if (number.empty() || number.size() > 6) return message;
+  for (size_t i = 0; i < number.size(); ++i)
+    if (!(std::isdigit(static_cast<unsigned char>(number[i])) || (i == 0 && number[i] == '-')))
+      return message;
+  if (number == "-") return message;
+  int n = std::stoi(number);
+  std::string words = n < 0 ? "getaddrinfo " + number + ": " + ::gai_strerror(n)
+                            : "errno " + number + ": " + std::strerror(n);
+  // The connector connects without blocking and reports the errno of its
+  // first attempt when the port refuses: "in progress" would mislead.
+  if (n == EINPROGRESS)
+    words = "errno " + number + ": the server did not accept the connection (nothing listens "
+            "on that port, or a firewall drops it)";
+  return message.substr(0, open) + " (" + words + ")";
 }
 
 std::string my_where(const source_config& cfg) {
@@ -78,15 +106,33 @@ MYSQL* my_connect(const source_config& cfg, unsigned read_timeout_s) {
     unsigned code = mysql_errno(m);
     std::string msg = mysql_error(m);
     mysql_close(m);
+    msg = my_error_words(msg);
     auto fc = my_classify(code);
+    std::string as = " as user " + cfg.username;
     if (fc == failure_code::auth)
       throw error(fc, name + " at " + where + " refuses user " + cfg.username + ": " + msg);
     if (code == ER_BAD_DB_ERROR)
       throw error(failure_code::config, name + " at " + where + " has no database " +
-                                          cfg.database + ": " + msg);
+                                          cfg.database + " (connecting" + as + "): " + msg);
     if (fc == failure_code::server_busy)
-      throw error(fc, name + " at " + where + " is busy: " + msg);
-    throw error(failure_code::connection, "cannot connect to " + name + " at " + where + ": " + msg);
+      throw error(fc, name + " at " + where + " is busy (connecting" + as + "): " + msg);
+    std::string hint;
+    // The connector's TLS failures say "SSL" or "TLS"; say which side wants it.
+    if (msg.find("SSL") != std::string::npos || msg.find("TLS") != std::string::npos)
+      hint = cfg.ssl.enable ? " (ssl.enable is on: does the server offer TLS, and does its "
+                              "certificate match the trust store?)"
+                            : "";
+    throw error(failure_code::connection,
+                "cannot connect to " + name + " at " + where + as + ": " + msg + hint);
+  }
+  // The connector falls back to plain text when the server offers no TLS,
+  // whatever MYSQL_OPT_SSL_ENFORCE says: ssl.enable must mean encrypted.
+  if (cfg.ssl.enable && mysql_get_ssl_cipher(m) == nullptr) {
+    mysql_close(m);
+    throw error(failure_code::config,
+                "cannot connect to " + name + " at " + where + " as user " + cfg.username +
+                  ": ssl.enable is on, and the server offers no TLS (its have_ssl is not YES); "
+                  "the connection is closed after the login, before anything else is sent");
   }
   return m;
 }

@@ -21,6 +21,13 @@ failure_code my_classify(unsigned code);
 /// server_busy (too many connections), connection (anything else).
 st_mysql* my_connect(const source_config& cfg, unsigned read_timeout_s);
 
+/// The connector's message with the number it ends in put into words: "Can't
+/// connect to server on 'h' (111)" gets "(errno 111: Connection refused)", a
+/// negative number (a host name lookup) getaddrinfo's words; EINPROGRESS,
+/// which the connector reports for a refused port, says the server did not
+/// accept the connection. Other messages are returned as they are.
+std::string my_error_words(const std::string& message);
+
 /// "host:port" of `cfg`, for messages.
 std::string my_where(const source_config& cfg);
 

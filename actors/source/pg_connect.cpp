@@ -19,6 +19,8 @@ std::string pg_one_line(const char* msg) {
   std::string out;
   for (const char* p = msg ? msg : ""; *p; ++p) {
     if (*p == '\n') {
+      // libpq indents a HINT line with a tab.
+      while (p[1] == '\t' || p[1] == ' ') ++p;
       if (p[1] != '\0') out += "; ";
     } else {
       out += *p;
@@ -85,10 +87,15 @@ PGconn* pg_connect(const source_config& cfg, const std::string& options, bool re
       contains(msg, "permission denied") || contains(msg, "replication role"))
     throw error(failure_code::auth,
                 "postgresql at " + where + " refuses user " + cfg.username + ": " + msg);
+  std::string as = " as user " + cfg.username;
   if (contains(msg, "database \"") && contains(msg, "does not exist"))
-    throw error(failure_code::config,
-                "postgresql at " + where + " has no database " + cfg.database + ": " + msg);
-  throw error(failure_code::connection, "cannot connect to postgresql at " + where + ": " + msg);
+    throw error(failure_code::config, "postgresql at " + where + " has no database " +
+                                        cfg.database + " (connecting" + as + "): " + msg);
+  std::string hint;
+  if (cfg.ssl.enable && contains(msg, "does not support SSL"))
+    hint = " (ssl.enable is on, and this server has TLS off)";
+  throw error(failure_code::connection,
+              "cannot connect to postgresql at " + where + as + ": " + msg + hint);
 }
 
 }  // namespace trib

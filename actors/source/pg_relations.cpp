@@ -29,9 +29,49 @@ std::vector<int> map_relation(const pg_relation& rel, const table_schema& t) {
 
 bool same_columns(const pg_relation& rel, const table_schema& t) {
   if (rel.columns.size() != t.columns.size()) return false;
-  for (size_t i = 0; i < t.columns.size(); ++i)
-    if (rel.columns[i].name != t.columns[i].name) return false;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const auto& r = rel.columns[i];
+    const auto& c = t.columns[i];
+    if (r.name != c.name) return false;
+    // A table listed without type numbers (0) is compared by name only.
+    if (c.type_oid != 0 && (r.type_oid != c.type_oid || r.type_modifier != c.type_modifier))
+      return false;
+  }
   return true;
+}
+
+namespace {
+
+bool same_type(const column_info& a, const column_info& b) {
+  if (a.source_type != b.source_type) return false;
+  return a.type_oid == 0 || b.type_oid == 0 ||
+         (a.type_oid == b.type_oid && a.type_modifier == b.type_modifier);
+}
+
+}  // namespace
+
+bool columns_changed(const table_schema& before, const table_schema& now) {
+  if (before.columns.size() != now.columns.size()) return true;
+  for (size_t i = 0; i < now.columns.size(); ++i)
+    if (before.columns[i].name != now.columns[i].name ||
+        !same_type(before.columns[i], now.columns[i]))
+      return true;
+  return false;
+}
+
+std::string describe_column_changes(const table_schema& before, const table_schema& now) {
+  std::string out;
+  auto add = [&](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  for (const auto& c : now.columns) {
+    int i = column_index(before, c.name);
+    if (i < 0) add("adds " + c.name);
+    else if (!same_type(before.columns[static_cast<size_t>(i)], c))
+      add(c.name + " " + before.columns[static_cast<size_t>(i)].source_type + " -> " +
+          c.source_type);
+  }
+  for (const auto& c : before.columns)
+    if (column_index(now, c.name) < 0) add("drops " + c.name);
+  return out.empty() ? "reorders columns" : out;
 }
 
 row project(const pg_tuple& tuple, const std::vector<int>& columns, const table_schema& t,

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "actors/source/pgoutput.hpp"
@@ -27,10 +28,21 @@ bool holds_marker(value_kind k);
 /// the relation lacks it, e.g. a change older than an ADD COLUMN).
 std::vector<int> map_relation(const pg_relation& rel, const table_schema& t);
 
-/// Whether the relation's columns are exactly the table's, by name and
-/// order: when not, the table's schema may have changed (DDL) or the table
-/// is read with a column filter, and the catalog is asked again.
+/// Whether the relation's columns are exactly the table's, by name, order
+/// and type (oid and modifier, where the table knows them): when not, the
+/// table's schema may have changed (DDL: columns added, dropped, or of
+/// another type, such as int -> bigint or varchar(10) -> varchar(40)) or the
+/// table is read with a column filter, and the catalog is asked again.
 bool same_columns(const pg_relation& rel, const table_schema& t);
+
+/// Whether a fresh listing of a table differs from the one the run uses in
+/// its columns' names, order or types (what the schema dump shows): the
+/// test for appending a schema dump.
+bool columns_changed(const table_schema& before, const table_schema& now);
+
+/// What changed, for the log: "amount NUMERIC(10,2) -> NUMERIC(12,4), adds
+/// note, drops gone".
+std::string describe_column_changes(const table_schema& before, const table_schema& now);
 
 /// The table's row from a tuple. An unchanged TOASTed value is taken from
 /// `old` when that has it (REPLICA IDENTITY FULL), else it becomes the

@@ -171,7 +171,8 @@ pg_replication::pg_replication(const source_config& cfg, const std::string& extr
   : cfg_(cfg),
     options_(std::string(pg_canonical_options()) +
              (extra_options.empty() ? "" : " " + extra_options)),
-    where_(cfg.host + ":" + std::to_string(cfg.port ? cfg.port : 5432)) {
+    where_(cfg.host + ":" + std::to_string(cfg.port ? cfg.port : 5432) + " as user " +
+           cfg.username) {
   repl_ = pg_connect(cfg_, options_, true);
   try {
     auto r = run(repl_, "IDENTIFY_SYSTEM", {}, PGRES_TUPLES_OK, "identify the system", where_);

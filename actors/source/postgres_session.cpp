@@ -113,7 +113,8 @@ std::vector<bool> bytea_columns(const table_schema& t) {
 class pg_session : public source_session {
 public:
   pg_session(PGconn* conn, const source_config& cfg)
-    : conn_(conn), where_(cfg.host + ":" + std::to_string(effective_port(cfg))) {
+    : conn_(conn),
+      where_(cfg.host + ":" + std::to_string(effective_port(cfg)) + " as user " + cfg.username) {
     // Session settings that make libpq's text output canonical: hex bytea,
     // UTC timestamptz ("+00"), ISO-8601 intervals, ISO dates.
     try {
@@ -293,7 +294,8 @@ std::vector<table_schema> pg_session::list_tables(const filter_config& filter,
     "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), "
     "CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, "
     "bt.oid, bt.typname, bt.typtype, bt.typcategory, et.oid, et.typname, et.typtype, "
-    "a.attnotnull, a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid) "
+    "a.attnotnull, a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid), "
+    "a.atttypid, a.atttypmod "
     "FROM pg_attribute a "
     "JOIN pg_class c ON c.oid = a.attrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -330,6 +332,10 @@ std::vector<table_schema> pg_session::list_tables(const filter_config& filter,
     }
     // Identity columns, and serial columns (a nextval default) alike.
     c.identity = !identity.empty() || c.default_value.rfind("nextval(", 0) == 0;
+    // What pgoutput's Relation message names the type by (the domain's own
+    // oid for a domain), to notice ALTER COLUMN ... TYPE.
+    c.type_oid = static_cast<uint32_t>(std::strtoul(PQgetvalue(cols.get(), i, 15), nullptr, 10));
+    c.type_modifier = std::atoi(PQgetvalue(cols.get(), i, 16));
     it->second.columns.push_back(std::move(c));
   }
 

@@ -101,7 +101,9 @@ source_txn& current_part(wal_reader_state& st) {
 }
 
 // A Relation message: maps it onto its table, and when its columns are not
-// the table's, asks the catalog whether the table changed.
+// the table's (names, order or types), asks the catalog whether the table
+// changed. The catalog answers for now, not for the Relation's position: two
+// DDLs the reader has not reached yet show as one change to the latest.
 void on_relation(reader_ptr self, const pg_relation& rel) {
   auto& st = self->state;
   std::string schema = rel.schema.empty() ? "pg_catalog" : rel.schema;
@@ -122,13 +124,10 @@ void on_relation(reader_ptr self, const pg_relation& rel) {
     auto fresh = st.settings.list_tables();
     for (auto& f : fresh) {
       if (!(f.id == st.settings.tables[t].id)) continue;
-      bool changed = f.columns.size() != st.settings.tables[t].columns.size();
-      for (size_t i = 0; !changed && i < f.columns.size(); ++i)
-        changed = f.columns[i].name != st.settings.tables[t].columns[i].name ||
-                  f.columns[i].source_type != st.settings.tables[t].columns[i].source_type;
-      if (!changed) break;
-      log::info("finds new columns in " + to_string(f.id) + " at " +
-                format_lsn(st.txn.final_lsn) + "; appends a schema dump");
+      if (!columns_changed(st.settings.tables[t], f)) break;
+      log::info("finds changed columns in " + to_string(f.id) + " at " +
+                format_lsn(st.txn.final_lsn) + " (" +
+                describe_column_changes(st.settings.tables[t], f) + "); appends a schema dump");
       // The changes decoded before the DDL go first, with the old schema.
       send_feed(self);
       f.estimated_rows = st.settings.tables[t].estimated_rows;

@@ -444,7 +444,8 @@ TEST_F(postgres_source, classifies_connection_failures) {
   cfg = config();
   cfg.port = 1;
   EXPECT_EQ(code_of_open(cfg, &what), failure_code::connection);
-  EXPECT_EQ(what.rfind("cannot connect to postgresql at 127.0.0.1:1: ", 0), 0u) << what;
+  EXPECT_EQ(what.rfind("cannot connect to postgresql at 127.0.0.1:1 as user tributary: ", 0), 0u)
+    << what;
 
   cfg = config();
   cfg.database = "trib_no_such_database";
@@ -733,7 +734,9 @@ TEST_F(mariadb_source, classifies_connection_failures) {
   cfg = config();
   cfg.port = 1;
   EXPECT_EQ(code_of_open(cfg, &what), failure_code::connection);
-  EXPECT_EQ(what.rfind("cannot connect to mariadb at 127.0.0.1:1: ", 0), 0u) << what;
+  EXPECT_EQ(what.rfind("cannot connect to mariadb at 127.0.0.1:1 as user tributary: ", 0), 0u)
+    << what;
+  EXPECT_NE(what.find("did not accept the connection"), std::string::npos) << what;
 
   cfg = config();
   cfg.database = "trib_no_such_database";

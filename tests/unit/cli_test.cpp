@@ -154,3 +154,12 @@ TEST(cli, stats_needs_an_id_and_json_is_for_stats_only) {
   EXPECT_NE(error_of({"stats", "--id", "x"}).find("stats takes 1 connection file"),
             std::string::npos);
 }
+
+TEST(cli, test_connection_takes_a_source_or_a_target_or_both) {
+  EXPECT_EQ(parse_command_line({"test-connection", "conn.yaml"}).files.size(), 1u);
+  auto both = parse_command_line({"test-connection", "src.yaml", "dst.yaml", "--id", "r1"});
+  ASSERT_EQ(both.files.size(), 2u);
+  EXPECT_EQ(both.id, "r1");
+  EXPECT_NE(error_of({"test-connection"}).find("takes 1 connection file, got 0"), std::string::npos);
+  EXPECT_NE(error_of({"test-connection", "a", "b", "c"}).find("got 3"), std::string::npos);
+}

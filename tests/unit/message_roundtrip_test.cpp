@@ -19,7 +19,8 @@ bool operator==(const column_info& a, const column_info& b) {
          a.not_null == b.not_null && a.identity == b.identity &&
          a.generated == b.generated && a.has_default == b.has_default &&
          a.default_value == b.default_value &&
-         a.element_kind == b.element_kind && a.allowed == b.allowed;
+         a.element_kind == b.element_kind && a.allowed == b.allowed &&
+         a.type_oid == b.type_oid && a.type_modifier == b.type_modifier;
 }
 bool operator==(const table_schema& a, const table_schema& b) {
   return a.id == b.id && a.columns == b.columns &&
@@ -147,6 +148,8 @@ column_info sample_column() {
   c.default_value = "'new'";
   c.element_kind = value_kind::decimal;
   c.allowed = {"new", "paid"};
+  c.type_oid = 1700;
+  c.type_modifier = 2621448;
   return c;
 }
 

@@ -91,3 +91,97 @@ TEST(change_mapping, key_only_keeps_the_key_columns) {
   EXPECT_EQ(k.cells[0].text, "5");
   EXPECT_TRUE(k.cells[1].null);
 }
+
+namespace {
+
+// A table whose columns know their PostgreSQL type numbers, as the catalog
+// lists them: (name, SQL spelling, type oid, type modifier).
+struct typed {
+  std::string name, type;
+  uint32_t oid;
+  int32_t mod;
+};
+
+table_schema typed_table(const std::vector<typed>& cols) {
+  table_schema t;
+  t.id = table_id{"db", "public", "t"};
+  for (const auto& c : cols) {
+    column_info i;
+    i.name = c.name;
+    i.source_type = c.type;
+    i.type_oid = c.oid;
+    i.type_modifier = c.mod;
+    t.columns.push_back(i);
+  }
+  return t;
+}
+
+pg_relation typed_relation(const std::vector<typed>& cols) {
+  pg_relation r;
+  r.id = 7;
+  r.schema = "public";
+  r.name = "t";
+  for (const auto& c : cols) r.columns.push_back(pg_column{c.name, c.oid, c.mod, c.name == "id"});
+  return r;
+}
+
+// numeric(10,2) and numeric(12,4): ((precision << 16) | scale) + 4.
+constexpr int32_t numeric_10_2 = ((10 << 16) | 2) + 4;
+constexpr int32_t numeric_12_4 = ((12 << 16) | 4) + 4;
+
+}  // namespace
+
+TEST(column_types, the_same_names_and_types_need_no_catalog_query) {
+  std::vector<typed> cols{{"id", "INTEGER", 23, -1}, {"amount", "NUMERIC(10,2)", 1700, numeric_10_2}};
+  EXPECT_TRUE(same_columns(typed_relation(cols), typed_table(cols)));
+}
+
+TEST(column_types, a_type_change_alone_is_noticed) {
+  auto t = typed_table({{"id", "INTEGER", 23, -1}, {"n", "INTEGER", 23, -1}});
+  // ALTER COLUMN n TYPE bigint: same names, another oid.
+  EXPECT_FALSE(same_columns(typed_relation({{"id", "INTEGER", 23, -1}, {"n", "BIGINT", 20, -1}}), t));
+  // ALTER COLUMN n TYPE text.
+  EXPECT_FALSE(same_columns(typed_relation({{"id", "INTEGER", 23, -1}, {"n", "TEXT", 25, -1}}), t));
+}
+
+TEST(column_types, a_type_modifier_change_is_noticed) {
+  auto t = typed_table({{"id", "INTEGER", 23, -1},
+                        {"amount", "NUMERIC(10,2)", 1700, numeric_10_2},
+                        {"vc", "CHARACTER VARYING(10)", 1043, 10 + 4}});
+  EXPECT_FALSE(same_columns(typed_relation({{"id", "INTEGER", 23, -1},
+                                            {"amount", "NUMERIC(12,4)", 1700, numeric_12_4},
+                                            {"vc", "CHARACTER VARYING(10)", 1043, 10 + 4}}),
+                            t));
+  EXPECT_FALSE(same_columns(typed_relation({{"id", "INTEGER", 23, -1},
+                                            {"amount", "NUMERIC(10,2)", 1700, numeric_10_2},
+                                            {"vc", "CHARACTER VARYING(40)", 1043, 40 + 4}}),
+                            t));
+}
+
+TEST(column_types, a_table_listed_without_type_numbers_is_compared_by_name) {
+  auto t = typed_table({{"id", "INTEGER", 0, -1}});
+  EXPECT_TRUE(same_columns(typed_relation({{"id", "BIGINT", 20, -1}}), t));
+}
+
+TEST(column_types, a_fresh_listing_with_another_type_is_a_change_and_says_which) {
+  auto before = typed_table({{"id", "INTEGER", 23, -1},
+                             {"amount", "NUMERIC(10,2)", 1700, numeric_10_2},
+                             {"gone", "TEXT", 25, -1}});
+  auto now = typed_table({{"id", "BIGINT", 20, -1},
+                          {"amount", "NUMERIC(12,4)", 1700, numeric_12_4},
+                          {"note", "TEXT", 25, -1}});
+  EXPECT_TRUE(columns_changed(before, now));
+  EXPECT_EQ(describe_column_changes(before, now),
+            "id INTEGER -> BIGINT, amount NUMERIC(10,2) -> NUMERIC(12,4), adds note, drops gone");
+}
+
+TEST(column_types, a_listing_that_differs_only_in_type_numbers_is_a_change) {
+  // A type dropped and made again under the same name has another oid.
+  auto before = typed_table({{"id", "INTEGER", 23, -1}, {"m", "MOOD", 16400, -1}});
+  auto now = typed_table({{"id", "INTEGER", 23, -1}, {"m", "MOOD", 16500, -1}});
+  EXPECT_TRUE(columns_changed(before, now));
+  EXPECT_FALSE(columns_changed(before, before));
+  // Unknown numbers (0) on one side: the spelling decides.
+  auto unknown = typed_table({{"id", "INTEGER", 0, -1}, {"m", "MOOD", 0, -1}});
+  EXPECT_FALSE(columns_changed(unknown, now));
+}
