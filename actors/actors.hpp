@@ -15,6 +15,7 @@
 #include "messages/position.hpp"
 #include "messages/result.hpp"
 #include "messages/row.hpp"
+#include "messages/supervision.hpp"
 #include "messages/table.hpp"
 
 namespace trib {
@@ -116,6 +117,12 @@ using change_dispatcher_actor = caf::typed_actor<
 /// Realtime: owns one change stream (a table's, or the global one): turns
 /// changes into entries, skips what its checkpoint covers, writes in order
 /// with the checkpoint, one write in flight.
+using supervisor_actor = caf::typed_actor<
+  // A batch failed to be written: what its stream does next (retry, skip
+  // the table, in doubt, stop the run). Logged, counted and recorded for
+  // the exit summary by the supervisor.
+  caf::replies_to<failure_report>::with<failure_verdict>>;
+
 using change_applier_actor = caf::typed_actor<
   // Writes a batch of changes; answers once Redis committed it.
   caf::replies_to<change_batch>::with<change_ack>,

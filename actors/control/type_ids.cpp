@@ -36,6 +36,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<source_txn>>("std::vector<trib::source_txn>");
   cfg.add_message_type<change_feed>("trib::change_feed");
   cfg.add_message_type<change_release>("trib::change_release");
+  cfg.add_message_type<failure_report>("trib::failure_report");
+  cfg.add_message_type<failure_verdict>("trib::failure_verdict");
   // Renders wrapped failures as "connection: <what>" in CAF's messages.
   cfg.add_error_category(failure_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
