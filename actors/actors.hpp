@@ -40,6 +40,7 @@ using reset_atom = caf::atom_constant<caf::atom("reset")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// Time to hand on lingering change batches (self-sent, delayed).
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // -- actors -------------------------------------------------------------------
 
@@ -62,6 +63,8 @@ using table_applier_actor = caf::typed_actor<
 using redis_writer_actor = caf::typed_actor<
   // Commits entries and their checkpoint in one MULTI/EXEC.
   caf::replies_to<write_batch>::with<write_ack>,
+  // Takes back the committed writes of a failed realtime batch.
+  caf::replies_to<undo_request>::with<undo_result>,
   // Reads the replies still on the wire if no write came since (self-sent).
   caf::reacts_to<flush_atom, uint64_t>>;
 
@@ -127,7 +130,9 @@ using change_applier_actor = caf::typed_actor<
   // Writes a batch of changes; answers once Redis committed it.
   caf::replies_to<change_batch>::with<change_ack>,
   // A table's columns changed: later changes use the new schema.
-  caf::reacts_to<schema_change>>;
+  caf::reacts_to<schema_change>,
+  // Writes the failed batch again, after the supervisor's wait (self-sent).
+  caf::reacts_to<retry_atom>>;
 
 /// Plans and supervises one replication: spawns writers, appliers and a
 /// bounded number of readers, collects the tables' outcomes.

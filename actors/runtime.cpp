@@ -24,6 +24,7 @@
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/batch_scheduling.hpp"
 #include "actors/control/coordinator.hpp"
+#include "actors/control/failure_decisions.hpp"
 #include "actors/control/realtime.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
@@ -224,9 +225,14 @@ std::string write_run_summary(const run_options& opts, const run_summary& s,
       tables.push_back(std::move(e));
     }
     o["rows"] = rows;
+    auto dir = std::filesystem::path{opts.data_dir} / opts.id;
     o["tables"] = std::move(tables);
     o["skipped"] = std::move(skipped);
-    auto dir = std::filesystem::path{opts.data_dir} / opts.id;
+    if (s.undone_entries > 0) o["undone_entries"] = s.undone_entries;
+    if (s.in_doubt_entries > 0) {
+      o["in_doubt_entries"] = s.in_doubt_entries;
+      o["in_doubt_log"] = in_doubt_log_path(dir.string());
+    }
     std::filesystem::create_directories(dir);
     auto path = dir / ("summary-" + to_utc(now, "%Y%m%dT%H%M%SZ") + ".json");
     errno = 0;

@@ -1,6 +1,7 @@
 #include "actors/control/change_streams.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "actors/apply/change_applier.hpp"
 #include "actors/apply/envelope.hpp"
@@ -40,6 +41,13 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
                               const source_facts& facts, uint64_t max_entry_bytes) {
   change_path p;
   size_t streams = layout.names.size();
+  supervisor_settings sv;
+  sv.rules.policy = retry_policy_for(opts.target);
+  sv.rules.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
+  sv.in_doubt_path =
+    in_doubt_log_path((std::filesystem::path{opts.data_dir} / opts.id).string());
+  p.record = sv.record;
+  p.supervisor = sys.spawn(supervisor, sv);
   size_t writers = std::max<size_t>(
     1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
                          static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
@@ -58,6 +66,7 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
     as.message = opts.applier.message;
     as.facts = facts;
     as.max_entry_bytes = max_entry_bytes;
+    as.supervisor = p.supervisor;
     if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
       as.start = decode_stream_checkpoint(it->second);
     p.appliers.push_back(sys.spawn(change_applier, as, p.writers[i % writers]));
@@ -66,7 +75,7 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
   ds.tables = tables;
   ds.stream_of_table = layout.stream_of_table;
   ds.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
-  ds.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
+  ds.supervisor = p.supervisor;
   ds.kind = facts.kind;
   auto stopped = p.stopped;
   ds.table_stopped = [stopped](uint32_t t, const std::string& why) {
@@ -81,6 +90,7 @@ void stop_change_path(caf::scoped_actor& self, change_path& path) {
   self->send_exit(path.dispatcher, caf::exit_reason::user_shutdown);
   for (auto& a : path.appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
   for (auto& w : path.writers) self->send_exit(w, caf::exit_reason::user_shutdown);
+  self->send_exit(path.supervisor, caf::exit_reason::user_shutdown);
 }
 
 void sum_up_change_path(run_summary& s, change_path& path, const std::vector<table_schema>& tables,
@@ -102,7 +112,10 @@ void sum_up_change_path(run_summary& s, change_path& path, const std::vector<tab
   }
   bool any_skipped = std::any_of(s.tables.begin(), s.tables.end(),
                                  [](const table_result& r) { return r.skipped; });
-  s.exit_code = any_skipped ? 3 : 0;
+  std::lock_guard<std::mutex> r{path.record->lock};
+  s.undone_entries = path.record->undone;
+  s.in_doubt_entries = path.record->in_doubt;
+  s.exit_code = any_skipped || s.in_doubt_entries > 0 ? 3 : 0;
 }
 
 }  // namespace trib

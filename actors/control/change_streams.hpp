@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/control/supervisor.hpp"
 #include "actors/runtime.hpp"
 #include "messages/source_facts.hpp"
 
@@ -42,10 +43,15 @@ struct change_path {
     std::vector<std::pair<uint32_t, std::string>> list;
   };
   std::shared_ptr<stopped_tables> stopped = std::make_shared<stopped_tables>();
+  /// The retry/undo supervisor the appliers and the dispatcher ask, and
+  /// what it handled (for the summary).
+  supervisor_actor supervisor;
+  std::shared_ptr<supervision_record> record;
 };
 
-/// Spawns writers, one applier per stream (starting after its checkpoint in
-/// `checkpoints`) and the dispatcher.
+/// Spawns the supervisor (its in-doubt log under data/<id>), writers, one
+/// applier per stream (starting after its checkpoint in `checkpoints`) and
+/// the dispatcher.
 change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
                               const std::vector<table_schema>& tables,
                               const stream_layout& layout,
@@ -55,8 +61,9 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
 /// Ends the change path's actors.
 void stop_change_path(caf::scoped_actor& self, change_path& path);
 
-/// Adds the tables that stopped in realtime to `s` (skipped, with why) and
-/// sets its exit code: 3 when a table was skipped, else 0.
+/// Adds the tables that stopped in realtime to `s` (skipped, with why), and
+/// the entries undone and in doubt, and sets its exit code: 3 when a table
+/// was skipped or entries are in doubt, else 0.
 void sum_up_change_path(run_summary& s, change_path& path, const std::vector<table_schema>& tables,
                         const stream_layout& layout);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/control/failure_decisions.hpp"
 #include "actors/control/progress.hpp"
 #include "actors/runtime.hpp"
 #include "actors/source/source_session.hpp"
@@ -59,6 +60,8 @@ struct coordinator_settings {
   size_t writers = 1;
   /// Whether a failed table is skipped (true) or stops the run (false).
   bool skip_tables_on_failures = true;
+  /// The target's retry policy, for the failure rules (failure_decisions).
+  failure_rules rules;
   /// Shows rows done, rate and ETA per table (none: no progress shown).
   std::shared_ptr<progress_board> progress;
 };

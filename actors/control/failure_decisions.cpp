@@ -1,5 +1,7 @@
 #include "actors/control/failure_decisions.hpp"
 
+#include <filesystem>
+
 namespace trib {
 
 failure_verdict decide(const failure_case& c, const failure_rules& r) {
@@ -64,6 +66,10 @@ std::string cli_word(const std::string& w) {
 }
 
 }  // namespace
+
+std::string in_doubt_log_path(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "bad_rows" / "replicate_io_indoubt_txn_log").string();
+}
 
 std::vector<std::string> in_doubt_lines(const std::string& stream,
                                         const std::vector<std::string>& ids, size_t per_line) {

@@ -46,6 +46,10 @@ struct failure_rules {
 ///   EVENTUAL, when skip-tables-on-failures allows; otherwise the run stops.
 failure_verdict decide(const failure_case& c, const failure_rules& r);
 
+/// The in-doubt log of a replication whose files are in `data_dir`
+/// (data/<id>): bad_rows/replicate_io_indoubt_txn_log.
+std::string in_doubt_log_path(const std::string& data_dir);
+
 /// The in-doubt log's lines for entries of `stream` that could not be
 /// deleted: ready-to-run `XDEL <stream> <id> [<id> ...]` (at most
 /// `per_line` IDs a line), which redis-cli runs as they are, line by line

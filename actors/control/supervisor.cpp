@@ -10,10 +10,6 @@
 
 namespace trib {
 
-std::string in_doubt_log_path(const std::string& data_dir) {
-  return (std::filesystem::path(data_dir) / "bad_rows" / "replicate_io_indoubt_txn_log").string();
-}
-
 namespace {
 
 std::string joined(const std::vector<std::string>& names) {

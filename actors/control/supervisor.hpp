@@ -45,10 +45,6 @@ struct supervisor_state {
   supervisor_settings settings;
 };
 
-/// The in-doubt log of a replication whose files are in `data_dir`
-/// (data/<id>).
-std::string in_doubt_log_path(const std::string& data_dir);
-
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, supervisor_settings settings);
 

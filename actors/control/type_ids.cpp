@@ -23,6 +23,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stream_entry>("trib::stream_entry");
   cfg.add_message_type<write_batch>("trib::write_batch");
   cfg.add_message_type<write_ack>("trib::write_ack");
+  cfg.add_message_type<undo_request>("trib::undo_request");
+  cfg.add_message_type<undo_result>("trib::undo_result");
   cfg.add_message_type<table_done>("trib::table_done");
   cfg.add_message_type<std::vector<table_done>>("std::vector<trib::table_done>");
   cfg.add_message_type<snapshot_result>("trib::snapshot_result");

@@ -31,6 +31,7 @@ struct stages_log {
 
 redis_writer_actor::behavior_type writer_double(redis_writer_actor::pointer) {
   return {[](write_batch& b) { return write_ack{b.size(), "1-0"}; },
+          [](undo_request&) { return undo_result{}; },
           [](flush_atom, uint64_t) {}};
 }
 
