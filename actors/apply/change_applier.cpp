@@ -358,6 +358,8 @@ std::string batch_place(const change_applier_state& st) {
 
 std::vector<std::string> stream_tables(const change_applier_state& st) {
   std::vector<std::string> names;
+  for (auto t : st.settings.carries) names.push_back(to_string(st.settings.tables.at(t).id));
+  if (!names.empty()) return names;
   for (const auto& in : st.batches) {
     if (in.is_schema) continue;
     for (const auto& c : in.batch.changes) {

@@ -36,6 +36,9 @@ struct change_applier_settings {
   std::string id = "default";
   /// Every table of the run, by plan index (a change names its table).
   std::vector<table_schema> tables;
+  /// The plan indexes of the tables whose changes this stream carries (one
+  /// under EVENTUAL, every one under GLOBAL): the tables a failure stops.
+  std::vector<uint32_t> carries;
   message_config message;
   source_facts facts;
   /// What the stream already holds (from its checkpoint in Redis).

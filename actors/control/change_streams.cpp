@@ -67,6 +67,8 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
     as.facts = facts;
     as.max_entry_bytes = max_entry_bytes;
     as.supervisor = p.supervisor;
+    for (uint32_t t = 0; t < layout.stream_of_table.size(); ++t)
+      if (layout.stream_of_table[t] == i) as.carries.push_back(t);
     if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
       as.start = decode_stream_checkpoint(it->second);
     p.appliers.push_back(sys.spawn(change_applier, as, p.writers[i % writers]));
