@@ -168,7 +168,10 @@ bool issue_next(applier_ptr self) {
   if (st.issued >= st.batches.size()) return false;
   auto& in = st.batches[st.issued];
   if (in.is_schema) {
-    // Every batch before it is built: later changes use the new columns.
+    // Every batch before it is written, not only built: a failed batch
+    // before it is written again with the columns it was built with.
+    if (!st.writes.empty()) return false;
+    // Later changes use the new columns.
     auto& c = in.schema;
     if (c.table < st.settings.tables.size()) {
       log::info("rebuilds the messages of " + to_string(c.schema.id) + " in " +

@@ -127,7 +127,8 @@ void on_stream_stopped(dispatcher_ptr self, const change_ack& a) {
   }
   const auto& s = st.settings;
   failure_report r;
-  r.stream = a.stream < st.appliers.size() ? "change stream " + std::to_string(a.stream) : "";
+  r.stream = a.stream < s.stream_names.size() ? s.stream_names[a.stream]
+                                               : "change stream " + std::to_string(a.stream);
   for (uint32_t t = 0; t < s.stream_of_table.size(); ++t)
     if (s.stream_of_table[t] == a.stream) r.tables.push_back(to_string(s.tables[t].id));
   r.at = describe(st, a.stopped_commit);

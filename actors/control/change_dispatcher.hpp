@@ -70,6 +70,8 @@ struct change_dispatcher_settings {
   /// Every table of the run, by plan index, and the stream of each.
   std::vector<table_schema> tables;
   std::vector<uint32_t> stream_of_table;
+  /// Each stream's name, for what the supervisor logs (optional).
+  std::vector<std::string> stream_names;
   /// Changes per atomic write at most (applier realtime.txn-size-rows).
   size_t txn_size_rows = 10000;
   /// Batches handed on but not yet written, at most, before feeds wait

@@ -76,6 +76,7 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
   change_dispatcher_settings ds;
   ds.tables = tables;
   ds.stream_of_table = layout.stream_of_table;
+  ds.stream_names = layout.names;
   ds.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
   ds.supervisor = p.supervisor;
   ds.kind = facts.kind;

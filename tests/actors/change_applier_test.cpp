@@ -411,7 +411,6 @@ TEST_F(change_applier_test, a_rejected_first_change_writes_nothing_and_says_so_a
   EXPECT_EQ(acks->acks[0].stopped_commit, 100u);
 }
 
-}  // namespace trib::test
 
 // The seed's realtime rule (design section 7): the entries of a failed batch
 // that did commit are deleted again and its checkpoint written back, then
@@ -539,3 +538,5 @@ TEST_F(change_applier_test, without_skipping_a_failed_write_stops_the_run) {
   EXPECT_EQ(acks->errors[0].code, failure_code::wrong_type);
   EXPECT_TRUE(acks->acks.empty());
 }
+
+}  // namespace trib::test

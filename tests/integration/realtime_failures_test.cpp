@@ -156,3 +156,39 @@ TEST_F(realtime_failures, a_stream_key_of_another_type_stops_its_table) {
   EXPECT_EQ(ids_in(stream("a")), (std::vector<int64_t>{1, 2}));
   EXPECT_EQ(ids_in(stream("ok")), (std::vector<int64_t>{1, 2, 3}));
 }
+
+// Redis at maxmemory mid-realtime (noeviction, and no pause before it:
+// memory-threshold-percentage 0): every write meets OOM, which is retried;
+// once memory is freed both tables get every change exactly once, in order.
+TEST_F(realtime_failures, redis_at_maxmemory_is_ridden_through_without_loss_or_doubles) {
+  use("oom");
+  auto server = std::make_unique<private_redis>(
+    std::vector<std::string>{"--maxmemory-policy", "noeviction"});
+  r_ = server->connect();
+  write_file(dir_ + "/dst.yaml", "type: REDIS_STREAM\nhost: 127.0.0.1\nport: " +
+                                   std::to_string(server->port()) +
+                                   "\nmax-retries: 30\nretry-wait-duration-ms: 50\n"
+                                   "memory-threshold-percentage: 0\n");
+  sql db(db_);
+  db.exec("CREATE TABLE a(id int PRIMARY KEY); CREATE TABLE ok(id int PRIMARY KEY)");
+  start("realtime");
+  db.exec("INSERT INTO a VALUES (1)");
+  ASSERT_TRUE(wait_entries(stream("a"), 1)) << log();
+  // 8 MB of ballast, then a maxmemory under what is used.
+  r_->command({"SET", "ballast", std::string(8u << 20, 'x')});
+  ASSERT_EQ(r_->command({"CONFIG", "SET", "maxmemory", "4mb"}).str, "OK");
+  db.exec("INSERT INTO a VALUES (2)");
+  db.exec("INSERT INTO ok VALUES (1)");
+  db.exec("BEGIN; INSERT INTO a VALUES (3); INSERT INTO ok VALUES (2); COMMIT");
+  ASSERT_TRUE(wait_until([&] { return error_log().find("OOM") != std::string::npos; }, 30s))
+    << log();
+  EXPECT_EQ(stream_length(*r_, stream("a")), 1);
+  r_->command({"DEL", "ballast"});
+  ASSERT_TRUE(wait_entries(stream("a"), 3)) << log();
+  ASSERT_TRUE(wait_entries(stream("ok"), 2)) << log();
+  EXPECT_EQ(stop(), 0) << log();
+  EXPECT_EQ(ids_in(stream("a")), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(ids_in(stream("ok")), (std::vector<int64_t>{1, 2}));
+  clean_redis();
+  r_.reset();
+}
