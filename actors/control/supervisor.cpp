@@ -53,9 +53,11 @@ void note_in_doubt(supervisor_state& st, const failure_report& r) {
                ") and cannot write the in-doubt log " + st.settings.in_doubt_path + " (" + why +
                "); delete them before --resume:" + text);
   } else {
-    log::error("leaves the entries of the failed batch in " + r.stream + " from " + r.at +
-               " in doubt: the undo could not even list them (" + r.undo_error +
-               "); delete the entries after the stream's checkpoint before --resume");
+    // No IDs: the undo stopped before it could list them; its error says
+    // whether the checkpoint went back (then the batch's entries after it
+    // are in doubt) or not (then nothing is, the stream holds what it says).
+    log::error("cannot undo the failed batch in " + r.stream + " from " + r.at + ": " +
+               r.undo_error + "; check the entries after the stream's checkpoint before --resume");
   }
   metrics::add_indoubt_entries(r.in_doubt.size());
 }
