@@ -7,6 +7,7 @@
 
 using namespace trib;
 using namespace trib::test;
+using namespace std::chrono_literals;
 
 namespace {
 
