@@ -40,6 +40,9 @@ using reset_atom = caf::atom_constant<caf::atom("reset")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// Time to hand on lingering change batches (self-sent, delayed).
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// Starts the realtime phase of a run (after the snapshot of `full`).
+using stream_atom = caf::atom_constant<caf::atom("stream")>;
+/// Writes a failed change batch again after the supervisor's wait (self-sent, delayed).
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // -- actors -------------------------------------------------------------------
@@ -75,13 +78,19 @@ using change_reader_actor = caf::typed_actor<
   // Everything up to a release position is in Redis (or the run must end).
   caf::reacts_to<change_release>>;
 
+/// Realtime, what the coordinator drives of every change reader: it runs
+/// until stopped (a stop message, or the dispatcher's word) or failed.
+using streaming_reader_actor = change_reader_actor::extend<
+  // Streams until stopped or failed; answers the final release position
+  // (the slot's confirmed LSN, the binlog's packed position) after draining.
+  caf::replies_to<run_atom>::with<uint64_t>,
+  // Sends what was read, drains the dispatcher and answers run_atom.
+  caf::reacts_to<stop_atom>>;
+
 /// Realtime: reads the PostgreSQL slot, decodes pgoutput into
 /// source-neutral transactions for the change dispatcher, and confirms to
 /// the slot what the dispatcher releases (detached: libpq blocks).
-using wal_reader_actor = change_reader_actor::extend<
-  // Streams until stopped (SIGINT/SIGTERM) or failed; answers the slot's
-  // final confirmed LSN after draining.
-  caf::replies_to<run_atom>::with<uint64_t>,
+using wal_reader_actor = streaming_reader_actor::extend<
   // Polls the slot once more (self-sent, so that acknowledgements are
   // handled between polls).
   caf::reacts_to<read_atom>>;
@@ -89,10 +98,7 @@ using wal_reader_actor = change_reader_actor::extend<
 /// Realtime: reads the MySQL/MariaDB binlog as a replica, decodes it into
 /// source-neutral transactions for the change dispatcher, and keeps what the
 /// dispatcher releases as its restart position (detached: the client blocks).
-using binlog_reader_actor = change_reader_actor::extend<
-  // Streams until stopped (SIGINT/SIGTERM) or failed; answers the final
-  // release position after draining.
-  caf::replies_to<run_atom>::with<uint64_t>,
+using binlog_reader_actor = streaming_reader_actor::extend<
   // Reads the binlog once more (self-sent, so that answers and releases are
   // handled between reads).
   caf::reacts_to<read_atom>>;
@@ -134,15 +140,22 @@ using change_applier_actor = caf::typed_actor<
   // Writes the failed batch again, after the supervisor's wait (self-sent).
   caf::reacts_to<retry_atom>>;
 
-/// Plans and supervises one replication: spawns writers, appliers and a
-/// bounded number of readers, collects the tables' outcomes.
+/// Plans and supervises one replication through its stage factories: the
+/// snapshot phase (writers, appliers and a bounded number of readers; the
+/// tables' outcomes), then the realtime phase (the change path and its
+/// reader).
 using coordinator_actor = caf::typed_actor<
   // Runs the snapshot; answers when every table is done or skipped.
   caf::replies_to<run_atom>::with<snapshot_result>,
+  // Runs the realtime phase; answers the change reader's final release
+  // position once it stopped and drained, or why it failed.
+  caf::replies_to<stream_atom>::with<uint64_t>,
   // A table finished or was skipped (from its applier or its reader).
   caf::reacts_to<table_done>,
   // Stops the run: no new reader starts, the running ones stop reading, and
-  // once their batches have committed the run is answered as stopped.
+  // once their batches have committed the run is answered as stopped; in
+  // realtime, the change reader drains. Sticky: a phase that starts later
+  // stops at once.
   caf::reacts_to<stop_atom>>;
 
 // -- failures across actor boundaries -----------------------------------------

@@ -1,9 +1,7 @@
-// run_replication: prepares a run without actors (state checks, the catalog,
-// resume positions, the schema dump), then lets the coordinator run the
-// snapshot on an actor system and turns its answer into the run summary.
+// run_replication: the one run driver of every mode and source (run() below),
+// and the run summary it leaves in the data directory.
 
 #include "actors/runtime.hpp"
-
 
 #include <algorithm>
 #include <cerrno>
@@ -23,161 +21,27 @@
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
 #include "actors/control/batch_scheduling.hpp"
+#include "actors/control/change_streams.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/failure_decisions.hpp"
-#include "actors/control/realtime.hpp"
+#include "actors/control/progress.hpp"
+#include "actors/control/realtime_board.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/run_lease.hpp"
-#include "actors/control/slot_ownership.hpp"
+#include "actors/control/run_setup.hpp"
+#include "actors/control/run_source.hpp"
 #include "actors/control/split_plan.hpp"
 #include "actors/control/stop_signals.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
-#include "actors/source/snapshot_reader.hpp"
+#include "actors/source/heartbeat.hpp"
 #include "actors/source/source_session.hpp"
 
 namespace trib {
 
 namespace {
-
-// Refuses to start over existing state without --resume or --overwrite.
-void check_state(redis_client& c, const run_options& opts, const std::string& ckpt) {
-  if (opts.resume || opts.overwrite) return;
-  auto r = command_or_throw(c, {"EXISTS", ckpt});
-  if (r.integer > 0)
-    throw error(failure_code::state_exists,
-                "replication '" + opts.id + "' (group '" + opts.group +
-                  "') has state in Redis (" + ckpt +
-                  "): run with --resume to continue it or --overwrite to "
-                  "delete it and start over");
-}
-
-// `snapshot --overwrite` of a replication that `full` or `realtime` runs
-// (its checkpoint records the slot it created): the streams would be
-// rewritten from a new snapshot while the slot stays where it is, so a
-// later `realtime --resume` would stream changes that do not follow that
-// snapshot (some twice, or some never), and the deleted record would no
-// longer prove the slot Tributary's own. Refused; `full --overwrite`
-// starts such a replication over with a fresh slot.
-void refuse_snapshot_over_a_slot(redis_client& c, const run_options& opts,
-                                 const std::string& ckpt) {
-  auto r = command_or_throw(c, {"HGET", ckpt, slot_record_field});
-  if (r.type != redis_reply::kind::string) return;
-  auto rec = decode_slot_record(r.str);
-  throw error(failure_code::state_exists,
-              "replication '" + opts.id + "' (group '" + opts.group +
-                "') streams changes from replication slot '" + (rec ? rec->slot : r.str) +
-                "' (recorded in " + ckpt + " as " + slot_record_field +
-                "): 'snapshot --overwrite' would rewrite its streams without that slot, whose "
-                "changes would then no longer follow them. Run 'full --overwrite' to start it "
-                "over with a fresh slot, or use another --id");
-}
-
-// "catalog.schema" entries of a filter, for the message when nothing matches.
-std::string describe_filter(const filter_config& f) {
-  if (!f.given()) return "no filter (every table the user can read)";
-  std::string out = "the filter (";
-  for (size_t i = 0; i < f.allow.size(); ++i) {
-    const auto& c = f.allow[i];
-    if (i > 0) out += ", ";
-    std::string where = c.catalog;
-    if (!c.schema.empty()) where += (where.empty() ? "" : ".") + c.schema;
-    out += where.empty() ? "any catalog" : where;
-    if (!c.tables.empty()) {
-      out += " tables";
-      for (const auto& [name, tf] : c.tables) out += " " + name;
-    }
-  }
-  return out + ")";
-}
-
-
-// --overwrite: deletes this id's checkpoint, schema stream and target
-// streams, so the run starts from nothing.
-void overwrite(redis_client& c, const run_options& opts,
-               const std::vector<table_schema>& tables, const std::string& ckpt) {
-  std::vector<std::string> argv{"DEL", ckpt, schema_stream_name(opts.group, opts.id)};
-  for (const auto& t : tables) argv.push_back(snapshot_stream_name(t.id, opts.map));
-  auto r = command_or_throw(c, argv);
-  log::info("overwrites replication " + opts.id + ": deleted " +
-            std::to_string(r.integer) + " keys");
-}
-
-// --resume: where each table's snapshot stands according to its checkpoint.
-std::vector<snapshot_position> resume_positions(redis_client& c,
-                                                const run_options& opts,
-                                                const std::vector<table_schema>& tables,
-                                                const std::string& ckpt) {
-  std::vector<snapshot_position> start(tables.size());
-  if (!opts.resume) return start;
-  for (size_t i = 0; i < tables.size(); ++i) {
-    auto stream = snapshot_stream_name(tables[i].id, opts.map);
-    auto r = command_or_throw(c, {"HGET", ckpt, stream});
-    if (r.type != redis_reply::kind::string) continue;
-    auto p = decode_snapshot_checkpoint(r.str);
-    if (!p.done && p.rows_done > 0 && order_columns(tables[i]).empty()) {
-      // Without key columns there is no "after this row": the stream's rows
-      // are deleted with the checkpoint, and the table is read again whole,
-      // so nothing appears twice.
-      log::warn("restarts " + to_string(tables[i].id) +
-                " from the beginning: a table without key columns cannot "
-                "resume in the middle");
-      command_or_throw(c, {"DEL", stream});
-      command_or_throw(c, {"HDEL", ckpt, stream});
-      continue;
-    }
-    start[i] = std::move(p);
-  }
-  return start;
-}
-
-// --resume: the tables of the previous run (its newest schema dump) whose
-// snapshot is unfinished but which the source no longer lists (dropped, or
-// no longer allowed by the filter). Their streams hold part of a table that
-// this run cannot finish: each becomes a skipped table of the summary.
-std::vector<table_result> vanished_tables(redis_client& c, const run_options& opts,
-                                          const std::vector<table_schema>& tables,
-                                          const std::string& ckpt) {
-  std::vector<table_result> out;
-  if (!opts.resume) return out;
-  auto last = command_or_throw(
-    c, {"XREVRANGE", schema_stream_name(opts.group, opts.id), "+", "-", "COUNT", "1"});
-  if (last.type != redis_reply::kind::array || last.elements.empty()) return out;
-  const auto& fields = last.elements[0].elements.at(1).elements;
-  std::vector<table_schema> before;
-  try {
-    for (size_t i = 0; i + 1 < fields.size(); i += 2)
-      if (fields[i].str == "value") before = parse_schema_dump(fields[i + 1].str);
-  } catch (const std::exception& e) {
-    log::warn("cannot read the schema dump of replication " + opts.id +
-              ", so tables dropped since its last run are not checked: " + e.what());
-    return out;
-  }
-  std::map<std::string, std::string> checkpoint;
-  auto all = command_or_throw(c, {"HGETALL", ckpt});
-  for (size_t i = 0; i + 1 < all.elements.size(); i += 2)
-    checkpoint[all.elements[i].str] = all.elements[i + 1].str;
-  for (const auto& t : before) {
-    bool listed = std::any_of(tables.begin(), tables.end(),
-                              [&](const table_schema& now) { return now.id == t.id; });
-    auto stream = snapshot_stream_name(t.id, opts.map);
-    bool started = checkpoint.count(stream) > 0 || checkpoint.count(stream + "#ranges") > 0;
-    if (listed || !started || snapshot_finished(checkpoint, stream)) continue;
-    table_result tr;
-    tr.table = t.id;
-    tr.stream = stream;
-    tr.skipped = true;
-    tr.reason = std::string(to_string(failure_code::source_state)) +
-                ": the source no longer has this table (dropped, or no longer allowed by "
-                "the filter), so its snapshot cannot finish; " + stream + " holds " +
-                std::to_string(command_or_throw(c, {"XLEN", stream}).integer) +
-                " entries of it";
-    out.push_back(std::move(tr));
-  }
-  return out;
-}
 
 // -- the run summary ----------------------------------------------------------
 
@@ -260,100 +124,14 @@ void fail_unless_recorded(run_summary& s, const std::string& why) {
   s.error = why;
 }
 
-int exit_code_for(failure_code c) {
-  return c == failure_code::config || c == failure_code::state_exists ? 2 : 1;
-}
-
-run_summary run(const run_options& opts, bool& logs_open) {
-  run_summary s;
-  if (opts.mode != run_mode::snapshot) return run_realtime(opts, logs_open);
-  stop_signals signals;
-  auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
-  auto ckpt = checkpoint_key(opts.group, opts.id);
-  redis_setup redis{opts.target};
-  auto lease = hold_replication(redis, opts, ckpt);
-  if (opts.overwrite) {
-    redis.run("checking the replication's slot record",
-              [&](redis_client& c) { refuse_snapshot_over_a_slot(c, opts, ckpt); return 0; });
-    std::filesystem::remove_all(dir);
-  }
-  log::open_log_files(dir);
-  logs_open = true;
-  log::info("starts snapshot of replication " + opts.id + " (group " + opts.group +
-            ") from " + to_string(opts.source.kind) + " " + opts.source.host);
-
-  std::vector<table_schema> tables;
-  source_facts facts;
-  with_retries(retry_policy_for(opts.source), "listing the source's tables", [&] {
-    auto catalog = open_source(opts.source);
-    facts = catalog->facts();
-    tables = catalog->list_tables(opts.filter, opts.extractor);
-    return 0;
-  });
-  if (tables.empty())
-    throw error(failure_code::config,
-                "no tables to replicate: " + describe_filter(opts.filter) +
-                  " matches no table the source user can read");
-  snapshot_plan plan;
-  std::vector<table_result> vanished;
-  uint64_t max_entry = default_max_bulk_bytes;
-  redis.run("preparing the target", [&](redis_client& c) {
-    // Each step can be repeated safely after a lost connection.
-    check_write_access(c, opts.target, snapshot_stream_name(tables.front().id, opts.map), ckpt);
-    if (opts.overwrite) overwrite(c, opts, tables, ckpt);
-    plan.start = resume_positions(c, opts, tables, ckpt);
-    vanished = vanished_tables(c, opts, tables, ckpt);
-    max_entry = max_bulk_bytes(c);
-    return 0;
-  });
-  plan.tables = tables;
-  plan_split_ranges(opts, ckpt, plan, redis);
-  // The schema of the replicated tables goes first, so that consumers can
-  // read it before any row (design section 5). Written once: a lost reply
-  // may leave a second copy, which consumers treat as the same dump.
-  auto dump = schema_dump_json(tables, facts.kind);
-  redis.run("writing the schema dump", [&](redis_client& c) {
-    command_or_throw(c, {"XADD", schema_stream_name(opts.group, opts.id), "*", "key",
-             "schema", "value", dump});
-    return 0;
-  });
-  redis.close();
-
-  batch_scheduling bulk;
-  caf::actor_system_config cfg;
-  configure_actor_system(cfg);
-  snapshot_result result;
-  bool answered = false;
-  std::string failed;
-  {
-    caf::actor_system sys{cfg};
-    auto progress = snapshot_progress_board();
-    auto settings = settings_for(opts, tables.size());
-    settings.progress = progress;
-    auto coord = sys.spawn(coordinator, plan, settings,
-                           default_factories(opts, facts, progress, {}, max_entry));
-    caf::scoped_actor self{sys};
-    // SIGINT/SIGTERM become a stop message: the readers stop, and the run
-    // ends once what they sent has committed.
-    signals.on_stop([coord] { caf::anon_send(coord, stop_atom::value); });
-    self->request(coord, caf::infinite, run_atom::value)
-      .receive(
-        [&](snapshot_result& r) {
-          result = std::move(r);
-          answered = true;
-        },
-        [&](caf::error& e) { failed = sys.render(e); });
-    signals.on_stop(nullptr);
-    // Leaving the scope waits for every actor, detached ones included.
-  }
-  if (!answered) {
-    s.exit_code = 1;
-    s.error = "the snapshot stopped unexpectedly: " + failed;
-    return s;
-  }
-  bool skipped = false;
-  s.tables = table_results(result, tables, opts.map, skipped);
-  skipped = skipped || !vanished.empty();
+// The summary of `snapshot`: each table's outcome in the log, and the exit
+// code (stopped: 128 + signal, --resume continues; failed; skipped: 3).
+run_summary sum_up_snapshot(run_summary& s, const snapshot_result& result,
+                            const std::vector<table_result>& vanished,
+                            const stop_signals& signals, const run_options& opts) {
+  bool skipped = std::any_of(s.tables.begin(), s.tables.end(),
+                             [](const table_result& t) { return t.skipped; }) ||
+                 !vanished.empty();
   s.tables.insert(s.tables.end(), vanished.begin(), vanished.end());
   for (const auto& tr : s.tables) {
     if (tr.skipped)
@@ -381,18 +159,256 @@ run_summary run(const run_options& opts, bool& logs_open) {
   return s;
 }
 
+const char* mode_name(run_mode m) {
+  return m == run_mode::snapshot ? "snapshot" : m == run_mode::full ? "full" : "realtime";
+}
+
+// Ends the coordinator when the run leaves the actor system's scope by any
+// path (the system waits for every actor), after the stop callback that
+// would send to it is gone.
+struct coordinator_guard {
+  stop_signals& signals;
+  caf::scoped_actor& self;
+  coordinator_actor coord;
+  ~coordinator_guard() {
+    signals.on_stop(nullptr);
+    self->send_exit(coord, caf::exit_reason::user_shutdown);
+  }
+};
+
+// The one run driver of every mode and source: prepares the run without
+// actors (the lease, the catalog, the state in Redis, the source's slot or
+// position, the schema dump), then drives the coordinator through the
+// snapshot phase and the realtime phase, and turns its answers into the run
+// summary. SIGINT/SIGTERM become one stop message to the coordinator,
+// whichever phase runs.
+run_summary run(const run_options& opts, bool& logs_open) {
+  run_summary s;
+  const bool snapshot_only = opts.mode == run_mode::snapshot;
+  const bool full = opts.mode == run_mode::full;
+  std::unique_ptr<run_source> source;
+  if (!snapshot_only)
+    source = opts.source.kind == source_kind::postgresql ? make_pg_run_source(opts)
+                                                         : make_binlog_run_source(opts);
+  stop_signals signals;
+  auto dir = (std::filesystem::path{opts.data_dir} / opts.id).string();
+  run_context ctx{opts};
+  ctx.ckpt = checkpoint_key(opts.group, opts.id);
+  ctx.schema_stream = schema_stream_name(opts.group, opts.id);
+  const auto& ckpt = ctx.ckpt;
+  auto source_policy = retry_policy_for(opts.source);
+  if (source) source->check_config();
+  redis_setup redis{opts.target};
+  auto lease = hold_replication(redis, opts, ckpt);
+  if (opts.overwrite) {
+    if (snapshot_only)
+      redis.run("checking the replication's slot record",
+                [&](redis_client& c) { refuse_snapshot_over_a_slot(c, opts, ckpt); return 0; });
+    std::filesystem::remove_all(dir);
+  }
+  log::open_log_files(dir);
+  logs_open = true;
+  log::info("starts " + std::string(mode_name(opts.mode)) + " replication " + opts.id +
+            " (group " + opts.group + ") from " + to_string(opts.source.kind) + " " +
+            opts.source.host);
+  if (source) source->check_server();
+
+  // The heartbeat table is written, not replicated.
+  auto without_heartbeat = [&opts](std::vector<table_schema> t) {
+    const auto& hb = opts.extractor.realtime.heartbeat;
+    t.erase(std::remove_if(t.begin(), t.end(),
+                           [&](const table_schema& x) {
+                             return is_heartbeat(opts.source.kind, hb, x.id);
+                           }),
+            t.end());
+    return t;
+  };
+  ctx.list_tables = [&opts, source_policy, without_heartbeat] {
+    return without_heartbeat(with_retries(source_policy, "listing the source's tables", [&] {
+      return open_source(opts.source)->list_tables(opts.filter, opts.extractor);
+    }));
+  };
+  with_retries(source_policy, "listing the source's tables", [&] {
+    auto catalog = open_source(opts.source);
+    ctx.facts = catalog->facts();
+    ctx.tables = without_heartbeat(catalog->list_tables(opts.filter, opts.extractor));
+    return 0;
+  });
+  const auto& tables = ctx.tables;
+  if (tables.empty())
+    throw error(failure_code::config,
+                "no tables to replicate: " + describe_filter(opts.filter) +
+                  " matches no table the source user can read");
+  stream_layout layout;
+  if (source) {
+    layout = layout_for(opts, tables);
+    source->check_tables(ctx);
+  }
+
+  snapshot_plan plan;
+  std::vector<table_result> vanished;
+  uint64_t max_entry = default_max_bulk_bytes;
+  redis.run("preparing the target", [&](redis_client& c) {
+    // Each step can be repeated safely after a lost connection.
+    check_write_access(c, opts.target,
+                       snapshot_only ? snapshot_stream_name(tables.front().id, opts.map)
+                                     : layout.names.front(),
+                       ckpt);
+    if (opts.overwrite) overwrite_state(c, opts, tables, ckpt);
+    max_entry = max_bulk_bytes(c);
+    if (snapshot_only) {
+      plan.start = resume_positions(c, opts, tables, ckpt);
+      vanished = vanished_tables(c, opts, tables, ckpt);
+      return 0;
+    }
+    ctx.checkpoints.clear();
+    auto r = command_or_throw(c, {"HGETALL", ckpt});
+    ctx.state_in_redis = !r.elements.empty();
+    for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
+      ctx.checkpoints[r.elements[i].str] = r.elements[i + 1].str;
+    source->take_state(ctx.checkpoints);
+    return 0;
+  });
+
+  // full: the snapshot, unless an earlier run finished it. What it read
+  // from ends with the run that took it, so one that did not finish cannot
+  // be continued.
+  if (full) {
+    bool all_done = true;
+    for (const auto& t : tables)
+      all_done =
+        all_done && snapshot_finished(ctx.checkpoints, snapshot_stream_name(t.id, opts.map));
+    if (opts.resume && !all_done && !ctx.checkpoints.empty())
+      throw error(failure_code::source_state,
+                  "the snapshot of full replication '" + opts.id + "' did not finish, and " +
+                    source->snapshot_gone() + ": run with --overwrite to start over");
+    ctx.snapshot_needed = !all_done;
+  }
+  if (source) source->prepare(ctx, redis);
+
+  // A table with a split-key is read in key ranges; in `full` the ranges
+  // are open-ended, so bounds from the current data serve the exported
+  // snapshot as well. Sources without exported snapshots read it whole
+  // there (splits_in_full).
+  const bool snapshot_phase = snapshot_only || ctx.snapshot_needed;
+  if (snapshot_phase) {
+    plan.tables = tables;
+    if (snapshot_only || splits_in_full(opts.source.kind))
+      plan_split_ranges(opts, ckpt, plan, redis);
+  }
+
+  // The schema of the replicated tables goes first, so that consumers can
+  // read it before any row (design section 5). Written once: a lost reply
+  // may leave a second copy, which consumers treat as the same dump.
+  auto dump = schema_dump_json(tables, ctx.facts.kind);
+  redis.run("writing the schema dump", [&](redis_client& c) {
+    command_or_throw(c, {"XADD", ctx.schema_stream, "*", "key", "schema", "value", dump});
+    if (source) source->record_start(c, ctx);
+    return 0;
+  });
+  redis.close();
+  // The change reader's thread appends dumps on a connection of its own.
+  auto dump_redis = std::make_shared<redis_setup>(opts.target);
+  ctx.dump_schema = [dump_redis, stream = ctx.schema_stream,
+                     kind = ctx.facts.kind](const std::vector<table_schema>& t) {
+    auto text = schema_dump_json(t, kind);
+    dump_redis->run("appending a schema dump", [&](redis_client& c) {
+      return command_or_throw(c, {"XADD", stream, "*", "key", "schema", "value", text});
+    });
+  };
+
+  // A snapshot runs under the batch policy; realtime keeps the normal one.
+  std::optional<batch_scheduling> bulk;
+  if (snapshot_only) bulk.emplace();
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure_actor_system(cfg)};
+  caf::scoped_actor self{sys};
+  std::shared_ptr<progress_board> progress;
+  if (snapshot_phase) progress = snapshot_progress_board();
+  auto settings = settings_for(opts, tables.size());
+  settings.progress = progress;
+  auto make = default_factories(
+    opts, ctx.facts, progress,
+    source && ctx.snapshot_needed ? source->snapshot_readers() : exported_snapshot{}, max_entry);
+  auto stopped = std::make_shared<stopped_tables>();
+  if (source) {
+    make.changes =
+      change_path_factories(opts, tables, layout, ctx.checkpoints, ctx.facts, max_entry, stopped);
+    make.changes.reader = [&source, &ctx](caf::local_actor* a, change_dispatcher_actor d) {
+      return source->spawn_reader(a, std::move(d), ctx);
+    };
+  }
+  auto coord = sys.spawn(coordinator, plan, settings, std::move(make));
+  coordinator_guard guard{signals, self, coord};
+  // SIGINT/SIGTERM: in the snapshot the readers stop and the phase ends
+  // once what they sent has committed; in realtime the change reader
+  // drains.
+  signals.on_stop([coord] { caf::anon_send(coord, stop_atom::value); });
+
+  if (snapshot_phase) {
+    snapshot_result result;
+    std::string failed;
+    bool answered = false;
+    self->request(coord, caf::infinite, run_atom::value)
+      .receive(
+        [&](snapshot_result& r) {
+          result = std::move(r);
+          answered = true;
+        },
+        [&](caf::error& e) { failed = sys.render(e); });
+    if (!answered)
+      throw error(failure_code::internal, "the snapshot stopped unexpectedly: " + failed);
+    bool skipped = false;
+    s.tables = table_results(result, tables, opts.map, skipped);
+    if (snapshot_only) return sum_up_snapshot(s, result, vanished, signals, opts);
+    if (result.stopped) {
+      s.stopped_by = signals.signal();
+      s.exit_code = exit_code_for_stop(s.stopped_by);
+      s.error = std::string("stopped by ") + stop_signal_name(s.stopped_by) +
+                " before the snapshot of full replication '" + opts.id + "' finished; " +
+                source->snapshot_gone() + ", so run it again with --overwrite";
+      log::warn("stops full replication " + opts.id + " during the snapshot; nothing streamed");
+      return s;
+    }
+    if (result.aborted)
+      throw error(result.reason.code, "the snapshot stopped: " + result.reason.what);
+    auto from = source->hand_over(ctx);
+    if (skipped)
+      log::warn("finishes the snapshot with skipped tables; their changes are streamed anyway");
+    log::info("finishes the snapshot; streams from " + from);
+    if (opts.terminate_post_snapshot) {
+      log::info("stops after the snapshot (--terminate-post-snapshot); 'full --resume' streams "
+                "from " + from);
+      s.exit_code = skipped ? 3 : 0;
+      return s;
+    }
+  }
+
+  std::string failed;
+  uint64_t released = 0;
+  install_realtime_board(make_realtime_board());
+  self->request(coord, caf::infinite, stream_atom::value)
+    .receive([&](uint64_t r) { released = r; }, [&](caf::error& e) { failed = sys.render(e); });
+  install_realtime_board(nullptr);
+  if (!failed.empty()) {
+    s.exit_code = 1;
+    s.error = "realtime replication stopped: " + failed;
+    // Entries left in doubt before the run stopped are in the summary too.
+    std::lock_guard<std::mutex> g{stopped->supervision.lock};
+    s.undone_entries = stopped->supervision.undone;
+    s.in_doubt_entries = stopped->supervision.in_doubt;
+    return s;
+  }
+  sum_up_change_path(s, *stopped, tables, layout);
+  log::info("finishes " + std::string(mode_name(opts.mode)) + " replication " + opts.id +
+            source->describe_end(released));
+  return s;
+}
+
 }  // namespace
 
-std::unique_ptr<run_lease> hold_replication(redis_setup& redis, const run_options& opts,
-                                            const std::string& ckpt) {
-  // The first check comes before the lease: a run refused for existing
-  // state is told so even when another run holds the lease.
-  redis.run("checking the replication's state",
-            [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
-  auto lease = std::make_unique<run_lease>(opts.target, opts.group, opts.id);
-  redis.run("checking the replication's state",
-            [&](redis_client& c) { check_state(c, opts, ckpt); return 0; });
-  return lease;
+int exit_code_for(failure_code c) {
+  return c == failure_code::config || c == failure_code::state_exists ? 2 : 1;
 }
 
 run_summary run_replication(const run_options& opts) {

@@ -58,6 +58,10 @@ struct run_summary {
   uint64_t in_doubt_entries = 0;
 };
 
+/// The exit code of a run that failed with `c`: 2 when the user must change
+/// something first (configuration, existing state), else 1.
+int exit_code_for(failure_code c);
+
 /// Runs a replication in this process (single-node) and returns when it ends.
 /// Never throws: failures become the summary's exit code and message.
 run_summary run_replication(const run_options& opts);

@@ -27,12 +27,6 @@ using namespace trib;
 
 constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
-constexpr int exit_usage = 2;
-
-int exit_code_for(failure_code c) {
-  return c == failure_code::config || c == failure_code::state_exists ? exit_usage
-                                                                       : exit_failure;
-}
 
 run_options load_run_options(const command_line& cl) {
   run_options o;
@@ -188,7 +182,7 @@ int main(int argc, char** argv) {
     return run(args);
   } catch (const trib::error& e) {
     std::cerr << "tributary: " << e.what() << "\n";
-    return exit_code_for(e.code());
+    return trib::exit_code_for(e.code());
   } catch (const std::exception& e) {
     std::cerr << "tributary: unexpected failure: " << e.what() << "\n";
     return exit_failure;

@@ -34,28 +34,33 @@ stream_layout layout_for(const run_options& opts, const std::vector<table_schema
   return l;
 }
 
-change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
-                              const std::vector<table_schema>& tables,
-                              const stream_layout& layout,
-                              const std::map<std::string, std::string>& checkpoints,
-                              const source_facts& facts, uint64_t max_entry_bytes) {
-  change_path p;
-  size_t streams = layout.names.size();
+change_factories change_path_factories(const run_options& opts,
+                                       const std::vector<table_schema>& tables,
+                                       const stream_layout& layout,
+                                       const std::map<std::string, std::string>& checkpoints,
+                                       const source_facts& facts, uint64_t max_entry_bytes,
+                                       std::shared_ptr<stopped_tables> stopped) {
+  change_factories f;
+  f.streams = layout.names.size();
+  f.writers = std::max<size_t>(
+    1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
+                         static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)),
+                         f.streams}));
+  // The retry/undo supervisor is made first (the coordinator asks for it
+  // before the appliers); the appliers and the dispatcher ask it.
   supervisor_settings sv;
   sv.rules.policy = retry_policy_for(opts.target);
   sv.rules.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
   sv.in_doubt_path =
     in_doubt_log_path((std::filesystem::path{opts.data_dir} / opts.id).string());
-  p.record = sv.record;
-  p.supervisor = sys.spawn(supervisor, sv);
-  size_t writers = std::max<size_t>(
-    1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
-                         static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
-  redis_writer_settings writer_settings;
-  writer_settings.trim = opts.applier.trim;
-  for (size_t w = 0; w < writers; ++w)
-    p.writers.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, writer_settings));
-  for (size_t i = 0; i < streams; ++i) {
+  sv.record = std::shared_ptr<supervision_record>(stopped, &stopped->supervision);
+  auto sup = std::make_shared<supervisor_actor>();
+  f.supervisor = [sup, sv](caf::local_actor* self) {
+    *sup = self->spawn(supervisor, sv);
+    return *sup;
+  };
+  std::vector<change_applier_settings> per_stream;
+  for (size_t i = 0; i < f.streams; ++i) {
     change_applier_settings as;
     as.stream = static_cast<uint32_t>(i);
     as.stream_name = layout.names[i];
@@ -66,40 +71,40 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
     as.message = opts.applier.message;
     as.facts = facts;
     as.max_entry_bytes = max_entry_bytes;
-    as.supervisor = p.supervisor;
     for (uint32_t t = 0; t < layout.stream_of_table.size(); ++t)
       if (layout.stream_of_table[t] == i) as.carries.push_back(t);
     if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
       as.start = decode_stream_checkpoint(it->second);
-    p.appliers.push_back(sys.spawn(change_applier, as, p.writers[i % writers]));
+    per_stream.push_back(std::move(as));
   }
+  f.applier = [per_stream, sup](caf::local_actor* self, uint32_t stream,
+                                redis_writer_actor writer) {
+    auto as = per_stream.at(stream);
+    as.supervisor = *sup;
+    return self->spawn(change_applier, std::move(as), std::move(writer));
+  };
   change_dispatcher_settings ds;
   ds.tables = tables;
   ds.stream_of_table = layout.stream_of_table;
   ds.stream_names = layout.names;
   ds.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
-  ds.supervisor = p.supervisor;
   ds.kind = facts.kind;
-  auto stopped = p.stopped;
   ds.table_stopped = [stopped](uint32_t t, const std::string& why) {
     std::lock_guard<std::mutex> g{stopped->lock};
     stopped->list.emplace_back(t, why);
   };
-  p.dispatcher = sys.spawn(change_dispatcher, ds, p.appliers);
-  return p;
+  f.dispatcher = [ds, sup](caf::local_actor* self, std::vector<change_applier_actor> appliers) {
+    auto d = ds;
+    d.supervisor = *sup;
+    return self->spawn(change_dispatcher, std::move(d), std::move(appliers));
+  };
+  return f;
 }
 
-void stop_change_path(caf::scoped_actor& self, change_path& path) {
-  self->send_exit(path.dispatcher, caf::exit_reason::user_shutdown);
-  for (auto& a : path.appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
-  for (auto& w : path.writers) self->send_exit(w, caf::exit_reason::user_shutdown);
-  self->send_exit(path.supervisor, caf::exit_reason::user_shutdown);
-}
-
-void sum_up_change_path(run_summary& s, change_path& path, const std::vector<table_schema>& tables,
-                        const stream_layout& layout) {
-  std::lock_guard<std::mutex> g{path.stopped->lock};
-  for (const auto& [t, why] : path.stopped->list) {
+void sum_up_change_path(run_summary& s, stopped_tables& stopped,
+                        const std::vector<table_schema>& tables, const stream_layout& layout) {
+  std::lock_guard<std::mutex> g{stopped.lock};
+  for (const auto& [t, why] : stopped.list) {
     auto it = std::find_if(s.tables.begin(), s.tables.end(),
                            [&](const table_result& r) { return r.table == tables[t].id; });
     if (it == s.tables.end()) {
@@ -115,9 +120,9 @@ void sum_up_change_path(run_summary& s, change_path& path, const std::vector<tab
   }
   bool any_skipped = std::any_of(s.tables.begin(), s.tables.end(),
                                  [](const table_result& r) { return r.skipped; });
-  std::lock_guard<std::mutex> r{path.record->lock};
-  s.undone_entries = path.record->undone;
-  s.in_doubt_entries = path.record->in_doubt;
+  std::lock_guard<std::mutex> r{stopped.supervision.lock};
+  s.undone_entries = stopped.supervision.undone;
+  s.in_doubt_entries = stopped.supervision.in_doubt;
   s.exit_code = any_skipped || s.in_doubt_entries > 0 ? 3 : 0;
 }
 

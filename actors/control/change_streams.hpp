@@ -1,9 +1,8 @@
 #pragma once
-// What both change readers' run drivers share (realtime.cpp for PostgreSQL,
-// binlog_realtime.cpp for MySQL/MariaDB): the run's change streams, and the
-// change path after a reader (Redis writers, change appliers, the change
-// dispatcher), spawned, stopped and summed up the same way. Include only
-// from actor .cpp files (pulls in CAF).
+// The realtime phase whatever the source: the run's change streams, and the
+// change path after a change reader (Redis writers, change appliers, the
+// change dispatcher), made by the coordinator's factories and summed up the
+// same way. Include only from actor .cpp files (pulls in CAF).
 
 #include <cstdint>
 #include <map>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/control/coordinator.hpp"
 #include "actors/control/supervisor.hpp"
 #include "actors/runtime.hpp"
 #include "messages/source_facts.hpp"
@@ -31,40 +31,34 @@ struct stream_layout {
 /// file says.
 stream_layout layout_for(const run_options& opts, const std::vector<table_schema>& tables);
 
-/// The actors after a change reader.
-struct change_path {
-  std::vector<redis_writer_actor> writers;
-  std::vector<change_applier_actor> appliers;
-  change_dispatcher_actor dispatcher;
-  /// Tables that stopped at a change they cannot write; the dispatcher adds
-  /// them, the run's thread reads them once the reader has answered.
-  struct stopped_tables {
-    std::mutex lock;
-    std::vector<std::pair<uint32_t, std::string>> list;
-  };
-  std::shared_ptr<stopped_tables> stopped = std::make_shared<stopped_tables>();
-  /// The retry/undo supervisor the appliers and the dispatcher ask, and
-  /// what it handled (for the summary).
-  supervisor_actor supervisor;
-  std::shared_ptr<supervision_record> record;
+/// Tables that stopped in realtime at a change they cannot write: the
+/// dispatcher adds them, the run's thread reads them once the realtime
+/// phase has answered.
+struct stopped_tables {
+  std::mutex lock;
+  std::vector<std::pair<uint32_t, std::string>> list;
+  /// What the retry/undo supervisor handled (entries undone, in doubt).
+  supervision_record supervision;
 };
 
-/// Spawns the supervisor (its in-doubt log under data/<id>), writers, one
-/// applier per stream (starting after its checkpoint in `checkpoints`) and
-/// the dispatcher.
-change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
-                              const std::vector<table_schema>& tables,
-                              const stream_layout& layout,
-                              const std::map<std::string, std::string>& checkpoints,
-                              const source_facts& facts, uint64_t max_entry_bytes);
-
-/// Ends the change path's actors.
-void stop_change_path(caf::scoped_actor& self, change_path& path);
+/// The coordinator's factories of the change path: writers (as many as the
+/// target's max-connections and applier realtime.threads allow, at most one
+/// per stream), one applier per stream (starting after its checkpoint in
+/// `checkpoints`) and the dispatcher, which reports stopped tables to
+/// `stopped`; first the retry/undo supervisor they ask about failures (its
+/// in-doubt log under data/<id>, its record in `stopped`). The reader is the
+/// source's (run_source.hpp).
+change_factories change_path_factories(const run_options& opts,
+                                       const std::vector<table_schema>& tables,
+                                       const stream_layout& layout,
+                                       const std::map<std::string, std::string>& checkpoints,
+                                       const source_facts& facts, uint64_t max_entry_bytes,
+                                       std::shared_ptr<stopped_tables> stopped);
 
 /// Adds the tables that stopped in realtime to `s` (skipped, with why), and
 /// the entries undone and in doubt, and sets its exit code: 3 when a table
 /// was skipped or entries are in doubt, else 0.
-void sum_up_change_path(run_summary& s, change_path& path, const std::vector<table_schema>& tables,
-                        const stream_layout& layout);
+void sum_up_change_path(run_summary& s, stopped_tables& stopped,
+                        const std::vector<table_schema>& tables, const stream_layout& layout);
 
 }  // namespace trib

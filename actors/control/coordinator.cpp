@@ -199,12 +199,23 @@ void finish(coordinator_ptr self) {
   for (auto& rr : st.readers) self->send_exit(rr.handle, caf::exit_reason::user_shutdown);
   for (auto& h : st.appliers) self->send_exit(h, caf::exit_reason::user_shutdown);
   for (auto& h : st.writers) self->send_exit(h, caf::exit_reason::user_shutdown);
-  self->quit();
+}
+
+// Ends the realtime phase's stages (the reader has answered).
+void stop_change_path(coordinator_ptr self) {
+  auto& st = self->state;
+  st.streaming = false;
+  self->send_exit(st.dispatcher, caf::exit_reason::user_shutdown);
+  for (auto& a : st.change_appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& w : st.change_writers) self->send_exit(w, caf::exit_reason::user_shutdown);
+  if (st.supervisor) self->send_exit(st.supervisor, caf::exit_reason::user_shutdown);
+  st.change_appliers.clear();
+  st.change_writers.clear();
 }
 
 void on_table_done(coordinator_ptr self, const table_done& d) {
   auto& st = self->state;
-  if (d.table >= st.done.size() || st.done[d.table]) return;
+  if (st.finished || d.table >= st.done.size() || st.done[d.table]) return;
   auto i = d.table;
   const auto& t = st.plan.tables[i];
   st.done[i] = true;
@@ -281,6 +292,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
   // leave its table unfinished forever: count the table as skipped.
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
+    // The snapshot's stages end after its answer: nothing to do then.
+    if (st.finished) return;
     // A reader that stopped gives its slot to the next (a range reader
     // stops when its range is written, before its table is done).
     bool freed = false;
@@ -377,9 +390,48 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       finish_if_stopped(self);
       return promise;
     },
+    [=](stream_atom) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      auto& m = st.make.changes;
+      if (st.streaming || !m.reader || !m.applier || !m.dispatcher)
+        return to_caf_error(failure{failure_code::internal,
+                                    st.streaming ? "the realtime phase has started already"
+                                                 : "the run has no change reader"});
+      st.streaming = true;
+      auto writers = std::max<size_t>(m.writers, 1);
+      if (m.supervisor) st.supervisor = m.supervisor(self);
+      for (size_t w = 0; w < writers; ++w) st.change_writers.push_back(st.make.writer(self, w));
+      for (size_t i = 0; i < m.streams; ++i)
+        st.change_appliers.push_back(
+          m.applier(self, static_cast<uint32_t>(i), st.change_writers[i % writers]));
+      st.dispatcher = m.dispatcher(self, st.change_appliers);
+      st.change_reader = m.reader(self, st.dispatcher);
+      auto promise = self->make_response_promise<uint64_t>();
+      self->request(st.change_reader, caf::infinite, run_atom::value)
+        .then(
+          [=](uint64_t released) mutable {
+            stop_change_path(self);
+            promise.deliver(released);
+          },
+          [=](caf::error& e) mutable {
+            stop_change_path(self);
+            promise.deliver(std::move(e));
+          });
+      // A stop that came before (during the snapshot, or between the
+      // phases) lets the reader start and drain at once.
+      if (st.stop_requested) self->send(st.change_reader, stop_atom::value);
+      return promise;
+    },
     [=](table_done& d) { on_table_done(self, d); },
     [=](stop_atom) {
       auto& st = self->state;
+      if (st.stop_requested) return;
+      st.stop_requested = true;
+      if (st.streaming) {
+        log::info("stops realtime replication on request: the change reader drains");
+        self->send(st.change_reader, stop_atom::value);
+        return;
+      }
       if (st.stopping || st.finished) return;
       st.stopping = true;
       st.jobs.clear();

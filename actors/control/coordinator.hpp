@@ -70,8 +70,31 @@ struct coordinator_settings {
 /// one writer; extractor snapshot.threads readers, at least one.
 coordinator_settings settings_for(const run_options& opts, size_t tables);
 
+/// Realtime: how the coordinator makes the change path after the change
+/// reader (change_streams.hpp makes the real ones) and the reader itself
+/// (the run's source). Writers come from stage_factories::writer.
+struct change_factories {
+  /// Change streams (one applier each) and Redis writers shared by them.
+  size_t streams = 0;
+  size_t writers = 1;
+  /// The retry/undo supervisor the appliers and the dispatcher ask about
+  /// failures; made first, ended with the change path (unset: none, and a
+  /// failed write stops the run).
+  std::function<supervisor_actor(caf::local_actor* self)> supervisor;
+  std::function<change_applier_actor(caf::local_actor* self, uint32_t stream,
+                                     redis_writer_actor writer)>
+    applier;
+  std::function<change_dispatcher_actor(caf::local_actor* self,
+                                        std::vector<change_applier_actor> appliers)>
+    dispatcher;
+  std::function<streaming_reader_actor(caf::local_actor* self,
+                                       change_dispatcher_actor dispatcher)>
+    reader;
+};
+
 /// How the coordinator makes its stages. Injected so that tests can put
-/// test actors in their place; default_factories() spawns the real ones.
+/// test actors in their place, and so that a factory can place a stage on
+/// another node; default_factories() spawns the real ones here.
 struct stage_factories {
   std::function<redis_writer_actor(caf::local_actor* self, size_t index)> writer;
   std::function<table_applier_actor(caf::local_actor* self, uint32_t table,
@@ -84,6 +107,8 @@ struct stage_factories {
                                       table_applier_actor applier,
                                       coordinator_actor coordinator)>
     reader;
+  /// The realtime phase's (unset: the coordinator refuses stream_atom).
+  change_factories changes;
 };
 
 /// full mode: the snapshot the replication slot exported, which every
@@ -153,6 +178,17 @@ struct coordinator_state {
   bool aborted = false;
   failure abort_reason;
   caf::typed_response_promise<snapshot_result> promise;
+  /// A stop was asked for at any time: a phase that starts later stops at
+  /// once.
+  bool stop_requested = false;
+
+  /// The realtime phase: the change path and its reader, while it runs.
+  bool streaming = false;
+  std::vector<redis_writer_actor> change_writers;
+  std::vector<change_applier_actor> change_appliers;
+  change_dispatcher_actor dispatcher;
+  supervisor_actor supervisor;
+  streaming_reader_actor change_reader;
 };
 
 /// Spawns the writer pool and one applier per table (writers assigned
@@ -165,6 +201,13 @@ struct coordinator_state {
 /// stop_atom it starts no more readers and tells the running ones to stop;
 /// once they all have (their batches committed), it answers with `stopped`
 /// set and the unfinished tables marked so.
+///
+/// On stream_atom (after the snapshot, or without one) it spawns the change
+/// path and the change reader through make.changes and runs the reader;
+/// a stop_atom then (or one that came earlier) tells the reader to drain.
+/// It answers with the reader's final release position, or its failure,
+/// once it stopped the change path. The coordinator stays until its owner
+/// ends it, so that one coordinator drives both phases of a run.
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
             snapshot_plan plan, coordinator_settings settings,

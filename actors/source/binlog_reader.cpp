@@ -183,7 +183,7 @@ void drain(reader_ptr self) {
 void read_round(reader_ptr self) {
   auto& st = self->state;
   if (st.stopping) return;
-  if ((st.settings.stop && st.settings.stop->load()) || st.stop_asked) {
+  if (st.stop_asked) {
     drain(self);
     return;
   }
@@ -208,7 +208,6 @@ void read_round(reader_ptr self) {
   try {
     for (;;) {
       st.heartbeat->tick();
-      if (st.settings.stop && st.settings.stop->load()) break;
       // What was decoded goes out before the reader could block: the server
       // has nothing more read ahead. With nothing decoded the reader waits
       // on the socket, briefly while feeds are out (their answers are
@@ -261,6 +260,11 @@ binlog_reader(binlog_reader_actor::stateful_pointer<binlog_reader_state> self,
     [=](read_atom) {
       self->state.read_pending = false;
       read_round(self);
+    },
+    [=](stop_atom) {
+      auto& st = self->state;
+      st.stop_asked = true;
+      arm(self);
     },
     [=](change_release& r) {
       auto& st = self->state;

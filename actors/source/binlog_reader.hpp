@@ -41,8 +41,6 @@ struct binlog_reader_settings {
   /// Feeds sent and not yet answered, at most: the reader reads the binlog
   /// again only below that (the dispatcher's flow control).
   size_t max_unanswered = tuning::change_feeds_unanswered;
-  /// Set by a signal handler: send what was read, drain, answer, quit.
-  const std::atomic<bool>* stop = nullptr;
   /// Appends a schema dump of `tables` (a DDL changed one of them).
   std::function<void(const std::vector<table_schema>&)> dump_schema;
   /// Re-reads the catalog (a normal source connection).
@@ -93,11 +91,11 @@ struct binlog_reader_state {
 /// the catalog; a changed table gets a schema dump and the dispatcher a
 /// schema_change. A lost connection (retryable) asks the dispatcher to
 /// reset, then reopens the binlog under the source's retry policy at the
-/// released position (the appliers skip what their checkpoints cover). When
-/// settings.stop is set, or the dispatcher says stop: sends what it has,
-/// drains the dispatcher, stores the release position, answers run_atom with
-/// it (or the dispatcher's failure) and quits. A permanent failure (purged
-/// binlog, bad data) answers with the error.
+/// released position (the appliers skip what their checkpoints cover). On
+/// stop_atom (from the coordinator), or when the dispatcher says stop: sends
+/// what it has, drains the dispatcher, stores the release position, answers
+/// run_atom with it (or the dispatcher's failure) and quits. A permanent
+/// failure (purged binlog, bad data) answers with the error.
 binlog_reader_actor::behavior_type
 binlog_reader(binlog_reader_actor::stateful_pointer<binlog_reader_state> self,
               binlog_reader_settings settings, change_dispatcher_actor dispatcher);

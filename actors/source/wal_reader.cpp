@@ -291,7 +291,7 @@ void drain(reader_ptr self) {
 void read_round(reader_ptr self) {
   auto& st = self->state;
   if (st.stopping) return;
-  if ((st.settings.stop && st.settings.stop->load()) || st.stop_asked) {
+  if (st.stop_asked) {
     drain(self);
     return;
   }
@@ -315,7 +315,6 @@ void read_round(reader_ptr self) {
   try {
     for (;;) {
       st.heartbeat->tick();
-      if (st.settings.stop && st.settings.stop->load()) break;
       // With changes decoded and not sent, the reader reads on until the
       // feed is feed_linger old (or full), so that a feed carries many
       // small transactions: each feed costs a message, an answer and a
@@ -398,6 +397,11 @@ wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
     [=](read_atom) {
       self->state.read_pending = false;
       read_round(self);
+    },
+    [=](stop_atom) {
+      auto& st = self->state;
+      st.stop_asked = true;
+      arm(self);
     },
     [=](change_release& r) {
       auto& st = self->state;

@@ -44,9 +44,6 @@ struct wal_reader_settings {
   /// Feeds sent and not yet answered, at most: the reader polls the slot
   /// again only below that (the dispatcher's flow control).
   size_t max_unanswered = tuning::change_feeds_unanswered;
-  /// Set by a signal handler: send what was read, drain, confirm, answer,
-  /// quit.
-  const std::atomic<bool>* stop = nullptr;
   /// Appends a schema dump of `tables` (a DDL changed one of them).
   std::function<void(const std::vector<table_schema>&)> dump_schema;
   /// Re-reads the catalog (a normal source connection).
@@ -114,10 +111,10 @@ struct wal_reader_state {
 /// catalog; a changed table gets a schema dump and the dispatcher a
 /// schema_change. A lost connection (retryable) asks the dispatcher to reset,
 /// then reconnects under the source's retry policy from the released
-/// position (the appliers skip what their checkpoints cover). When
-/// settings.stop is set, or the dispatcher says stop: sends what it has,
-/// drains the dispatcher, confirms, answers run_atom with the confirmed LSN
-/// (or the dispatcher's failure) and quits. A permanent failure (dropped
+/// position (the appliers skip what their checkpoints cover). On stop_atom
+/// (from the coordinator), or when the dispatcher says stop: sends what it
+/// has, drains the dispatcher, confirms, answers run_atom with the confirmed
+/// LSN (or the dispatcher's failure) and quits. A permanent failure (dropped
 /// slot) answers with the error.
 wal_reader_actor::behavior_type
 wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,

@@ -55,6 +55,9 @@ coordinator_double(coordinator_actor::pointer, std::shared_ptr<coordinator_log> 
     [](run_atom) -> caf::result<snapshot_result> {
       return to_caf_error(failure{failure_code::internal, "a double does not run"});
     },
+    [](stream_atom) -> caf::result<uint64_t> {
+      return to_caf_error(failure{failure_code::internal, "a double does not stream"});
+    },
     [log](table_done& d) { log->done.push_back(d); },
     [](stop_atom) {},
   };
