@@ -56,6 +56,7 @@ std::vector<std::string> stream_tables(const change_applier_state& st) {
 // The supervisor's answer for the front batch.
 void follow(applier_ptr self, const failure& f, const failure_verdict& v) {
   auto& st = self->state;
+  if (st.failed || st.batches.empty()) return;
   switch (v.action) {
     case failure_action::retry:
       self->delayed_send(self, std::chrono::milliseconds{v.wait_ms}, retry_atom::value);
