@@ -15,6 +15,7 @@
 #include "messages/position.hpp"
 #include "messages/result.hpp"
 #include "messages/row.hpp"
+#include "messages/supervision.hpp"
 #include "messages/table.hpp"
 
 namespace trib {
@@ -41,6 +42,8 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// Starts the realtime phase of a run (after the snapshot of `full`).
 using stream_atom = caf::atom_constant<caf::atom("stream")>;
+/// Writes a failed change batch again after the supervisor's wait (self-sent, delayed).
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // -- actors -------------------------------------------------------------------
 
@@ -63,6 +66,8 @@ using table_applier_actor = caf::typed_actor<
 using redis_writer_actor = caf::typed_actor<
   // Commits entries and their checkpoint in one MULTI/EXEC.
   caf::replies_to<write_batch>::with<write_ack>,
+  // Takes back the committed writes of a failed realtime batch.
+  caf::replies_to<undo_request>::with<undo_result>,
   // Reads the replies still on the wire if no write came since (self-sent).
   caf::reacts_to<flush_atom, uint64_t>>;
 
@@ -121,11 +126,19 @@ using change_dispatcher_actor = caf::typed_actor<
 /// Realtime: owns one change stream (a table's, or the global one): turns
 /// changes into entries, skips what its checkpoint covers, writes in order
 /// with the checkpoint, one write in flight.
+using supervisor_actor = caf::typed_actor<
+  // A batch failed to be written: what its stream does next (retry, skip
+  // the table, in doubt, stop the run). Logged, counted and recorded for
+  // the exit summary by the supervisor.
+  caf::replies_to<failure_report>::with<failure_verdict>>;
+
 using change_applier_actor = caf::typed_actor<
   // Writes a batch of changes; answers once Redis committed it.
   caf::replies_to<change_batch>::with<change_ack>,
   // A table's columns changed: later changes use the new schema.
-  caf::reacts_to<schema_change>>;
+  caf::reacts_to<schema_change>,
+  // Writes the failed batch again, after the supervisor's wait (self-sent).
+  caf::reacts_to<retry_atom>>;
 
 /// Plans and supervises one replication through its stage factories: the
 /// snapshot phase (writers, appliers and a bounded number of readers; the

@@ -23,6 +23,7 @@
 #include "actors/control/batch_scheduling.hpp"
 #include "actors/control/change_streams.hpp"
 #include "actors/control/coordinator.hpp"
+#include "actors/control/failure_decisions.hpp"
 #include "actors/control/progress.hpp"
 #include "actors/control/realtime_board.hpp"
 #include "actors/control/redis_setup.hpp"
@@ -88,9 +89,14 @@ std::string write_run_summary(const run_options& opts, const run_summary& s,
       tables.push_back(std::move(e));
     }
     o["rows"] = rows;
+    auto dir = std::filesystem::path{opts.data_dir} / opts.id;
     o["tables"] = std::move(tables);
     o["skipped"] = std::move(skipped);
-    auto dir = std::filesystem::path{opts.data_dir} / opts.id;
+    if (s.undone_entries > 0) o["undone_entries"] = s.undone_entries;
+    if (s.in_doubt_entries > 0) {
+      o["in_doubt_entries"] = s.in_doubt_entries;
+      o["in_doubt_log"] = in_doubt_log_path(dir.string());
+    }
     std::filesystem::create_directories(dir);
     auto path = dir / ("summary-" + to_utc(now, "%Y%m%dT%H%M%SZ") + ".json");
     errno = 0;
@@ -387,6 +393,10 @@ run_summary run(const run_options& opts, bool& logs_open) {
   if (!failed.empty()) {
     s.exit_code = 1;
     s.error = "realtime replication stopped: " + failed;
+    // Entries left in doubt before the run stopped are in the summary too.
+    std::lock_guard<std::mutex> g{stopped->supervision.lock};
+    s.undone_entries = stopped->supervision.undone;
+    s.in_doubt_entries = stopped->supervision.in_doubt;
     return s;
   }
   sum_up_change_path(s, *stopped, tables, layout);

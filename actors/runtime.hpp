@@ -52,6 +52,10 @@ struct run_summary {
   /// The signal that stopped a snapshot before it finished (0: none).
   int stopped_by = 0;
   std::vector<table_result> tables;
+  /// Realtime: committed entries of failed batches deleted again, and
+  /// entries left in doubt (data/<id>/bad_rows/replicate_io_indoubt_txn_log).
+  uint64_t undone_entries = 0;
+  uint64_t in_doubt_entries = 0;
 };
 
 /// The exit code of a run that failed with `c`: 2 when the user must change

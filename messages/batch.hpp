@@ -114,6 +114,43 @@ typename Inspector::result_type inspect(Inspector& f, write_ack& x) {
   return f(caf::meta::type_name("write_ack"), x.entries, x.last_id);
 }
 
+/// Takes back the committed writes of a failed realtime batch (design
+/// section 7): the checkpoint field is written back to what it held before
+/// the batch (`had_checkpoint` false: the field is deleted), then each
+/// write's entries -- the `counts[i]` entries up to and including
+/// `last_ids[i]`, contiguous since a write is one MULTI/EXEC -- are deleted.
+/// The writer also forgets that the field failed, so the batch can be
+/// written again in order.
+struct undo_request {
+  std::string stream;
+  std::vector<std::string> last_ids;
+  std::vector<uint64_t> counts;
+  std::string checkpoint_key;
+  std::string checkpoint_field;
+  std::string checkpoint_value;
+  bool had_checkpoint = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, undo_request& x) {
+  return f(caf::meta::type_name("undo_request"), x.stream, x.last_ids, x.counts,
+           x.checkpoint_key, x.checkpoint_field, x.checkpoint_value, x.had_checkpoint);
+}
+
+/// What an undo did: entries deleted, and when something could not be
+/// done, why and the IDs of the entries still in the stream (in doubt).
+struct undo_result {
+  uint64_t deleted = 0;
+  bool failed = false;
+  std::string error;
+  std::vector<std::string> not_deleted;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, undo_result& x) {
+  return f(caf::meta::type_name("undo_result"), x.deleted, x.failed, x.error, x.not_deleted);
+}
+
 /// A table has finished (or was skipped); sent to the coordinator.
 struct table_done {
   uint32_t table = 0;

@@ -196,12 +196,16 @@ struct change_ack {
   uint64_t stopped_commit = 0;
   uint32_t stopped_table = 0;
   std::string stop_reason;
+  /// The stop was the supervisor's answer to a failed write (the table is
+  /// skipped, or its entries are in doubt): the dispatcher does not ask
+  /// again. Otherwise (a change that cannot be converted) it asks.
+  bool stop_decided = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, change_ack& x) {
   return f(caf::meta::type_name("change_ack"), x.stream, x.seq, x.entries, x.stopped_commit,
-           x.stopped_table, x.stop_reason);
+           x.stopped_table, x.stop_reason, x.stop_decided);
 }
 
 /// A table's columns changed (DDL): later changes of the table use `schema`.

@@ -5,6 +5,7 @@
 #include "messages/change.hpp"
 #include "messages/failure.hpp"
 #include "messages/position.hpp"
+#include "messages/supervision.hpp"
 #include "messages/table.hpp"
 
 namespace trib {
@@ -102,6 +103,16 @@ std::vector<size_t> key_columns(const table_schema& t) {
 
 std::vector<size_t> order_columns(const table_schema& t) {
   return key_columns(t);
+}
+
+const char* to_string(failure_action a) {
+  switch (a) {
+    case failure_action::retry: return "retry";
+    case failure_action::skip_table: return "skip_table";
+    case failure_action::in_doubt: return "in_doubt";
+    case failure_action::stop_run: return "stop_run";
+  }
+  return "?";
 }
 
 const char* to_string(failure_code c) {

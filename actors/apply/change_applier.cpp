@@ -1,5 +1,7 @@
 #include "actors/apply/change_applier.hpp"
+#include "actors/apply/change_recovery.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -17,7 +19,10 @@ change_applier_state::~change_applier_state() = default;
 
 namespace {
 
-using applier_ptr = change_applier_actor::stateful_pointer<change_applier_state>;
+using applier_detail::applier_ptr;
+using applier_detail::fail;
+using applier_detail::on_write_failed;
+using applier_detail::pump;
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -119,13 +124,12 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
   }
 }
 
-void fail(applier_ptr self, const failure& f);
-void pump(applier_ptr self);
 
 void say_stopped(const change_applier_state& st, change_ack& a) {
   a.stopped_commit = st.stopped_commit;
   a.stopped_table = st.stopped_table;
   a.stop_reason = st.stop_reason;
+  a.stop_decided = st.stop_decided;
 }
 
 // Answers the batch at `i` (not at the writer any more) and forgets it.
@@ -166,7 +170,10 @@ bool issue_next(applier_ptr self) {
   if (st.issued >= st.batches.size()) return false;
   auto& in = st.batches[st.issued];
   if (in.is_schema) {
-    // Every batch before it is built: later changes use the new columns.
+    // Every batch before it is written, not only built: a failed batch
+    // before it is written again with the columns it was built with.
+    if (!st.writes.empty()) return false;
+    // Later changes use the new columns.
     auto& c = in.schema;
     if (c.table < st.settings.tables.size()) {
       log::info("rebuilds the messages of " + to_string(c.schema.id) + " in " +
@@ -180,6 +187,10 @@ bool issue_next(applier_ptr self) {
   const auto& changes = in.batch.changes;
   size_t n = changes.size();
   if (st.stopped_commit > 0) in.next = n;  // the stream writes nothing more
+  if (!in.started) {
+    in.started = true;
+    in.start = st.queued;
+  }
   if (!st.xadd) st.xadd = std::make_unique<xadd_encoder>(st.settings.stream_name);
   write_batch w;
   change_applier_state::in_write iw;
@@ -264,7 +275,7 @@ bool issue_next(applier_ptr self) {
   // The bytes move to the writer (which retries on its own).
   self->request(st.writer, caf::infinite, std::move(w))
     .then(
-      [=](write_ack&) {
+      [=](write_ack& a) {
         auto& st = self->state;
         if (st.failed || st.writes.empty()) return;
         auto done = std::move(st.writes.front());
@@ -285,22 +296,28 @@ bool issue_next(applier_ptr self) {
         // Writes are answered in order, so the front batch is the write's.
         auto& front = st.batches.front();
         front.written += done.entries;
+        front.last_ids.push_back(a.last_id);
+        front.counts.push_back(done.entries);
         if (done.ends_batch) {
           --st.issued;
           answer(self, 0);
         }
         pump(self);
       },
-      [=](caf::error& err) { fail(self, to_failure(err)); });
+      [=](caf::error& err) { on_write_failed(self, to_failure(err)); });
   return true;
 }
+
+}  // namespace
+
+namespace applier_detail {
 
 // Keeps writes at the writer while there is work and room: at most
 // max_writes_in_flight, and another only while those hold less than
 // max_write_bytes.
 void pump(applier_ptr self) {
   auto& st = self->state;
-  while (!st.failed && st.writes.size() < st.settings.max_writes_in_flight &&
+  while (!st.failed && !st.recovering && st.writes.size() < st.settings.max_writes_in_flight &&
          (st.writes.empty() || st.bytes_at_writer < st.settings.max_write_bytes) &&
          issue_next(self)) {
   }
@@ -321,7 +338,9 @@ void fail(applier_ptr self, const failure& f) {
   st.bytes_at_writer = 0;
 }
 
-}  // namespace
+}  // namespace applier_detail
+
+using applier_detail::rewind;
 
 change_applier_actor::behavior_type
 change_applier(change_applier_actor::stateful_pointer<change_applier_state> self,
@@ -355,6 +374,13 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
       in.is_schema = true;
       in.schema = std::move(c);
       st.batches.push_back(std::move(in));
+      pump(self);
+    },
+    [=](retry_atom) {
+      auto& st = self->state;
+      if (st.failed) return;
+      rewind(st);
+      st.recovering = false;
       pump(self);
     },
   };

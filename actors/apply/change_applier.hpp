@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct change_applier_settings {
   std::string id = "default";
   /// Every table of the run, by plan index (a change names its table).
   std::vector<table_schema> tables;
+  /// The plan indexes of the tables whose changes this stream carries (one
+  /// under EVENTUAL, every one under GLOBAL): the tables a failure stops.
+  std::vector<uint32_t> carries;
   message_config message;
   source_facts facts;
   /// What the stream already holds (from its checkpoint in Redis).
@@ -50,6 +54,9 @@ struct change_applier_settings {
   size_t max_write_bytes = tuning::realtime_write_bytes;
   /// Writes at the writer at once, at most.
   size_t max_writes_in_flight = tuning::realtime_writes_in_flight;
+  /// Asked what a failed write means (retry, skip, in doubt, stop). None:
+  /// a failed write stops the stream's applier with the failure.
+  supervisor_actor supervisor;
 };
 
 struct change_applier_state {
@@ -68,6 +75,14 @@ struct change_applier_state {
     caf::typed_response_promise<change_ack> promise;
     bool is_schema = false;
     schema_change schema;
+    /// The stream's checkpoint before its first write, and each committed
+    /// write's last entry ID and entry count: what an undo takes back.
+    bool started = false;
+    stream_checkpoint start;
+    std::vector<std::string> last_ids;
+    std::vector<uint64_t> counts;
+    /// Consecutive failed attempts at it.
+    int failures = 0;
   };
 
   /// A write at the writer; they are answered in order.
@@ -114,8 +129,15 @@ struct change_applier_state {
   uint64_t stopped_commit = 0;
   uint32_t stopped_table = 0;
   std::string stop_reason;
+  /// The stop is the supervisor's answer (see change_ack::stop_decided).
+  bool stop_decided = false;
   bool failed = false;
   failure reason;
+  /// A write failed: the writes still in flight are answered (refused),
+  /// then the batch's committed writes are undone and the supervisor asked.
+  /// Nothing is built meanwhile.
+  bool recovering = false;
+  std::optional<failure> write_failure;
 
   change_applier_state();
   ~change_applier_state();
@@ -133,10 +155,15 @@ struct change_applier_state {
 /// changes before it are written, it and every later change are not, and
 /// every acknowledgement from then on says where the stream stopped
 /// (change_ack::stopped_commit), so that the dispatcher never releases that
-/// change at the source. A failed write answers it and every later batch
-/// with the failure: the run then stops, and --resume continues from the
-/// checkpoint. A schema change applies to the changes of batches that
-/// arrive after it.
+/// change at the source. A failed write (after the writer's own retries of
+/// a lost connection) goes to the supervisor: the committed writes of its
+/// batch are undone first (entries deleted, checkpoint written back), then
+/// the supervisor answers; on retry the whole batch is written again after
+/// the wait, in order; on skip or in doubt the stream stops before the
+/// batch (as above, stop_decided set); on stop every batch is answered with
+/// the failure and the run stops (--resume continues from the checkpoint).
+/// Without a supervisor a failed write stops at once that way. A schema
+/// change applies to the changes of batches that arrive after it.
 change_applier_actor::behavior_type
 change_applier(change_applier_actor::stateful_pointer<change_applier_state> self,
                change_applier_settings settings, redis_writer_actor writer);

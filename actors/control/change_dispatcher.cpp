@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "actors/control/stop_rules.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 
@@ -42,7 +41,7 @@ void release(dispatcher_ptr self) {
   auto& st = self->state;
   auto pos = std::max(st.released, st.tracker.advance());
   bool now_idle = idle(st);
-  bool stop = st.fatal.has_value();
+  bool stop = st.fatal.has_value() || st.all_stopped;
   if (pos == st.released && (!now_idle || st.told_idle) && (!stop || st.stop_told)) return;
   st.released = pos;
   st.told_idle = now_idle;
@@ -53,7 +52,8 @@ void release(dispatcher_ptr self) {
 // Answers the feeds that waited for room.
 void answer_waiting(dispatcher_ptr self) {
   auto& st = self->state;
-  while (!st.waiting.empty() && (accepting(st) || st.drain || st.reset || st.fatal)) {
+  while (!st.waiting.empty() &&
+         (accepting(st) || st.drain || st.reset || st.fatal || st.all_stopped)) {
     st.waiting.front().deliver(st.released);
     st.waiting.pop_front();
   }
@@ -81,30 +81,77 @@ void end_run(dispatcher_ptr self, failure f) {
   answer_waiting(self);
 }
 
+// The supervisor's answer for a stream that stopped: its tables stop and the
+// others go on, or the run ends.
+void follow_stop(dispatcher_ptr self, const change_ack& a, const failure_verdict& v) {
+  auto& st = self->state;
+  const auto& s = st.settings;
+  auto table = a.stopped_table < s.tables.size() ? to_string(s.tables[a.stopped_table].id)
+                                                 : std::to_string(a.stopped_table);
+  if (v.action == failure_action::stop_run || v.action == failure_action::retry) {
+    end_run(self, failure{failure_code::bad_data,
+                          table + " " + a.stop_reason + "; the source is kept before transaction " +
+                            describe(st, a.stopped_commit) +
+                            ", so --resume writes it once the cause is fixed"});
+    return;
+  }
+  // Under GLOBAL the stream is every table's: they stop together, one
+  // checkpoint before the change.
+  for (uint32_t t = 0; t < s.stream_of_table.size(); ++t) {
+    if (s.stream_of_table[t] != a.stream) continue;
+    log::warn("goes on without " + to_string(s.tables[t].id) + ", whose stream stopped at " +
+              describe(st, a.stopped_commit) + "; the source is kept before that transaction");
+    if (s.table_stopped) s.table_stopped(t, a.stop_reason);
+  }
+  if (std::all_of(st.stream_stopped.begin(), st.stream_stopped.end(), [](bool b) { return b; })) {
+    log::warn("ends realtime replication: every stream has stopped");
+    st.all_stopped = true;
+    release(self);
+    answer_waiting(self);
+  }
+}
+
 // A stream stopped at a change it cannot write: the source keeps that
-// change's transaction, and the table stops or the run ends.
+// change's transaction (before anything else, so that the tracker cannot
+// release it), and the stream's tables stop or the run ends.
 void on_stream_stopped(dispatcher_ptr self, const change_ack& a) {
   auto& st = self->state;
   st.tracker.hold(a.stopped_commit);
   if (a.stream >= st.stream_stopped.size() || st.stream_stopped[a.stream]) return;
   st.stream_stopped[a.stream] = true;
-  const auto& s = st.settings;
-  auto tables = static_cast<size_t>(
-    std::count(s.stream_of_table.begin(), s.stream_of_table.end(), a.stream));
-  auto table = a.stopped_table < s.tables.size() ? to_string(s.tables[a.stopped_table].id)
-                                                 : std::to_string(a.stopped_table);
-  if (on_unwritable_change(tables, s.skip_tables_on_failures) ==
-      unwritable_change_action::stop_table) {
-    metrics::add_table_skipped(table);
-    log::warn("goes on without " + table + ", which stopped at " +
-              describe(st, a.stopped_commit) + "; the source is kept before that transaction");
-    if (s.table_stopped) s.table_stopped(a.stopped_table, a.stop_reason);
+  if (a.stop_decided) {
+    failure_verdict skip;
+    skip.action = failure_action::skip_table;
+    follow_stop(self, a, skip);
     return;
   }
-  end_run(self, failure{failure_code::bad_data,
-                        table + " " + a.stop_reason + "; the source is kept before transaction " +
-                          describe(st, a.stopped_commit) +
-                          ", so --resume writes it once the cause is fixed"});
+  const auto& s = st.settings;
+  failure_report r;
+  r.stream = a.stream < s.stream_names.size() ? s.stream_names[a.stream]
+                                               : "change stream " + std::to_string(a.stream);
+  for (uint32_t t = 0; t < s.stream_of_table.size(); ++t)
+    if (s.stream_of_table[t] == a.stream) r.tables.push_back(to_string(s.tables[t].id));
+  r.at = describe(st, a.stopped_commit);
+  r.reason = failure{failure_code::bad_data, a.stop_reason};
+  if (!s.supervisor) {
+    end_run(self, failure{failure_code::internal, "no supervisor to ask about " + a.stop_reason});
+    return;
+  }
+  // Nothing of the stream is released meanwhile (the hold); a drain waits
+  // for the answer.
+  ++st.in_flight;
+  self->request(s.supervisor, caf::infinite, std::move(r))
+    .then(
+      [=](failure_verdict& v) {
+        --self->state.in_flight;
+        follow_stop(self, a, v);
+        settle(self);
+      },
+      [=](caf::error& e) {
+        --self->state.in_flight;
+        end_run(self, to_failure(e));
+        settle(self);
+      });
 }
 
 void flush_idle(dispatcher_ptr self);

@@ -70,6 +70,8 @@ struct change_dispatcher_settings {
   /// Every table of the run, by plan index, and the stream of each.
   std::vector<table_schema> tables;
   std::vector<uint32_t> stream_of_table;
+  /// Each stream's name, for what the supervisor logs (optional).
+  std::vector<std::string> stream_names;
   /// Changes per atomic write at most (applier realtime.txn-size-rows).
   size_t txn_size_rows = 10000;
   /// Batches handed on but not yet written, at most, before feeds wait
@@ -84,9 +86,10 @@ struct change_dispatcher_settings {
   /// then most of the CPU. Bounds the latency it adds, on top of the
   /// reader's own gathering of a feed (the WAL reader's 3 ms).
   std::chrono::milliseconds linger = tuning::realtime_linger;
-  /// applier realtime.skip-tables-on-failures: whether a table whose change
-  /// cannot be written may stop while the others go on (stop_rules.hpp).
-  bool skip_tables_on_failures = true;
+  /// Asked what a change that cannot be converted means (a stop the
+  /// applier did not already have decided): the stream's tables stop, or
+  /// the run ends.
+  supervisor_actor supervisor;
   /// Told when a table stopped and the run goes on without it: its plan
   /// index and why.
   std::function<void(uint32_t, const std::string&)> table_stopped;
@@ -117,6 +120,9 @@ struct change_dispatcher_state {
   std::vector<std::chrono::steady_clock::time_point> opened_at;
   /// Streams that stopped at a change they cannot write.
   std::vector<bool> stream_stopped;
+  /// Every stream stopped: the reader is told to stop, and the drain answers
+  /// the release position (the stopped tables make the exit code 3).
+  bool all_stopped = false;
   /// Set when a failure ends the run: the reader is told to stop, and the
   /// drain answers with it.
   std::optional<failure> fatal;
@@ -149,9 +155,12 @@ struct change_dispatcher_state {
 /// (txn_tracker), and the reader is told the release position of the last
 /// transaction that every stream has. A stream that stops at a change it
 /// cannot write holds the source before that change's transaction for the
-/// rest of the run; its table stops (the others go on), or the run drains
-/// and ends with the error, as on_unwritable_change decides. The protocol
-/// with the reader is described at the top of this header.
+/// rest of the run; the tables of its stream stop (the others go on), or
+/// the run drains and ends with the error, as the supervisor decides (the
+/// applier asked it already when a write failed; the dispatcher asks for a
+/// change that cannot be converted). Once every stream has stopped the run
+/// drains and ends. The protocol with the reader is described at the top of
+/// this header.
 change_dispatcher_actor::behavior_type
 change_dispatcher(change_dispatcher_actor::stateful_pointer<change_dispatcher_state> self,
                   change_dispatcher_settings settings,

@@ -1,6 +1,7 @@
 #include "actors/control/change_streams.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "actors/apply/change_applier.hpp"
 #include "actors/apply/envelope.hpp"
@@ -45,6 +46,19 @@ change_factories change_path_factories(const run_options& opts,
     1, std::min<size_t>({static_cast<size_t>(std::max(opts.target.max_connections, 1)),
                          static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)),
                          f.streams}));
+  // The retry/undo supervisor is made first (the coordinator asks for it
+  // before the appliers); the appliers and the dispatcher ask it.
+  supervisor_settings sv;
+  sv.rules.policy = retry_policy_for(opts.target);
+  sv.rules.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
+  sv.in_doubt_path =
+    in_doubt_log_path((std::filesystem::path{opts.data_dir} / opts.id).string());
+  sv.record = std::shared_ptr<supervision_record>(stopped, &stopped->supervision);
+  auto sup = std::make_shared<supervisor_actor>();
+  f.supervisor = [sup, sv](caf::local_actor* self) {
+    *sup = self->spawn(supervisor, sv);
+    return *sup;
+  };
   std::vector<change_applier_settings> per_stream;
   for (size_t i = 0; i < f.streams; ++i) {
     change_applier_settings as;
@@ -57,25 +71,32 @@ change_factories change_path_factories(const run_options& opts,
     as.message = opts.applier.message;
     as.facts = facts;
     as.max_entry_bytes = max_entry_bytes;
+    for (uint32_t t = 0; t < layout.stream_of_table.size(); ++t)
+      if (layout.stream_of_table[t] == i) as.carries.push_back(t);
     if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
       as.start = decode_stream_checkpoint(it->second);
     per_stream.push_back(std::move(as));
   }
-  f.applier = [per_stream](caf::local_actor* self, uint32_t stream, redis_writer_actor writer) {
-    return self->spawn(change_applier, per_stream.at(stream), std::move(writer));
+  f.applier = [per_stream, sup](caf::local_actor* self, uint32_t stream,
+                                redis_writer_actor writer) {
+    auto as = per_stream.at(stream);
+    as.supervisor = *sup;
+    return self->spawn(change_applier, std::move(as), std::move(writer));
   };
   change_dispatcher_settings ds;
   ds.tables = tables;
   ds.stream_of_table = layout.stream_of_table;
+  ds.stream_names = layout.names;
   ds.txn_size_rows = static_cast<size_t>(std::max(opts.applier.realtime.txn_size_rows, 1));
-  ds.skip_tables_on_failures = opts.applier.realtime.skip_tables_on_failures;
   ds.kind = facts.kind;
   ds.table_stopped = [stopped](uint32_t t, const std::string& why) {
     std::lock_guard<std::mutex> g{stopped->lock};
     stopped->list.emplace_back(t, why);
   };
-  f.dispatcher = [ds](caf::local_actor* self, std::vector<change_applier_actor> appliers) {
-    return self->spawn(change_dispatcher, ds, std::move(appliers));
+  f.dispatcher = [ds, sup](caf::local_actor* self, std::vector<change_applier_actor> appliers) {
+    auto d = ds;
+    d.supervisor = *sup;
+    return self->spawn(change_dispatcher, std::move(d), std::move(appliers));
   };
   return f;
 }
@@ -99,7 +120,10 @@ void sum_up_change_path(run_summary& s, stopped_tables& stopped,
   }
   bool any_skipped = std::any_of(s.tables.begin(), s.tables.end(),
                                  [](const table_result& r) { return r.skipped; });
-  s.exit_code = any_skipped ? 3 : 0;
+  std::lock_guard<std::mutex> r{stopped.supervision.lock};
+  s.undone_entries = stopped.supervision.undone;
+  s.in_doubt_entries = stopped.supervision.in_doubt;
+  s.exit_code = any_skipped || s.in_doubt_entries > 0 ? 3 : 0;
 }
 
 }  // namespace trib

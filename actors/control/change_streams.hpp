@@ -14,6 +14,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/control/coordinator.hpp"
+#include "actors/control/supervisor.hpp"
 #include "actors/runtime.hpp"
 #include "messages/source_facts.hpp"
 
@@ -36,13 +37,17 @@ stream_layout layout_for(const run_options& opts, const std::vector<table_schema
 struct stopped_tables {
   std::mutex lock;
   std::vector<std::pair<uint32_t, std::string>> list;
+  /// What the retry/undo supervisor handled (entries undone, in doubt).
+  supervision_record supervision;
 };
 
 /// The coordinator's factories of the change path: writers (as many as the
 /// target's max-connections and applier realtime.threads allow, at most one
 /// per stream), one applier per stream (starting after its checkpoint in
 /// `checkpoints`) and the dispatcher, which reports stopped tables to
-/// `stopped`. The reader is the source's (run_source.hpp).
+/// `stopped`; first the retry/undo supervisor they ask about failures (its
+/// in-doubt log under data/<id>, its record in `stopped`). The reader is the
+/// source's (run_source.hpp).
 change_factories change_path_factories(const run_options& opts,
                                        const std::vector<table_schema>& tables,
                                        const stream_layout& layout,
@@ -50,8 +55,9 @@ change_factories change_path_factories(const run_options& opts,
                                        const source_facts& facts, uint64_t max_entry_bytes,
                                        std::shared_ptr<stopped_tables> stopped);
 
-/// Adds the tables that stopped in realtime to `s` (skipped, with why) and
-/// sets its exit code: 3 when a table was skipped, else 0.
+/// Adds the tables that stopped in realtime to `s` (skipped, with why), and
+/// the entries undone and in doubt, and sets its exit code: 3 when a table
+/// was skipped or entries are in doubt, else 0.
 void sum_up_change_path(run_summary& s, stopped_tables& stopped,
                         const std::vector<table_schema>& tables, const stream_layout& layout);
 

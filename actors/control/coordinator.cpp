@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "actors/apply/envelope.hpp"
+#include "actors/control/failure_decisions.hpp"
 #include "actors/apply/table_applier.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -45,6 +46,7 @@ coordinator_settings settings_for(const run_options& opts, size_t tables) {
      static_cast<size_t>(std::max(opts.applier.snapshot.threads, 1)), tables});
   s.writers = std::max<size_t>(writers, 1);
   s.skip_tables_on_failures = opts.applier.snapshot.skip_tables_on_failures;
+  s.rules.policy = retry_policy_for(opts.target);
   return s;
 }
 
@@ -206,6 +208,7 @@ void stop_change_path(coordinator_ptr self) {
   self->send_exit(st.dispatcher, caf::exit_reason::user_shutdown);
   for (auto& a : st.change_appliers) self->send_exit(a, caf::exit_reason::user_shutdown);
   for (auto& w : st.change_writers) self->send_exit(w, caf::exit_reason::user_shutdown);
+  if (st.supervisor) self->send_exit(st.supervisor, caf::exit_reason::user_shutdown);
   st.change_appliers.clear();
   st.change_writers.clear();
 }
@@ -228,8 +231,14 @@ void on_table_done(coordinator_ptr self, const table_done& d) {
     // Its readers may still be reading; nothing they send matters now.
     for (auto& r : st.readers)
       if (r.table == i) self->send_exit(r.handle, caf::exit_reason::user_shutdown);
-    // A target that lost acknowledged writes stops the whole run.
-    if (!st.settings.skip_tables_on_failures || d.reason.code == failure_code::target_lost) {
+    // The writer spent the retries already: what is left is the supervisor's
+    // rule for a table out of retries (skip it, or stop the run).
+    failure_case fc;
+    fc.code = d.reason.code;
+    fc.failures = std::max(st.settings.rules.policy.max_retries, 0) + 1;
+    failure_rules rules = st.settings.rules;
+    rules.skip_tables_on_failures = st.settings.skip_tables_on_failures;
+    if (decide(fc, rules).action == failure_action::stop_run) {
       st.aborted = true;
       st.abort_reason = d.reason;
       for (size_t j = 0; j < st.done.size(); ++j) {
@@ -390,6 +399,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
                                                  : "the run has no change reader"});
       st.streaming = true;
       auto writers = std::max<size_t>(m.writers, 1);
+      if (m.supervisor) st.supervisor = m.supervisor(self);
       for (size_t w = 0; w < writers; ++w) st.change_writers.push_back(st.make.writer(self, w));
       for (size_t i = 0; i < m.streams; ++i)
         st.change_appliers.push_back(

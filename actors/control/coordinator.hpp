@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/control/failure_decisions.hpp"
 #include "actors/control/progress.hpp"
 #include "actors/runtime.hpp"
 #include "actors/source/source_session.hpp"
@@ -59,6 +60,8 @@ struct coordinator_settings {
   size_t writers = 1;
   /// Whether a failed table is skipped (true) or stops the run (false).
   bool skip_tables_on_failures = true;
+  /// The target's retry policy, for the failure rules (failure_decisions).
+  failure_rules rules;
   /// Shows rows done, rate and ETA per table (none: no progress shown).
   std::shared_ptr<progress_board> progress;
 };
@@ -74,6 +77,10 @@ struct change_factories {
   /// Change streams (one applier each) and Redis writers shared by them.
   size_t streams = 0;
   size_t writers = 1;
+  /// The retry/undo supervisor the appliers and the dispatcher ask about
+  /// failures; made first, ended with the change path (unset: none, and a
+  /// failed write stops the run).
+  std::function<supervisor_actor(caf::local_actor* self)> supervisor;
   std::function<change_applier_actor(caf::local_actor* self, uint32_t stream,
                                      redis_writer_actor writer)>
     applier;
@@ -180,6 +187,7 @@ struct coordinator_state {
   std::vector<redis_writer_actor> change_writers;
   std::vector<change_applier_actor> change_appliers;
   change_dispatcher_actor dispatcher;
+  supervisor_actor supervisor;
   streaming_reader_actor change_reader;
 };
 

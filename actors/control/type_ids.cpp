@@ -23,6 +23,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stream_entry>("trib::stream_entry");
   cfg.add_message_type<write_batch>("trib::write_batch");
   cfg.add_message_type<write_ack>("trib::write_ack");
+  cfg.add_message_type<undo_request>("trib::undo_request");
+  cfg.add_message_type<undo_result>("trib::undo_result");
   cfg.add_message_type<table_done>("trib::table_done");
   cfg.add_message_type<std::vector<table_done>>("std::vector<trib::table_done>");
   cfg.add_message_type<snapshot_result>("trib::snapshot_result");
@@ -36,6 +38,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<source_txn>>("std::vector<trib::source_txn>");
   cfg.add_message_type<change_feed>("trib::change_feed");
   cfg.add_message_type<change_release>("trib::change_release");
+  cfg.add_message_type<failure_report>("trib::failure_report");
+  cfg.add_message_type<failure_verdict>("trib::failure_verdict");
   // Renders wrapped failures as "connection: <what>" in CAF's messages.
   cfg.add_error_category(failure_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {

@@ -7,9 +7,13 @@
 
 #include "actors/apply/change_applier.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 #include <boost/json.hpp>
 
 #include "actors/apply/envelope.hpp"
+#include "actors/control/supervisor.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "tests/actors/actor_test_env.hpp"
 
@@ -19,6 +23,9 @@ namespace {
 struct writes_log {
   std::vector<write_batch> writes;
   std::vector<caf::typed_response_promise<write_ack>> promises;
+  /// Undo requests, and what the double answers to them.
+  std::vector<undo_request> undos;
+  undo_result undo_answer;
 };
 
 using answer_atom = caf::atom_constant<caf::atom("answer")>;
@@ -41,8 +48,15 @@ writer_double_actor::behavior_type writer_double(writer_double_actor::pointer se
       return log->promises.back();
     },
     [log](answer_atom, uint64_t index, failure& f) {
-      if (f.what.empty()) log->promises.at(index).deliver(write_ack{});
+      // A committed write's last entry ID: "<write number>-<entries>".
+      auto n = log->writes.at(index).entries.size();
+      auto id = std::to_string(index + 1) + "-" + std::to_string(n);
+      if (f.what.empty()) log->promises.at(index).deliver(write_ack{n, id});
       else log->promises.at(index).deliver(to_caf_error(f));
+    },
+    [log](undo_request& u) -> undo_result {
+      log->undos.push_back(u);
+      return log->undo_answer;
     },
     // A real writer's self-sent flush; the double answers on command instead.
     [](flush_atom, uint64_t) {},
@@ -131,8 +145,19 @@ std::string op_of(const stream_entry& e) {
 
 class change_applier_test : public actor_test {
 protected:
-  void start(stream_checkpoint from = {}, size_t max_write_bytes = 4u << 20) {
+  void start(stream_checkpoint from = {}, size_t max_write_bytes = 4u << 20,
+             bool supervised = false, int max_retries = 2, bool skip = true) {
     change_applier_settings s;
+    if (supervised) {
+      supervisor_settings sv;
+      sv.rules.policy.max_retries = max_retries;
+      sv.rules.policy.base_wait = std::chrono::milliseconds{10};
+      sv.rules.skip_tables_on_failures = skip;
+      sv.in_doubt_path = in_doubt_path;
+      record = sv.record;
+      sup = sys.spawn(supervisor, sv);
+      s.supervisor = sup;
+    }
     s.max_write_bytes = max_write_bytes;
     s.stream = 0;
     s.stream_name = "shop_public_items_cdc_logs";
@@ -156,7 +181,22 @@ protected:
     caf::anon_send(writer, answer_atom::value, i, std::move(f));
     sched.run();
   }
-  void TearDown() override { stop(reader, aut, writer); }
+  void TearDown() override {
+    stop(reader, aut, writer);
+    if (sup) stop(sup);
+    std::filesystem::remove_all(dir);
+  }
+  /// Runs the retry that waits for the supervisor's backoff.
+  void wait_out_backoff() {
+    sched.trigger_timeouts();
+    sched.run();
+  }
+
+  std::string dir = ::testing::TempDir() + "trib_applier_" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::string in_doubt_path = in_doubt_log_path(dir);
+  supervisor_actor sup;
+  std::shared_ptr<supervision_record> record;
 
   std::shared_ptr<writes_log> writes = std::make_shared<writes_log>();
   std::shared_ptr<acks_log> acks = std::make_shared<acks_log>();
@@ -369,6 +409,134 @@ TEST_F(change_applier_test, a_rejected_first_change_writes_nothing_and_says_so_a
   EXPECT_TRUE(writes->writes.empty());
   ASSERT_EQ(acks->acks.size(), 1u);
   EXPECT_EQ(acks->acks[0].stopped_commit, 100u);
+}
+
+
+// The seed's realtime rule (design section 7): the entries of a failed batch
+// that did commit are deleted again and its checkpoint written back, then
+// the whole batch is written again, in order.
+TEST_F(change_applier_test, a_failed_write_undoes_its_batch_and_writes_it_again_whole) {
+  start({}, 1, true);
+  auto r1 = make_row(1, "a");
+  auto r2 = make_row(2, "b");
+  auto r3 = make_row(3, "c");
+  // One byte per write: a write per transaction.
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r1),
+                    change_of(change_op::insert, 200, 1, nullptr, &r2)}));
+  send(batch_of(1, {change_of(change_op::insert, 300, 1, nullptr, &r3)}));
+  ASSERT_EQ(writes->writes.size(), 1u);
+  answer(0);
+  ASSERT_EQ(writes->writes.size(), 2u);
+  answer(1, failure{failure_code::server_busy, "OOM command not allowed"});
+  // The committed write is taken back: its entry, and the checkpoint as it
+  // was before the batch (none).
+  ASSERT_EQ(writes->undos.size(), 1u);
+  const auto& u = writes->undos[0];
+  EXPECT_EQ(u.stream, "shop_public_items_cdc_logs");
+  EXPECT_EQ(u.last_ids, (std::vector<std::string>{"1-1"}));
+  EXPECT_EQ(u.counts, (std::vector<uint64_t>{1}));
+  EXPECT_FALSE(u.had_checkpoint);
+  EXPECT_TRUE(acks->acks.empty());
+  EXPECT_TRUE(acks->errors.empty());
+  // Nothing is written before the backoff is over.
+  EXPECT_EQ(writes->writes.size(), 2u);
+  wait_out_backoff();
+  ASSERT_EQ(writes->writes.size(), 3u);
+  EXPECT_EQ(writes->writes[2].checkpoint_value, encode_stream_checkpoint({100, 1}));
+  EXPECT_EQ(writes->writes[2].entries.size(), 1u);
+  answer(2);
+  answer(3);
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].seq, 0u);
+  EXPECT_EQ(acks->acks[0].entries, 2u);
+  EXPECT_EQ(acks->acks[0].stopped_commit, 0u);
+  ASSERT_EQ(writes->writes.size(), 5u);
+  EXPECT_EQ(writes->writes[4].checkpoint_value, encode_stream_checkpoint({300, 1}));
+  answer(4);
+  ASSERT_EQ(acks->acks.size(), 2u);
+  std::lock_guard<std::mutex> g{record->lock};
+  EXPECT_EQ(record->retries, 1u);
+}
+
+TEST_F(change_applier_test, out_of_retries_the_stream_stops_before_the_batch) {
+  start({200, 1}, 1, true, 1);
+  auto r1 = make_row(1, "a");
+  auto r2 = make_row(2, "b");
+  // The change at 200 is covered by the checkpoint: the batch starts at 300.
+  send(batch_of(0, {change_of(change_op::insert, 200, 1, nullptr, &r1),
+                    change_of(change_op::insert, 300, 1, nullptr, &r1),
+                    change_of(change_op::insert, 400, 1, nullptr, &r2)}));
+  answer(0);
+  answer(1, failure{failure_code::connection, "connection lost"});
+  ASSERT_EQ(writes->undos.size(), 1u);
+  EXPECT_TRUE(writes->undos[0].had_checkpoint);
+  EXPECT_EQ(writes->undos[0].checkpoint_value, encode_stream_checkpoint({200, 1}));
+  wait_out_backoff();
+  ASSERT_EQ(writes->writes.size(), 3u);
+  answer(2, failure{failure_code::connection, "connection lost"});
+  // Out of retries (one): undone again, and the stream stops at the
+  // batch's first change the checkpoint does not cover.
+  ASSERT_EQ(writes->undos.size(), 2u);
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].stopped_commit, 300u);
+  EXPECT_TRUE(acks->acks[0].stop_decided);
+  EXPECT_EQ(acks->acks[0].entries, 0u);
+  EXPECT_NE(acks->acks[0].stop_reason.find("connection lost"), std::string::npos)
+    << acks->acks[0].stop_reason;
+  // Later batches write nothing and say where the stream stopped.
+  send(batch_of(1, {change_of(change_op::insert, 500, 1, nullptr, &r2)}));
+  ASSERT_EQ(acks->acks.size(), 2u);
+  EXPECT_EQ(acks->acks[1].stopped_commit, 300u);
+  EXPECT_EQ(writes->writes.size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(in_doubt_path));
+}
+
+TEST_F(change_applier_test, a_permanent_failure_is_not_retried) {
+  start({}, 4u << 20, true, 10);
+  auto r1 = make_row(1, "a");
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r1)}));
+  answer(0, failure{failure_code::auth, "NOPERM this user has no permissions to access the key"});
+  ASSERT_EQ(writes->undos.size(), 1u);
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].stopped_commit, 100u);
+  EXPECT_EQ(writes->writes.size(), 1u);
+}
+
+TEST_F(change_applier_test, entries_the_undo_could_not_delete_go_to_the_in_doubt_log) {
+  start({}, 1, true, 10);
+  writes->undo_answer.failed = true;
+  writes->undo_answer.error = "NOPERM this user has no permissions to run the 'xdel' command";
+  writes->undo_answer.not_deleted = {"1-0"};
+  auto r1 = make_row(1, "a");
+  auto r2 = make_row(2, "b");
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r1),
+                    change_of(change_op::insert, 200, 1, nullptr, &r2)}));
+  answer(0);
+  answer(1, failure{failure_code::server_busy, "BUSY"});
+  // Retryable, retries left, yet not retried: the entry left would be doubled.
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].stopped_commit, 100u);
+  wait_out_backoff();
+  EXPECT_EQ(writes->writes.size(), 2u);
+  std::ifstream in(in_doubt_path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "XDEL shop_public_items_cdc_logs 1-0\n");
+  std::lock_guard<std::mutex> g{record->lock};
+  EXPECT_EQ(record->in_doubt, 1u);
+  EXPECT_EQ(record->events.size(), 1u);
+}
+
+TEST_F(change_applier_test, without_skipping_a_failed_write_stops_the_run) {
+  start({}, 4u << 20, true, 0, false);
+  auto r1 = make_row(1, "a");
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r1)}));
+  send(batch_of(1, {change_of(change_op::insert, 200, 1, nullptr, &r1)}));
+  answer(0, failure{failure_code::wrong_type, "WRONGTYPE Operation against a key"});
+  answer(1, failure{failure_code::internal, "refuses a write: an earlier write failed"});
+  ASSERT_EQ(writes->undos.size(), 1u);
+  ASSERT_EQ(acks->errors.size(), 2u);
+  EXPECT_EQ(acks->errors[0].code, failure_code::wrong_type);
+  EXPECT_TRUE(acks->acks.empty());
 }
 
 }  // namespace trib::test

@@ -6,6 +6,8 @@
 
 #include "actors/control/change_dispatcher.hpp"
 
+#include "actors/control/supervisor.hpp"
+
 #include "tests/actors/actor_test_env.hpp"
 
 namespace trib::test {
@@ -33,6 +35,7 @@ applier_double_actor::behavior_type applier_double(applier_double_actor::pointer
     },
     [log](schema_change& c) { log->schemas.push_back(c); },
     [log](answer_atom, uint64_t i, change_ack& a) { log->promises.at(i).deliver(a); },
+    [](retry_atom) {},
   };
 }
 
@@ -107,8 +110,14 @@ change_feed feed(std::vector<source_txn> txns) { return change_feed{std::move(tx
 class change_dispatcher_test : public actor_test {
 protected:
   // Tables a and b; EVENTUAL (a stream each) or GLOBAL (one stream).
-  void start(bool global = false, uint64_t budget = realtime_memory_budget_bytes) {
+  void start(bool global = false, uint64_t budget = realtime_memory_budget_bytes,
+             bool skip = true) {
     change_dispatcher_settings s;
+    // The real supervisor decides what a stopped stream means.
+    supervisor_settings sv;
+    sv.rules.skip_tables_on_failures = skip;
+    sup = sys.spawn(supervisor, sv);
+    s.supervisor = sup;
     s.tables = {table("a"), table("b")};
     s.stream_of_table = global ? std::vector<uint32_t>{0, 0} : std::vector<uint32_t>{0, 1};
     s.txn_size_rows = 100;
@@ -141,7 +150,7 @@ protected:
     return rlog->releases.empty() ? 0 : rlog->releases.back().position;
   }
   void TearDown() override {
-    stop(reader, aut);
+    stop(reader, aut, sup);
     for (auto& d : doubles) stop(d);
   }
 
@@ -151,6 +160,7 @@ protected:
   std::vector<uint32_t> stopped;
   change_dispatcher_actor aut;
   reader_double_actor reader;
+  supervisor_actor sup;
 };
 
 }  // namespace
@@ -301,13 +311,35 @@ TEST_F(change_dispatcher_test, nothing_releases_past_a_stopped_transaction_whate
   for (auto a : rlog->answers) EXPECT_EQ(a, 0u);
 }
 
-TEST_F(change_dispatcher_test, under_global_a_stopped_table_ends_the_run_at_the_drain) {
+// Under GLOBAL the stream is every table's: skipping the failing table
+// stops them all, one checkpoint before the change; with no stream left the
+// run drains and ends without an error (the stopped tables make exit code 3).
+TEST_F(change_dispatcher_test, under_global_every_table_stops_with_the_stream_and_the_run_ends) {
   start(true);
   send(feed({txn(100, {insert(0, 1), insert(1, 1)})}));
   change_ack stop;
   stop.stopped_commit = 100;
   stop.stop_reason = "cannot write its change";
   ack(0, 0, stop);
+  EXPECT_EQ(stopped, (std::vector<uint32_t>{0, 1}));
+  ASSERT_FALSE(rlog->releases.empty());
+  EXPECT_TRUE(rlog->releases.back().stop);
+  EXPECT_EQ(released(), 0u);
+  caf::anon_send(reader, drain_atom::value);
+  sched.run();
+  EXPECT_TRUE(rlog->errors.empty());
+  ASSERT_TRUE(rlog->drained);
+  EXPECT_EQ(*rlog->drained, 0u);
+}
+
+TEST_F(change_dispatcher_test, without_skipping_a_stopped_table_ends_the_run_with_its_error) {
+  start(false, realtime_memory_budget_bytes, false);
+  send(feed({txn(100, {insert(0, 1), insert(1, 1)})}));
+  change_ack stop;
+  stop.stopped_commit = 100;
+  stop.stop_reason = "cannot write its change";
+  ack(0, 0, stop);
+  ack(1, 0);
   ASSERT_FALSE(rlog->releases.empty());
   EXPECT_TRUE(rlog->releases.back().stop);
   EXPECT_EQ(released(), 0u);
@@ -318,6 +350,22 @@ TEST_F(change_dispatcher_test, under_global_a_stopped_table_ends_the_run_at_the_
   ASSERT_EQ(rlog->errors.size(), 1u);
   EXPECT_EQ(rlog->errors[0].code, failure_code::bad_data);
   EXPECT_NE(rlog->errors[0].what.find("shop.public.a"), std::string::npos) << rlog->errors[0].what;
+}
+
+// A stop the supervisor already decided (the applier asked it about a failed
+// write) is not asked again: the table stops at once.
+TEST_F(change_dispatcher_test, a_decided_stop_is_followed_without_asking_again) {
+  start(false, realtime_memory_budget_bytes, false);
+  send(feed({txn(100, {insert(0, 1), insert(1, 1)})}));
+  change_ack stop;
+  stop.stopped_commit = 100;
+  stop.stop_reason = "cannot be written: NOPERM";
+  stop.stop_decided = true;
+  ack(0, 0, stop);
+  ack(1, 0);
+  EXPECT_EQ(stopped, (std::vector<uint32_t>{0}));
+  EXPECT_EQ(released(), 0u);
+  for (const auto& r : rlog->releases) EXPECT_FALSE(r.stop);
 }
 
 TEST_F(change_dispatcher_test, a_schema_change_follows_the_batch_before_it) {

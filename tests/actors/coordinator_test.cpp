@@ -3,6 +3,7 @@
 // appliers' part by sending table_done.
 
 #include "actors/control/coordinator.hpp"
+#include "actors/control/supervisor.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -31,6 +32,7 @@ struct stages_log {
 
 redis_writer_actor::behavior_type writer_double(redis_writer_actor::pointer) {
   return {[](write_batch& b) { return write_ack{b.size(), "1-0"}; },
+          [](undo_request&) { return undo_result{}; },
           [](flush_atom, uint64_t) {}};
 }
 
@@ -397,6 +399,8 @@ struct change_log {
   bool fail = false;
   /// Change-path stages that ended.
   size_t exited = 0;
+  size_t supervisors = 0;
+  bool supervisor_first = false;
 };
 
 void count_exit(caf::abstract_actor* a, std::shared_ptr<change_log> log) {
@@ -405,7 +409,7 @@ void count_exit(caf::abstract_actor* a, std::shared_ptr<change_log> log) {
 
 change_applier_actor::behavior_type change_applier_double(change_applier_actor::pointer) {
   return {[](change_batch& b) { return change_ack{b.stream, b.seq, 0, 0, 0, {}}; },
-          [](schema_change&) {}};
+          [](schema_change&) {}, [](retry_atom) {}};
 }
 
 change_dispatcher_actor::behavior_type change_dispatcher_double(change_dispatcher_actor::pointer) {
@@ -484,6 +488,15 @@ protected:
       all->all.push_back(caf::actor_cast<caf::actor>(h));
       return h;
     };
+    if (supervised)
+      f.changes.supervisor = [log, all](caf::local_actor* self) {
+        ++log->supervisors;
+        log->supervisor_first = log->appliers == 0 && log->dispatchers == 0;
+        auto h = self->spawn(supervisor, supervisor_settings{});
+        count_exit(caf::actor_cast<caf::abstract_actor*>(h), log);
+        all->all.push_back(caf::actor_cast<caf::actor>(h));
+        return h;
+      };
     f.changes.reader = [log, all](caf::local_actor* self, change_dispatcher_actor) {
       ++log->readers;
       streaming_reader_actor h = self->spawn(change_reader_double, log);
@@ -508,7 +521,22 @@ protected:
   std::shared_ptr<change_log> changes = std::make_shared<change_log>();
   std::shared_ptr<stream_answer> streamed = std::make_shared<stream_answer>();
   caf::actor streamer;
+  /// Whether the change path has a retry/undo supervisor.
+  bool supervised = false;
 };
+
+TEST_F(coordinator_realtime_test, makes_the_supervisor_first_and_ends_it_with_the_change_path) {
+  supervised = true;
+  spawn_streaming(2, 1);
+  stream();
+  EXPECT_EQ(changes->supervisors, 1u);
+  EXPECT_TRUE(changes->supervisor_first);
+  caf::anon_send(aut, stop_atom::value);
+  sched.run();
+  ASSERT_TRUE(streamed->released.has_value());
+  // Two appliers, the dispatcher, the reader and the supervisor.
+  EXPECT_EQ(changes->exited, 5u);
+}
 
 TEST_F(coordinator_realtime_test, makes_the_change_path_through_its_factories_and_runs_the_reader) {
   spawn_streaming(3, 2);

@@ -48,6 +48,8 @@ writer_double(writer_double_actor::pointer self, std::shared_ptr<writer_log> log
       else
         p.deliver(to_caf_error(f));
     },
+    // Snapshots never undo (only realtime batches are taken back).
+    [](undo_request&) { return undo_result{}; },
     // A real writer's self-sent flush; the double answers on command instead.
     [](flush_atom, uint64_t) {},
   };

@@ -186,6 +186,40 @@ protected:
 
   std::string stream(const std::string& table) { return db_ + "_public_" + table + "_cdc_logs"; }
 
+  json::object last_summary() {
+    auto s = run_summaries(dir_ + "/data/" + id_);
+    return s.empty() ? json::object{} : json::parse(s.back()).as_object();
+  }
+
+  std::string ckpt() { return "replicate_io_checkpoint_default_" + id_; }
+
+  /// Whether the slot still holds the transaction with this xid, that is,
+  /// whether PostgreSQL sends it again to the next run. Peeks (consumes
+  /// nothing) once the run's walsender has let the slot go. Comparing
+  /// confirmed_flush_lsn with an LSN taken before the transaction is not
+  /// this: an idle run confirms the server's keepalive position, which may
+  /// lie inside the transaction (past records already decoded, before its
+  /// commit record), and PostgreSQL still sends a transaction whose commit
+  /// is at or after the confirmed position.
+  bool slot_keeps(const std::string& xid) {
+    std::string slot = "'" + db_ + "'";
+    bool free = wait_until([&] {
+      auto r = sql("postgres").rows("SELECT active FROM pg_replication_slots WHERE slot_name = " +
+                                    slot);
+      return !r.empty() && r[0][0] == "f";
+    }, 30s);
+    EXPECT_TRUE(free) << "the slot is still in use or gone";
+    auto r = sql(db_).rows("SELECT count(*) FROM pg_logical_slot_peek_binary_changes(" + slot +
+                           ", NULL, NULL, 'proto_version', '1', 'publication_names', " + slot +
+                           ") WHERE xid = '" + xid + "'::xid");
+    return !r.empty() && r[0][0] != "0";
+  }
+
+  /// Runs one statement and returns its transaction's xid.
+  std::string exec_xid(sql& db, const std::string& statement) {
+    return db.rows(statement + " RETURNING pg_current_xact_id()::text")[0][0];
+  }
+
   std::string name_, db_, id_, dir_;
   std::unique_ptr<redis_client> r_;
   std::unique_ptr<child_process> child_;

@@ -7,8 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
+#include "actors/control/failure_decisions.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "tests/integration/test_env.hpp"
@@ -336,4 +341,106 @@ TEST_F(redis_writer_test, a_lost_connection_under_queued_writes_loses_and_repeat
 }
 
 }  // namespace
+}  // namespace trib
+
+// -- undoing a failed realtime batch (design section 7) -----------------------
+
+namespace trib {
+
+class redis_writer_undo_test : public redis_writer_test {
+protected:
+  undo_result undo(undo_request u) {
+    caf::scoped_actor self{sys};
+    undo_result out;
+    self->request(writer, std::chrono::seconds(30), std::move(u))
+      .receive([&](undo_result& r) { out = std::move(r); },
+               [&](caf::error& e) { out.failed = true; out.error = to_failure(e).what; });
+    return out;
+  }
+  /// The IDs in `stream`, oldest first.
+  std::vector<std::string> ids(const std::string& stream) {
+    std::vector<std::string> out;
+    for (const auto& e : admin->command({"XRANGE", stream, "-", "+"}).elements)
+      out.push_back(e.elements[0].str);
+    return out;
+  }
+  /// An undo of the writes acknowledged by `acks`, the checkpoint back to `before`.
+  undo_request undo_of(const std::string& stream, const std::vector<write_ack>& acks,
+                       const std::string& before) {
+    undo_request u;
+    u.stream = stream;
+    for (const auto& a : acks) {
+      u.last_ids.push_back(a.last_id);
+      u.counts.push_back(a.entries);
+    }
+    u.checkpoint_key = prefix + "ck";
+    u.checkpoint_field = stream;
+    u.checkpoint_value = before;
+    u.had_checkpoint = true;
+    return u;
+  }
+};
+
+TEST_F(redis_writer_undo_test, deletes_exactly_the_writes_of_the_batch_and_puts_the_checkpoint_back) {
+  auto s = prefix + "s";
+  ASSERT_TRUE(std::holds_alternative<write_ack>(write(batch(s, s, "v0", 1))));
+  auto kept = ids(s);
+  auto a1 = write(batch(s, s, "v1", 3));
+  auto a2 = write(batch(s, s, "v2", 2));
+  ASSERT_TRUE(std::holds_alternative<write_ack>(a1));
+  ASSERT_TRUE(std::holds_alternative<write_ack>(a2));
+  auto r = undo(undo_of(s, {std::get<write_ack>(a1), std::get<write_ack>(a2)}, "v0"));
+  EXPECT_FALSE(r.failed) << r.error;
+  EXPECT_EQ(r.deleted, 5u);
+  EXPECT_EQ(ids(s), kept);
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", s}).str, "v0");
+  // The batch is written again after the undo, in order.
+  ASSERT_TRUE(std::holds_alternative<write_ack>(write(batch(s, s, "v1", 3))));
+  EXPECT_EQ(admin->command({"XLEN", s}).integer, 4);
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", s}).str, "v1");
+}
+
+// XDEL taken away from the target user while an undo is needed: the undo
+// names exactly the entries it left, the checkpoint is back before them, and
+// the in-doubt log's lines, pasted into redis-cli, delete exactly those.
+TEST_F(redis_writer_undo_test, refused_xdel_leaves_exactly_the_batchs_entries_for_the_in_doubt_log) {
+  auto user = prefix + "u";
+  ASSERT_EQ(admin->command({"ACL", "SETUSER", user, "reset", "on", ">pw", "~*", "&*", "+@all"}).str,
+            "OK");
+  auto cfg = local_redis();
+  cfg.username = user;
+  cfg.password = "pw";
+  caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  writer = sys.spawn<caf::detached>(redis_writer, cfg, redis_writer_settings{});
+  auto s = prefix + "s";
+  ASSERT_TRUE(std::holds_alternative<write_ack>(write(batch(s, s, "v0", 2))));
+  auto kept = ids(s);
+  auto a1 = write(batch(s, s, "v1", 2));
+  auto a2 = write(batch(s, s, "v2", 3));
+  ASSERT_TRUE(std::holds_alternative<write_ack>(a2));
+  auto all = ids(s);
+  std::vector<std::string> batch_ids(all.begin() + 2, all.end());
+  ASSERT_EQ(batch_ids.size(), 5u);
+  ASSERT_EQ(admin->command({"ACL", "SETUSER", user, "-xdel"}).str, "OK");
+  auto r = undo(undo_of(s, {std::get<write_ack>(a1), std::get<write_ack>(a2)}, "v0"));
+  EXPECT_TRUE(r.failed);
+  EXPECT_NE(r.error.find("XDEL"), std::string::npos) << r.error;
+  auto left = r.not_deleted;
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, batch_ids);
+  EXPECT_EQ(admin->command({"HGET", prefix + "ck", s}).str, "v0");
+  // Pasted into redis-cli as they are.
+  auto file = ::testing::TempDir() + prefix + "indoubt";
+  {
+    std::ofstream out(file);
+    for (const auto& l : in_doubt_lines(s, r.not_deleted, 2)) out << l << "\n";
+  }
+  auto cmd = "redis-cli -h 127.0.0.1 -p " + std::to_string(test::redis_port()) + " < " + file +
+             " > /dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  std::filesystem::remove(file);
+  EXPECT_EQ(ids(s), kept);
+  admin->command({"ACL", "DELUSER", user});
+}
+
 }  // namespace trib

@@ -93,7 +93,7 @@ bool operator==(const change_batch& a, const change_batch& b) {
 bool operator==(const change_ack& a, const change_ack& b) {
   return a.stream == b.stream && a.seq == b.seq && a.entries == b.entries &&
          a.stopped_commit == b.stopped_commit && a.stopped_table == b.stopped_table &&
-         a.stop_reason == b.stop_reason;
+         a.stop_reason == b.stop_reason && a.stop_decided == b.stop_decided;
 }
 
 namespace {

@@ -6,7 +6,6 @@
 
 #include "actors/control/checkpoint_math.hpp"
 #include "actors/control/slot_ownership.hpp"
-#include "actors/control/stop_rules.hpp"
 #include "actors/source/pg_replication.hpp"
 
 using namespace trib;
@@ -95,15 +94,6 @@ TEST(replica_identity, no_key_nothing_or_a_lost_index_shows_the_alter_table_to_r
   }
   EXPECT_NE(replica_identity_problem(identity('n', false), "p").find("NOTHING"),
             std::string::npos);
-}
-
-TEST(stop_rules, a_table_with_its_own_stream_stops_alone) {
-  EXPECT_EQ(on_unwritable_change(1, true), unwritable_change_action::stop_table);
-}
-
-TEST(stop_rules, a_shared_stream_or_no_skipping_stops_the_run) {
-  EXPECT_EQ(on_unwritable_change(3, true), unwritable_change_action::stop_run);
-  EXPECT_EQ(on_unwritable_change(1, false), unwritable_change_action::stop_run);
 }
 
 TEST(txn_tracker, never_releases_a_held_transaction_or_any_later_one) {
