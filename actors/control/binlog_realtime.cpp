@@ -143,7 +143,7 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
   if (!opts.extractor.realtime.start_position.lsn.empty())
     throw error(failure_code::config,
                 "realtime.start-position.lsn is PostgreSQL's; give {log, position} or {gtid}");
-  configured = binlog_start_from(opts.extractor.realtime.start_position);
+  configured = binlog_start_from(opts.extractor.realtime.start_position, opts.source.kind);
   redis_setup redis{opts.target};
   auto lease = hold_replication(redis, opts, ckpt);
   if (opts.overwrite) std::filesystem::remove_all(dir);
@@ -355,6 +355,7 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
   bs.extractor = opts.extractor;
   bs.start = start;
   bs.tables = tables;
+  bs.filter = opts.filter;
   bs.handoff = handoff;
   bs.stop = &signals.flag();
   bs.list_tables = list_tables;

@@ -54,6 +54,9 @@ private:
   table_map map_;
 };
 
+/// Whether a binlog column (its real type) can hold values of `kind`.
+bool fits(value_kind kind, const column_def& d);
+
 /// Text bytes in the charset of collation id `collation` to UTF-8 (what the
 /// snapshot's utf8mb4 connection receives). UTF-8 charsets, ascii, binary
 /// and an unknown collation (0) pass unchanged; latin1 (MariaDB's cp1252),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/source/binlog_schema.hpp"
 #include "actors/source/heartbeat.hpp"
 #include "messages/failure.hpp"
 
@@ -11,7 +12,7 @@ binlog_changes::binlog_changes(std::vector<table_schema> tables, source_kind kin
                                heartbeat_config heartbeat, snapshot_handoff handoff,
                                bool checksum)
   : tables_(std::move(tables)), kind_(kind), heartbeat_(std::move(heartbeat)),
-    handoff_(std::move(handoff)) {
+    handoff_(std::move(handoff)), mapped_once_(tables_.size(), false) {
   restart(checksum);
 }
 
@@ -26,6 +27,12 @@ void binlog_changes::restart(bool checksum) {
 std::optional<std::string> binlog_changes::take_ddl() {
   auto out = std::move(ddl_ready_);
   ddl_ready_.reset();
+  return out;
+}
+
+std::vector<binlog_changes::schema_update> binlog_changes::take_schema_changes() {
+  auto out = std::move(schema_updates_);
+  schema_updates_.clear();
   return out;
 }
 
@@ -66,6 +73,17 @@ void binlog_changes::on_table_map(const binlog::table_map& map) {
   if (is_heartbeat(kind_, heartbeat_, id)) return;
   for (size_t i = 0; i < tables_.size(); ++i) {
     if (!(tables_[i].id == id)) continue;
+    names_logged_ = map.has_names;
+    if (map.has_names) {
+      static const std::vector<std::string> every;
+      const auto& keep = i < keep_.size() ? keep_[i] : every;
+      if (auto s = binlog::schema_at(tables_[i], map, keep)) {
+        tables_[i] = *s;
+        bool after_ddl = mapped_once_[i] || ddl_seen_.count(tables_[i].id.catalog) > 0;
+        schema_updates_.push_back({static_cast<uint32_t>(i), std::move(*s), after_ddl});
+      }
+    }
+    mapped_once_[i] = true;
     mapped m;
     m.table = static_cast<uint32_t>(i);
     m.converter = std::make_unique<binlog::row_converter>(tables_[i], map);
@@ -175,6 +193,7 @@ uint64_t binlog_changes::add(const binlog_event& e, change_feed& feed) {
             q->statement.find(t.id.catalog) != std::string::npos) {
           ddl_pending_ = true;
           ddl_database_ = t.id.catalog;
+          ddl_seen_.insert(t.id.catalog);
           break;
         }
     }
