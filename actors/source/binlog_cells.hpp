@@ -1,7 +1,7 @@
 #pragma once
 // Row images (binlog_rows.hpp) -> rows of a table_schema, cell for cell the
 // same as the MariaDB/MySQL snapshot session produces for the same values
-// (mariadb_session.cpp reads them through the text protocol in utf8mb4 with
+// (mariadb_readers.cpp reads them through the text protocol in utf8mb4 with
 // time_zone '+00:00'; mariadb_text.hpp holds the spelling both share).
 
 #include <string>
