@@ -12,7 +12,10 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <tuple>
+#include <vector>
 
 #include "actors/actors.hpp"
 #include "actors/apply/envelope.hpp"
@@ -66,31 +69,96 @@ binlog_start decode_position(const std::string& text) {
 /// The checkpoint hash field with each table's snapshot position of `full`.
 constexpr const char* binlog_handoff_field = "#binlog_handoff";
 
-/// One "catalog TAB table TAB file:pos" line per table.
-std::string encode_handoff(const std::map<std::pair<std::string, std::string>, binlog_start>& m) {
-  std::string out;
-  for (const auto& [t, p] : m) out += t.first + "\t" + t.second + "\t" + encode_position(p) + "\n";
-  return out;
+/// Where one snapshot reader of `full` read from: a whole table, or one
+/// split-key range [lo, hi) of it (an unset bound is open).
+struct snapshot_part {
+  binlog_start at;
+  std::string split_key;  // empty: the whole table
+  std::optional<int64_t> lo, hi;
+};
+/// By catalog, table and range ("" for a whole table, else "lo..hi").
+using snapshot_parts = std::map<std::tuple<std::string, std::string, std::string>, snapshot_part>;
+
+std::string bound_text(const std::optional<int64_t>& b) { return b ? std::to_string(*b) : ""; }
+
+std::string range_label(const snapshot_part& p) {
+  return p.split_key.empty() ? "" : bound_text(p.lo) + ".." + bound_text(p.hi);
 }
 
-std::map<std::pair<std::string, std::string>, binlog_start> decode_handoff(const std::string& text) {
-  std::map<std::pair<std::string, std::string>, binlog_start> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto a = line.find('\t'), b = a == std::string::npos ? a : line.find('\t', a + 1);
-    if (b == std::string::npos)
-      throw error(failure_code::bad_data, "the stored snapshot positions are malformed");
-    out[{line.substr(0, a), line.substr(a + 1, b - a - 1)}] = decode_position(line.substr(b + 1));
+/// One "catalog TAB table TAB file:pos" line per table, with "TAB split-key
+/// TAB lo TAB hi" added for a range (an open bound empty).
+std::string encode_handoff(const snapshot_parts& m) {
+  std::string out;
+  for (const auto& [k, p] : m) {
+    out += std::get<0>(k) + "\t" + std::get<1>(k) + "\t" + encode_position(p.at);
+    if (!p.split_key.empty())
+      out += "\t" + p.split_key + "\t" + bound_text(p.lo) + "\t" + bound_text(p.hi);
+    out += "\n";
   }
   return out;
 }
 
-/// Where each table's snapshot began, as its reader's session reports it.
+snapshot_parts decode_handoff(const std::string& text) {
+  snapshot_parts out;
+  std::istringstream in(text);
+  std::string line;
+  auto bad = [] { return error(failure_code::bad_data, "the stored snapshot positions are malformed"); };
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+      f.push_back(line.substr(start, tab - start));
+    f.push_back(line.substr(start));
+    if (f.size() != 3 && f.size() != 6) throw bad();
+    snapshot_part p;
+    p.at = decode_position(f[2]);
+    if (f.size() == 6) {
+      p.split_key = f[3];
+      try {
+        if (!f[4].empty()) p.lo = std::stoll(f[4]);
+        if (!f[5].empty()) p.hi = std::stoll(f[5]);
+      } catch (const std::exception&) {
+        throw bad();
+      }
+    }
+    out[{f[0], f[1], range_label(p)}] = p;
+  }
+  return out;
+}
+
+/// Where each table's (or range's) snapshot began, as its reader's session
+/// reports it, and the split-key ranges the plan reads.
 struct snapshot_positions {
   std::mutex lock;
-  std::map<std::pair<std::string, std::string>, binlog_start> at;
+  snapshot_parts at;
+  source_kind kind = source_kind::mariadb;
+  std::map<std::pair<std::string, std::string>, std::vector<split_range>> ranges;
 };
+
+/// The binlog reader's handoff from the recorded snapshot positions, by the
+/// run's table indexes.
+snapshot_handoff handoff_of(const snapshot_parts& parts, const std::vector<table_schema>& tables) {
+  snapshot_handoff h;
+  for (const auto& [k, p] : parts)
+    for (uint32_t i = 0; i < tables.size(); ++i) {
+      if (tables[i].id.catalog != std::get<0>(k) || tables[i].id.table != std::get<1>(k)) continue;
+      source_position sp;
+      sp.binlog_file = p.at.file;
+      sp.binlog_pos = p.at.pos;
+      int column = p.split_key.empty() ? -1 : column_index(tables[i], p.split_key);
+      if (p.split_key.empty()) {
+        h.add(i, sp);
+      } else if (column < 0) {
+        throw error(failure_code::source_state,
+                    "the split-key " + p.split_key + " of " + to_string(tables[i].id) +
+                      ", whose ranges the snapshot read, is no longer a column of the table: "
+                      "run full again with --overwrite");
+      } else {
+        h.add_range(i, static_cast<size_t>(column), p.lo, p.hi, sp);
+      }
+    }
+  return h;
+}
 
 /// A source session that records the position of its consistent snapshot
 /// for the table it then reads; everything else goes to the real session.
@@ -108,13 +176,30 @@ public:
   std::unique_ptr<table_reader> open_table(const table_schema& t,
                                            const std::vector<cell>& after_key,
                                            const std::string& conditions) override {
-    binlog_start p;
-    p.file = at_.binlog_file;
-    p.pos = at_.binlog_pos;
+    snapshot_part p;
+    p.at.file = at_.binlog_file;
+    p.at.pos = at_.binlog_pos;
     {
       // A reader that began again before reading a row has a later snapshot.
       std::lock_guard<std::mutex> g{record_->lock};
-      record_->at[{t.id.catalog, t.id.table}] = p;
+      // A range's reader reads the range's condition (alone, or after the
+      // filter's as "(filter) AND (range)", as the coordinator joins them).
+      auto it = record_->ranges.find({t.id.catalog, t.id.table});
+      if (it != record_->ranges.end())
+        for (size_t r = 0; r < it->second.size(); ++r) {
+          const auto& range = it->second[r];
+          auto text = split_range_condition(record_->kind, t.split_key, range.lo, range.hi, r == 0);
+          auto tail = "(" + text + ")";
+          bool ends = conditions.size() >= tail.size() &&
+                      conditions.compare(conditions.size() - tail.size(), tail.size(), tail) == 0;
+          if (conditions == text || ends) {
+            p.split_key = t.split_key;
+            p.lo = range.lo;
+            p.hi = range.hi;
+            break;
+          }
+        }
+      record_->at[{t.id.catalog, t.id.table, range_label(p)}] = p;
     }
     return inner_->open_table(t, after_key, conditions);
   }
@@ -182,7 +267,7 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
 
   std::map<std::string, std::string> checkpoints;
   std::optional<binlog_start> stored;
-  std::map<std::pair<std::string, std::string>, binlog_start> stored_handoff;
+  snapshot_parts stored_handoff;
   uint64_t max_entry = default_max_bulk_bytes;
   redis.run("preparing the target", [&](redis_client& c) {
     check_write_access(c, opts.target, layout.names.front(), ckpt);
@@ -253,6 +338,22 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
       return 0;
     });
   }
+  // full: a table whose split-key identifies its rows is read in ranges,
+  // each in a consistent snapshot of its own (docs/binlog.md); another
+  // split-key table is read whole.
+  snapshot_plan plan;
+  if (snapshot_needed) {
+    plan.tables = tables;
+    for (auto& t : plan.tables)
+      if (!t.split_key.empty() && !splits_in_full(opts.source.kind, t)) {
+        log::info("reads " + to_string(t.id) + " whole: its split-key " + t.split_key +
+                  " is not a column of the key that identifies its rows, so its ranges "
+                  "could not take the binlog over exactly");
+        t.split_key.clear();
+      }
+    plan_split_ranges(opts, ckpt, plan, redis);
+  }
+
   auto dump = schema_dump_json(tables, facts.kind);
   auto schema_stream = schema_stream_name(opts.group, opts.id);
   redis.run("writing the schema dump and the start position", [&](redis_client& c) {
@@ -269,6 +370,10 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
   caf::scoped_actor self{sys};
   if (snapshot_needed) {
     auto record = std::make_shared<snapshot_positions>();
+    record->kind = opts.source.kind;
+    for (size_t i = 0; i < plan.ranges.size(); ++i)
+      if (!plan.ranges[i].empty())
+        record->ranges[{plan.tables[i].id.catalog, plan.tables[i].id.table}] = plan.ranges[i];
     auto progress = snapshot_progress_board();
     auto settings = settings_for(opts, tables.size());
     settings.progress = progress;
@@ -277,8 +382,6 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
     own.open = [record](const source_config& cfg) -> std::unique_ptr<source_session> {
       return std::make_unique<recording_session>(open_source(cfg), record);
     };
-    snapshot_plan plan;
-    plan.tables = tables;  // split-key tables are read whole (splits_in_full)
     auto coord = sys.spawn(coordinator, plan, settings,
                            default_factories(opts, facts, progress, own, max_entry));
     snapshot_result result;
@@ -313,14 +416,7 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
     }
     if (stored_handoff.empty())
       throw error(failure_code::internal, "the snapshot recorded no binlog position");
-    snapshot_handoff h;
-    uint32_t n = 0;
-    for (const auto& [t, p] : stored_handoff) {
-      source_position sp;
-      sp.binlog_file = p.file;
-      sp.binlog_pos = p.pos;
-      h.add(n++, sp);
-    }
+    auto h = handoff_of(stored_handoff, tables);
     start.file = h.start()->binlog_file;
     start.pos = h.start()->binlog_pos;
     redis_setup after{opts.target};
@@ -339,15 +435,7 @@ run_summary run_binlog_realtime(const run_options& opts, bool& logs_open) {
       return s;
     }
   }
-  snapshot_handoff handoff;
-  for (uint32_t i = 0; i < tables.size(); ++i)
-    if (auto it = stored_handoff.find({tables[i].id.catalog, tables[i].id.table});
-        it != stored_handoff.end()) {
-      source_position sp;
-      sp.binlog_file = it->second.file;
-      sp.binlog_pos = it->second.pos;
-      handoff.add(i, sp);
-    }
+  auto handoff = handoff_of(stored_handoff, tables);
 
   auto path = spawn_change_path(sys, opts, tables, layout, checkpoints, facts, max_entry);
   binlog_reader_settings bs;

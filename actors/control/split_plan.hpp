@@ -39,6 +39,14 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt, snapsho
 /// snapshot, whose binlog position the handoff uses (docs/binlog.md).
 bool splits_in_full(source_kind kind);
 
+/// Whether `full` reads table `t` in its split-key ranges: on PostgreSQL
+/// always; on MySQL/MariaDB, where each range's reader takes a consistent
+/// snapshot and binlog position of its own, when the split-key is one of
+/// the columns that identify a row in messages (key_columns): then a
+/// change's before and after images each fall in one range, and the binlog
+/// reader takes over each range exactly at its position (docs/binlog.md).
+bool splits_in_full(source_kind kind, const table_schema& t);
+
 /// Whether the snapshot of `stream` finished, given every field of the
 /// replication's checkpoint: its own field is done, or it was split and
 /// every range's field is done. Throws trib::error (bad_data) on a

@@ -97,11 +97,12 @@ uint64_t binlog_changes::on_rows(const binlog::event& ev, const binlog::rows_eve
   auto it = maps_.find(rows.table_id);
   if (it == maps_.end() || !open_) return 0;  // a table this run does not replicate
   uint32_t t = it->second.table;
-  if (handoff_.in_snapshot(t, begin_file_, begin_pos_)) return 0;
+  bool by_range = handoff_.by_range(t);
+  if (!by_range && handoff_.in_snapshot(t, begin_file_, begin_pos_)) return 0;
   const auto& conv = *it->second.converter;
   uint64_t bytes = 0;
-  auto& txn = part(feed);
   size_t n = rows.row_count();
+  size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
     row_change c;
     c.table = t;
@@ -123,6 +124,25 @@ uint64_t binlog_changes::on_rows(const binlog::event& ev, const binlog::rows_eve
         conv.convert(rows.before[i], c.before);
         break;
     }
+    if (by_range) {
+      // A table read in split-key ranges: each image belongs to the range
+      // of its key. An update whose key moved between two ranges keeps the
+      // half the snapshot lacks: the delete of the old key, or the insert
+      // of the new.
+      bool before_in = c.has_before && handoff_.in_snapshot(t, c.before, begin_file_, begin_pos_);
+      bool after_in = c.has_after && handoff_.in_snapshot(t, c.after, begin_file_, begin_pos_);
+      if ((!c.has_before || before_in) && (!c.has_after || after_in)) continue;
+      if (c.op == change_op::update && before_in) {
+        c.op = change_op::insert;
+        c.has_before = false;
+        c.before = row{};
+      } else if (c.op == change_op::update && after_in) {
+        c.op = change_op::erase;
+        c.has_after = false;
+        c.after = row{};
+      }
+    }
+    auto& txn = part(feed);
     c.source.position.binlog_file = decoder_.file();
     c.source.position.binlog_pos = ev.header.start_pos();
     c.source.position.gtid = gtid_;
@@ -130,8 +150,9 @@ uint64_t binlog_changes::on_rows(const binlog::event& ev, const binlog::rows_eve
     c.source.query = query_;
     bytes += change_bytes(c);
     txn.changes.push_back(std::move(c));
+    ++kept;
   }
-  changes_ += n;
+  changes_ += kept;
   return bytes;
 }
 

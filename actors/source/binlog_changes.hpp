@@ -16,7 +16,9 @@
 //   rolled-back transaction) keeps nothing of what was not yet handed on.
 // - Rows of tables outside the run, of the heartbeat table, and, in `full`,
 //   of transactions a table's snapshot already holds (snapshot_handoff) are
-//   dropped. An UPDATE keeps its before and after images; the appliers turn
+//   dropped; for a table read in split-key ranges each image is decided by
+//   its key's range, and a key update between ranges keeps only its delete
+//   or only its insert half when one range already holds the other. An UPDATE keeps its before and after images; the appliers turn
 //   one that changes the key into delete, tombstone and insert.
 // - Schemas: when TABLE_MAPs name their columns (binlog_row_metadata=FULL),
 //   each TABLE_MAP whose columns differ from the table's schema gives the
