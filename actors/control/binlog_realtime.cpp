@@ -1,8 +1,8 @@
 // run_binlog_realtime: `realtime` and `full` from MySQL/MariaDB. The binlog
 // settings, the start position and the checkpoints are prepared without
-// actors; the snapshot of `full` runs on the coordinator, each table in a
-// consistent snapshot of its own whose binlog position is recorded
-// (docs/binlog.md); then the binlog reader, the change dispatcher, the
+// actors; the snapshot of `full` runs on the coordinator, each table (or
+// split-key range) in a consistent snapshot of its own whose binlog position
+// is recorded (docs/binlog.md); then the binlog reader, the change dispatcher, the
 // change appliers and the Redis writers stream until a signal asks them to
 // stop. Where a restarted run reads from (the dispatcher's release position)
 // and the tables' snapshot positions are kept in the checkpoint hash, since a

@@ -33,10 +33,9 @@ std::vector<int64_t> split_bounds(int64_t lo, int64_t hi, size_t n);
 void plan_split_ranges(const run_options& opts, const std::string& ckpt, snapshot_plan& plan,
                        redis_setup& redis);
 
-/// Whether `full` reads split-key tables in parallel ranges: only where every
-/// reader adopts one exported snapshot (PostgreSQL). MySQL/MariaDB cannot
-/// share a snapshot, so each table is read whole in its own consistent
-/// snapshot, whose binlog position the handoff uses (docs/binlog.md).
+/// Whether every reader of `full` adopts one exported snapshot, so that any
+/// split-key table is read in ranges (PostgreSQL). MySQL/MariaDB cannot
+/// share a snapshot: see the overload below.
 bool splits_in_full(source_kind kind);
 
 /// Whether `full` reads table `t` in its split-key ranges: on PostgreSQL
