@@ -288,13 +288,21 @@ run_summary run(const run_options& opts, bool& logs_open) {
 
   // A table with a split-key is read in key ranges; in `full` the ranges
   // are open-ended, so bounds from the current data serve the exported
-  // snapshot as well. Sources without exported snapshots read it whole
-  // there (splits_in_full).
+  // snapshot as well. A source without exported snapshots splits a table
+  // in `full` only where each range can take the changes over on its own
+  // (splits_in_full), and reads the others whole.
   const bool snapshot_phase = snapshot_only || ctx.snapshot_needed;
   if (snapshot_phase) {
     plan.tables = tables;
-    if (snapshot_only || splits_in_full(opts.source.kind))
-      plan_split_ranges(opts, ckpt, plan, redis);
+    if (!snapshot_only)
+      for (auto& t : plan.tables)
+        if (!t.split_key.empty() && !splits_in_full(opts.source.kind, t)) {
+          log::info("reads " + to_string(t.id) + " whole: its split-key " + t.split_key +
+                    " is not a column of the key that identifies its rows, so its ranges "
+                    "could not take the changes over exactly");
+          t.split_key.clear();
+        }
+    plan_split_ranges(opts, ckpt, plan, redis);
   }
 
   // The schema of the replicated tables goes first, so that consumers can
@@ -329,7 +337,7 @@ run_summary run(const run_options& opts, bool& logs_open) {
   settings.progress = progress;
   auto make = default_factories(
     opts, ctx.facts, progress,
-    source && ctx.snapshot_needed ? source->snapshot_readers() : exported_snapshot{}, max_entry);
+    source && ctx.snapshot_needed ? source->snapshot_readers(plan) : exported_snapshot{}, max_entry);
   auto stopped = std::make_shared<stopped_tables>();
   if (source) {
     make.changes =

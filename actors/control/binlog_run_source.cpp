@@ -1,6 +1,7 @@
 // MySQL/MariaDB's part of `realtime` and `full`: the binlog settings and the
 // start position, prepared without actors; the snapshot of `full` reads each
-// table in a consistent snapshot of its own whose binlog position is recorded
+// table (or split-key range) in a consistent snapshot of its own whose binlog
+// position is recorded
 // (docs/binlog.md), and the binlog reader streams from the earliest of them.
 // Where a restarted run reads from (the dispatcher's release position) and
 // the tables' snapshot positions are kept in the checkpoint hash, since a
@@ -10,10 +11,13 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <tuple>
+#include <vector>
 
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/run_source.hpp"
+#include "actors/control/split_plan.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/binlog_reader.hpp"
@@ -55,31 +59,96 @@ constexpr const char* binlog_position_field = "#binlog_position";
 /// The checkpoint hash field with each table's snapshot position of `full`.
 constexpr const char* binlog_handoff_field = "#binlog_handoff";
 
-/// One "catalog TAB table TAB file:pos" line per table.
-std::string encode_handoff(const std::map<std::pair<std::string, std::string>, binlog_start>& m) {
-  std::string out;
-  for (const auto& [t, p] : m) out += t.first + "\t" + t.second + "\t" + encode_position(p) + "\n";
-  return out;
+/// Where one snapshot reader of `full` read from: a whole table, or one
+/// split-key range [lo, hi) of it (an unset bound is open).
+struct snapshot_part {
+  binlog_start at;
+  std::string split_key;  // empty: the whole table
+  std::optional<int64_t> lo, hi;
+};
+/// By catalog, table and range ("" for a whole table, else "lo..hi").
+using snapshot_parts = std::map<std::tuple<std::string, std::string, std::string>, snapshot_part>;
+
+std::string bound_text(const std::optional<int64_t>& b) { return b ? std::to_string(*b) : ""; }
+
+std::string range_label(const snapshot_part& p) {
+  return p.split_key.empty() ? "" : bound_text(p.lo) + ".." + bound_text(p.hi);
 }
 
-std::map<std::pair<std::string, std::string>, binlog_start> decode_handoff(const std::string& text) {
-  std::map<std::pair<std::string, std::string>, binlog_start> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto a = line.find('\t'), b = a == std::string::npos ? a : line.find('\t', a + 1);
-    if (b == std::string::npos)
-      throw error(failure_code::bad_data, "the stored snapshot positions are malformed");
-    out[{line.substr(0, a), line.substr(a + 1, b - a - 1)}] = decode_position(line.substr(b + 1));
+/// One "catalog TAB table TAB file:pos" line per table, with "TAB split-key
+/// TAB lo TAB hi" added for a range (an open bound empty).
+std::string encode_handoff(const snapshot_parts& m) {
+  std::string out;
+  for (const auto& [k, p] : m) {
+    out += std::get<0>(k) + "\t" + std::get<1>(k) + "\t" + encode_position(p.at);
+    if (!p.split_key.empty())
+      out += "\t" + p.split_key + "\t" + bound_text(p.lo) + "\t" + bound_text(p.hi);
+    out += "\n";
   }
   return out;
 }
 
-/// Where each table's snapshot began, as its reader's session reports it.
+snapshot_parts decode_handoff(const std::string& text) {
+  snapshot_parts out;
+  std::istringstream in(text);
+  std::string line;
+  auto bad = [] { return error(failure_code::bad_data, "the stored snapshot positions are malformed"); };
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+      f.push_back(line.substr(start, tab - start));
+    f.push_back(line.substr(start));
+    if (f.size() != 3 && f.size() != 6) throw bad();
+    snapshot_part p;
+    p.at = decode_position(f[2]);
+    if (f.size() == 6) {
+      p.split_key = f[3];
+      try {
+        if (!f[4].empty()) p.lo = std::stoll(f[4]);
+        if (!f[5].empty()) p.hi = std::stoll(f[5]);
+      } catch (const std::exception&) {
+        throw bad();
+      }
+    }
+    out[{f[0], f[1], range_label(p)}] = p;
+  }
+  return out;
+}
+
+/// Where each table's (or range's) snapshot began, as its reader's session
+/// reports it, and the split-key ranges the plan reads.
 struct snapshot_positions {
   std::mutex lock;
-  std::map<std::pair<std::string, std::string>, binlog_start> at;
+  snapshot_parts at;
+  source_kind kind = source_kind::mariadb;
+  std::map<std::pair<std::string, std::string>, std::vector<split_range>> ranges;
 };
+
+/// The binlog reader's handoff from the recorded snapshot positions, by the
+/// run's table indexes.
+snapshot_handoff handoff_of(const snapshot_parts& parts, const std::vector<table_schema>& tables) {
+  snapshot_handoff h;
+  for (const auto& [k, p] : parts)
+    for (uint32_t i = 0; i < tables.size(); ++i) {
+      if (tables[i].id.catalog != std::get<0>(k) || tables[i].id.table != std::get<1>(k)) continue;
+      source_position sp;
+      sp.binlog_file = p.at.file;
+      sp.binlog_pos = p.at.pos;
+      int column = p.split_key.empty() ? -1 : column_index(tables[i], p.split_key);
+      if (p.split_key.empty()) {
+        h.add(i, sp);
+      } else if (column < 0) {
+        throw error(failure_code::source_state,
+                    "the split-key " + p.split_key + " of " + to_string(tables[i].id) +
+                      ", whose ranges the snapshot read, is no longer a column of the table: "
+                      "run full again with --overwrite");
+      } else {
+        h.add_range(i, static_cast<size_t>(column), p.lo, p.hi, sp);
+      }
+    }
+  return h;
+}
 
 /// A source session that records the position of its consistent snapshot
 /// for the table it then reads; everything else goes to the real session.
@@ -97,13 +166,30 @@ public:
   std::unique_ptr<table_reader> open_table(const table_schema& t,
                                            const std::vector<cell>& after_key,
                                            const std::string& conditions) override {
-    binlog_start p;
-    p.file = at_.binlog_file;
-    p.pos = at_.binlog_pos;
+    snapshot_part p;
+    p.at.file = at_.binlog_file;
+    p.at.pos = at_.binlog_pos;
     {
       // A reader that began again before reading a row has a later snapshot.
       std::lock_guard<std::mutex> g{record_->lock};
-      record_->at[{t.id.catalog, t.id.table}] = p;
+      // A range's reader reads the range's condition (alone, or after the
+      // filter's as "(filter) AND (range)", as the coordinator joins them).
+      auto it = record_->ranges.find({t.id.catalog, t.id.table});
+      if (it != record_->ranges.end())
+        for (size_t r = 0; r < it->second.size(); ++r) {
+          const auto& range = it->second[r];
+          auto text = split_range_condition(record_->kind, t.split_key, range.lo, range.hi, r == 0);
+          auto tail = "(" + text + ")";
+          bool ends = conditions.size() >= tail.size() &&
+                      conditions.compare(conditions.size() - tail.size(), tail.size(), tail) == 0;
+          if (conditions == text || ends) {
+            p.split_key = t.split_key;
+            p.lo = range.lo;
+            p.hi = range.hi;
+            break;
+          }
+        }
+      record_->at[{t.id.catalog, t.id.table, range_label(p)}] = p;
     }
     return inner_->open_table(t, after_key, conditions);
   }
@@ -114,8 +200,6 @@ private:
   std::shared_ptr<snapshot_positions> record_;
   source_position at_;
 };
-
-using handoff_map = std::map<std::pair<std::string, std::string>, binlog_start>;
 
 class binlog_run_source : public run_source {
 public:
@@ -129,7 +213,7 @@ public:
     if (!opts_.extractor.realtime.start_position.lsn.empty())
       throw error(failure_code::config,
                   "realtime.start-position.lsn is PostgreSQL's; give {log, position} or {gtid}");
-    configured_ = binlog_start_from(opts_.extractor.realtime.start_position);
+    configured_ = binlog_start_from(opts_.extractor.realtime.start_position, opts_.source.kind);
   }
 
   void check_server() override {
@@ -184,7 +268,11 @@ public:
 
   // Each reader reads in a consistent snapshot of its own, whose binlog
   // position its session records.
-  exported_snapshot snapshot_readers() override {
+  exported_snapshot snapshot_readers(const snapshot_plan& plan) override {
+    record_->kind = opts_.source.kind;
+    for (size_t i = 0; i < plan.ranges.size(); ++i)
+      if (!plan.ranges[i].empty())
+        record_->ranges[{plan.tables[i].id.catalog, plan.tables[i].id.table}] = plan.ranges[i];
     exported_snapshot own;
     own.one_snapshot = true;
     auto record = record_;
@@ -207,14 +295,7 @@ public:
     }
     if (stored_handoff_.empty())
       throw error(failure_code::internal, "the snapshot recorded no binlog position");
-    snapshot_handoff h;
-    uint32_t n = 0;
-    for (const auto& [t, p] : stored_handoff_) {
-      source_position sp;
-      sp.binlog_file = p.file;
-      sp.binlog_pos = p.pos;
-      h.add(n++, sp);
-    }
+    auto h = handoff_of(stored_handoff_, ctx.tables);
     start_.file = h.start()->binlog_file;
     start_.pos = h.start()->binlog_pos;
     redis_setup after{opts_.target};
@@ -229,20 +310,13 @@ public:
 
   streaming_reader_actor spawn_reader(caf::local_actor* self, change_dispatcher_actor dispatcher,
                                       const run_context& ctx) override {
-    snapshot_handoff handoff;
-    for (uint32_t i = 0; i < ctx.tables.size(); ++i)
-      if (auto it = stored_handoff_.find({ctx.tables[i].id.catalog, ctx.tables[i].id.table});
-          it != stored_handoff_.end()) {
-        source_position sp;
-        sp.binlog_file = it->second.file;
-        sp.binlog_pos = it->second.pos;
-        handoff.add(i, sp);
-      }
+    auto handoff = handoff_of(stored_handoff_, ctx.tables);
     binlog_reader_settings bs;
     bs.source = opts_.source;
     bs.extractor = opts_.extractor;
     bs.start = start_;
     bs.tables = ctx.tables;
+    bs.filter = opts_.filter;
     bs.handoff = handoff;
     bs.list_tables = ctx.list_tables;
     bs.dump_schema = ctx.dump_schema;
@@ -265,7 +339,7 @@ private:
   retry_policy policy_;
   std::optional<binlog_start> configured_;
   std::optional<binlog_start> stored_;
-  handoff_map stored_handoff_;
+  snapshot_parts stored_handoff_;
   binlog_start start_;
   std::shared_ptr<snapshot_positions> record_ = std::make_shared<snapshot_positions>();
 };

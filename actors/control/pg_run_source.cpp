@@ -130,7 +130,7 @@ public:
   }
 
   // Every reader (every split-key range too) adopts the slot's snapshot.
-  exported_snapshot snapshot_readers() override {
+  exported_snapshot snapshot_readers(const snapshot_plan&) override {
     exported_snapshot e;
     e.name = slot_.snapshot_name;
     e.at.lsn = slot_.lsn;

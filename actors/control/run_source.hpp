@@ -67,8 +67,9 @@ public:
   /// Prepares where changes are read from (and, when the snapshot is
   /// needed, what it reads); may store state in Redis through `redis`.
   virtual void prepare(run_context& ctx, redis_setup& redis) = 0;
-  /// `full`: how the snapshot readers read.
-  virtual exported_snapshot snapshot_readers() = 0;
+  /// `full`: how the snapshot readers read the tables and split-key ranges
+  /// of `plan`.
+  virtual exported_snapshot snapshot_readers(const snapshot_plan& plan) = 0;
   /// Stores what a crashed run resumes from, with the schema dump.
   virtual void record_start(redis_client&, const run_context&) {}
   /// `full`, once the snapshot finished: stores where the changes take over

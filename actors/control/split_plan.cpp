@@ -87,6 +87,13 @@ std::string range_plan_field(const std::string& stream) { return stream + "#rang
 // before any row is written).
 bool splits_in_full(source_kind kind) { return kind == source_kind::postgresql; }
 
+bool splits_in_full(source_kind kind, const table_schema& t) {
+  if (splits_in_full(kind)) return true;
+  for (size_t i : key_columns(t))
+    if (t.columns[i].name == t.split_key) return true;
+  return false;
+}
+
 void plan_split_ranges(const run_options& opts, const std::string& ckpt,
                        snapshot_plan& plan, redis_setup& redis) {
   const auto& tables = plan.tables;

@@ -33,11 +33,18 @@ std::vector<int64_t> split_bounds(int64_t lo, int64_t hi, size_t n);
 void plan_split_ranges(const run_options& opts, const std::string& ckpt, snapshot_plan& plan,
                        redis_setup& redis);
 
-/// Whether `full` reads split-key tables in parallel ranges: only where every
-/// reader adopts one exported snapshot (PostgreSQL). MySQL/MariaDB cannot
-/// share a snapshot, so each table is read whole in its own consistent
-/// snapshot, whose binlog position the handoff uses (docs/binlog.md).
+/// Whether every reader of `full` adopts one exported snapshot, so that any
+/// split-key table is read in ranges (PostgreSQL). MySQL/MariaDB cannot
+/// share a snapshot: see the overload below.
 bool splits_in_full(source_kind kind);
+
+/// Whether `full` reads table `t` in its split-key ranges: on PostgreSQL
+/// always; on MySQL/MariaDB, where each range's reader takes a consistent
+/// snapshot and binlog position of its own, when the split-key is one of
+/// the columns that identify a row in messages (key_columns): then a
+/// change's before and after images each fall in one range, and the binlog
+/// reader takes over each range exactly at its position (docs/binlog.md).
+bool splits_in_full(source_kind kind, const table_schema& t);
 
 /// Whether the snapshot of `stream` finished, given every field of the
 /// replication's checkpoint: its own field is done, or it was split and

@@ -43,37 +43,6 @@ int width_of(column_type t) {
   }
 }
 
-/// Whether a binlog column of real type `t` can hold values of `kind`.
-bool fits(value_kind kind, const column_def& d) {
-  column_type t = d.real_type;
-  switch (kind) {
-    case value_kind::int8:
-    case value_kind::int16:
-    case value_kind::int32:
-    case value_kind::int64:
-    case value_kind::uint8:
-    case value_kind::uint16:
-    case value_kind::uint32:
-    case value_kind::uint64: return is_integer(t);
-    case value_kind::year: return t == column_type::year;
-    case value_kind::decimal: return t == column_type::newdecimal;
-    case value_kind::float32: return t == column_type::float_;
-    case value_kind::float64: return t == column_type::double_ || t == column_type::float_;
-    case value_kind::text: return is_string(t);
-    case value_kind::json: return is_string(t) || t == column_type::json;
-    case value_kind::bytes: return is_string(t) || t == column_type::geometry;
-    case value_kind::date: return t == column_type::date || t == column_type::newdate;
-    case value_kind::time: return t == column_type::time2 || t == column_type::time;
-    case value_kind::timestamp: return t == column_type::datetime2 || t == column_type::datetime;
-    case value_kind::timestamptz:
-      return t == column_type::timestamp2 || t == column_type::timestamp;
-    case value_kind::bits: return t == column_type::bit;
-    case value_kind::enumeration: return t == column_type::enum_;
-    case value_kind::set: return t == column_type::set;
-    default: return false;
-  }
-}
-
 void put_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -138,6 +107,36 @@ charset charset_of(uint32_t id) {
 }
 
 }  // namespace
+
+bool fits(value_kind kind, const column_def& d) {
+  column_type t = d.real_type;
+  switch (kind) {
+    case value_kind::int8:
+    case value_kind::int16:
+    case value_kind::int32:
+    case value_kind::int64:
+    case value_kind::uint8:
+    case value_kind::uint16:
+    case value_kind::uint32:
+    case value_kind::uint64: return is_integer(t);
+    case value_kind::year: return t == column_type::year;
+    case value_kind::decimal: return t == column_type::newdecimal;
+    case value_kind::float32: return t == column_type::float_;
+    case value_kind::float64: return t == column_type::double_ || t == column_type::float_;
+    case value_kind::text: return is_string(t);
+    case value_kind::json: return is_string(t) || t == column_type::json;
+    case value_kind::bytes: return is_string(t) || t == column_type::geometry;
+    case value_kind::date: return t == column_type::date || t == column_type::newdate;
+    case value_kind::time: return t == column_type::time2 || t == column_type::time;
+    case value_kind::timestamp: return t == column_type::datetime2 || t == column_type::datetime;
+    case value_kind::timestamptz:
+      return t == column_type::timestamp2 || t == column_type::timestamp;
+    case value_kind::bits: return t == column_type::bit;
+    case value_kind::enumeration: return t == column_type::enum_;
+    case value_kind::set: return t == column_type::set;
+    default: return false;
+  }
+}
 
 std::string text_to_utf8(uint32_t collation, const std::string& bytes) {
   charset cs = charset_of(collation);

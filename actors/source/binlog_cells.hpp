@@ -1,7 +1,7 @@
 #pragma once
 // Row images (binlog_rows.hpp) -> rows of a table_schema, cell for cell the
 // same as the MariaDB/MySQL snapshot session produces for the same values
-// (mariadb_session.cpp reads them through the text protocol in utf8mb4 with
+// (mariadb_readers.cpp reads them through the text protocol in utf8mb4 with
 // time_zone '+00:00'; mariadb_text.hpp holds the spelling both share).
 
 #include <string>
@@ -53,6 +53,9 @@ private:
   table_schema schema_;
   table_map map_;
 };
+
+/// Whether a binlog column (its real type) can hold values of `kind`.
+bool fits(value_kind kind, const column_def& d);
 
 /// Text bytes in the charset of collation id `collation` to UTF-8 (what the
 /// snapshot's utf8mb4 connection receives). UTF-8 charsets, ascii, binary

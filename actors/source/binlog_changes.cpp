@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/source/binlog_schema.hpp"
 #include "actors/source/heartbeat.hpp"
 #include "messages/failure.hpp"
 
@@ -11,7 +12,7 @@ binlog_changes::binlog_changes(std::vector<table_schema> tables, source_kind kin
                                heartbeat_config heartbeat, snapshot_handoff handoff,
                                bool checksum)
   : tables_(std::move(tables)), kind_(kind), heartbeat_(std::move(heartbeat)),
-    handoff_(std::move(handoff)) {
+    handoff_(std::move(handoff)), mapped_once_(tables_.size(), false) {
   restart(checksum);
 }
 
@@ -26,6 +27,12 @@ void binlog_changes::restart(bool checksum) {
 std::optional<std::string> binlog_changes::take_ddl() {
   auto out = std::move(ddl_ready_);
   ddl_ready_.reset();
+  return out;
+}
+
+std::vector<binlog_changes::schema_update> binlog_changes::take_schema_changes() {
+  auto out = std::move(schema_updates_);
+  schema_updates_.clear();
   return out;
 }
 
@@ -66,6 +73,17 @@ void binlog_changes::on_table_map(const binlog::table_map& map) {
   if (is_heartbeat(kind_, heartbeat_, id)) return;
   for (size_t i = 0; i < tables_.size(); ++i) {
     if (!(tables_[i].id == id)) continue;
+    names_logged_ = map.has_names;
+    if (map.has_names) {
+      static const std::vector<std::string> every;
+      const auto& keep = i < keep_.size() ? keep_[i] : every;
+      if (auto s = binlog::schema_at(tables_[i], map, keep)) {
+        tables_[i] = *s;
+        bool after_ddl = mapped_once_[i] || ddl_seen_.count(tables_[i].id.catalog) > 0;
+        schema_updates_.push_back({static_cast<uint32_t>(i), std::move(*s), after_ddl});
+      }
+    }
+    mapped_once_[i] = true;
     mapped m;
     m.table = static_cast<uint32_t>(i);
     m.converter = std::make_unique<binlog::row_converter>(tables_[i], map);
@@ -79,11 +97,12 @@ uint64_t binlog_changes::on_rows(const binlog::event& ev, const binlog::rows_eve
   auto it = maps_.find(rows.table_id);
   if (it == maps_.end() || !open_) return 0;  // a table this run does not replicate
   uint32_t t = it->second.table;
-  if (handoff_.in_snapshot(t, begin_file_, begin_pos_)) return 0;
+  bool by_range = handoff_.by_range(t);
+  if (!by_range && handoff_.in_snapshot(t, begin_file_, begin_pos_)) return 0;
   const auto& conv = *it->second.converter;
   uint64_t bytes = 0;
-  auto& txn = part(feed);
   size_t n = rows.row_count();
+  size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
     row_change c;
     c.table = t;
@@ -105,6 +124,25 @@ uint64_t binlog_changes::on_rows(const binlog::event& ev, const binlog::rows_eve
         conv.convert(rows.before[i], c.before);
         break;
     }
+    if (by_range) {
+      // A table read in split-key ranges: each image belongs to the range
+      // of its key. An update whose key moved between two ranges keeps the
+      // half the snapshot lacks: the delete of the old key, or the insert
+      // of the new.
+      bool before_in = c.has_before && handoff_.in_snapshot(t, c.before, begin_file_, begin_pos_);
+      bool after_in = c.has_after && handoff_.in_snapshot(t, c.after, begin_file_, begin_pos_);
+      if ((!c.has_before || before_in) && (!c.has_after || after_in)) continue;
+      if (c.op == change_op::update && before_in) {
+        c.op = change_op::insert;
+        c.has_before = false;
+        c.before = row{};
+      } else if (c.op == change_op::update && after_in) {
+        c.op = change_op::erase;
+        c.has_after = false;
+        c.after = row{};
+      }
+    }
+    auto& txn = part(feed);
     c.source.position.binlog_file = decoder_.file();
     c.source.position.binlog_pos = ev.header.start_pos();
     c.source.position.gtid = gtid_;
@@ -112,8 +150,9 @@ uint64_t binlog_changes::on_rows(const binlog::event& ev, const binlog::rows_eve
     c.source.query = query_;
     bytes += change_bytes(c);
     txn.changes.push_back(std::move(c));
+    ++kept;
   }
-  changes_ += n;
+  changes_ += kept;
   return bytes;
 }
 
@@ -175,6 +214,7 @@ uint64_t binlog_changes::add(const binlog_event& e, change_feed& feed) {
             q->statement.find(t.id.catalog) != std::string::npos) {
           ddl_pending_ = true;
           ddl_database_ = t.id.catalog;
+          ddl_seen_.insert(t.id.catalog);
           break;
         }
     }

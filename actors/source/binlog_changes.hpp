@@ -16,17 +16,26 @@
 //   rolled-back transaction) keeps nothing of what was not yet handed on.
 // - Rows of tables outside the run, of the heartbeat table, and, in `full`,
 //   of transactions a table's snapshot already holds (snapshot_handoff) are
-//   dropped. An UPDATE keeps its before and after images; the appliers turn
+//   dropped; for a table read in split-key ranges each image is decided by
+//   its key's range, and a key update between ranges keeps only its delete
+//   or only its insert half when one range already holds the other. An UPDATE keeps its before and after images; the appliers turn
 //   one that changes the key into delete, tombstone and insert.
-// - A QUERY that is neither BEGIN, COMMIT nor ROLLBACK (a DDL) in a database
-//   the run replicates is reported (take_ddl()), after its group's part: the
-//   reader re-reads that table's columns, and later TABLE_MAPs convert rows
-//   with the new schema; rows logged before it were converted with the old.
+// - Schemas: when TABLE_MAPs name their columns (binlog_row_metadata=FULL),
+//   each TABLE_MAP whose columns differ from the table's schema gives the
+//   schema of its time (binlog_schema.hpp); its rows and the later ones
+//   convert with it, and take_schema_changes() reports it, so that rows
+//   logged before several DDLs decode with the columns they were logged
+//   with. Without names, a QUERY that is neither BEGIN, COMMIT nor ROLLBACK
+//   (a DDL) in a database the run replicates is reported (take_ddl()),
+//   after its group's part: the reader re-reads the table's columns from
+//   information_schema (as they are now) and later TABLE_MAPs convert rows
+//   with them.
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +69,26 @@ public:
   /// The database of a DDL seen since the last call (its group has ended),
   /// once; nothing when none.
   std::optional<std::string> take_ddl();
+
+  /// A TABLE_MAP whose columns differ from a table's schema: its rows and
+  /// later ones use `schema`. `after_ddl` is false for the first TABLE_MAP
+  /// of the table in this run before any DDL in its database (a run resumed before DDLs starts with the
+  /// columns listed now; the schema of the position it reads from was
+  /// dumped by the run that read it), true for a later one (a DDL changed
+  /// the table: a schema dump entry is due).
+  struct schema_update {
+    uint32_t table = 0;
+    table_schema schema;
+    bool after_ddl = false;
+  };
+  /// The updates since the last call, in log order, once.
+  std::vector<schema_update> take_schema_changes();
+  /// Whether the last TABLE_MAP of a replicated table named its columns
+  /// (then schemas come from TABLE_MAPs, not from information_schema).
+  bool names_logged() const { return names_logged_; }
+  /// The run's column filter per table (empty: every column), for the
+  /// schemas of TABLE_MAPs; key columns are always kept.
+  void set_column_filters(std::vector<std::vector<std::string>> keep) { keep_ = std::move(keep); }
 
   /// A table's columns changed: rows from now on use `schema`.
   void set_schema(uint32_t table, const table_schema& schema);
@@ -108,6 +137,13 @@ private:
   std::string ddl_database_;
   std::optional<std::string> ddl_ready_;
   uint64_t changes_ = 0;
+  std::vector<std::vector<std::string>> keep_;
+  /// Per table: a TABLE_MAP of it was seen in this run.
+  std::vector<bool> mapped_once_;
+  /// Databases with a DDL read in this run.
+  std::set<std::string> ddl_seen_;
+  std::vector<schema_update> schema_updates_;
+  bool names_logged_ = false;
 };
 
 }  // namespace trib

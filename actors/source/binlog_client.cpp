@@ -17,6 +17,7 @@
 #include <set>
 
 #include "actors/log.hpp"
+#include "actors/source/binlog_gtid.hpp"
 #include "actors/source/my_connect.hpp"
 #include "actors/source/session_common.hpp"
 #include "messages/failure.hpp"
@@ -70,7 +71,38 @@ bool valid_gtid_list(const std::string& gtid) {
   return true;
 }
 
-std::optional<binlog_start> binlog_start_from(const start_position_config& cfg) {
+namespace {
+
+/// The MySQL GTID set of `text`, or a config error that names `what`.
+binlog::mysql_gtid_set mysql_set(const std::string& text, const std::string& what) {
+  try {
+    return binlog::mysql_gtid_set::parse(text);
+  } catch (const error& e) {
+    throw error(failure_code::config,
+                what + " '" + text + "' is not a MySQL GTID set: write uuid:first-last, e.g. "
+                "'3e11fa47-71ca-11e1-9e33-c80aa9429562:1-35', several separated by commas "
+                "(SELECT @@gtid_executed shows the server's current one): " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string mysql_gtid_dump_packet(const binlog_start& start, uint32_t server_id,
+                                   bool non_block) {
+  auto set = mysql_set(start.gtid, "the binlog start gtid");
+  // Flag 1: BINLOG_DUMP_NON_BLOCK; mysql_dump_gtid_command adds
+  // BINLOG_THROUGH_GTID (4).
+  return binlog::mysql_dump_gtid_command(server_id, set, "", 4, non_block ? 1 : 0);
+}
+
+std::optional<binlog_start> binlog_start_from(const start_position_config& cfg,
+                                              source_kind kind) {
+  if (!cfg.gtid.empty() && kind == source_kind::mysql) {
+    mysql_set(cfg.gtid, "realtime.start-position.gtid");
+    binlog_start s;
+    s.gtid = cfg.gtid;
+    return s;
+  }
   if (!cfg.gtid.empty()) {
     if (!valid_gtid_list(cfg.gtid))
       throw error(failure_code::config,
@@ -105,7 +137,11 @@ binlog_client::binlog_client(const source_config& cfg, const binlog_start& start
   : kind_(source_detail::kind_name(cfg.kind)), where_(my_where(cfg)), start_(start),
     options_(options), server_id_(binlog_server_id(cfg)), file_(start.file),
     pos_(start.gtid.empty() ? start.pos : 0) {
-  if (!start.gtid.empty() && !valid_gtid_list(start.gtid))
+  bool mysql_gtid = !start.gtid.empty() && cfg.kind == source_kind::mysql;
+  std::string gtid_dump;
+  if (mysql_gtid)
+    gtid_dump = mysql_gtid_dump_packet(start, server_id_, options_.stop_at_end);
+  else if (!start.gtid.empty() && !valid_gtid_list(start.gtid))
     throw error(failure_code::config, "cannot start the binlog at gtid '" + start.gtid +
                                         "': not a MariaDB GTID list");
   if (start.gtid.empty() && start.file.empty())
@@ -135,12 +171,12 @@ binlog_client::binlog_client(const source_config& cfg, const binlog_start& start
     run("SET @mariadb_slave_capability = 4", "announce GTID support");
     auto period_ns = static_cast<long long>(options_.heartbeat.count()) * 1000000LL;
     run("SET @master_heartbeat_period = " + std::to_string(period_ns), "set the heartbeat period");
-    if (!start.gtid.empty()) {
-      if (cfg.kind == source_kind::mysql)
-        throw error(failure_code::config,
-                    "a {gtid} start position is not supported for MySQL yet: give "
-                    "realtime.start-position as {log, position}");
+    if (!start.gtid.empty() && !mysql_gtid) {
+      // Strict mode: a GTID the binlog lacks (purged, or never written, say
+      // a sequence number ahead of the server's) is an error, not a silent
+      // start at the next GTID the server has.
       run("SET @slave_connect_state = '" + start.gtid + "'", "set the GTID start");
+      run("SET @slave_gtid_strict_mode = 1", "set the GTID start");
     }
     rpl_ = mariadb_rpl_init(mysql_);
     if (!rpl_) fail("set up the binlog stream");
@@ -162,7 +198,17 @@ binlog_client::binlog_client(const source_config& cfg, const binlog_start& start
         mariadb_rpl_optionsv(rpl_, MARIADB_RPL_FLAGS, flags) != 0 ||
         mariadb_rpl_optionsv(rpl_, MARIADB_RPL_VERIFY_CHECKSUM, verify) != 0)
       fail("set up the binlog stream");
-    if (mariadb_rpl_open(rpl_) != 0) fail("start reading the binlog at " + to_string(start));
+    if (mysql_gtid) {
+      // The connector sends only COM_BINLOG_DUMP; its fetch reads any dump's
+      // events, so COM_BINLOG_DUMP_GTID goes out through the command call
+      // (without the command byte, which the call writes).
+      if (mysql_->methods->db_command(mysql_, static_cast<enum_server_command>(gtid_dump[0]),
+                                      gtid_dump.data() + 1, gtid_dump.size() - 1, 1,
+                                      nullptr) != 0)
+        fail("start reading the binlog at " + to_string(start));
+    } else if (mariadb_rpl_open(rpl_) != 0) {
+      fail("start reading the binlog at " + to_string(start));
+    }
   } catch (...) {
     if (rpl_) mariadb_rpl_close(rpl_);
     mysql_close(mysql_);

@@ -37,9 +37,11 @@ struct binlog_start {
   /// first event of a file). Used when `gtid` is empty.
   std::string file;
   uint64_t pos = 4;
-  /// A MariaDB GTID list ("0-1-35" or "0-1-35,1-2-7"): the last transaction
-  /// already read in each domain; the stream starts after them
-  /// (@slave_connect_state).
+  /// MariaDB: a GTID list ("0-1-35" or "0-1-35,1-2-7"), the last
+  /// transaction already read in each domain; the stream starts after them
+  /// (@slave_connect_state). MySQL: a GTID set ("uuid:1-35"), the
+  /// transactions already read; the stream sends every other one
+  /// (COM_BINLOG_DUMP_GTID).
   std::string gtid;
 };
 
@@ -49,8 +51,17 @@ std::string to_string(const binlog_start& s);
 /// The start the extractor's `realtime.start-position` asks for: `{log,
 /// position}` (position 0 or missing means the file's first event, 4) or
 /// `{gtid}`; nothing when it names neither (an `lsn` is PostgreSQL's). A
-/// malformed GTID list is a config error naming it.
-std::optional<binlog_start> binlog_start_from(const start_position_config& cfg);
+/// GTID that is not a MariaDB GTID list (kind mariadb) or a MySQL GTID set
+/// (kind mysql) is a config error naming it.
+std::optional<binlog_start> binlog_start_from(const start_position_config& cfg,
+                                              source_kind kind = source_kind::mariadb);
+
+/// The COM_BINLOG_DUMP_GTID packet, command byte first, that starts a MySQL
+/// dump after the GTID set `start.gtid` as replica `server_id` (file empty,
+/// position 4: the server finds the start from the set); `non_block` ends
+/// the dump at the end of the binlog. Throws config for a malformed set.
+std::string mysql_gtid_dump_packet(const binlog_start& start, uint32_t server_id,
+                                   bool non_block);
 
 /// Whether `gtid` is a MariaDB GTID list: domain-server-sequence triples of
 /// decimal numbers, separated by commas, at most one per domain.

@@ -5,6 +5,8 @@
 #include "actors/control/realtime_board.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
+#include "actors/source/change_reader_retry.hpp"
+#include "actors/source/session_common.hpp"
 #include "messages/position.hpp"
 
 namespace trib {
@@ -97,24 +99,56 @@ void send_feed(reader_ptr self) {
       });
 }
 
+// Per table, the columns the run's filter keeps (empty: all) and the key
+// columns the listing keeps with them.
+std::vector<std::vector<std::string>> column_filters(const binlog_reader_settings& s) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& t : s.tables) {
+    source_detail::table_filter tf;
+    source_detail::filter_allows(s.filter, t.id, &tf);
+    auto keep = tf.columns;
+    if (!keep.empty())
+      for (size_t i : order_columns(t)) keep.push_back(t.columns[i].name);
+    out.push_back(std::move(keep));
+  }
+  return out;
+}
+
 // Opens the binlog where the run is: the released position, else the start.
 void open_binlog(reader_ptr self) {
   auto& st = self->state;
   binlog_start at = st.released > 0 ? st.restart_at : st.settings.start;
   st.client = std::make_unique<binlog_client>(st.settings.source, at, st.settings.client);
-  if (!st.changes)
+  if (!st.changes) {
     st.changes = std::make_unique<binlog_changes>(
       st.settings.tables, st.settings.source.kind, st.settings.extractor.realtime.heartbeat,
       st.settings.handoff, st.client->checksum());
-  else
+    st.changes->set_column_filters(column_filters(st.settings));
+  } else
     st.changes->restart(st.client->checksum());
 }
 
-// A DDL in a replicated database: re-reads the catalog and hands on the
-// tables whose columns changed.
+// A TABLE_MAP gave a table new columns: the changes before it go out with
+// the old schema, the later ones with the new.
+void on_schema_update(reader_ptr self, binlog_changes::schema_update& u) {
+  auto& st = self->state;
+  send_feed(self);
+  const auto& id = u.schema.id;
+  if (u.after_ddl)
+    log::info("finds new columns in " + to_string(id) + " (its TABLE_MAP after a DDL); appends a "
+              "schema dump");
+  else
+    log::info("reads " + to_string(id) + " with the columns its binlog names at the start "
+              "position, which differ from the table's now (DDLs since)");
+  self->send(st.dispatcher, schema_change{u.table, std::move(u.schema)});
+  if (u.after_ddl && st.settings.dump_schema) st.settings.dump_schema(st.changes->tables());
+}
+
+// A DDL in a replicated database when TABLE_MAPs do not name columns:
+// re-reads the catalog and hands on the tables whose columns changed.
 void on_ddl(reader_ptr self, const std::string& database) {
   auto& st = self->state;
-  if (!st.settings.list_tables) return;
+  if (!st.settings.list_tables || st.changes->names_logged()) return;
   auto fresh = st.settings.list_tables();
   bool any = false;
   for (auto& f : fresh) {
@@ -141,30 +175,20 @@ void on_ddl(reader_ptr self, const std::string& database) {
 
 void on_source_failure(reader_ptr self, const error& e) {
   auto& st = self->state;
-  auto d = st.policy.next(++st.failures, e.code());
-  if (!d.retry) {
-    fail(self, e.to_failure());
-    return;
-  }
-  metrics::add_retry(to_string(e.code()));
-  log::warn("loses the binlog connection (" + std::string(to_string(e.code())) + "): " +
-            e.what() + "; reconnects in " + std::to_string(d.wait.count()) + " ms (attempt " +
-            std::to_string(st.failures) + " of " + std::to_string(st.policy.max_retries) + ")");
-  st.client.reset();
-  st.reconnecting = true;
-  // What was sent is written whatever happens here; what was not comes
-  // again from the released position.
-  st.feed = change_feed{};
-  st.feed_bytes = 0;
-  st.read_pending = true;
-  auto wait = d.wait;
-  self->request(st.dispatcher, caf::infinite, reset_atom::value)
-    .then(
-      [=](uint64_t released) {
-        release(self, released);
-        self->delayed_send(self, wait, read_atom::value);
-      },
-      [=](caf::error& err) { fail(self, to_failure(err)); });
+  retry_source(
+    self, st.dispatcher, st.policy, st.failures, e, "binlog connection",
+    [=] {
+      auto& st = self->state;
+      st.client.reset();
+      st.reconnecting = true;
+      // What was sent is written whatever happens here; what was not comes
+      // again from the released position.
+      st.feed = change_feed{};
+      st.feed_bytes = 0;
+      st.read_pending = true;
+    },
+    [=](uint64_t released) { release(self, released); },
+    [=](const failure& f) { fail(self, f); });
 }
 
 void drain(reader_ptr self) {
@@ -219,6 +243,7 @@ void read_round(reader_ptr self) {
       auto e = st.client->next();
       if (e) {
         st.feed_bytes += st.changes->add(*e, st.feed);
+        for (auto& u : st.changes->take_schema_changes()) on_schema_update(self, u);
         if (!st.changes->in_txn()) {
           st.failures = 0;
           if (auto db = st.changes->take_ddl()) on_ddl(self, *db);

@@ -34,6 +34,9 @@ struct binlog_reader_settings {
   binlog_start start;
   /// Every table of the run, by plan index.
   std::vector<table_schema> tables;
+  /// The run's filter: its column lists restrict the schemas that
+  /// TABLE_MAPs give after a DDL as the listing restricts `tables`.
+  filter_config filter;
   /// full: each table's snapshot position (changes it holds are dropped).
   snapshot_handoff handoff;
   /// A feed goes to the dispatcher once it holds this many bytes of changes,

@@ -5,6 +5,7 @@
 #include "actors/control/realtime_board.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
+#include "actors/source/change_reader_retry.hpp"
 #include "messages/position.hpp"
 
 namespace trib {
@@ -235,32 +236,22 @@ void start_streaming(reader_ptr self) {
 // written what it was handed), or give up.
 void on_source_failure(reader_ptr self, const error& e) {
   auto& st = self->state;
-  auto d = st.policy.next(++st.failures, e.code());
-  if (!d.retry) {
-    fail(self, e.to_failure());
-    return;
-  }
-  metrics::add_retry(to_string(e.code()));
-  log::warn("loses the replication connection (" + std::string(to_string(e.code())) + "): " +
-            e.what() + "; reconnects in " + std::to_string(d.wait.count()) + " ms (attempt " +
-            std::to_string(st.failures) + " of " + std::to_string(st.policy.max_retries) + ")");
-  st.rep.reset();
-  st.streaming = false;
-  st.reconnecting = true;
-  // What was sent is written whatever happens here; what was not comes
-  // again from the slot.
-  st.feed = change_feed{};
-  st.feed_bytes = 0;
-  st.in_txn = false;
-  st.read_pending = true;
-  auto wait = d.wait;
-  self->request(st.dispatcher, caf::infinite, reset_atom::value)
-    .then(
-      [=](uint64_t released) {
-        confirm(self, released);
-        self->delayed_send(self, wait, read_atom::value);
-      },
-      [=](caf::error& err) { fail(self, to_failure(err)); });
+  retry_source(
+    self, st.dispatcher, st.policy, st.failures, e, "replication connection",
+    [=] {
+      auto& st = self->state;
+      st.rep.reset();
+      st.streaming = false;
+      st.reconnecting = true;
+      // What was sent is written whatever happens here; what was not comes
+      // again from the slot.
+      st.feed = change_feed{};
+      st.feed_bytes = 0;
+      st.in_txn = false;
+      st.read_pending = true;
+    },
+    [=](uint64_t released) { confirm(self, released); },
+    [=](const failure& f) { fail(self, f); });
 }
 
 // Stops: sends what was decoded, lets the dispatcher write everything,

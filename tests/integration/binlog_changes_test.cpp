@@ -187,5 +187,41 @@ TEST_F(binlog_changes_live, the_heartbeat_and_rows_a_snapshot_holds_are_dropped)
   EXPECT_EQ(names, std::vector<std::string>{"after it"});
 }
 
+TEST_F(binlog_changes_live, a_key_moving_between_split_ranges_keeps_the_half_the_snapshot_lacks) {
+  auto ts = tables();
+  uint32_t items = ts[0].id.table == "items" ? 0 : 1;
+  maria_exec("INSERT INTO binlog_changes_t.items VALUES (5, 'a', 1), (150, 'b', 2)");
+  auto p1 = end_of_binlog();
+  // Between the ranges' positions: id 5 (range below 100, read at p1) moves
+  // to 105 (range from 100, read at p2), and 150 moves down to 6.
+  maria_exec("UPDATE binlog_changes_t.items SET id = 105 WHERE id = 5; "
+             "UPDATE binlog_changes_t.items SET id = 6 WHERE id = 150");
+  auto p2 = end_of_binlog();
+  maria_exec("UPDATE binlog_changes_t.items SET name = 'z' WHERE id = 6");
+  snapshot_handoff h;
+  auto at = [](const binlog_start& b) {
+    source_position p;
+    p.binlog_file = b.file;
+    p.binlog_pos = b.pos;
+    return p;
+  };
+  h.add_range(items, 0, std::nullopt, 100, at(p1));
+  h.add_range(items, 0, 100, std::nullopt, at(p2));
+  auto r = read(p1, ts, h);
+  std::vector<std::string> got;
+  for (const auto& t : r.txns)
+    for (const auto& c : t.changes) {
+      std::string what = c.op == change_op::insert ? "insert " + c.after.cells.at(0).text
+                         : c.op == change_op::erase ? "erase " + c.before.cells.at(0).text
+                                                    : "update " + c.before.cells.at(0).text +
+                                                        "->" + c.after.cells.at(0).text;
+      got.push_back(what);
+    }
+  // 5 -> 105: the old key's range was read before, so its delete is kept;
+  // the new key's range was read after, so its row is in that snapshot.
+  // 150 -> 6: the other way round. The last update is after both.
+  EXPECT_EQ(got, (std::vector<std::string>{"erase 5", "insert 6", "update 6->6"}));
+}
+
 }  // namespace
 }  // namespace trib::test

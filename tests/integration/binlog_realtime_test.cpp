@@ -3,6 +3,7 @@
 // change's payload against the snapshot's, DDL, the heartbeat table, and the
 // configuration errors a run stops at.
 
+#include "actors/apply/schema_dump.hpp"
 #include "tests/integration/binlog_realtime_fixture.hpp"
 
 using namespace trib;
@@ -141,6 +142,100 @@ TEST_F(binlog_realtime, add_column_appends_a_schema_dump_and_later_messages_carr
   ASSERT_EQ(cs.size(), 2u);
   EXPECT_FALSE(cs[0].after.as_object().contains("note"));
   EXPECT_EQ(cs[1].after.at("note"), "new");
+}
+
+TEST_F(binlog_realtime, rows_logged_before_several_ddls_resume_with_the_columns_of_their_time) {
+  use("ddls");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY, a VARCHAR(10), b INT)");
+  start();
+  std::string schema = "replicate_io_replication_schema_default_" + id_;
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (1, 'one', 1)");
+  ASSERT_TRUE(wait_until([&] { return stream_length(*r_, stream("x")) >= 1; }))
+    << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  auto dumps_before = stream_length(*r_, schema);
+  // While no run reads: a backlog across three DDLs, a row after each.
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (2, 'two', 2); "
+             "ALTER TABLE " + db_ + ".x ADD COLUMN c DATE; "
+             "INSERT INTO " + db_ + ".x VALUES (3, 'three', 3, '2024-01-03'); "
+             "ALTER TABLE " + db_ + ".x DROP COLUMN a; "
+             "INSERT INTO " + db_ + ".x VALUES (4, 4, '2024-01-04'); "
+             "ALTER TABLE " + db_ + ".x MODIFY b BIGINT; "
+             "INSERT INTO " + db_ + ".x VALUES (5, 9000000000, '2024-01-05')");
+  start({"--resume"});
+  ASSERT_TRUE(wait_until([&] { return stream_length(*r_, stream("x")) >= 5; }))
+    << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  auto cs = changes(stream("x"));
+  ASSERT_EQ(cs.size(), 5u);
+  auto keys = [](const change& c) {
+    std::vector<std::string> out;
+    for (const auto& kv : c.after.as_object()) out.push_back(kv.key());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using names = std::vector<std::string>;
+  EXPECT_EQ(keys(cs[1]), (names{"a", "b", "id"}));
+  EXPECT_EQ(cs[1].after.at("a"), "two");
+  EXPECT_EQ(keys(cs[2]), (names{"a", "b", "c", "id"}));
+  EXPECT_EQ(cs[2].after.at("a"), "three");
+  EXPECT_EQ(keys(cs[3]), (names{"b", "c", "id"}));
+  EXPECT_EQ(cs[3].after.at("b").to_number<int64_t>(), 4);
+  EXPECT_EQ(keys(cs[4]), (names{"b", "c", "id"}));
+  EXPECT_EQ(cs[4].after.at("b").to_number<int64_t>(), 9000000000);
+  // The resumed run's start, then one entry per DDL with that DDL's columns.
+  auto dumps = read_stream(*r_, schema);
+  ASSERT_EQ(static_cast<long long>(dumps.size()), dumps_before + 1 + 3);
+  std::vector<std::vector<std::string>> columns;
+  std::vector<std::string> b_types;
+  for (size_t i = dumps.size() - 3; i < dumps.size(); ++i) {
+    auto ts = parse_schema_dump(dumps[i].value);
+    ASSERT_EQ(ts.size(), 1u);
+    columns.emplace_back();
+    for (const auto& c : ts[0].columns) {
+      columns.back().push_back(c.name);
+      if (c.name == "b") b_types.push_back(c.source_type);
+    }
+  }
+  EXPECT_EQ(columns, (std::vector<names>{{"id", "a", "b", "c"}, {"id", "b", "c"},
+                                         {"id", "b", "c"}}));
+  EXPECT_EQ(b_types, (names{"INT", "INT", "BIGINT"}));
+}
+
+TEST_F(binlog_realtime, a_gtid_start_position_streams_the_transactions_after_it_only) {
+  use("gtid");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY)");
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (1)");
+  auto at = maria_rows("SELECT @@gtid_binlog_pos");
+  ASSERT_EQ(at.size(), 1u);
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (2); INSERT INTO " + db_ + ".x VALUES (3)");
+  write_file(dir_ + "/extractor.yaml",
+             "realtime:\n  start-position:\n    gtid: '" + at[0][0] + "'\n");
+  start({"--extractor", dir_ + "/extractor.yaml"});
+  EXPECT_NE(read_text(dir_ + "/run.log").find("from gtid " + at[0][0]), std::string::npos)
+    << read_text(dir_ + "/run.log");
+  maria_exec("INSERT INTO " + db_ + ".x VALUES (4)");
+  ASSERT_TRUE(wait_until([&] { return stream_length(*r_, stream("x")) >= 3; }))
+    << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  std::vector<std::string> ids;
+  for (const auto& c : changes(stream("x")))
+    ids.push_back(json::serialize(c.after.at("id")));
+  EXPECT_EQ(ids, (std::vector<std::string>{"2", "3", "4"}));
+}
+
+TEST_F(binlog_realtime, a_gtid_the_server_never_wrote_exits_1_suggesting_overwrite) {
+  use("gtidgone");
+  maria_exec("CREATE TABLE " + db_ + ".x (id INT PRIMARY KEY)");
+  write_file(dir_ + "/extractor.yaml",
+             "realtime:\n  start-position:\n    gtid: '0-1-999999999'\n");
+  auto res = run_tributary("realtime " + dir_ + "/src.yaml " + dir_ + "/dst.yaml --filter " +
+                           dir_ + "/filter.yaml --extractor " + dir_ + "/extractor.yaml --id " +
+                           id_ + " --data-dir " + dir_ + "/data");
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_NE(res.output.find("no longer has that binlog position"), std::string::npos)
+    << res.output;
+  EXPECT_NE(res.output.find("--overwrite"), std::string::npos) << res.output;
 }
 
 TEST_F(binlog_realtime, the_heartbeat_moves_the_position_and_reaches_no_stream) {

@@ -6,10 +6,7 @@
 // has every privilege, as there. Its data directory survives restart().
 
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -17,7 +14,7 @@
 
 #include <mysql.h>
 
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/private_server.hpp"
 
 namespace trib::test {
 
@@ -97,14 +94,7 @@ public:
   }
 
   /// SIGTERM, then waits until the server has shut down.
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
+  void stop() { stop_server(pid_, SIGTERM); }
 
   /// Starts the server (again, on the same port and data) and waits until
   /// it answers.
@@ -117,45 +107,21 @@ public:
       "--binlog-row-image=FULL", "--binlog-row-metadata=FULL", "--skip-name-resolve",
       "--innodb-buffer-pool-size=32M"};
     args.insert(args.end(), settings_.begin(), settings_.end());
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("mariadbd", argv.data());
-      _exit(127);
-    }
-    bool up = wait_until([&] {
-      try {
-        admin("SELECT 1");
-        return true;
-      } catch (const std::exception&) {
-        return false;
-      }
-    });
-    if (!up)
-      throw std::runtime_error("mariadbd on port " + std::to_string(port_) +
-                               " did not start; see " + dir_ + "/mariadb.log");
+    pid_ = launch_server(
+      args,
+      [&] {
+        try {
+          admin("SELECT 1");
+          return true;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      dir_ + "/mariadb.log");
   }
 
 private:
   std::string socket() const { return dir_ + "/mariadb.sock"; }
-
-  static int free_loopback_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      if (fd >= 0) close(fd);
-      throw std::runtime_error("cannot find a free port");
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-  }
 
   std::vector<std::string> settings_;
   std::string dir_;

@@ -4,13 +4,8 @@
 // and for tests that kill -9 Redis and start it again. No persistence, so a
 // restart comes back empty, as a Redis that lost its data does.
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -18,7 +13,7 @@
 #include <vector>
 
 #include "actors/sink/redis_client.hpp"
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/private_server.hpp"
 
 namespace trib::test {
 
@@ -29,7 +24,7 @@ public:
   /// directory when empty).
   explicit private_redis(std::vector<std::string> settings = {}, std::string dir = "")
       : settings_(std::move(settings)) {
-    port_ = free_port();
+    port_ = free_loopback_port();
     dir_ = dir.empty() ? fresh_dir("trib_private_redis_" + std::to_string(port_)) : dir;
     std::filesystem::create_directories(dir_);
     start();
@@ -60,12 +55,7 @@ public:
   /// SIGKILL: everything the server held is gone.
   void kill_now() {
     client_.reset();
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
+    stop_server(pid_, SIGKILL);
   }
 
   /// Starts the server (again, on the same port) and waits until it answers.
@@ -74,45 +64,20 @@ public:
                                   std::to_string(port_), "--dir", dir_, "--save", "",
                                   "--appendonly", "no", "--logfile", dir_ + "/redis.log"};
     args.insert(args.end(), settings_.begin(), settings_.end());
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("redis-server", argv.data());
-      _exit(127);
-    }
-    bool up = wait_until([&] {
-      try {
-        client_ = connect();
-        return true;
-      } catch (const std::exception&) {
-        return false;
-      }
-    });
-    if (!up)
-      throw std::runtime_error("redis-server on port " + std::to_string(port_) +
-                               " did not start; see " + dir_ + "/redis.log");
+    pid_ = launch_server(
+      args,
+      [&] {
+        try {
+          client_ = connect();
+          return true;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      dir_ + "/redis.log");
   }
 
 private:
-  // A port the kernel just handed out and nobody listens on.
-  static int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      if (fd >= 0) close(fd);
-      throw std::runtime_error("cannot find a free port");
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-  }
-
   std::vector<std::string> settings_;
   std::string dir_;
   int port_ = 0;

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -77,6 +78,42 @@ inline change decode(const entry& e) {
   c.source = p.at("source").as_object();
   if (p.at("transaction").is_object()) c.transaction = p.at("transaction").as_object();
   return c;
+}
+
+/// The kill/resume loop of the recovery tests: `kills` times, waits until
+/// written() has grown by 50 to 449 entries (a random amount from `rng`),
+/// SIGKILLs the run and starts it again with resume(). A run that ends on
+/// its own fails the test, showing the run's log file `log`.
+inline void kill_and_resume(int kills, std::mt19937& rng,
+                            const std::function<long long()>& written,
+                            std::unique_ptr<child_process>& child,
+                            const std::function<void()>& resume, const std::string& log) {
+  for (int kill = 0; kill < kills; ++kill) {
+    auto target = written() + 50 + static_cast<long long>(rng() % 400);
+    ASSERT_TRUE(wait_until([&] { return written() >= target || !child->running(); }, 60s));
+    ASSERT_TRUE(child->running()) << read_text(log);
+    child->kill_now();
+    resume();
+  }
+}
+
+/// Expects each change of `stream` once: no two entries with one
+/// transaction id, data_collection_order and op; and nothing of the
+/// workloads' rolled-back transactions (their rows have ids below 1).
+inline void expect_each_change_once(const std::vector<change>& changes,
+                                    const std::string& stream) {
+  std::set<std::string> seen;
+  size_t dups = 0;
+  for (const auto& c : changes) {
+    if (c.op == "tombstone") continue;
+    auto id = json::serialize(c.transaction.at("id")) + "/" +
+              json::serialize(c.transaction.at("data_collection_order")) + "/" + c.op;
+    if (!seen.insert(id).second) ++dups;
+    if (c.after.is_object()) {
+      EXPECT_GE(c.after.at("id").to_number<int64_t>(), 1) << stream;
+    }
+  }
+  EXPECT_EQ(dups, 0u) << stream;
 }
 
 inline std::string key_payload(const std::string& key) {

@@ -55,7 +55,7 @@ inline std::vector<decoded> decode_all(const std::string& name, const std::strin
   return out;
 }
 
-/// A schema column as mariadb_session.cpp lists it.
+/// A schema column as mariadb_catalog.cpp lists it.
 inline column_info col(const std::string& name, value_kind kind, int32_t precision = 0,
                        int32_t scale = 0, std::vector<std::string> allowed = {}) {
   column_info c;

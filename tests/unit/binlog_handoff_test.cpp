@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/source/binlog_handoff.hpp"
+#include "messages/failure.hpp"
 
 namespace trib {
 namespace {
@@ -67,6 +68,54 @@ TEST(snapshot_handoff, a_table_whose_reader_began_again_keeps_the_later_position
   h.add(0, at("mysql-bin.000001", 8000));
   EXPECT_TRUE(h.in_snapshot(0, "mysql-bin.000002", 1200));
   EXPECT_EQ(h.start()->binlog_pos, 1500u);
+}
+
+row key_row(const char* id) {
+  row r;
+  cell c;
+  c.null = id == nullptr;
+  if (id) c.text = id;
+  r.cells.push_back(c);
+  return r;
+}
+
+TEST(snapshot_handoff, a_split_table_decides_each_image_by_the_range_of_its_key) {
+  snapshot_handoff h;
+  // Ranges of column 0: (-inf, 100) read at 000002:500, [100, 200) at
+  // 000002:900, [200, +inf) at 000003:50.
+  h.add_range(7, 0, std::nullopt, 100, at("mysql-bin.000002", 500));
+  h.add_range(7, 0, 100, 200, at("mysql-bin.000002", 900));
+  h.add_range(7, 0, 200, std::nullopt, at("mysql-bin.000003", 50));
+  EXPECT_TRUE(h.by_range(7));
+  EXPECT_FALSE(h.by_range(8));
+  ASSERT_TRUE(h.start());
+  EXPECT_EQ(h.start()->binlog_pos, 500u);
+  // A transaction at 000002:700: after the first range's snapshot, before
+  // the other two.
+  EXPECT_FALSE(h.in_snapshot(7, key_row("5"), "mysql-bin.000002", 700));
+  EXPECT_FALSE(h.in_snapshot(7, key_row("-9000000000"), "mysql-bin.000002", 700));
+  EXPECT_TRUE(h.in_snapshot(7, key_row("100"), "mysql-bin.000002", 700));
+  EXPECT_TRUE(h.in_snapshot(7, key_row("199"), "mysql-bin.000002", 700));
+  EXPECT_TRUE(h.in_snapshot(7, key_row("9223372036854775807"), "mysql-bin.000002", 700));
+  // The first range also holds NULL split-keys.
+  EXPECT_FALSE(h.in_snapshot(7, key_row(nullptr), "mysql-bin.000002", 700));
+  EXPECT_TRUE(h.in_snapshot(7, key_row(nullptr), "mysql-bin.000002", 400));
+  // Past every range's position, everything is kept.
+  EXPECT_FALSE(h.in_snapshot(7, key_row("250"), "mysql-bin.000003", 50));
+  EXPECT_FALSE(h.passed("mysql-bin.000002", 950));
+  EXPECT_TRUE(h.passed("mysql-bin.000003", 50));
+  // A range given again keeps the later position (a reader that began again).
+  h.add_range(7, 0, std::nullopt, 100, at("mysql-bin.000002", 800));
+  EXPECT_TRUE(h.in_snapshot(7, key_row("5"), "mysql-bin.000002", 700));
+  EXPECT_THROW(h.in_snapshot(7, key_row("12x"), "mysql-bin.000002", 700), error);
+}
+
+TEST(snapshot_handoff, a_whole_table_ignores_the_image) {
+  snapshot_handoff h;
+  h.add(1, at("mysql-bin.000002", 500));
+  EXPECT_TRUE(h.in_snapshot(1, key_row("5"), "mysql-bin.000002", 400));
+  EXPECT_FALSE(h.in_snapshot(1, key_row("5"), "mysql-bin.000002", 500));
+  EXPECT_FALSE(h.in_snapshot(2, key_row("5"), "mysql-bin.000002", 400));
 }
 
 }  // namespace

@@ -65,6 +65,46 @@ TEST(binlog_start, a_malformed_gtid_is_a_config_error_that_shows_the_form) {
   EXPECT_NE(what.find("domain-server-sequence"), std::string::npos) << what;
 }
 
+TEST(binlog_start, a_mysql_gtid_start_takes_a_gtid_set_and_refuses_a_mariadb_list) {
+  start_position_config cfg;
+  cfg.gtid = "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5:7";
+  auto s = binlog_start_from(cfg, source_kind::mysql);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->gtid, cfg.gtid);
+  // The same text is no MariaDB list, and a MariaDB list no MySQL set.
+  EXPECT_EQ(code_of([&] { binlog_start_from(cfg, source_kind::mariadb); }), failure_code::config);
+  cfg.gtid = "0-1-35";
+  std::string what;
+  EXPECT_EQ(code_of([&] { binlog_start_from(cfg, source_kind::mysql); }, &what),
+            failure_code::config);
+  EXPECT_NE(what.find("not a MySQL GTID set"), std::string::npos) << what;
+}
+
+// COM_BINLOG_DUMP_GTID as MySQL's client/server protocol documents it
+// (com_binlog_dump_gtid): [1e] command, flags(2), server-id(4),
+// binlog-filename-len(4), binlog-filename, binlog-pos(8), then, with flag
+// BINLOG_THROUGH_GTID (4), data-size(4) and the SID block: n_sids(8), per
+// SID its 16 bytes, n_intervals(8) and each interval start(8), end(8)
+// (end exclusive). All little-endian.
+TEST(binlog_start, a_mysql_gtid_start_sends_com_binlog_dump_gtid_as_documented) {
+  binlog_start s;
+  s.gtid = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7";
+  std::string sid = "\x3e\x11\xfa\x47\x71\xca\x11\xe1\x9e\x33\xc8\x0a\xa9\x42\x95\x62";
+  auto le = [](uint64_t v, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+    return out;
+  };
+  std::string data = le(1, 8) + sid + le(2, 8) + le(1, 8) + le(6, 8) + le(7, 8) + le(8, 8);
+  std::string want = "\x1e" + le(4, 2) + le(4711, 4) + le(0, 4) + le(4, 8) +
+                     le(data.size(), 4) + data;
+  EXPECT_EQ(mysql_gtid_dump_packet(s, 4711, false), want);
+  // Non-blocking (tools, tests): flag 1 as well.
+  EXPECT_EQ(mysql_gtid_dump_packet(s, 4711, true).substr(1, 2), le(5, 2));
+  s.gtid = "0-1-35";
+  EXPECT_EQ(code_of([&] { mysql_gtid_dump_packet(s, 1, false); }), failure_code::config);
+}
+
 TEST(binlog_start, gtid_lists_are_triples_of_numbers_one_per_domain) {
   EXPECT_TRUE(valid_gtid_list("0-1-35"));
   EXPECT_TRUE(valid_gtid_list("0-1-35,1-2-7"));

@@ -107,5 +107,30 @@ TEST(splits_in_full, only_where_readers_share_an_exported_snapshot) {
   EXPECT_FALSE(splits_in_full(source_kind::mysql));
 }
 
+TEST(splits_in_full, mariadb_splits_a_table_whose_split_key_identifies_its_rows) {
+  table_schema t;
+  t.id = table_id{"db", "", "t"};
+  for (const char* name : {"id", "region", "v"}) {
+    column_info c;
+    c.name = name;
+    c.kind = value_kind::int64;
+    c.not_null = true;
+    t.columns.push_back(c);
+  }
+  t.primary_key = {"region", "id"};
+  t.split_key = "id";
+  EXPECT_TRUE(splits_in_full(source_kind::mariadb, t));
+  t.split_key = "region";
+  EXPECT_TRUE(splits_in_full(source_kind::mysql, t));
+  // A value column may move a row between ranges under the same key.
+  t.split_key = "v";
+  EXPECT_FALSE(splits_in_full(source_kind::mariadb, t));
+  EXPECT_TRUE(splits_in_full(source_kind::postgresql, t));
+  // Without a primary key, the first NOT NULL unique key identifies rows.
+  t.primary_key.clear();
+  t.unique_keys = {{"v"}};
+  EXPECT_TRUE(splits_in_full(source_kind::mariadb, t));
+}
+
 }  // namespace
 }  // namespace trib
