@@ -29,6 +29,15 @@ inline constexpr size_t snapshot_memory_budget_bytes = 64u << 20;
 inline constexpr size_t snapshot_min_reader_window_bytes = 4u << 20;
 /// A reader's batch ends at a quarter of its window, but not below this.
 inline constexpr size_t snapshot_min_batch_bytes = 1u << 20;
+/// The split-key ranges of a table read at once share one reader's window
+/// (they feed the table's one applier, which writes no faster for more rows
+/// waiting), each at least this much; its batches end at a quarter of it.
+inline constexpr size_t snapshot_min_range_window_bytes = 512u << 10;
+/// A reader fetches fetch-size-rows, but no more rows than fill one batch at
+/// the table's average row size so far, and at least this many (also its
+/// first fetch, which measures the rows): fetched rows wait in the reader,
+/// outside its window.
+inline constexpr size_t snapshot_min_fetch_rows = 100;
 /// Batches a reader has sent to its applier and not yet seen committed.
 inline constexpr size_t snapshot_reader_batches_in_flight = 4;
 

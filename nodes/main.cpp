@@ -145,6 +145,9 @@ void print_tuning() {
             << "snapshot_min_reader_window_bytes " << tuning::snapshot_min_reader_window_bytes
             << "\n"
             << "snapshot_min_batch_bytes " << tuning::snapshot_min_batch_bytes << "\n"
+            << "snapshot_min_range_window_bytes " << tuning::snapshot_min_range_window_bytes
+            << "\n"
+            << "snapshot_min_fetch_rows " << tuning::snapshot_min_fetch_rows << "\n"
             << "snapshot_reader_batches_in_flight " << tuning::snapshot_reader_batches_in_flight
             << "\n"
             << "change_feed_bytes " << tuning::change_feed_bytes << "\n"

@@ -91,7 +91,7 @@ stage_factories default_factories(const run_options& opts,
   if (exported.open) rs.open = exported.open;
   auto filter = opts.filter;
   auto kind = facts.kind;
-  f.reader = [rs, filter, kind](caf::local_actor* self, uint32_t table,
+  f.reader = [rs, filter, kind, threads](caf::local_actor* self, uint32_t table,
                                 const table_schema& t, const reader_job& job,
                                 table_applier_actor applier,
                                 coordinator_actor coordinator) {
@@ -103,6 +103,14 @@ stage_factories default_factories(const run_options& opts,
       if (!range.empty())
         s.conditions = s.conditions.empty() ? range
                                             : "(" + s.conditions + ") AND (" + range + ")";
+    }
+    if (job.ranges > 1) {
+      // The ranges of a table read at once feed its one applier: together
+      // they hold what one reader would, not that many times over.
+      auto at_once = std::min<size_t>(job.ranges, threads);
+      s.max_in_flight_bytes =
+        std::max(tuning::snapshot_min_range_window_bytes, rs.max_in_flight_bytes / at_once);
+      s.max_batch_bytes = s.max_in_flight_bytes / 4;
     }
     s.start = job.start;
     s.range = job.range;

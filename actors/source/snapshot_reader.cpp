@@ -165,6 +165,17 @@ bool wants_rows(const snapshot_reader_state& st) {
          !full_batch_ready(st);
 }
 
+// Rows for the next fetch: fetch-size-rows, but no more than fill one batch
+// at the average row size so far (the first fetch measures it), so that the
+// rows a reader holds outside its window stay near one batch however wide
+// they are.
+size_t fetch_rows(const snapshot_reader_state& st) {
+  size_t least = std::min(st.settings.fetch_size_rows, tuning::snapshot_min_fetch_rows);
+  if (st.rows_read == 0) return least;
+  size_t avg = std::max<size_t>(1, static_cast<size_t>(st.bytes_read / st.rows_read));
+  return std::max(least, std::min(st.settings.fetch_size_rows, st.settings.max_batch_bytes / avg));
+}
+
 void read_chunk(reader_ptr self) {
   auto& st = self->state;
   if (!wants_rows(st)) {
@@ -174,7 +185,9 @@ void read_chunk(reader_ptr self) {
   failure f;
   try {
     open(st);
-    auto rows = st.reader->next(st.settings.fetch_size_rows);
+    auto limit = fetch_rows(st);
+    st.reader->limit_spare(limit);
+    auto rows = st.reader->next(limit);
     st.failures = 0;
     if (rows.empty()) {
       st.end_of_table = true;
@@ -187,6 +200,7 @@ void read_chunk(reader_ptr self) {
       for (const auto& r : rows) {
         st.buffer_row_bytes.push_back(row_bytes(r));
         st.buffer_bytes += st.buffer_row_bytes.back();
+        st.bytes_read += st.buffer_row_bytes.back();
       }
       st.buffer.insert(st.buffer.end(), std::make_move_iterator(rows.begin()),
                        std::make_move_iterator(rows.end()));

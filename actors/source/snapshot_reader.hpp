@@ -83,6 +83,8 @@ struct snapshot_reader_state {
   /// Rows read in this run (a table without order columns cannot resume in
   /// the middle: it is read in one pass).
   uint64_t rows_read = 0;
+  /// row_bytes of the rows read, for their average size.
+  uint64_t bytes_read = 0;
   /// The position the next batch extends.
   snapshot_position sent;
   uint64_t next_seq = 0;

@@ -13,7 +13,7 @@ namespace trib {
 
 void table_reader::give_back(std::vector<row>&& rows) {
   // Rows beyond the pool's room are freed as they are.
-  size_t room = max_spare_rows - std::min(spare_.size(), max_spare_rows);
+  size_t room = spare_limit_ - std::min(spare_.size(), spare_limit_);
   if (rows.size() > room) rows.resize(room);
   // A cell that once held a long value keeps its buffer; release those, so
   // that refilled rows hide no more than max_spare_cell_bytes a cell beyond
@@ -27,6 +27,11 @@ void table_reader::give_back(std::vector<row>&& rows) {
   }
   std::move(rows.begin(), rows.end(), std::back_inserter(spare_));
   rows.clear();
+}
+
+void table_reader::limit_spare(size_t rows) {
+  spare_limit_ = std::min(rows, max_spare_rows);
+  if (spare_.size() > spare_limit_) spare_.resize(spare_limit_);
 }
 
 row table_reader::take_row(size_t cells) {

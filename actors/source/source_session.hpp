@@ -27,17 +27,22 @@ public:
   /// Up to `limit` further rows; an empty result means the table is done.
   virtual std::vector<row> next(size_t limit) = 0;
   /// Rows read earlier and written since: next() refills them rather than
-  /// allocating new ones. Keeps at most max_spare_rows, and no cell buffer
-  /// over max_spare_cell_bytes.
+  /// allocating new ones. Keeps at most max_spare_rows (or the limit set
+  /// below), and no cell buffer over max_spare_cell_bytes.
   void give_back(std::vector<row>&& rows);
   static constexpr size_t max_spare_rows = 10000;
   static constexpr size_t max_spare_cell_bytes = 256;
+  /// Keeps at most `rows` spare rows from now on (at most max_spare_rows):
+  /// a reader needs no more than one fetch's worth, and every reader's pool
+  /// is memory its budget does not count.
+  void limit_spare(size_t rows);
   /// A row for next() to fill with `cells` cells: a given-back one (its
   /// cells keep their text capacity; every cell must be set) or a new one.
   row take_row(size_t cells);
 
 private:
   std::vector<row> spare_;
+  size_t spare_limit_ = max_spare_rows;
 };
 
 /// Sets `c` to NULL, or to `size` bytes at `text`, reusing c's buffer.

@@ -56,12 +56,19 @@
 #   ops/bench/snapshot.sh                  the 1,000,000-row run, 3 rounds (a few minutes)
 #   ROWS=2000000 ops/bench/snapshot.sh     the same at 2,000,000 rows (peak RSS check)
 #   ROWS=100000 REPEAT=2 ops/bench/snapshot.sh   a quick check of the script
+#   SPLIT=16 SOURCES=postgresql MODES=full REPEAT=1 ops/bench/snapshot.sh
+#                                          orders read in 16 split-key ranges at
+#                                          once (the sample extractor's layout)
 #
 # Environment:
 #   ROWS            rows of bench.orders (default 1000000); the table is
 #                   regenerated only when its row count differs
 #   SOURCES         "postgresql mariadb" (default) or one of them
 #   MODES           "full noschema" (default) or one of them
+#   SPLIT           0 (default): orders is read whole; N: in N ranges of
+#                   o_orderkey by N readers at once (extractor snapshot.threads
+#                   N and a split-key), which must keep the peak RSS of one
+#                   reader's budget, not N times it
 #   REPEAT          rounds (default 3); each round runs every source and mode once
 #   CEILING_N       XADD requests per redis-benchmark run and entries per
 #                   MULTI/EXEC ceiling (default min(ROWS, 500000))
@@ -104,9 +111,11 @@ SOURCES="${SOURCES:-postgresql mariadb}"
 MODES="${MODES:-full noschema}"
 SKIP_TRIBUTARY="${SKIP_TRIBUTARY:-0}"
 REPEAT="${REPEAT:-3}"
+SPLIT="${SPLIT:-0}"
 BATCH=5000
 [[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive integer, got '$ROWS'"
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a positive integer, got '$REPEAT'"
+[[ $SPLIT =~ ^[0-9]+$ ]] || die "SPLIT must be a number of ranges (0: none), got '$SPLIT'"
 CEILING_N="${CEILING_N:-$(( ROWS < 500000 ? ROWS : 500000 ))}"
 [[ $CEILING_N =~ ^[1-9][0-9]*$ ]] || die "CEILING_N must be a positive integer, got '$CEILING_N'"
 WARM_BYTES="${WARM_BYTES:-$(( ROWS * 4096 ))}"
@@ -534,6 +543,22 @@ host: 127.0.0.1
 port: $TRIB_REDIS_PORT
 max-connections: 30
 EOF
+  local schema_line=""
+  [[ $src == postgresql ]] && schema_line="    schema: public"
+  if (( SPLIT > 0 )); then
+    cat > "$c/extractor.yaml" <<EOF
+snapshot:
+  threads: $SPLIT
+  per-table-config:
+  - catalog: bench
+$schema_line
+    tables:
+      orders:
+        split-key: o_orderkey
+EOF
+  else
+    rm -f "$c/extractor.yaml"
+  fi
   cat > "$c/applier.yaml" <<EOF
 snapshot:
   batch-size-rows: $BATCH
@@ -557,6 +582,11 @@ run_tributary() {
   local tcpu rcpu0 rcpu1 rcpu f0 f1 faults warm
   local c="$WORK/conf" label runlog="$WORK/bench_${src}_$mode.round$round.log"
   label=$([[ $mode == full ]] && echo "full" || echo "include-schema: false")
+  local extractor=()
+  if (( SPLIT > 0 )); then
+    label="$label, $SPLIT ranges"
+    extractor=(--extractor "$c/extractor.yaml")
+  fi
   stream=$(stream_of "$src")
   step "round $round/$REPEAT: tributary snapshot: $src, $label, $ROWS rows (id $id)"
   redis_clean
@@ -572,8 +602,8 @@ run_tributary() {
   rcpu0=$(redis_cpu)
   t0=$(now)
   /usr/bin/time -v -o "$WORK/time.txt" "$TRIB" snapshot "$c/src.yaml" "$c/dst.yaml" \
-    --applier "$c/applier.yaml" --filter "$c/filter.yaml" --id "$id" \
-    --data-dir "$WORK/data" --overwrite > "$runlog" 2>&1 || rc=$?
+    --applier "$c/applier.yaml" --filter "$c/filter.yaml" "${extractor[@]}" \
+    --id "$id" --data-dir "$WORK/data" --overwrite > "$runlog" 2>&1 || rc=$?
   t1=$(now)
   rcpu1=$(redis_cpu)
   f1=$(redis_faults)
@@ -656,6 +686,7 @@ command_line() {
   [[ $SOURCES == "postgresql mariadb" ]] || prefix+="SOURCES=\"$SOURCES\" "
   [[ $MODES == "full noschema" ]] || prefix+="MODES=\"$MODES\" "
   (( REPEAT == 3 )) || prefix+="REPEAT=$REPEAT "
+  (( SPLIT == 0 )) || prefix+="SPLIT=$SPLIT "
   (( CEILING_N == (ROWS < 500000 ? ROWS : 500000) )) || prefix+="CEILING_N=$CEILING_N "
   (( WARM_BYTES == ROWS * 4096 )) || prefix+="WARM_BYTES=$WARM_BYTES "
   [[ $SKIP_TRIBUTARY != 1 ]] || prefix+="SKIP_TRIBUTARY=1 "

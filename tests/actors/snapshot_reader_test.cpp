@@ -18,6 +18,8 @@ struct fake_source {
   int sessions = 0;
   std::vector<std::vector<cell>> opened_after;
   int next_calls = 0;
+  /// The limit of every next() call.
+  std::vector<size_t> limits;
   /// next() call number (from 1) -> the failure it throws.
   std::map<int, failure> fail_next;
 };
@@ -28,6 +30,7 @@ public:
   }
   std::vector<row> next(size_t limit) override {
     auto n = ++src_->next_calls;
+    src_->limits.push_back(limit);
     if (auto it = src_->fail_next.find(n); it != src_->fail_next.end())
       throw error(it->second.code, it->second.what);
     std::vector<row> out;
@@ -427,6 +430,26 @@ TEST_F(snapshot_reader_test, a_range_reader_labels_its_batches) {
     EXPECT_EQ(b.range, 2u);
     EXPECT_EQ(b.ranges, 3u);
   }
+}
+
+TEST_F(snapshot_reader_test, fetches_a_few_rows_first_then_no_more_than_fill_a_batch) {
+  // Every row of this table has the same row_bytes: keys up to 15
+  // characters live inside the string.
+  auto one = row_bytes(row{{make_cell("1")}});
+  start(2000, {}, [one](snapshot_reader_settings& s) {
+    s.fetch_size_rows = 5000;
+    s.batch_size_rows = 5000;
+    s.max_batch_bytes = 300 * one;
+    s.max_in_flight_bytes = 64u << 20;
+  });
+  ack_all();
+  ASSERT_GE(source->limits.size(), 3u);
+  // The first fetch measures the rows; later ones hold one batch's bytes.
+  EXPECT_EQ(source->limits[0], tuning::snapshot_min_fetch_rows);
+  for (size_t i = 1; i < source->limits.size(); ++i) EXPECT_EQ(source->limits[i], 300u) << i;
+  auto k = keys();
+  ASSERT_EQ(k.size(), 2000u);
+  for (int i = 0; i < 2000; ++i) EXPECT_EQ(k[i], i + 1);
 }
 
 }  // namespace

@@ -60,5 +60,30 @@ TEST(row_pool, keeps_at_most_max_spare_rows) {
   EXPECT_EQ(refilled, table_reader::max_spare_rows);
 }
 
+TEST(row_pool, keeps_no_more_than_a_reader_limits_it_to) {
+  pool_only reader;
+  std::vector<row> back;
+  for (size_t i = 0; i < 50; ++i) back.push_back(row_of({100}));
+  reader.give_back(std::move(back));
+  // A smaller limit drops what the pool holds beyond it, and later rows too.
+  reader.limit_spare(10);
+  back.clear();
+  for (size_t i = 0; i < 50; ++i) back.push_back(row_of({100}));
+  reader.give_back(std::move(back));
+  size_t refilled = 0;
+  for (size_t i = 0; i < 100; ++i)
+    if (reader.take_row(1).cells[0].text.capacity() >= 100) ++refilled;
+  EXPECT_EQ(refilled, 10u);
+  // No limit above max_spare_rows.
+  reader.limit_spare(10 * table_reader::max_spare_rows);
+  back.clear();
+  for (size_t i = 0; i < 2 * table_reader::max_spare_rows; ++i) back.push_back(row_of({100}));
+  reader.give_back(std::move(back));
+  refilled = 0;
+  for (size_t i = 0; i < 2 * table_reader::max_spare_rows; ++i)
+    if (reader.take_row(1).cells[0].text.capacity() >= 100) ++refilled;
+  EXPECT_EQ(refilled, table_reader::max_spare_rows);
+}
+
 }  // namespace
 }  // namespace trib
