@@ -44,6 +44,12 @@ struct redis_config {
   /// Writers pause while Redis's used_memory is above this share (percent)
   /// of its maxmemory; 0: never (docs/redis-limits.md).
   int memory_threshold_percentage = 85;
+  /// Design section 11 `mode: CLUSTER`: host:port and cluster_seeds are
+  /// nodes of a Redis Cluster, reached through cluster_client. Not read from
+  /// the connection file yet: the writers do not route by slot yet.
+  bool cluster = false;
+  /// More cluster nodes to learn the slots from, each "host:port".
+  std::vector<std::string> cluster_seeds;
 };
 
 /// Source connection file (`type: POSTGRESQL | MYSQL | MARIADB`).
