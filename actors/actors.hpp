@@ -62,7 +62,12 @@ using redis_writer_actor = caf::typed_actor<
   // Commits entries and their checkpoint in one MULTI/EXEC.
   caf::replies_to<write_batch>::with<write_ack>,
   // Reads the replies still on the wire if no write came since (self-sent).
-  caf::reacts_to<flush_atom, uint64_t>>;
+  caf::reacts_to<flush_atom, uint64_t>,
+  // Reads Redis's memory again while writes wait for it (self-sent, delayed).
+  caf::reacts_to<tick_atom>,
+  // The run stops: writes waiting for Redis memory are answered as not
+  // written (failure_code::stopped) instead of waiting for memory to be freed.
+  caf::reacts_to<stop_atom>>;
 
 /// Realtime, what every change reader understands: how far its source may
 /// be released (from the change dispatcher). change_dispatcher.hpp says how

@@ -203,6 +203,9 @@ void finish(coordinator_ptr self) {
 void on_table_done(coordinator_ptr self, const table_done& d) {
   auto& st = self->state;
   if (d.table >= st.done.size() || st.done[d.table]) return;
+  // A write the stop kept from waiting for memory: the table is not
+  // finished (finish_if_stopped says so), not failed.
+  if (d.skipped && d.reason.code == failure_code::stopped) return;
   auto i = d.table;
   const auto& t = st.plan.tables[i];
   st.done[i] = true;
@@ -381,6 +384,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
           self->send(r.handle, stop_atom::value);
           ++readers;
         }
+      // A writer paused for Redis memory would hold the readers' batches
+      // until memory is freed; told of the stop, it answers them unwritten.
+      for (auto& h : st.writers) self->send(h, stop_atom::value);
       log::info("stops the snapshot on request: " + std::to_string(readers) +
                 " readers let the batches they sent commit; " +
                 std::to_string(st.remaining) + " tables are not finished yet");

@@ -4,6 +4,7 @@
 // only from actor .cpp files (pulls in CAF).
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,15 @@ struct redis_writer_state {
   redis_writer_settings settings;
   /// When to read Redis's memory before a write (memory-threshold-percentage).
   memory_gate memory;
+  /// Writes wait for Redis's memory to fall (see redis_writer): since when,
+  /// up to when the paused time is counted, and the stream that met it.
+  bool paused = false;
+  std::chrono::steady_clock::time_point paused_at;
+  std::chrono::steady_clock::time_point paused_counted;
+  std::string paused_stream;
+  /// The run stops: a write that would wait for memory is answered as not
+  /// written instead.
+  bool stopping = false;
   /// Entries added to each stream since this writer last trimmed it.
   std::map<std::string, uint64_t> untrimmed;
   /// A write that is on the wire, its replies not read yet.
@@ -67,6 +77,8 @@ struct redis_writer_state {
   };
   /// The write on the wire (one at a time: see redis_writer).
   std::optional<sent> on_wire;
+  /// Writes that came while paused for memory, in order.
+  std::deque<sent> waiting;
   /// Counts writes; a flush for an older count is stale.
   uint64_t generation = 0;
   /// A flush is scheduled (one at a time: a timer per write would wake the
@@ -102,9 +114,14 @@ struct redis_writer_state {
 ///
 /// Before a write, when memory_gate says a reading is due, the writer reads
 /// INFO memory; while used_memory is above memory-threshold-percentage of
-/// maxmemory it sends nothing and reads again every
-/// tuning::redis_memory_poll_interval (logged once per pause, the time
-/// counted in tributary_redis_memory_paused_seconds_total).
+/// maxmemory it sends nothing: writes wait in order, and a delayed tick
+/// reads again every tuning::redis_memory_poll_interval (logged once per
+/// pause, the time counted in tributary_redis_memory_paused_seconds_total).
+/// The pause is a timer, not a wait on the writer's thread, so a stop gets
+/// through: on stop_atom the waiting writes are answered failure_code::stopped
+/// (not written; their checkpoint did not move, --resume writes them), and so
+/// is any write that would pause after it. A retry of a write already let
+/// through is not held again (an OOM it meets is retried under the policy).
 ///
 /// With settings.trim, a stream is trimmed after a commit once a tenth of
 /// stream-max-length was added since its last trim: APPROXIMATE by XTRIM
