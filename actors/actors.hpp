@@ -63,7 +63,8 @@ using redis_writer_actor = caf::typed_actor<
   caf::replies_to<write_batch>::with<write_ack>,
   // Reads the replies still on the wire if no write came since (self-sent).
   caf::reacts_to<flush_atom, uint64_t>,
-  // Reads Redis's memory again while writes wait for it (self-sent, delayed).
+  // Reads again what writes wait for: Redis's memory, the lag of consumer
+  // groups (self-sent, delayed).
   caf::reacts_to<tick_atom>,
   // The run stops: writes waiting for Redis memory are answered as not
   // written (failure_code::stopped) instead of waiting for memory to be freed.

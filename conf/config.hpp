@@ -155,6 +155,10 @@ struct applier_config {
   bool split_stream = true;
   message_config message;
   stream_trim_config trim;
+  /// Applier max-consumer-lag: while the slowest consumer group of a
+  /// table's stream lags more than this many entries (XINFO GROUPS lag),
+  /// writes to it wait, and so its reading; 0: off.
+  uint64_t max_consumer_lag = 0;
 };
 
 /// One table of a filter: allowed columns (empty = all) and a row condition.

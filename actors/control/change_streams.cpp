@@ -45,6 +45,7 @@ change_path spawn_change_path(caf::actor_system& sys, const run_options& opts,
                          static_cast<size_t>(std::max(opts.applier.realtime.threads, 1)), streams}));
   redis_writer_settings writer_settings;
   writer_settings.trim = opts.applier.trim;
+  writer_settings.max_consumer_lag = opts.applier.max_consumer_lag;
   for (size_t w = 0; w < writers; ++w)
     p.writers.push_back(sys.spawn<caf::detached>(redis_writer, opts.target, writer_settings));
   for (size_t i = 0; i < streams; ++i) {

@@ -56,6 +56,7 @@ stage_factories default_factories(const run_options& opts,
   auto target = opts.target;
   redis_writer_settings ws;
   ws.trim = opts.applier.trim;
+  ws.max_consumer_lag = opts.applier.max_consumer_lag;
   f.writer = [target, ws](caf::local_actor* self, size_t) {
     return self->spawn<caf::detached>(redis_writer, target, ws);
   };

@@ -204,6 +204,7 @@ std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write
       // An ack without entries may be a write found committed before: its
       // entries are unknown, so count the batch's.
       trim_after(st, b.stream, ack.entries > 0 ? ack.entries : b.size());
+      lag_after(st, b.stream, ack.entries > 0 ? ack.entries : b.size());
       return ack;
     } catch (const error& e) {
       f = e.to_failure();
@@ -299,6 +300,7 @@ void settle(redis_writer_state& st) {
   auto stream = std::move(s.batch.stream);
   st.on_wire.reset();
   trim_after(st, stream, o.added);
+  lag_after(st, stream, o.added);
 }
 
 // Puts a write on the wire. Its MULTI must be answered before its entries
@@ -328,30 +330,38 @@ void send(redis_writer_state& st, redis_writer_state::sent w) {
   }
 }
 
-// The answer to a write that a stop keeps from waiting for memory. Later
-// writes to its field are refused: they must not commit past it.
-void answer_stopped(redis_writer_state& st, redis_writer_state::sent& w) {
+// The answer to a write that a stop keeps from waiting (`why`: for what).
+// Later writes to its field are refused: they must not commit past it.
+void answer_stopped(redis_writer_state& st, redis_writer_state::sent& w, const char* why) {
   if (!w.batch.checkpoint_key.empty()) st.failed_fields.insert(w.batch.checkpoint_field);
-  w.promise.deliver(to_caf_error(
-    failure{failure_code::stopped, "not written to " + w.batch.stream +
-                                     ": the run stopped while redis was above "
-                                     "memory-threshold-percentage"}));
+  w.promise.deliver(to_caf_error(failure{
+    failure_code::stopped, "not written to " + w.batch.stream + ": the run stopped while " + why}));
 }
+
+constexpr const char* for_memory = "redis was above memory-threshold-percentage";
+constexpr const char* for_lag = "a consumer group lagged more than max-consumer-lag";
 
 using writer_ptr = redis_writer_actor::stateful_pointer<redis_writer_state>;
 
+// Schedules a tick while something waits for one (memory, a held stream).
+void arm_tick(writer_ptr self) {
+  auto& st = self->state;
+  if (st.tick_armed || (!st.paused && st.held.empty())) return;
+  st.tick_armed = true;
+  self->delayed_send(self, tuning::redis_memory_poll_interval, tick_atom::value);
+}
+
 // Sends `w` unless Redis's memory makes it wait: then false, `w` untouched,
-// and the writer paused with a tick scheduled.
+// and the writer paused.
 bool try_send(writer_ptr self, redis_writer_state::sent& w) {
   auto& st = self->state;
   settle(st);
   if (auto m = memory_over(st, w.batch)) {
     if (st.stopping) {
-      answer_stopped(st, w);
+      answer_stopped(st, w, for_memory);
       return true;
     }
     begin_pause(st, w.batch, *m);
-    self->delayed_send(self, tuning::redis_memory_poll_interval, tick_atom::value);
     return false;
   }
   bool more = w.batch.more_follows;
@@ -366,6 +376,12 @@ bool try_send(writer_ptr self, redis_writer_state::sent& w) {
   return true;
 }
 
+// Sends `w`, or queues it behind the writes that wait for memory (order).
+void send_or_wait(writer_ptr self, redis_writer_state::sent& w) {
+  auto& st = self->state;
+  if (st.paused || !st.waiting.empty() || !try_send(self, w)) st.waiting.push_back(std::move(w));
+}
+
 // Sends the writes that waited for memory, in order, until one must wait
 // again.
 void send_waiting(writer_ptr self) {
@@ -373,6 +389,43 @@ void send_waiting(writer_ptr self) {
   while (!st.waiting.empty()) {
     if (!try_send(self, st.waiting.front())) return;
     st.waiting.pop_front();
+  }
+}
+
+// Paused: reads Redis's memory again. A reading that fails ends the pause;
+// the sends meet the failure under the retry policy.
+void memory_tick(writer_ptr self) {
+  auto& st = self->state;
+  std::optional<redis_memory> m;
+  bool over = false;
+  try {
+    if (!st.client) connect(st);
+    m = read_memory(st);
+    over = m && st.memory.over(*m, memory_gate::clock::now());
+  } catch (const std::exception& e) {
+    log::warn(std::string("cannot read redis's memory while paused: ") + e.what());
+    st.client.reset();
+  }
+  if (over) {
+    count_pause(st);
+    return;
+  }
+  end_pause(st, "resumes");
+  if (m) log::info("redis uses " + megabytes(m->used) + " now");
+  send_waiting(self);
+}
+
+// Streams held for consumer lag: those whose groups caught up are released
+// and their writes sent in order.
+void lag_tick(writer_ptr self) {
+  auto& st = self->state;
+  // The connection must be idle before it is asked anything.
+  settle(st);
+  for (const auto& stream : lag_released(st)) {
+    auto writes = std::move(st.held[stream]);
+    st.held.erase(stream);
+    st.lag_unread[stream] = 0;
+    for (auto& w : writes) send_or_wait(self, w);
   }
 }
 
@@ -393,9 +446,14 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
       auto promise = self->make_response_promise<write_ack>();
       ++st.generation;
       redis_writer_state::sent w{std::move(b), promise, {}};
-      // Behind writes that wait for memory, a write waits too: order.
-      if (st.paused || !st.waiting.empty() || !try_send(self, w))
-        st.waiting.push_back(std::move(w));
+      if (auto h = st.held.find(w.batch.stream); h != st.held.end()) {
+        // Its stream waits for its consumers.
+        if (st.stopping) answer_stopped(st, w, for_lag);
+        else h->second.push_back(std::move(w));
+      } else {
+        send_or_wait(self, w);
+      }
+      arm_tick(self);
       return promise;
     },
     [=](flush_atom, uint64_t generation) {
@@ -409,39 +467,28 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
         st.flush_armed = true;
         self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
       }
+      arm_tick(self);
     },
     [=](tick_atom) {
-      // Paused: read Redis's memory again. A reading that fails ends the
-      // pause; the sends meet the failure under the retry policy.
       auto& st = self->state;
-      if (!st.paused) return;
-      std::optional<redis_memory> m;
-      bool over = false;
-      try {
-        if (!st.client) connect(st);
-        m = read_memory(st);
-        over = m && st.memory.over(*m, memory_gate::clock::now());
-      } catch (const std::exception& e) {
-        log::warn(std::string("cannot read redis's memory while paused: ") + e.what());
-        st.client.reset();
-      }
-      if (over) {
-        count_pause(st);
-        self->delayed_send(self, tuning::redis_memory_poll_interval, tick_atom::value);
-        return;
-      }
-      end_pause(st, "resumes");
-      if (m) log::info("redis uses " + megabytes(m->used) + " now");
-      send_waiting(self);
+      st.tick_armed = false;
+      if (st.paused) memory_tick(self);
+      if (!st.held.empty()) lag_tick(self);
+      arm_tick(self);
     },
     [=](stop_atom) {
       // What is on the wire commits as a stop asks; what waits for memory
-      // would wait for someone to free it, so it is answered unwritten.
+      // or for consumers would wait for someone else, so it is answered
+      // unwritten (and so is any write that would wait after this).
       auto& st = self->state;
       st.stopping = true;
+      for (auto& [stream, writes] : st.held) {
+        for (auto& w : writes) answer_stopped(st, w, for_lag);
+        writes.clear();
+      }
       if (!st.paused) return;
       end_pause(st, "stops");
-      for (auto& w : st.waiting) answer_stopped(st, w);
+      for (auto& w : st.waiting) answer_stopped(st, w, for_memory);
       st.waiting.clear();
     },
   };

@@ -33,8 +33,11 @@ struct redis_writer_settings {
   /// any (current_write_fence()).
   std::shared_ptr<write_fence> fence;
   /// Applier stream-max-length and trim: how the streams written are kept
-  /// short (after commits, see trim_after in redis_writer.cpp).
+  /// short (after commits, see trim_after in writer_trim.cpp).
   stream_trim_config trim;
+  /// Applier max-consumer-lag (0: off): writes to a stream whose slowest
+  /// consumer group lags more than this wait (see writer_lag.cpp).
+  uint64_t max_consumer_lag = 0;
 };
 
 struct redis_writer_state {
@@ -69,6 +72,8 @@ struct redis_writer_state {
   bool stopping = false;
   /// Entries added to each stream since this writer last trimmed it.
   std::map<std::string, uint64_t> untrimmed;
+  /// Entries added to each stream since its consumer groups' lag was read.
+  std::map<std::string, uint64_t> lag_unread;
   /// A write that is on the wire, its replies not read yet.
   struct sent {
     write_batch batch;
@@ -79,6 +84,11 @@ struct redis_writer_state {
   std::optional<sent> on_wire;
   /// Writes that came while paused for memory, in order.
   std::deque<sent> waiting;
+  /// Streams held for consumer lag, each with the writes to it that came
+  /// since, in order.
+  std::map<std::string, std::deque<sent>> held;
+  /// A tick is scheduled (while paused for memory or holding a stream).
+  bool tick_armed = false;
   /// Counts writes; a flush for an older count is stale.
   uint64_t generation = 0;
   /// A flush is scheduled (one at a time: a timer per write would wake the
@@ -122,6 +132,13 @@ struct redis_writer_state {
 /// (not written; their checkpoint did not move, --resume writes them), and so
 /// is any write that would pause after it. A retry of a write already let
 /// through is not held again (an OOM it meets is retried under the policy).
+///
+/// With settings.max_consumer_lag, after commits (once a tenth of the bound
+/// was added) the writer reads XINFO GROUPS of the stream (every group's lag
+/// becomes a metric); while the slowest group lags more than the bound the
+/// stream is held: later writes to it wait, in order, and the same tick
+/// reads the lag again; other streams' writes go on. A stop answers held
+/// writes failure_code::stopped as well.
 ///
 /// With settings.trim, a stream is trimmed after a commit once a tenth of
 /// stream-max-length was added since its last trim: APPROXIMATE by XTRIM

@@ -1,11 +1,13 @@
 #pragma once
 // The Redis writer's steps that live in files of their own, by purpose:
-// the memory pause (writer_memory.cpp) and trimming (writer_trim.cpp), and
+// the memory pause (writer_memory.cpp), trimming (writer_trim.cpp) and the
+// consumer lag bound (writer_lag.cpp), and
 // what they share with redis_writer.cpp. Internal to actors/sink; pulls in
 // CAF through redis_writer.hpp, so include only from the writer's files.
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "actors/sink/memory_gate.hpp"
 #include "actors/sink/redis_writer.hpp"
@@ -49,5 +51,17 @@ std::string megabytes(uint64_t bytes);
 /// After a commit of `added` entries to `stream` (the connection idle):
 /// trims the stream when due (see redis_writer in redis_writer.hpp).
 void trim_after(redis_writer_state& st, const std::string& stream, uint64_t added);
+
+// -- writer_lag.cpp: the consumer lag bound -------------------------------------
+
+/// After a commit of `added` entries to `stream`: reads its consumer groups'
+/// lag when due, and holds the stream (an entry in st.held) when the
+/// slowest lags more than max-consumer-lag.
+void lag_after(redis_writer_state& st, const std::string& stream, uint64_t added);
+
+/// Reads the lag of every held stream again: those whose slowest group no
+/// longer lags more than max-consumer-lag (or whose lag cannot be read:
+/// their writes then meet the failure), to be released.
+std::vector<std::string> lag_released(redis_writer_state& st);
 
 }  // namespace trib
