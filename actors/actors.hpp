@@ -69,7 +69,13 @@ using redis_writer_actor = caf::typed_actor<
   // Takes back the committed writes of a failed realtime batch.
   caf::replies_to<undo_request>::with<undo_result>,
   // Reads the replies still on the wire if no write came since (self-sent).
-  caf::reacts_to<flush_atom, uint64_t>>;
+  caf::reacts_to<flush_atom, uint64_t>,
+  // Reads again what writes wait for: Redis's memory, the lag of consumer
+  // groups (self-sent, delayed).
+  caf::reacts_to<tick_atom>,
+  // The run stops: writes waiting for Redis memory are answered as not
+  // written (failure_code::stopped) instead of waiting for memory to be freed.
+  caf::reacts_to<stop_atom>>;
 
 /// Realtime, what every change reader understands: how far its source may
 /// be released (from the change dispatcher). change_dispatcher.hpp says how

@@ -44,6 +44,12 @@ struct redis_config {
   /// Writers pause while Redis's used_memory is above this share (percent)
   /// of its maxmemory; 0: never (docs/redis-limits.md).
   int memory_threshold_percentage = 85;
+  /// Design section 11 `mode: CLUSTER`: host:port and cluster_seeds are
+  /// nodes of a Redis Cluster, reached through cluster_client. Not read from
+  /// the connection file yet: the writers do not route by slot yet.
+  bool cluster = false;
+  /// More cluster nodes to learn the slots from, each "host:port".
+  std::vector<std::string> cluster_seeds;
 };
 
 /// Source connection file (`type: POSTGRESQL | MYSQL | MARIADB`).
@@ -149,6 +155,10 @@ struct applier_config {
   bool split_stream = true;
   message_config message;
   stream_trim_config trim;
+  /// Applier max-consumer-lag: while the slowest consumer group of a
+  /// table's stream lags more than this many entries (XINFO GROUPS lag),
+  /// writes to it wait, and so its reading; 0: off.
+  uint64_t max_consumer_lag = 0;
 };
 
 /// One table of a filter: allowed columns (empty = all) and a row condition.

@@ -51,7 +51,7 @@ const std::vector<file_keys>& accepted_keys() {
       "realtime.replay-consistency", "realtime.txn-size-rows", "realtime.batch-size-rows",
       "realtime.skip-tables-on-failures", "split-stream", "message.op-codes",
       "message.include-schema", "message.decimal-handling", "message.connector-name",
-      "stream-max-length", "trim"}},
+      "stream-max-length", "trim", "max-consumer-lag"}},
     {"Filter",
      {"allow[].catalog", "allow[].schema", "allow[].types", "allow[].allow.<table>.allow",
       "allow[].allow.<table>.conditions"}},

@@ -119,6 +119,8 @@ applier_config read_applier(const document& doc) {
             {trim_mode::never, trim_mode::approximate, trim_mode::acked});
   if (out.trim.mode != trim_mode::never && out.trim.max_length == 0)
     root.at("trim").fail("trimming needs stream-max-length: N (the entries a stream keeps)");
+  if (auto n = root.get("max-consumer-lag"))
+    out.max_consumer_lag = static_cast<uint64_t>(n->integer(1, LLONG_MAX));
   return out;
 }
 

@@ -34,6 +34,10 @@ enum class failure_code : uint8_t {
   /// persistence), or this run lost its lease on the replication: the whole
   /// run stops, whatever skip-tables-on-failures says.
   target_lost,
+  /// The run was stopped (SIGINT/SIGTERM) before this was written (a writer
+  /// paused for Redis memory): not a failure of the table; --resume writes
+  /// it.
+  stopped,
 };
 
 /// Short name of a code ("connection", "wrong_type", ...), for logs/metrics.

@@ -127,6 +127,7 @@ const char* to_string(failure_code c) {
     case failure_code::state_exists: return "state_exists";
     case failure_code::internal: return "internal";
     case failure_code::target_lost: return "target_lost";
+    case failure_code::stopped: return "stopped";
   }
   return "?";
 }

@@ -17,6 +17,8 @@ die() { echo "test.sh: error: $*" >&2; exit 1; }
 bash ops/install.sh || die "ops/install.sh failed"
 bash ops/build.sh || die "ops/build.sh failed"
 bash ops/servers.sh start || die "ops/servers.sh start failed"
+# The Redis Cluster target's tests (redis_cluster_test) need the cluster too.
+bash ops/servers.sh cluster-start || die "ops/servers.sh cluster-start failed"
 
 # A hung test must fail, not stall CI: every test without its own TIMEOUT gets
 # $TRIB_TEST_TIMEOUT seconds (a later --timeout in the arguments wins). A

@@ -58,6 +58,7 @@ stage_factories default_factories(const run_options& opts,
   auto target = opts.target;
   redis_writer_settings ws;
   ws.trim = opts.applier.trim;
+  ws.max_consumer_lag = opts.applier.max_consumer_lag;
   f.writer = [target, ws](caf::local_actor* self, size_t) {
     return self->spawn<caf::detached>(redis_writer, target, ws);
   };
@@ -224,6 +225,9 @@ void stop_change_path(coordinator_ptr self) {
 void on_table_done(coordinator_ptr self, const table_done& d) {
   auto& st = self->state;
   if (st.finished || d.table >= st.done.size() || st.done[d.table]) return;
+  // A write the stop kept from waiting for memory: the table is not
+  // finished (finish_if_stopped says so), not failed.
+  if (d.skipped && d.reason.code == failure_code::stopped) return;
   auto i = d.table;
   const auto& t = st.plan.tables[i];
   st.done[i] = true;
@@ -449,6 +453,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
           self->send(r.handle, stop_atom::value);
           ++readers;
         }
+      // A writer paused for Redis memory would hold the readers' batches
+      // until memory is freed; told of the stop, it answers them unwritten.
+      for (auto& h : st.writers) self->send(h, stop_atom::value);
       log::info("stops the snapshot on request: " + std::to_string(readers) +
                 " readers let the batches they sent commit; " +
                 std::to_string(st.remaining) + " tables are not finished yet");

@@ -156,6 +156,10 @@ struct state {
     BuildCounter().Name("tributary_rows_skipped_total")
       .Help("Snapshot rows skipped because they could not be converted, by table")
       .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& group_lag =
+    BuildGauge().Name("tributary_consumer_group_lag")
+      .Help("Entries of a stream not yet delivered to a consumer group (XINFO GROUPS lag), "
+            "read by writers with max-consumer-lag").Register(*registry);
   prometheus::Histogram& lag_h = lag.Add({}, latency_buckets());
   prometheus::Histogram& write_h = write_latency.Add({}, latency_buckets());
   // Exported at 0 from the start: increase() cannot see the step from "no
@@ -262,6 +266,10 @@ void set_memory_paused(bool paused) {
     get().memory_paused_g.Increment();
   else
     get().memory_paused_g.Decrement();
+}
+
+void set_consumer_group_lag(const std::string& stream, const std::string& group, uint64_t lag) {
+  get().group_lag.Add({{"stream", stream}, {"group", group}}).Set(static_cast<double>(lag));
 }
 
 void observe_lag(double seconds) { get().lag_h.Observe(seconds); }

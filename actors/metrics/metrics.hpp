@@ -25,6 +25,9 @@ void add_indoubt_entries(uint64_t n);
 void add_memory_paused(double seconds);
 /// A writer starts (true) or ends (false) such a pause.
 void set_memory_paused(bool paused);
+/// Entries of `stream` not yet delivered to consumer group `group` (XINFO
+/// GROUPS lag), as a writer with max-consumer-lag last read it.
+void set_consumer_group_lag(const std::string& stream, const std::string& group, uint64_t lag);
 /// Source commit to Redis acknowledgement, in seconds.
 void observe_lag(double seconds);
 /// Time one MULTI/EXEC took, in seconds.

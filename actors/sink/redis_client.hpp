@@ -88,11 +88,6 @@ private:
 /// Appends one command in RESP (*N, then $len/arg per argument) to `out`.
 void encode_command(std::string& out, const std::vector<std::string>& argv);
 
-/// Appends MULTI, one XADD <stream> * key <k> value <v> per entry (then the
-/// pre-encoded ones), HSET <checkpoint_key> <checkpoint_field>
-/// <checkpoint_value>, EXEC to `out`. The reply count is b.size() + 3.
-void encode_write_batch(std::string& out, const write_batch& b);
-
 /// Redis's default proto-max-bulk-len: the longest argument it accepts.
 constexpr uint64_t default_max_bulk_bytes = 512ull << 20;
 
@@ -176,9 +171,9 @@ struct write_outcome {
   std::vector<std::string> added_ids() const;
 };
 
-/// Reads the entries.size() + 3 replies of encode_write_batch (MULTI, the
-/// QUEUED per command, EXEC) and says what happened. Pure; `stream` only
-/// names the stream in messages.
+/// Reads the entries + 3 replies of a batch write (MULTI, the QUEUED per
+/// command, EXEC; see redis_client::send_write) and says what happened.
+/// Pure; `stream` only names the stream in messages.
 write_outcome interpret_write_replies(const std::string& stream, size_t entries,
                                       const std::vector<redis_reply>& replies);
 

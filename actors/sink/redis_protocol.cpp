@@ -1,8 +1,8 @@
 // The Redis protocol, free of any connection: error classification, the
-// reply parser (hiredis's reader building redis_reply values), command and
-// batch encoding (the atomic batch write by hand: it is the hot path, one
-// XADD and two replies per row, and its RESP shape is fixed), and what a
-// transaction's replies say was written.
+// reply parser (hiredis's reader building redis_reply values), command
+// encoding and the XADDs of the atomic batch write (by hand: it is the hot
+// path, one XADD and two replies per row, and its RESP shape is fixed), and
+// what a transaction's replies say was written.
 
 #include "actors/sink/redis_client.hpp"
 #include "actors/sink/resp_batch.hpp"
@@ -132,7 +132,6 @@ std::optional<redis_reply> reply_reader::next() {
 // -- encoding ----------------------------------------------------------------
 
 using detail::append_bulk;
-using detail::batch_encoder;
 
 void detail::append_bulk(std::string& out, const std::string& s) {
   char num[24];
@@ -188,17 +187,6 @@ void xadd_encoder::append(std::string& out, const std::string& key,
   append_bulk(out, key);
   out += "$5\r\nvalue\r\n";
   append_bulk(out, value);
-}
-
-void encode_write_batch(std::string& out, const write_batch& b) {
-  batch_encoder enc{b};
-  size_t need = 32 + enc.end_size() + b.encoded.size();
-  for (size_t i = 0; i < b.entries.size(); ++i) need += enc.entry_size(i);
-  out.reserve(out.size() + need);
-  enc.begin(out);
-  for (size_t i = 0; i < b.entries.size(); ++i) enc.entry(out, i);
-  out += b.encoded;
-  enc.end(out);
 }
 
 std::vector<stream_entry> batch_entries(const write_batch& b) {

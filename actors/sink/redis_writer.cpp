@@ -1,4 +1,5 @@
 #include "actors/sink/redis_writer.hpp"
+#include "actors/sink/writer_steps.hpp"
 
 #include <chrono>
 #include <thread>
@@ -9,12 +10,14 @@
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/sink/redis_client.hpp"
-#include "actors/sink/stream_trim.hpp"
 
 namespace trib {
 
 redis_writer_state::redis_writer_state() = default;
-redis_writer_state::~redis_writer_state() = default;
+// A writer that ends paused (its run stopped) is no longer a paused writer.
+redis_writer_state::~redis_writer_state() {
+  if (paused) metrics::set_memory_paused(false);
+}
 
 namespace {
 
@@ -67,6 +70,8 @@ void check_acknowledged(redis_writer_state& st) {
   }
 }
 
+}  // namespace
+
 // Refuses to send while the lease is lost, or not known to be this run's:
 // the renewal thread has not renewed it in time (retried: a renewal may
 // come).
@@ -106,64 +111,7 @@ void connect(redis_writer_state& st) {
   }
 }
 
-// INFO memory's reading; nullopt (and no more readings) when the user may
-// not run INFO or the reply lacks the fields: writing on without the pause
-// is what Tributary did before it had one, so that is a warning, not a stop.
-std::optional<redis_memory> read_memory(redis_writer_state& st) {
-  auto r = st.client->command({"INFO", "memory"});
-  if (r.type == redis_reply::kind::error) {
-    auto code = classify_redis_error(r.str);
-    if (code != failure_code::auth) throw error(code, "redis refuses INFO memory: " + r.str);
-    log::warn("redis refuses INFO memory to the target user (" + r.str +
-              "); memory-threshold-percentage has no effect: grant +info to use it");
-    st.memory.disable();
-    return std::nullopt;
-  }
-  auto m = parse_info_memory(r.str);
-  if (!m) {
-    log::warn("redis's INFO memory has no used_memory or maxmemory; "
-              "memory-threshold-percentage has no effect");
-    st.memory.disable();
-  }
-  return m;
-}
-
-std::string megabytes(uint64_t bytes) {
-  return std::to_string((bytes + (1u << 19)) >> 20) + " MB";
-}
-
-// Memory backpressure: before `b` is sent, when a reading is due, and while
-// Redis is above the threshold, waits instead of sending a write that would
-// meet OOM. This actor is detached: only this connection's writes wait. The
-// replies of the write before must have been read (the connection is idle).
-void wait_for_memory(redis_writer_state& st, const write_batch& b) {
-  using clock = memory_gate::clock;
-  auto now = clock::now();
-  if (!st.memory.due(write_bytes(b), now)) return;
-  auto m = read_memory(st);
-  if (!m || !st.memory.over(*m, now)) return;
-  log::warn("pauses writing to " + b.stream + ": redis uses " + megabytes(m->used) +
-            " of its maxmemory " + megabytes(m->max) + ", above memory-threshold-percentage " +
-            std::to_string(st.memory.percentage()) + "%; resumes when it falls below " +
-            megabytes(st.memory.threshold(*m)));
-  struct paused {
-    paused() { metrics::set_memory_paused(true); }
-    ~paused() { metrics::set_memory_paused(false); }
-  } guard;
-  auto started = now;
-  auto counted = now;
-  do {
-    std::this_thread::sleep_for(tuning::redis_memory_poll_interval);
-    m = read_memory(st);
-    now = clock::now();
-    metrics::add_memory_paused(std::chrono::duration<double>(now - counted).count());
-    counted = now;
-  } while (m && st.memory.over(*m, now));
-  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
-  log::info("resumes writing to " + b.stream + " after " + std::to_string(waited.count()) +
-            " ms paused for redis memory" +
-            (m ? " (redis uses " + megabytes(m->used) + ")" : std::string()));
-}
+namespace {
 
 // HGET of a checkpoint field; nullopt when it does not exist.
 std::optional<std::string> read_checkpoint(redis_client& c, const write_batch& b) {
@@ -220,7 +168,6 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check
       return write_ack{};
     }
   }
-  wait_for_memory(st, b);
   auto started = std::chrono::steady_clock::now();
   auto o = st.client->try_write_atomically(b, false);
   metrics::observe_redis_write(std::chrono::duration<double>(
@@ -233,55 +180,6 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check
   if (!st.client->usable()) connect(st);
   undo_partial(st, b, o);
   throw error(o.error->code, o.error->what + " (undone: the batch is not in the stream)");
-}
-
-// One trim of `stream` (see redis_writer in the header).
-void trim(redis_writer_state& st, const std::string& stream) {
-  const auto& cfg = st.settings.trim;
-  auto& c = *st.client;
-  std::string n = std::to_string(cfg.max_length);
-  if (cfg.mode == trim_mode::approximate) {
-    command_or_throw(c, {"XTRIM", stream, "MAXLEN", "~", n});
-    return;
-  }
-  if (command_or_throw(c, {"XLEN", stream}).integer <= static_cast<long long>(cfg.max_length))
-    return;
-  auto groups = parse_xinfo_groups(command_or_throw(c, {"XINFO", "GROUPS", stream}));
-  // No group: nobody is known to have read anything.
-  if (groups.empty()) return;
-  for (auto& g : groups)
-    if (g.pending > 0)
-      g.oldest_pending = parse_xpending_oldest(command_or_throw(c, {"XPENDING", stream, g.name}));
-  // A group created or set back after these reads can only ask for entries
-  // a trim a moment later would have taken just the same.
-  if (auto point = acked_trim_point(groups))
-    command_or_throw(c, {"XTRIM", stream, "MINID", "~", point->str()});
-}
-
-// After a commit of `added` entries to `stream` (the connection idle):
-// trims the stream when due. Not while the lease is not this run's: another
-// run may own the streams now.
-void trim_after(redis_writer_state& st, const std::string& stream, uint64_t added) {
-  if (st.settings.trim.mode == trim_mode::never) return;
-  auto& since = st.untrimmed[stream];
-  since += added;
-  if (!trim_due(st.settings.trim, since) || !st.client) return;
-  try {
-    check_fence(st);
-    trim(st, stream);
-    since = 0;
-  } catch (const error& e) {
-    if (e.code() == failure_code::auth) {
-      log::error("cannot trim " + stream + ", and stops trimming: " + e.what());
-      st.settings.trim.mode = trim_mode::never;
-    } else {
-      log::warn("cannot trim " + stream + " (tries again after a later write): " + e.what());
-      if (!st.client->usable()) st.client.reset();
-    }
-  } catch (const std::exception& e) {
-    log::warn("cannot trim " + stream + " (tries again after a later write): " + e.what());
-    st.client.reset();
-  }
 }
 
 // The refusal for a write whose field already failed, if it did.
@@ -306,6 +204,7 @@ std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write
       // An ack without entries may be a write found committed before: its
       // entries are unknown, so count the batch's.
       trim_after(st, b.stream, ack.entries > 0 ? ack.entries : b.size());
+      lag_after(st, b.stream, ack.entries > 0 ? ack.entries : b.size());
       return ack;
     } catch (const error& e) {
       f = e.to_failure();
@@ -401,6 +300,7 @@ void settle(redis_writer_state& st) {
   auto stream = std::move(s.batch.stream);
   st.on_wire.reset();
   trim_after(st, stream, o.added);
+  lag_after(st, stream, o.added);
 }
 
 // Puts a write on the wire. Its MULTI must be answered before its entries
@@ -422,7 +322,6 @@ void send(redis_writer_state& st, redis_writer_state::sent w) {
       st.checkpoint_key = b.checkpoint_key;
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
     }
-    wait_for_memory(st, b);
     st.on_wire->sent_at = std::chrono::steady_clock::now();
     st.client->send_write(b);
   } catch (const std::exception& e) {
@@ -484,6 +383,105 @@ undo_result undo_writes(redis_writer_state& st, const undo_request& u) {
   return res;
 }
 
+// The answer to a write that a stop keeps from waiting (`why`: for what).
+// Later writes to its field are refused: they must not commit past it.
+void answer_stopped(redis_writer_state& st, redis_writer_state::sent& w, const char* why) {
+  if (!w.batch.checkpoint_key.empty()) st.failed_fields.insert(w.batch.checkpoint_field);
+  w.promise.deliver(to_caf_error(failure{
+    failure_code::stopped, "not written to " + w.batch.stream + ": the run stopped while " + why}));
+}
+
+constexpr const char* for_memory = "redis was above memory-threshold-percentage";
+constexpr const char* for_lag = "a consumer group lagged more than max-consumer-lag";
+
+using writer_ptr = redis_writer_actor::stateful_pointer<redis_writer_state>;
+
+// Schedules a tick while something waits for one (memory, a held stream).
+void arm_tick(writer_ptr self) {
+  auto& st = self->state;
+  if (st.tick_armed || (!st.paused && st.held.empty())) return;
+  st.tick_armed = true;
+  self->delayed_send(self, tuning::redis_memory_poll_interval, tick_atom::value);
+}
+
+// Sends `w` unless Redis's memory makes it wait: then false, `w` untouched,
+// and the writer paused.
+bool try_send(writer_ptr self, redis_writer_state::sent& w) {
+  auto& st = self->state;
+  settle(st);
+  if (auto m = memory_over(st, w.batch)) {
+    if (st.stopping) {
+      answer_stopped(st, w, for_memory);
+      return true;
+    }
+    begin_pause(st, w.batch, *m);
+    return false;
+  }
+  bool more = w.batch.more_follows;
+  // Its replies stay unread while the sender builds the next write.
+  send(st, std::move(w));
+  if (!more) {
+    settle(st);
+  } else if (st.on_wire && !st.flush_armed) {
+    st.flush_armed = true;
+    self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
+  }
+  return true;
+}
+
+// Sends `w`, or queues it behind the writes that wait for memory (order).
+void send_or_wait(writer_ptr self, redis_writer_state::sent& w) {
+  auto& st = self->state;
+  if (st.paused || !st.waiting.empty() || !try_send(self, w)) st.waiting.push_back(std::move(w));
+}
+
+// Sends the writes that waited for memory, in order, until one must wait
+// again.
+void send_waiting(writer_ptr self) {
+  auto& st = self->state;
+  while (!st.waiting.empty()) {
+    if (!try_send(self, st.waiting.front())) return;
+    st.waiting.pop_front();
+  }
+}
+
+// Paused: reads Redis's memory again. A reading that fails ends the pause;
+// the sends meet the failure under the retry policy.
+void memory_tick(writer_ptr self) {
+  auto& st = self->state;
+  std::optional<redis_memory> m;
+  bool over = false;
+  try {
+    if (!st.client) connect(st);
+    m = read_memory(st);
+    over = m && st.memory.over(*m, memory_gate::clock::now());
+  } catch (const std::exception& e) {
+    log::warn(std::string("cannot read redis's memory while paused: ") + e.what());
+    st.client.reset();
+  }
+  if (over) {
+    count_pause(st);
+    return;
+  }
+  end_pause(st, "resumes");
+  if (m) log::info("redis uses " + megabytes(m->used) + " now");
+  send_waiting(self);
+}
+
+// Streams held for consumer lag: those whose groups caught up are released
+// and their writes sent in order.
+void lag_tick(writer_ptr self) {
+  auto& st = self->state;
+  // The connection must be idle before it is asked anything.
+  settle(st);
+  for (const auto& stream : lag_released(st)) {
+    auto writes = std::move(st.held[stream]);
+    st.held.erase(stream);
+    st.lag_unread[stream] = 0;
+    for (auto& w : writes) send_or_wait(self, w);
+  }
+}
+
 }  // namespace
 
 redis_writer_actor::behavior_type
@@ -499,16 +497,16 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
       auto& st = self->state;
       if (auto f = refusal(st, b)) return to_caf_error(*f);
       auto promise = self->make_response_promise<write_ack>();
-      bool more = b.more_follows;
       ++st.generation;
-      // Its replies stay unread while the sender builds the next write.
-      send(st, {std::move(b), promise, {}});
-      if (!more) {
-        settle(st);
-      } else if (st.on_wire && !st.flush_armed) {
-        st.flush_armed = true;
-        self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
+      redis_writer_state::sent w{std::move(b), promise, {}};
+      if (auto h = st.held.find(w.batch.stream); h != st.held.end()) {
+        // Its stream waits for its consumers.
+        if (st.stopping) answer_stopped(st, w, for_lag);
+        else h->second.push_back(std::move(w));
+      } else {
+        send_or_wait(self, w);
       }
+      arm_tick(self);
       return promise;
     },
     [=](undo_request& u) -> undo_result { return undo_writes(self->state, u); },
@@ -523,6 +521,29 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
         st.flush_armed = true;
         self->delayed_send(self, st.settings.linger, flush_atom::value, st.generation);
       }
+      arm_tick(self);
+    },
+    [=](tick_atom) {
+      auto& st = self->state;
+      st.tick_armed = false;
+      if (st.paused) memory_tick(self);
+      if (!st.held.empty()) lag_tick(self);
+      arm_tick(self);
+    },
+    [=](stop_atom) {
+      // What is on the wire commits as a stop asks; what waits for memory
+      // or for consumers would wait for someone else, so it is answered
+      // unwritten (and so is any write that would wait after this).
+      auto& st = self->state;
+      st.stopping = true;
+      for (auto& [stream, writes] : st.held) {
+        for (auto& w : writes) answer_stopped(st, w, for_lag);
+        writes.clear();
+      }
+      if (!st.paused) return;
+      end_pause(st, "stops");
+      for (auto& w : st.waiting) answer_stopped(st, w, for_memory);
+      st.waiting.clear();
     },
   };
 }

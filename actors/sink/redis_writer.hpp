@@ -4,6 +4,7 @@
 // only from actor .cpp files (pulls in CAF).
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,8 +33,11 @@ struct redis_writer_settings {
   /// any (current_write_fence()).
   std::shared_ptr<write_fence> fence;
   /// Applier stream-max-length and trim: how the streams written are kept
-  /// short (after commits, see trim_after in redis_writer.cpp).
+  /// short (after commits, see trim_after in writer_trim.cpp).
   stream_trim_config trim;
+  /// Applier max-consumer-lag (0: off): writes to a stream whose slowest
+  /// consumer group lags more than this wait (see writer_lag.cpp).
+  uint64_t max_consumer_lag = 0;
 };
 
 struct redis_writer_state {
@@ -57,8 +61,19 @@ struct redis_writer_state {
   redis_writer_settings settings;
   /// When to read Redis's memory before a write (memory-threshold-percentage).
   memory_gate memory;
+  /// Writes wait for Redis's memory to fall (see redis_writer): since when,
+  /// up to when the paused time is counted, and the stream that met it.
+  bool paused = false;
+  std::chrono::steady_clock::time_point paused_at;
+  std::chrono::steady_clock::time_point paused_counted;
+  std::string paused_stream;
+  /// The run stops: a write that would wait for memory is answered as not
+  /// written instead.
+  bool stopping = false;
   /// Entries added to each stream since this writer last trimmed it.
   std::map<std::string, uint64_t> untrimmed;
+  /// Entries added to each stream since its consumer groups' lag was read.
+  std::map<std::string, uint64_t> lag_unread;
   /// A write that is on the wire, its replies not read yet.
   struct sent {
     write_batch batch;
@@ -67,6 +82,13 @@ struct redis_writer_state {
   };
   /// The write on the wire (one at a time: see redis_writer).
   std::optional<sent> on_wire;
+  /// Writes that came while paused for memory, in order.
+  std::deque<sent> waiting;
+  /// Streams held for consumer lag, each with the writes to it that came
+  /// since, in order.
+  std::map<std::string, std::deque<sent>> held;
+  /// A tick is scheduled (while paused for memory or holding a stream).
+  bool tick_armed = false;
   /// Counts writes; a flush for an older count is stale.
   uint64_t generation = 0;
   /// A flush is scheduled (one at a time: a timer per write would wake the
@@ -102,9 +124,21 @@ struct redis_writer_state {
 ///
 /// Before a write, when memory_gate says a reading is due, the writer reads
 /// INFO memory; while used_memory is above memory-threshold-percentage of
-/// maxmemory it sends nothing and reads again every
-/// tuning::redis_memory_poll_interval (logged once per pause, the time
-/// counted in tributary_redis_memory_paused_seconds_total).
+/// maxmemory it sends nothing: writes wait in order, and a delayed tick
+/// reads again every tuning::redis_memory_poll_interval (logged once per
+/// pause, the time counted in tributary_redis_memory_paused_seconds_total).
+/// The pause is a timer, not a wait on the writer's thread, so a stop gets
+/// through: on stop_atom the waiting writes are answered failure_code::stopped
+/// (not written; their checkpoint did not move, --resume writes them), and so
+/// is any write that would pause after it. A retry of a write already let
+/// through is not held again (an OOM it meets is retried under the policy).
+///
+/// With settings.max_consumer_lag, after commits (once a tenth of the bound
+/// was added) the writer reads XINFO GROUPS of the stream (every group's lag
+/// becomes a metric); while the slowest group lags more than the bound the
+/// stream is held: later writes to it wait, in order, and the same tick
+/// reads the lag again; other streams' writes go on. A stop answers held
+/// writes failure_code::stopped as well.
 ///
 /// With settings.trim, a stream is trimmed after a commit once a tenth of
 /// stream-max-length was added since its last trim: APPROXIMATE by XTRIM

@@ -1,6 +1,7 @@
 #pragma once
-// The RESP pieces of a batch write, shared by the encoder of
-// redis_protocol.cpp and the client's send path. Internal to actors/sink.
+// The RESP pieces of a batch write, for the client's send path
+// (redis_client::send_write; MULTI itself goes out on its own first).
+// Internal to actors/sink.
 
 #include <string>
 
@@ -11,8 +12,8 @@ namespace trib::detail {
 /// Appends "$<len>\r\n<data>\r\n".
 void append_bulk(std::string& out, const std::string& s);
 
-/// The pieces of a batch write: MULTI, one XADD per entry, HSET of the
-/// checkpoint and EXEC.
+/// The pieces of a batch write after MULTI: one XADD per entry, HSET of
+/// the checkpoint and EXEC.
 class batch_encoder {
 public:
   explicit batch_encoder(const write_batch& b) : b_(b), xadd_(b.stream) {}
@@ -21,8 +22,6 @@ public:
   size_t entry_size(size_t i) const {
     return xadd_.size(b_.entries[i].key.size(), b_.entries[i].value.size());
   }
-
-  void begin(std::string& out) const { out += "*1\r\n$5\r\nMULTI\r\n"; }
 
   void entry(std::string& out, size_t i) const {
     xadd_.append(out, b_.entries[i].key, b_.entries[i].value);

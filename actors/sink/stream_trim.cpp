@@ -65,6 +65,10 @@ std::vector<group_position> parse_xinfo_groups(const redis_reply& r) {
         if (!id) bad("XINFO GROUPS: last-delivered-id '" + v.str + "' is not an ID");
         p.last_delivered = *id;
         has_last = true;
+      } else if (key == "lag") {
+        // nil when Redis cannot tell.
+        if (v.type == redis_reply::kind::integer && v.integer >= 0)
+          p.lag = static_cast<uint64_t>(v.integer);
       }
     }
     if (!has_name || !has_last) bad("XINFO GROUPS: a group without name or last-delivered-id");
@@ -95,6 +99,18 @@ std::optional<stream_id> acked_trim_point(const std::vector<group_position>& gro
     if (!point || keep < *point) point = keep;
   }
   return point;
+}
+
+std::optional<group_position> slowest_group(const std::vector<group_position>& groups) {
+  std::optional<group_position> out;
+  for (const auto& g : groups)
+    if (g.lag && (!out || *g.lag > *out->lag)) out = g;
+  return out;
+}
+
+bool lag_check_due(uint64_t max_consumer_lag, uint64_t since) {
+  if (max_consumer_lag == 0 || since == 0) return false;
+  return since >= std::max<uint64_t>(1, max_consumer_lag / 10);
 }
 
 bool trim_due(const stream_trim_config& cfg, uint64_t since) {

@@ -1,8 +1,9 @@
 #pragma once
 // Trimming of table streams (applier stream-max-length and trim, design
-// section 11): the pure half. Which ID an ACKED trim may cut below, read
-// from XINFO GROUPS and XPENDING replies, and when a writer trims. No I/O,
-// no CAF.
+// section 11) and the consumer lag bound (max-consumer-lag): the pure half.
+// Which ID an ACKED trim may cut below and how far groups lag, read from
+// XINFO GROUPS and XPENDING replies, and when a writer trims or reads the
+// lag. No I/O, no CAF.
 
 #include <cstdint>
 #include <optional>
@@ -36,6 +37,10 @@ struct group_position {
   stream_id last_delivered;
   uint64_t pending = 0;
   std::optional<stream_id> oldest_pending;
+  /// Entries of the stream not yet delivered to the group (Redis 7's
+  /// `lag`); nullopt when Redis cannot tell (entries deleted or trimmed
+  /// past the group's position, a Redis before 7).
+  std::optional<uint64_t> lag;
 };
 
 /// The groups of an XINFO GROUPS reply, without their oldest pending entry
@@ -57,5 +62,15 @@ std::optional<stream_id> acked_trim_point(const std::vector<group_position>& gro
 /// stream keeps about max_length entries, up to a tenth more plus one
 /// write, as MAXLEN ~ allows), so a trim costs one command per many writes.
 bool trim_due(const stream_trim_config& cfg, uint64_t since);
+
+/// The group that lags most (by known lag); nullopt when no group's lag is
+/// known.
+std::optional<group_position> slowest_group(const std::vector<group_position>& groups);
+
+/// Whether a writer that has added `since` entries to a stream since it
+/// last read its groups' lag reads it now (max-consumer-lag, 0: off): once
+/// a tenth of the allowed lag has come, so a stream overshoots the bound by
+/// about a tenth plus one write.
+bool lag_check_due(uint64_t max_consumer_lag, uint64_t since);
 
 }  // namespace trib

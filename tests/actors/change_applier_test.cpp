@@ -60,6 +60,8 @@ writer_double_actor::behavior_type writer_double(writer_double_actor::pointer se
     },
     // A real writer's self-sent flush; the double answers on command instead.
     [](flush_atom, uint64_t) {},
+    [](tick_atom) {},
+    [](stop_atom) {},
   };
 }
 

@@ -26,14 +26,18 @@ struct stages_log {
   /// Readers asked to stop: they stop when the test sends read_atom, as a
   /// reader does once its batches in flight have committed.
   size_t stops = 0;
+  /// Writers told of a stop.
+  size_t writer_stops = 0;
   /// Every double, to stop them after the test.
   std::vector<caf::actor> all;
 };
 
-redis_writer_actor::behavior_type writer_double(redis_writer_actor::pointer) {
+redis_writer_actor::behavior_type writer_double(redis_writer_actor::pointer,
+                                               std::shared_ptr<stages_log> log) {
   return {[](write_batch& b) { return write_ack{b.size(), "1-0"}; },
           [](undo_request&) { return undo_result{}; },
-          [](flush_atom, uint64_t) {}};
+          [](flush_atom, uint64_t) {}, [](tick_atom) {},
+          [log](stop_atom) { ++log->writer_stops; }};
 }
 
 table_applier_actor::behavior_type applier_double(table_applier_actor::pointer) {
@@ -58,7 +62,7 @@ reader_double(snapshot_reader_actor::pointer self, bool crash,
 stage_factories doubles(std::shared_ptr<stages_log> log) {
   stage_factories f;
   f.writer = [log](caf::local_actor* self, size_t) {
-    auto h = self->spawn(writer_double);
+    auto h = self->spawn(writer_double, log);
     log->writers.push_back(h);
     log->all.push_back(caf::actor_cast<caf::actor>(h));
     return h;
@@ -360,6 +364,32 @@ TEST_F(coordinator_test, a_stop_starts_no_reader_and_answers_once_the_running_on
   EXPECT_FALSE(skipped);
   EXPECT_TRUE(results[0].finished);
   EXPECT_FALSE(results[3].finished);
+}
+
+TEST_F(coordinator_test, a_write_a_stop_kept_from_waiting_for_memory_leaves_its_table_unfinished) {
+  // Tables may not be skipped: a failure would end the run as aborted.
+  start(plan_of(2), threads(2, 1, false));
+  caf::anon_send(aut, stop_atom::value);
+  sched.run();
+  // The writers hear of the stop too: one paused for Redis memory answers
+  // its waiting writes unwritten, and the applier reports that.
+  EXPECT_EQ(stages->writer_stops, stages->writers.size());
+  EXPECT_GT(stages->writer_stops, 0u);
+  caf::anon_send(aut, table_done{1, 5, true,
+                                 failure{failure_code::stopped, "not written: the run stopped"}});
+  sched.run();
+  caf::anon_send(stages->readers[0], read_atom::value);
+  caf::anon_send(stages->readers[1], read_atom::value);
+  sched.run();
+  ASSERT_TRUE(answer->result.has_value());
+  const auto& r = *answer->result;
+  EXPECT_TRUE(r.stopped);
+  EXPECT_FALSE(r.aborted) << r.reason.what;
+  // Not skipped, not failed: not finished, as a stop leaves any table.
+  for (uint32_t t : {0u, 1u}) {
+    EXPECT_FALSE(r.tables[t].skipped) << t;
+    EXPECT_NE(r.tables[t].reason.what.find("not finished"), std::string::npos) << t;
+  }
 }
 
 TEST_F(coordinator_test, a_stop_before_the_run_starts_answers_at_once) {

@@ -52,6 +52,8 @@ writer_double(writer_double_actor::pointer self, std::shared_ptr<writer_log> log
     [](undo_request&) { return undo_result{}; },
     // A real writer's self-sent flush; the double answers on command instead.
     [](flush_atom, uint64_t) {},
+    [](tick_atom) {},
+    [](stop_atom) {},
   };
 }
 

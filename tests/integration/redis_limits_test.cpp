@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <set>
 #include <string>
 
@@ -176,4 +177,59 @@ TEST(redis_memory, a_user_without_info_writes_on_with_a_warning) {
   EXPECT_EQ(log.find("redis refuses INFO memory", warning + 1), std::string::npos)
     << "warned more than once: " << log;
   EXPECT_EQ(stream_length(r, "trib_limits_noinfo_public_big"), rows);
+}
+
+// A stop (SIGTERM) while the writer is paused for memory: the pause is a
+// timer, not a wait on the writer's thread, so the stop gets through at
+// once instead of waiting for someone to free memory. The writes that
+// waited are not written, the run says it was stopped (143), and --resume
+// writes the rest of the table once memory is free.
+TEST(redis_memory, a_stop_while_paused_for_memory_exits_at_once_and_resume_writes_the_rest) {
+  constexpr long long rows = 50000;
+  make_table("trib_limits_stop", rows);
+  private_redis server({"--maxmemory", "64mb", "--maxmemory-policy", "noeviction"});
+  auto& r = server.client();
+  const std::string mb(1u << 20, 'b');
+  int ballast = 0;
+  while (std::stoull(info_field(r, "memory", "used_memory")) < (24ull << 20))
+    ASSERT_EQ(r.command({"SET", "ballast_" + std::to_string(ballast++), mb}).str, "OK");
+  auto s = make_setup("stop", "trib_limits_stop",
+                      server.conn_yaml() + "memory-threshold-percentage: 50\n");
+  const std::string stream = "trib_limits_stop_public_big";
+  auto log_file = s.dir + "/run.log";
+  {
+    child_process run(s.args(), log_file);
+    ASSERT_TRUE(wait_until(
+      [&] {
+        return !run.running() ||
+               read_text(log_file).find("pauses writing to " + stream) != std::string::npos;
+      },
+      std::chrono::seconds(120)))
+      << read_text(log_file);
+    ASSERT_TRUE(run.running()) << "the snapshot ended without pausing: " << read_text(log_file);
+    // Well above the threshold, so that nothing but the stop can end the
+    // pause.
+    for (int i = 0; i < 8; ++i)
+      ASSERT_EQ(r.command({"SET", "ballast_" + std::to_string(ballast++), mb}).str, "OK");
+    run.signal(SIGTERM);
+    ASSERT_TRUE(wait_until([&] { return !run.running(); }, std::chrono::seconds(30)))
+      << "still running 30 s after SIGTERM while paused: " << read_text(log_file);
+    EXPECT_EQ(run.wait(), 143) << read_text(log_file);
+  }
+  auto log = read_text(log_file);
+  EXPECT_NE(log.find("stops writing to " + stream), std::string::npos) << log;
+  EXPECT_NE(log.find("--resume"), std::string::npos) << log;
+  auto [keys_before, entries_before] = keys_and_entries(r, stream);
+  EXPECT_EQ(keys_before, entries_before);
+  EXPECT_LT(entries_before, size_t(rows));
+
+  for (int i = 0; i < ballast; ++i) r.command({"DEL", "ballast_" + std::to_string(i)});
+  auto args = s.args();
+  args.push_back("--resume");
+  child_process resume(args, s.dir + "/resume.log");
+  EXPECT_EQ(resume.wait(), 0) << read_text(s.dir + "/resume.log");
+  auto [keys, entries] = keys_and_entries(r, stream);
+  EXPECT_EQ(keys, size_t(rows));
+  EXPECT_EQ(entries, size_t(rows));
+  EXPECT_EQ(info_field(r, "errorstats", "errorstat_OOM"), "") << "an OOM reply was met";
 }

@@ -3,7 +3,9 @@
 // with real consumer groups that lag, read, and acknowledge part of what
 // they read, never takes an entry some group has not been delivered or has
 // not acknowledged, yet does trim once every group is past it; a stream
-// without groups is not trimmed in ACKED mode.
+// without groups is not trimmed in ACKED mode. And max-consumer-lag: writes
+// to a stream whose consumer group stops reading wait until it reads again,
+// while other streams are written on.
 
 #include <gtest/gtest.h>
 
@@ -66,6 +68,16 @@ protected:
   /// Writes `n` entries (keys numbered on from the last write) to `stream`
   /// and waits for the acknowledgement.
   void write(const std::string& stream, size_t n) {
+    caf::scoped_actor self{sys};
+    bool ok = false;
+    self->request(writer, std::chrono::seconds(30), batch(stream, n))
+      .receive([&](write_ack& a) { ok = a.entries == n; },
+               [&](caf::error& e) { ADD_FAILURE() << to_failure(e).what; });
+    ASSERT_TRUE(ok);
+  }
+
+  /// A write of `n` entries to `stream`, keys numbered on.
+  write_batch batch(const std::string& stream, size_t n) {
     write_batch b;
     b.stream = stream;
     b.checkpoint_key = prefix + "ck";
@@ -74,12 +86,7 @@ protected:
     for (size_t i = 0; i < n; ++i) enc.append(b.encoded, std::to_string(next_key++), "v");
     b.encoded_count = n;
     b.checkpoint_value = std::to_string(next_key);
-    caf::scoped_actor self{sys};
-    bool ok = false;
-    self->request(writer, std::chrono::seconds(30), std::move(b))
-      .receive([&](write_ack& a) { ok = a.entries == n; },
-               [&](caf::error& e) { ADD_FAILURE() << to_failure(e).what; });
-    ASSERT_TRUE(ok);
+    return b;
   }
 
   /// The IDs in `stream`, oldest first.
@@ -189,6 +196,50 @@ TEST_F(stream_trim_test, acked_never_takes_an_unread_or_unacknowledged_entry) {
   check(10);
   // Once every group is past them, entries do go.
   EXPECT_LT(admin->command({"XLEN", s}).integer, static_cast<long long>(seen.size()));
+}
+
+TEST_F(stream_trim_test, writes_wait_while_the_slowest_consumer_group_lags_more_than_the_bound) {
+  redis_writer_settings settings;
+  settings.max_consumer_lag = 100;
+  writer = sys.spawn<caf::detached>(redis_writer, local_redis(), settings);
+  const std::string s = prefix + "lagging", other = prefix + "free";
+  // "reader" keeps up; "stalled" reads nothing for now.
+  for (const char* g : {"reader", "stalled"})
+    ASSERT_EQ(admin->command({"XGROUP", "CREATE", s, g, "$", "MKSTREAM"}).str, "OK");
+  for (int i = 0; i < 3; ++i) {
+    write(s, 50);
+    read(s, "reader", 1000);
+  }
+  // 150 entries, stalled lags 150 > 100: the next write to s waits.
+  auto xinfo_calls = [&] {
+    auto text = admin->command({"INFO", "commandstats"}).str;
+    auto at = text.find("cmdstat_xinfo|groups:calls=");
+    if (at == std::string::npos) at = text.find("cmdstat_xinfo:calls=");
+    if (at == std::string::npos) return 0LL;
+    return std::stoll(text.substr(text.find('=', at) + 1));
+  };
+  caf::scoped_actor self{sys};
+  auto held = self->request(writer, caf::infinite, batch(s, 50));
+  // Other streams are written on meanwhile.
+  write(other, 50);
+  EXPECT_EQ(admin->command({"XLEN", other}).integer, 50);
+  // The writer reads the lag again and again, and s does not grow.
+  auto before = xinfo_calls();
+  ASSERT_TRUE(test::wait_until([&] { return xinfo_calls() >= before + 3; }));
+  EXPECT_EQ(admin->command({"XLEN", s}).integer, 150) << "written while a group lagged";
+  // The stalled group reads again: the write goes through.
+  EXPECT_EQ(read(s, "stalled", 1000).size(), 150u);
+  bool ok = false;
+  held.receive([&](write_ack& a) { ok = a.entries == 50; },
+               [&](caf::error& e) { ADD_FAILURE() << to_failure(e).what; });
+  EXPECT_TRUE(ok);
+  EXPECT_EQ(admin->command({"XLEN", s}).integer, 200);
+  // Every entry once, in order.
+  auto all = admin->command({"XRANGE", s, "-", "+"});
+  ASSERT_EQ(all.elements.size(), 200u);
+  for (size_t i = 1; i < all.elements.size(); ++i)
+    EXPECT_EQ(std::stoull(all.elements[i].elements[1].elements[1].str),
+              std::stoull(all.elements[i - 1].elements[1].elements[1].str) + 1);
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ TEST(config_keys, the_reference_documents_every_accepted_key_and_no_other) {
 TEST(config_keys, the_keys_of_a_map_are_its_direct_children) {
   EXPECT_EQ(keys_under("Applier", ""),
             (std::vector<std::string>{"snapshot", "realtime", "split-stream", "message",
-                                      "stream-max-length", "trim"}));
+                                      "stream-max-length", "trim", "max-consumer-lag"}));
   EXPECT_EQ(keys_under("Target connection", "ssl"),
             (std::vector<std::string>{"enable", "trust-store", "key-store"}));
   // `[]` marks list items: the list's own key has no brackets.

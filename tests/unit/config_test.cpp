@@ -219,6 +219,17 @@ TEST_F(config_test, trimming_takes_a_length_and_a_mode) {
   EXPECT_NE(error_of([&] { load_applier(h); }).find("trim"), std::string::npos);
 }
 
+TEST_F(config_test, the_consumer_lag_bound_is_off_unless_given_a_positive_count) {
+  EXPECT_EQ(load_applier(write("")).max_consumer_lag, 0u);
+  EXPECT_EQ(load_applier(write("max-consumer-lag: 5000\n")).max_consumer_lag, 5000u);
+  auto f = write("max-consumer-lag: 0\n");
+  EXPECT_EQ(error_of([&] { load_applier(f); }),
+            f + ":1:19: max-consumer-lag: 0 is out of range: must be at least 1");
+  auto g = write("max-consumer-lag: lots\n");
+  EXPECT_NE(error_of([&] { load_applier(g); }).find("max-consumer-lag: expected an integer"),
+            std::string::npos);
+}
+
 TEST_F(config_test, source_ports_default_by_database) {
   EXPECT_EQ(load_source(write("type: POSTGRESQL\ndatabase: d\n")).port, 5432);
   EXPECT_EQ(load_source(write("type: mariadb\n")).port, 3306);

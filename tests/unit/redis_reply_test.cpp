@@ -1,7 +1,8 @@
 // The pure half of the Redis client: reply parsing on bytes captured from
 // Redis 7.0 (ops/servers.sh's server), the reading of a MULTI/EXEC reply
 // sequence, error classification, and command encoding checked against
-// hiredis's own encoder.
+// hiredis's own encoder -- the batch write as send_write puts it on the wire,
+// through a transport that records the bytes.
 
 #include <gtest/gtest.h>
 
@@ -227,7 +228,40 @@ TEST(redis_reply, encode_command_matches_resp) {
   EXPECT_EQ(out, "*3\r\n$4\r\nHGET\r\n$2\r\nck\r\n$0\r\n\r\n");
 }
 
-TEST(redis_reply, write_batch_encoding_matches_hiredis_command_by_command) {
+namespace {
+
+// The socket side of redis_client::send_write: records the bytes sent and
+// answers with `replies` (what Redis said to the commands sent before the
+// entries: MULTI, or WATCH, GET and MULTI).
+class recording_transport : public transport {
+public:
+  recording_transport(std::string& sent, std::string replies)
+    : sent_(sent), replies_(std::move(replies)) {}
+  void write_all(const char* data, size_t size) override { sent_.append(data, size); }
+  size_t read_some(char* data, size_t size) override {
+    if (replies_.empty()) throw error(failure_code::connection, "no more replies recorded");
+    size_t n = std::min(size, replies_.size());
+    std::memcpy(data, replies_.data(), n);
+    replies_.erase(0, n);
+    return n;
+  }
+
+private:
+  std::string& sent_;
+  std::string replies_;
+};
+
+// What send_write puts on the wire for `b`.
+std::string sent_by_write(const write_batch& b) {
+  std::string sent;
+  redis_client c(std::make_unique<recording_transport>(sent, "+OK\r\n"));
+  c.send_write(b);
+  return sent;
+}
+
+}  // namespace
+
+TEST(redis_reply, the_write_path_sends_what_hiredis_encodes_command_by_command) {
   write_batch b;
   b.stream = "shop_public_orders";
   b.entries = {{"{\"id\":1}", "{\"after\":{\"id\":1}}"},
@@ -241,10 +275,43 @@ TEST(redis_reply, write_batch_encoding_matches_hiredis_command_by_command) {
     expected += hiredis_format({"XADD", b.stream, "*", "key", e.key, "value", e.value});
   expected += hiredis_format({"HSET", b.checkpoint_key, b.checkpoint_field, b.checkpoint_value});
   expected += hiredis_format({"EXEC"});
+  EXPECT_EQ(sent_by_write(b), expected);
+}
 
-  std::string out = "prefix";  // appends, never overwrites
-  encode_write_batch(out, b);
-  EXPECT_EQ(out, "prefix" + expected);
+TEST(redis_reply, the_write_path_sends_a_batch_larger_than_its_send_chunk_whole) {
+  // Entries past tuning::redis_send_chunk_bytes go out in several sends;
+  // together they are the same commands.
+  write_batch b;
+  b.stream = "big";
+  for (size_t i = 0; b.entries.size() * 1000 < 3 * tuning::redis_send_chunk_bytes; ++i)
+    b.entries.push_back({"k" + std::to_string(i), std::string(1000, static_cast<char>('a' + i % 26))});
+  b.checkpoint_key = "ck";
+  b.checkpoint_field = "big";
+  b.checkpoint_value = "9";
+  std::string expected = hiredis_format({"MULTI"});
+  for (const auto& e : b.entries)
+    expected += hiredis_format({"XADD", "big", "*", "key", e.key, "value", e.value});
+  expected += hiredis_format({"HSET", "ck", "big", "9"});
+  expected += hiredis_format({"EXEC"});
+  EXPECT_EQ(sent_by_write(b), expected);
+}
+
+TEST(redis_reply, a_watched_write_sends_watch_and_get_of_the_lease_before_multi) {
+  write_batch b;
+  b.stream = "s";
+  b.entries = {{"k", "v"}};
+  b.checkpoint_key = "ck";
+  b.checkpoint_field = "s";
+  b.checkpoint_value = "1";
+  std::string sent;
+  redis_client c(
+    std::make_unique<recording_transport>(sent, "+OK\r\n$3\r\nrun\r\n+OK\r\n"));
+  c.watch_in_writes("lease", "run");
+  c.send_write(b);
+  EXPECT_EQ(sent, hiredis_format({"WATCH", "lease"}) + hiredis_format({"GET", "lease"}) +
+                    hiredis_format({"MULTI"}) +
+                    hiredis_format({"XADD", "s", "*", "key", "k", "value", "v"}) +
+                    hiredis_format({"HSET", "ck", "s", "1"}) + hiredis_format({"EXEC"}));
 }
 
 TEST(redis_reply, pre_encoded_entries_follow_the_plain_ones_and_decode_back) {
@@ -265,9 +332,7 @@ TEST(redis_reply, pre_encoded_entries_follow_the_plain_ones_and_decode_back) {
   expected += hiredis_format({"XADD", "s", "*", "key", "", "value", "v3"});
   expected += hiredis_format({"HSET", "ck", "s", "7"});
   expected += hiredis_format({"EXEC"});
-  std::string out;
-  encode_write_batch(out, b);
-  EXPECT_EQ(out, expected);
+  EXPECT_EQ(sent_by_write(b), expected);
   auto entries = batch_entries(b);
   ASSERT_EQ(entries.size(), 3u);
   EXPECT_EQ(entries[1].key, "k2");
