@@ -273,6 +273,8 @@ void recover(redis_writer_state& st, std::optional<write_outcome> o) {
   deliver(s, write_alone(st, s.batch, !o));
 }
 
+}  // namespace
+
 // Reads the replies of the write on the wire, if there is one, and
 // answers its sender.
 void settle(redis_writer_state& st) {
@@ -303,6 +305,8 @@ void settle(redis_writer_state& st) {
   lag_after(st, stream, o.added);
 }
 
+namespace {
+
 // Puts a write on the wire. Its MULTI must be answered before its entries
 // are sent, and that answer comes after the replies of the write before
 // it: those are read first. A first write to a checkpoint field also reads
@@ -328,59 +332,6 @@ void send(redis_writer_state& st, redis_writer_state::sent w) {
     log::warn("cannot send a write to " + b.stream + ": " + e.what());
     recover(st, std::nullopt);
   }
-}
-
-// Takes back a failed batch's committed writes (undo_request). The
-// checkpoint goes back first: should the deletes then fail, the entries
-// left are after the checkpoint, and deleting them by hand (the in-doubt
-// log) makes the stream whole; the other way round, a checkpoint left ahead
-// of deleted entries would skip them on --resume.
-undo_result undo_writes(redis_writer_state& st, const undo_request& u) {
-  undo_result res;
-  settle(st);
-  std::vector<std::string> ids;
-  bool restored = false;
-  try {
-    if (!st.client) connect(st);
-    auto& c = *st.client;
-    if (u.had_checkpoint)
-      command_or_throw(c, {"HSET", u.checkpoint_key, u.checkpoint_field, u.checkpoint_value});
-    else
-      command_or_throw(c, {"HDEL", u.checkpoint_key, u.checkpoint_field});
-    st.checkpoint_key = u.checkpoint_key;
-    st.committed[u.checkpoint_field] =
-      u.had_checkpoint ? std::optional<std::string>(u.checkpoint_value) : std::nullopt;
-    st.failed_fields.erase(u.checkpoint_field);
-    restored = true;
-    for (size_t i = 0; i < u.last_ids.size() && i < u.counts.size(); ++i) {
-      if (u.counts[i] == 0) continue;
-      if (u.last_ids[i].empty())
-        throw error(failure_code::internal,
-                    "a write of the batch was found committed after a lost connection, so its "
-                    "entry IDs are unknown");
-      auto r = command_or_throw(c, {"XREVRANGE", u.stream, u.last_ids[i], "-", "COUNT",
-                                    std::to_string(u.counts[i])});
-      for (const auto& e : r.elements)
-        if (!e.elements.empty()) ids.push_back(e.elements[0].str);
-    }
-    if (!ids.empty()) {
-      std::vector<std::string> argv{"XDEL", u.stream};
-      argv.insert(argv.end(), ids.begin(), ids.end());
-      auto r = command_or_throw(c, argv);
-      res.deleted = static_cast<uint64_t>(std::max(r.integer, 0LL));
-    }
-  } catch (const std::exception& e) {
-    res.failed = true;
-    // Before the checkpoint went back, the stream and its checkpoint still
-    // agree (the committed writes are in, and counted): nothing is in doubt.
-    res.error = restored ? e.what()
-                         : std::string("the checkpoint could not be written back, so the "
-                                       "committed writes stay and count as written: ") +
-                             e.what();
-    res.not_deleted = std::move(ids);
-    if (st.client && !st.client->usable()) st.client.reset();
-  }
-  return res;
 }
 
 // The answer to a write that a stop keeps from waiting (`why`: for what).

@@ -1,7 +1,7 @@
 #pragma once
 // The Redis writer's steps that live in files of their own, by purpose:
-// the memory pause (writer_memory.cpp), trimming (writer_trim.cpp) and the
-// consumer lag bound (writer_lag.cpp), and
+// the memory pause (writer_memory.cpp), trimming (writer_trim.cpp), the
+// consumer lag bound (writer_lag.cpp), the undo (writer_undo.cpp), and
 // what they share with redis_writer.cpp. Internal to actors/sink; pulls in
 // CAF through redis_writer.hpp, so include only from the writer's files.
 
@@ -22,6 +22,16 @@ void connect(redis_writer_state& st);
 
 /// Throws while the lease is lost, or not known to be this run's.
 void check_fence(const redis_writer_state& st);
+
+/// Reads the replies of the write on the wire, if there is one, and
+/// answers its sender.
+void settle(redis_writer_state& st);
+
+// -- writer_undo.cpp: the undo of a failed batch -------------------------------
+
+/// Takes back a failed batch's committed writes: the checkpoint first, then
+/// XDEL of the batch's entries; what could not be deleted is in the result.
+undo_result undo_writes(redis_writer_state& st, const undo_request& u);
 
 // -- writer_memory.cpp: memory backpressure ------------------------------------
 
