@@ -293,8 +293,10 @@ TEST_F(prometheus_test, panels_and_alerts_answer_from_a_real_prometheus) {
   // it cannot be; its expression is valid PromQL either way.
   std::set<std::string> fired{"TributaryDown", "TributaryTableSkipped", "TributaryHighLag"};
   std::map<std::string, std::string> not_exercised{
-    // Tributary does not write in-doubt entries yet (README, Status).
-    {"TributaryInDoubtEntries", "no in-doubt log yet"},
+    // In-doubt entries need an undo that cannot delete after a batch's
+    // second write failed; realtime_failures and the writer's undo test
+    // provoke their parts, not this run.
+    {"TributaryInDoubtEntries", "needs an undo that cannot delete"},
     // More than one retry a second for five minutes: a run that long.
     {"TributaryRetrying", "needs 300 retries within 5 minutes"},
     // PostgreSQL snapshot rows convert (the snapshot tests cover skipped
