@@ -16,20 +16,10 @@
 #include "actors/control/failure_decisions.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/sink/redis_client.hpp"
-#include "tests/integration/test_env.hpp"
+#include "tests/integration/writer_env.hpp"
 
 namespace trib {
 namespace {
-
-redis_config local_redis() {
-  redis_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = test::redis_port();
-  // Permanent failures are not retried; keep retryable ones short.
-  cfg.max_retries = 1;
-  cfg.retry_wait_duration_ms = 10;
-  return cfg;
-}
 
 std::string random_suffix() {
   std::random_device rd;
@@ -41,30 +31,18 @@ std::string random_suffix() {
 
 class redis_writer_test : public ::testing::Test {
 protected:
-  redis_writer_test() : sys(make_cfg()) {
-  }
-
-  static caf::actor_system_config& make_cfg() {
-    static caf::actor_system_config cfg;
-    static bool once = [] {
-      register_message_types(cfg);
-      cfg.set("logger.file-verbosity", caf::atom("quiet"));
-      cfg.set("logger.console-verbosity", caf::atom("quiet"));
-      return true;
-    }();
-    (void)once;
-    return cfg;
+  redis_writer_test() : sys(test::quiet_actor_config()) {
   }
 
   void SetUp() override {
-    admin = redis_client::connect(local_redis());
+    admin = redis_client::connect(test::writer_redis());
     prefix = "trib_rw_" + random_suffix() + "_";
-    writer = sys.spawn<caf::detached>(redis_writer, local_redis(), redis_writer_settings{});
+    writer = sys.spawn<caf::detached>(redis_writer, test::writer_redis(), redis_writer_settings{});
   }
 
   void TearDown() override {
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
-    auto c = redis_client::connect(local_redis());
+    auto c = redis_client::connect(test::writer_redis());
     std::string cursor = "0";
     do {
       auto r = c->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
@@ -140,7 +118,7 @@ protected:
     redis_writer_settings settings;
     settings.linger = linger;
     settings.client_name = prefix + "writer";
-    writer = sys.spawn<caf::detached>(redis_writer, local_redis(), settings);
+    writer = sys.spawn<caf::detached>(redis_writer, test::writer_redis(), settings);
   }
 
   /// Kills the connections named `name`; how many there were.
@@ -407,7 +385,7 @@ TEST_F(redis_writer_undo_test, refused_xdel_leaves_exactly_the_batchs_entries_fo
   auto user = prefix + "u";
   ASSERT_EQ(admin->command({"ACL", "SETUSER", user, "reset", "on", ">pw", "~*", "&*", "+@all"}).str,
             "OK");
-  auto cfg = local_redis();
+  auto cfg = test::writer_redis();
   cfg.username = user;
   cfg.password = "pw";
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);

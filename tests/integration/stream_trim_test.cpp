@@ -17,38 +17,17 @@
 #include "actors/control/type_ids.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/sink/redis_writer.hpp"
-#include "tests/integration/test_env.hpp"
+#include "tests/integration/writer_env.hpp"
 
 namespace trib {
 namespace {
 
-redis_config local_redis() {
-  redis_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = test::redis_port();
-  cfg.max_retries = 1;
-  cfg.retry_wait_duration_ms = 10;
-  return cfg;
-}
-
 class stream_trim_test : public ::testing::Test {
 protected:
-  stream_trim_test() : sys(make_cfg()) {}
-
-  static caf::actor_system_config& make_cfg() {
-    static caf::actor_system_config cfg;
-    static bool once = [] {
-      register_message_types(cfg);
-      cfg.set("logger.file-verbosity", caf::atom("quiet"));
-      cfg.set("logger.console-verbosity", caf::atom("quiet"));
-      return true;
-    }();
-    (void)once;
-    return cfg;
-  }
+  stream_trim_test() : sys(test::quiet_actor_config()) {}
 
   void SetUp() override {
-    admin = redis_client::connect(local_redis());
+    admin = redis_client::connect(test::writer_redis());
     std::random_device rd;
     prefix = "trib_trim_" + std::to_string(rd()) + "_";
   }
@@ -62,7 +41,7 @@ protected:
   void spawn_writer(uint64_t max_length, trim_mode mode) {
     redis_writer_settings settings;
     settings.trim = {max_length, mode};
-    writer = sys.spawn<caf::detached>(redis_writer, local_redis(), settings);
+    writer = sys.spawn<caf::detached>(redis_writer, test::writer_redis(), settings);
   }
 
   /// Writes `n` entries (keys numbered on from the last write) to `stream`
@@ -201,7 +180,7 @@ TEST_F(stream_trim_test, acked_never_takes_an_unread_or_unacknowledged_entry) {
 TEST_F(stream_trim_test, writes_wait_while_the_slowest_consumer_group_lags_more_than_the_bound) {
   redis_writer_settings settings;
   settings.max_consumer_lag = 100;
-  writer = sys.spawn<caf::detached>(redis_writer, local_redis(), settings);
+  writer = sys.spawn<caf::detached>(redis_writer, test::writer_redis(), settings);
   const std::string s = prefix + "lagging", other = prefix + "free";
   // "reader" keeps up; "stalled" reads nothing for now.
   for (const char* g : {"reader", "stalled"})

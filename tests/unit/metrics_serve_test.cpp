@@ -9,8 +9,11 @@
 
 #include "actors/metrics/metrics.hpp"
 #include "messages/failure.hpp"
+#include "tests/local_http.hpp"
 
 using namespace trib;
+using trib::test::free_port;
+using trib::test::scrape;
 
 namespace {
 
@@ -56,42 +59,6 @@ TEST(metrics_serve, an_address_that_is_not_this_machines_is_named) {
   auto msg = error_of("192.0.2.1:9464");  // TEST-NET-1, never local
   EXPECT_EQ(msg, "--metrics 192.0.2.1:9464: cannot listen there: Cannot assign requested address");
 }
-
-namespace {
-
-// GET /metrics from 127.0.0.1:port ("" when nothing answers).
-std::string scrape(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-}  // namespace
 
 TEST(metrics_serve, a_scrape_computes_checkpoint_ages_and_the_process_metrics) {
   int port = free_port();
