@@ -18,22 +18,11 @@ source "$ROOT/ops/env.sh"
 BUILD=$1; MODE=$2; TXNS=$3; PERF=${4:-}
 TRIB=$BUILD/nodes/tributary; WORK="${BENCH_WORK:-/tmp/trib-bench-rt-backlog}"; mkdir -p "$WORK"
 bash "$ROOT/ops/servers.sh" start >/dev/null
-export PGPASSWORD=$TRIB_SOURCE_PASSWORD
+# shellcheck source=ops/bench/lib.sh
+source "$ROOT/ops/bench/lib.sh"
+bench_clients
 DB=trib_prof_rt
-PSQL=("$TRIB_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TRIB_PG_PORT" -U "$TRIB_SOURCE_USER")
-RCLI=(redis-cli -p "$TRIB_REDIS_PORT")
-cat > $WORK/src.yaml <<Y
-type: POSTGRESQL
-host: 127.0.0.1
-port: $TRIB_PG_PORT
-database: $DB
-username: $TRIB_SOURCE_USER
-password: $TRIB_SOURCE_PASSWORD
-replication-slots:
-  $DB:
-    - pgoutput
-Y
-printf 'type: REDIS_STREAM\nhost: 127.0.0.1\nport: %s\n' $TRIB_REDIS_PORT > $WORK/dst.yaml
+bench_pg_conf "$WORK" "$DB"
 cat > $WORK/load.sql <<'S'
 \set aid random(1, 100000)
 \set delta random(-5000, 5000)

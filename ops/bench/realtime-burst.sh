@@ -42,28 +42,13 @@ STREAM="${DB}_public_orders_cdc_logs"
 [[ $WORKLOAD == insert || $WORKLOAD == update ]] || die "WORKLOAD must be insert or update"
 bash "$ROOT/ops/servers.sh" start >/dev/null
 
-export PGPASSWORD="$TRIB_SOURCE_PASSWORD"
-PSQL=("$TRIB_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TRIB_PG_PORT" -U "$TRIB_SOURCE_USER")
-RCLI=(redis-cli -p "$TRIB_REDIS_PORT")
+# shellcheck source=ops/bench/lib.sh
+source "$ROOT/ops/bench/lib.sh"
+bench_clients
 mkdir -p "$WORK" "$ROOT/ops/bench/results"
 LOAD_START="$(cut -d" " -f1-3 /proc/loadavg)"
 
-cat > "$WORK/src.yaml" <<YAML
-type: POSTGRESQL
-host: 127.0.0.1
-port: $TRIB_PG_PORT
-database: $DB
-username: $TRIB_SOURCE_USER
-password: $TRIB_SOURCE_PASSWORD
-replication-slots:
-  $DB:
-    - pgoutput
-YAML
-cat > "$WORK/dst.yaml" <<YAML
-type: REDIS_STREAM
-host: 127.0.0.1
-port: $TRIB_REDIS_PORT
-YAML
+bench_pg_conf "$WORK" "$DB"
 printf 'realtime:\n  txn-size-rows: 10000\nmessage:\n  include-schema: %s\n' "$SCHEMA" > "$WORK/applier.yaml"
 
 # TPC-H orders' columns and values (as ops/bench/snapshot.sh makes them).

@@ -42,27 +42,12 @@ DB=trib_bench_rt
 [[ -x $TRIB ]] || die "$TRIB not found: build first (ops/build.sh)"
 bash "$ROOT/ops/servers.sh" start >/dev/null
 
-export PGPASSWORD="$TRIB_SOURCE_PASSWORD"
-PSQL=("$TRIB_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TRIB_PG_PORT" -U "$TRIB_SOURCE_USER")
-RCLI=(redis-cli -p "$TRIB_REDIS_PORT")
+# shellcheck source=ops/bench/lib.sh
+source "$ROOT/ops/bench/lib.sh"
+bench_clients
 mkdir -p "$WORK" "$ROOT/ops/bench/results"
 
-cat > "$WORK/src.yaml" <<YAML
-type: POSTGRESQL
-host: 127.0.0.1
-port: $TRIB_PG_PORT
-database: $DB
-username: $TRIB_SOURCE_USER
-password: $TRIB_SOURCE_PASSWORD
-replication-slots:
-  $DB:
-    - pgoutput
-YAML
-cat > "$WORK/dst.yaml" <<YAML
-type: REDIS_STREAM
-host: 127.0.0.1
-port: $TRIB_REDIS_PORT
-YAML
+bench_pg_conf "$WORK" "$DB"
 cat > "$WORK/load.sql" <<'SQL'
 \set aid random(1, 100000)
 \set delta random(-5000, 5000)
