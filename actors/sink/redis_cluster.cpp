@@ -317,9 +317,9 @@ redis_reply cluster_client::routed(const std::vector<std::string>& argv) {
     return slots_.masters.front();
   };
   // A transaction's connection: a failure on it ends the transaction too.
-  auto on_pinned = [&](const cluster_node& n) {
+  auto on_pinned = [&](const cluster_node& n, const std::vector<std::string>& cmd) {
     try {
-      return connection(n).command(argv);
+      return connection(n).command(cmd);
     } catch (...) {
       pinned_.reset();
       in_multi_ = false;
@@ -333,24 +333,41 @@ redis_reply cluster_client::routed(const std::vector<std::string>& argv) {
       return redis_reply{redis_reply::kind::error,
                          "CROSSSLOT WATCH of keys on two nodes of the redis cluster", 0, {}};
     pinned_ = n;
-    return on_pinned(n);
+    return on_pinned(n, argv);
   }
   if (name == "MULTI") {
-    if (!pinned_) pinned_ = first_master();
     in_multi_ = true;
-    return on_pinned(*pinned_);
+    // Without a WATCH the transaction's node is its first key's: MULTI is
+    // sent there with that command.
+    if (!pinned_) return redis_reply{redis_reply::kind::status, "OK", 0, {}};
+    return on_pinned(*pinned_, argv);
+  }
+  if (in_multi_ && !pinned_ && (name == "EXEC" || name == "DISCARD")) {
+    in_multi_ = false;  // an empty transaction, never sent
+    if (name == "DISCARD") return redis_reply{redis_reply::kind::status, "OK", 0, {}};
+    return redis_reply{redis_reply::kind::array, "", 0, {}};
+  }
+  if (in_multi_ && !pinned_) {
+    auto key = command_key(argv);
+    pinned_ = key ? node_for_key(*key) : first_master();
+    auto multi = on_pinned(*pinned_, {"MULTI"});
+    if (multi.type == redis_reply::kind::error) {
+      pinned_.reset();
+      in_multi_ = false;
+      return multi;
+    }
   }
   if (name == "EXEC" || name == "DISCARD" || name == "UNWATCH") {
     if (!pinned_) return connection(first_master()).command(argv);
     auto n = *pinned_;
-    auto r = on_pinned(n);
+    auto r = on_pinned(n, argv);
     if (name != "UNWATCH" || !in_multi_) {
       pinned_.reset();
       in_multi_ = false;
     }
     return r;
   }
-  if (pinned_) return on_pinned(*pinned_);
+  if (pinned_) return on_pinned(*pinned_, argv);
   if ((name == "DEL" || name == "UNLINK" || name == "EXISTS") && argv.size() > 2) {
     redis_reply sum{redis_reply::kind::integer, "", 0, {}};
     for (size_t i = 1; i < argv.size(); ++i) {

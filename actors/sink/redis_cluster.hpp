@@ -141,9 +141,11 @@ public:
   /// key (command_key) with redirections followed; a DEL, UNLINK or EXISTS
   /// of several keys split into one per key (their counts summed); keyless
   /// commands to the first master. WATCH pins the connection of its key's
-  /// node, and MULTI (to that node, or the first master) keeps every
-  /// command on it until EXEC, DISCARD or UNWATCH: a transaction runs on one
-  /// node, and keys of another slot get Redis's own error reply there.
+  /// node; a MULTI without a WATCH is sent with the transaction's first
+  /// command, to that command's node. Every command then stays on that node
+  /// until EXEC, DISCARD or UNWATCH: a transaction runs on one node, and
+  /// keys of another slot get Redis's own error reply there. An empty
+  /// transaction is answered without being sent.
   redis_reply routed(const std::vector<std::string>& argv);
 
 private:

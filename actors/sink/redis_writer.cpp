@@ -56,7 +56,8 @@ void check_acknowledged(redis_writer_state& st) {
                     " in " + st.checkpoint_keys[fields[i]] + " was acknowledged at " +
                     acknowledged +
                     " and redis now holds " + *held +
-                    " (redis restarted without persistence, or the key was changed); stops "
+                    " (redis restarted without persistence, a replica that lacked them took "
+                    "over -- see wait-replicas --, or the key was changed); stops "
                     "rather than leave a gap in the stream. Run with --overwrite to rewrite "
                     "the replication");
   }

@@ -3,7 +3,7 @@
 // (cluster-node-timeout 2 s in ops/servers.sh), Tributary learns the slot
 // map again and follows. With wait-replicas: 1 every row and change is in
 // its stream exactly once, even when the replica had fallen behind (it was
-// stopped) before its master died; with wait-replicas: 0 that case loses
+// stopped and cut off) before its master died; with wait-replicas: 0 that case loses
 // writes Redis acknowledged, and the run stops saying so. Each test puts
 // the cluster back: the killed node is started again and rejoins as a
 // replica (ops/servers.sh cluster-start), so later tests find three masters
@@ -89,15 +89,18 @@ class cluster_failover : public cluster_run {
 protected:
   void TearDown() override {
     for (auto pid : stopped_) ::kill(pid, SIGCONT);
-    if (killed_) {
-      // The killed node comes back empty (no persistence) and rejoins as a
-      // replica of the master that took its place.
-      int rc = std::system(("bash " + std::string(TRIB_SOURCE_DIR) +
-                            "/ops/servers.sh cluster-start > /dev/null").c_str());
-      EXPECT_EQ(rc, 0);
-      EXPECT_TRUE(wait_until(cluster_whole, 60s)) << "the cluster did not come back whole";
-    }
+    if (killed_) restore();
     cluster_run::TearDown();
+  }
+
+  /// The killed node comes back empty (no persistence) and rejoins as a
+  /// replica of the master that took its place.
+  void restore() {
+    int rc = std::system(("bash " + std::string(TRIB_SOURCE_DIR) +
+                          "/ops/servers.sh cluster-start > /dev/null").c_str());
+    EXPECT_EQ(rc, 0);
+    EXPECT_TRUE(wait_until(cluster_whole, 60s)) << "the cluster did not come back whole";
+    killed_ = false;
   }
 
   /// Retries that outlast a failover; WAIT per `replicas`.
@@ -112,10 +115,17 @@ protected:
     killed_ = true;
   }
 
-  void stop_node(int port) {
-    auto pid = node_pid(port);
+  /// The replica on `replica` stops taking writes from its master on
+  /// `master`: it is stopped (SIGSTOP), and the master drops its link, so
+  /// nothing written from now on reaches it (a stopped process would still
+  /// find what its socket had received).
+  void cut_off(int master, int replica) {
+    auto pid = node_pid(replica);
     ::kill(pid, SIGSTOP);
     stopped_.push_back(pid);
+    auto r = node(master)->command({"CLIENT", "KILL", "TYPE", "replica"});
+    ASSERT_EQ(r.type, redis_reply::kind::integer) << r.str;
+    ASSERT_EQ(r.integer, 1);
   }
 
   void continue_nodes() {
@@ -150,6 +160,9 @@ TEST_F(cluster_failover, master_killed_during_a_snapshot_loses_and_duplicates_no
   ASSERT_TRUE(child_->running()) << "the snapshot ended before the kill: " << read_text(dir_ + "/run.log");
   kill_master(master);
   ASSERT_TRUE(promoted(replica));
+  // The new master has no replica of its own until the killed node is back:
+  // until then WAIT 1 cannot be answered, and its writes retry.
+  restore();
   EXPECT_EQ(child_->wait(), 0) << read_text(dir_ + "/run.log");
   r_ = cluster_redis();  // the old client knows the dead master
   expect_rows_once(s, rows);
@@ -170,8 +183,9 @@ TEST_F(cluster_failover, wait_replicas_1_keeps_every_change_when_a_lagging_repli
   ASSERT_TRUE(wait_entries(stream("x"), 1));
   ASSERT_TRUE(caught_up(master, replica));
   // The replica stops taking its master's writes; WAIT cannot be answered,
-  // so no write to the master is acknowledged from here on.
-  stop_node(replica);
+  // so no write to the master is acknowledged from here on, and none
+  // reaches the replica.
+  cut_off(master, replica);
   for (int i = 0; i < 20; ++i)
     db.exec("INSERT INTO x VALUES (" + std::to_string(2000 + i) + ", " + std::to_string(i) +
             "); UPDATE y SET v = v + 1 WHERE id = " + std::to_string(i + 1));
@@ -180,6 +194,7 @@ TEST_F(cluster_failover, wait_replicas_1_keeps_every_change_when_a_lagging_repli
   kill_master(master);
   continue_nodes();
   ASSERT_TRUE(promoted(replica));
+  restore();
   r_ = cluster_redis();
   db.exec("INSERT INTO x VALUES (3001, 1)");
   ASSERT_TRUE(wait_replayed_equal(90s)) << read_text(dir_ + "/run.log");
@@ -202,7 +217,7 @@ TEST_F(cluster_failover, wait_replicas_0_loses_acknowledged_writes_and_the_run_s
   db.exec("INSERT INTO x VALUES (1001, 1)");
   ASSERT_TRUE(wait_entries(stream("x"), 1));
   ASSERT_TRUE(caught_up(master, replica));
-  stop_node(replica);
+  cut_off(master, replica);
   for (int i = 0; i < 20; ++i)
     db.exec("INSERT INTO x VALUES (" + std::to_string(2000 + i) + ", " + std::to_string(i) + ")");
   // Without WAIT the master acknowledged all of them; the replica has none.
@@ -218,8 +233,21 @@ TEST_F(cluster_failover, wait_replicas_0_loses_acknowledged_writes_and_the_run_s
   // leave a gap.
   db.exec("INSERT INTO x VALUES (3001, 1)");
   ASSERT_TRUE(wait_until([&] { return !child_->running(); }, 90s)) << read_text(dir_ + "/run.log");
-  EXPECT_NE(child_->wait(), 0);
+  EXPECT_EQ(child_->wait(), 1);
   auto log = read_text(dir_ + "/run.log");
   EXPECT_NE(log.find("redis lost writes it had acknowledged"), std::string::npos) << log;
   EXPECT_EQ(stream_length(*r_, stream("x")), 1);
+  // --resume goes on from the slot, which had moved past the lost changes
+  // when Redis acknowledged them: they are gone for good, and the stream
+  // has a gap that only --overwrite (a new snapshot) closes.
+  start("full", {"--resume"});
+  db.exec("INSERT INTO x VALUES (4001, 1)");
+  ASSERT_TRUE(wait_entries(stream("x"), 3)) << read_text(dir_ + "/run.log");
+  EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
+  std::cout << read_text(dir_ + "/run.log");
+  std::set<int64_t> ids;
+  for (const auto& c : changes(stream("x")))
+    if (c.after.is_object()) ids.insert(c.after.at("id").to_number<int64_t>());
+  // 3001 failed and was not released: read again. 2000-2019 are lost.
+  EXPECT_EQ(ids, (std::set<int64_t>{1001, 3001, 4001}));
 }

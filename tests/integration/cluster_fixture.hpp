@@ -18,6 +18,8 @@ inline std::unique_ptr<redis_client> cluster_redis() {
   cfg.host = "127.0.0.1";
   cfg.port = redis_cluster_port();
   cfg.cluster = true;
+  // Any node may be the one a failover test killed.
+  for (int i = 1; i < 6; ++i) cfg.cluster_seeds.push_back("127.0.0.1:" + std::to_string(cfg.port + i));
   return redis_client::connect(cfg);
 }
 

@@ -187,3 +187,37 @@ TEST_F(RedisCluster, AskIsFollowedWithAskingWhileASlotMigrates) {
   src->command({"CLUSTER", "SETSLOT", slot, "STABLE"});
   dst->command({"CLUSTER", "SETSLOT", slot, "STABLE"});
 }
+
+// A redis_client of mode CLUSTER (the setup code's view of the cluster):
+// single commands by key, a MULTI without WATCH on its first key's node,
+// a DEL of keys on several masters split.
+TEST_F(RedisCluster, AClientOfTheClusterRoutesCommandsAndTransactions) {
+  auto c = redis_client::connect(cluster_target());
+  ASSERT_NE(c->cluster(), nullptr);
+  std::string a = prefix + "a", b;
+  for (int i = 0; b.empty(); ++i) {
+    auto k = prefix + "b" + std::to_string(i);
+    if (!(client->node_for_key(k) == client->node_for_key(a))) b = k;
+  }
+  EXPECT_EQ(c->command({"SET", a, "1"}).str, "OK");
+  EXPECT_EQ(c->command({"SET", b, "2"}).str, "OK");
+  EXPECT_EQ(c->command({"GET", b}).str, "2");
+  for (const auto& k : {a, b}) {
+    EXPECT_EQ(c->command({"MULTI"}).str, "OK");
+    EXPECT_EQ(c->command({"INCR", k}).str, "QUEUED");
+    EXPECT_EQ(c->command({"INCR", k}).str, "QUEUED");
+    auto r = c->command({"EXEC"});
+    ASSERT_EQ(r.type, redis_reply::kind::array) << r.str;
+    EXPECT_EQ(r.elements.back().integer, k == a ? 3 : 4);
+  }
+  // WATCH pins the transaction to its key's node as well.
+  EXPECT_EQ(c->command({"WATCH", b}).str, "OK");
+  EXPECT_EQ(c->command({"MULTI"}).str, "OK");
+  c->command({"GET", b});
+  auto watched = c->command({"EXEC"});
+  ASSERT_EQ(watched.type, redis_reply::kind::array);
+  EXPECT_EQ(watched.elements[0].str, "4");
+  EXPECT_EQ(c->command({"EXISTS", a, b, prefix + "none"}).integer, 2);
+  EXPECT_EQ(c->command({"DEL", a, b, prefix + "none"}).integer, 2);
+  EXPECT_EQ(c->command({"EXISTS", a, b}).integer, 0);
+}
