@@ -244,7 +244,6 @@ TEST_F(cluster_failover, wait_replicas_0_loses_acknowledged_writes_and_the_run_s
   db.exec("INSERT INTO x VALUES (4001, 1)");
   ASSERT_TRUE(wait_entries(stream("x"), 3)) << read_text(dir_ + "/run.log");
   EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
-  std::cout << read_text(dir_ + "/run.log");
   std::set<int64_t> ids;
   for (const auto& c : changes(stream("x")))
     if (c.after.is_object()) ids.insert(c.after.at("id").to_number<int64_t>());
