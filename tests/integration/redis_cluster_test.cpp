@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "actors/sink/redis_cluster.hpp"
 #include "tests/integration/test_env.hpp"
@@ -220,4 +221,33 @@ TEST_F(RedisCluster, AClientOfTheClusterRoutesCommandsAndTransactions) {
   EXPECT_EQ(c->command({"EXISTS", a, b, prefix + "none"}).integer, 2);
   EXPECT_EQ(c->command({"DEL", a, b, prefix + "none"}).integer, 2);
   EXPECT_EQ(c->command({"EXISTS", a, b}).integer, 0);
+}
+
+// The target's user and password hold on every node: the ACL user of
+// ops/servers.sh (keys acl_* only) writes its keys on each master, is
+// refused others, and a wrong password is refused at the first node.
+TEST_F(RedisCluster, AnAclUserIsTheSameUserOnEveryNode) {
+  auto cfg = cluster_target();
+  cfg.username = test::redis_acl_user();
+  cfg.password = test::redis_acl_password();
+  auto c = redis_client::connect(cfg);
+  std::set<std::string> nodes;
+  std::vector<std::string> keys;
+  for (int i = 0; nodes.size() < 3 && i < 1000; ++i) {
+    auto k = "acl_" + prefix + std::to_string(i);
+    if (nodes.insert(client->node_for_key(k).name()).second) keys.push_back(k);
+  }
+  ASSERT_EQ(nodes.size(), 3u);
+  for (const auto& k : keys) EXPECT_EQ(c->command({"SET", k, "v"}).str, "OK") << k;
+  auto refused = c->command({"SET", prefix + "not_acl", "v"});
+  EXPECT_EQ(refused.type, redis_reply::kind::error);
+  EXPECT_EQ(refused.str.rfind("NOPERM", 0), 0u) << refused.str;
+  for (const auto& k : keys) c->command({"DEL", k});
+  cfg.password = "wrong";
+  try {
+    redis_client::connect(cfg);
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), failure_code::auth) << e.what();
+  }
 }
