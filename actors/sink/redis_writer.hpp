@@ -157,6 +157,15 @@ struct redis_writer_state {
 /// reads the lag again; other streams' writes go on. A stop answers held
 /// writes failure_code::stopped as well.
 ///
+/// In mode CLUSTER (writer_route.cpp) each write goes to the master that
+/// owns its stream, on one connection per master; the checkpoint key of a
+/// batch becomes its stream's own hash (`<key>:{<stream>}`), and the lease
+/// the writes WATCH is the stream's copy of it, stamped before the first
+/// write to the stream on a connection. Any failure makes the slot map be
+/// learnt again before the retry (a failover, a resharding). With
+/// wait-replicas, a write whose WAIT falls short is not acknowledged: it is
+/// retried, and the retry finds it committed and WAITs again.
+///
 /// With settings.trim, a stream is trimmed after a commit once a tenth of
 /// stream-max-length was added since its last trim: APPROXIMATE by XTRIM
 /// MAXLEN ~ N, ACKED (only when the stream is longer than N) by XTRIM MINID ~
