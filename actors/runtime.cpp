@@ -35,6 +35,7 @@
 #include "actors/control/stop_signals.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
+#include "actors/sink/checkpoint_hashes.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/heartbeat.hpp"
 #include "actors/source/source_session.hpp"
@@ -261,11 +262,8 @@ run_summary run(const run_options& opts, bool& logs_open) {
       vanished = vanished_tables(c, opts, tables, ckpt);
       return 0;
     }
-    ctx.checkpoints.clear();
-    auto r = command_or_throw(c, {"HGETALL", ckpt});
-    ctx.state_in_redis = !r.elements.empty();
-    for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
-      ctx.checkpoints[r.elements[i].str] = r.elements[i + 1].str;
+    ctx.checkpoints = read_checkpoint_fields(c, ckpt);
+    ctx.state_in_redis = !ctx.checkpoints.empty();
     source->take_state(ctx.checkpoints);
     return 0;
   });

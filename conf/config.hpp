@@ -44,12 +44,17 @@ struct redis_config {
   /// Writers pause while Redis's used_memory is above this share (percent)
   /// of its maxmemory; 0: never (docs/redis-limits.md).
   int memory_threshold_percentage = 85;
-  /// Design section 11 `mode: CLUSTER`: host:port and cluster_seeds are
-  /// nodes of a Redis Cluster, reached through cluster_client. Not read from
-  /// the connection file yet: the writers do not route by slot yet.
+  /// `mode: CLUSTER` (design section 11): host:port and cluster_seeds are
+  /// nodes of a Redis Cluster; commands go to the node that owns their key
+  /// (redis_cluster.hpp), and each stream's checkpoint is a hash of its own
+  /// (docs/redis-limits.md).
   bool cluster = false;
   /// More cluster nodes to learn the slots from, each "host:port".
   std::vector<std::string> cluster_seeds;
+  /// After each write, WAIT for this many replicas to hold it, at most
+  /// wait_timeout_ms; fewer is a failed write (retried). 0: no WAIT.
+  int wait_replicas = 0;
+  int wait_timeout_ms = 1000;
 };
 
 /// Source connection file (`type: POSTGRESQL | MYSQL | MARIADB`).

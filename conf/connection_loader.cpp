@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,20 @@ redis_config read_redis(const section& s) {
   s.read("max-retries", out.max_retries, 0);
   s.read("retry-wait-duration-ms", out.retry_wait_duration_ms, 0);
   s.read("memory-threshold-percentage", out.memory_threshold_percentage, 0, 100);
+  s.read("mode", out.cluster, {"STANDALONE", "CLUSTER"}, std::vector<bool>{false, true});
+  if (auto v = s.get("cluster-seeds")) {
+    if (!out.cluster) v->fail("needs mode: CLUSTER");
+    for (const auto& item : v->items()) {
+      try {
+        split_host_port(item.text());
+      } catch (const std::invalid_argument& e) {
+        item.fail(e.what());
+      }
+      out.cluster_seeds.push_back(item.text());
+    }
+  }
+  s.read("wait-replicas", out.wait_replicas, 0, 16);
+  s.read("wait-timeout-ms", out.wait_timeout_ms, 1);
   if (auto v = s.get("ssl")) out.ssl = read_ssl(*v, file_kinds[0]);
   if (out.host.empty()) s.at("host").fail("must not be empty");
   return out;

@@ -32,7 +32,8 @@ std::vector<std::string> connection(std::vector<std::string> own) {
 
 const std::vector<file_keys>& accepted_keys() {
   static const std::vector<file_keys> table{
-    {"Target connection", connection({"memory-threshold-percentage"})},
+    {"Target connection", connection({"memory-threshold-percentage", "mode", "cluster-seeds",
+                                             "wait-replicas", "wait-timeout-ms"})},
     {"PostgreSQL connection", connection({"database", "replication-slots", "publication"})},
     {"MySQL and MariaDB connection", connection({"slave-server-ids"})},
     {"Extractor",

@@ -5,7 +5,9 @@
 #include "conf/loader.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -233,6 +235,20 @@ filter_config load_filter(const std::string& path) {
 
 map_config load_map(const std::string& path) {
   return read_map(document(path));
+}
+
+std::pair<std::string, int> split_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::invalid_argument("'" + text + "' is not host:port");
+  std::string host = text.substr(0, colon);
+  int port = 0;
+  const char* b = text.data() + colon + 1;
+  const char* e = text.data() + text.size();
+  auto r = std::from_chars(b, e, port);
+  if (r.ec != std::errc{} || r.ptr != e || port < 1 || port > 65535)
+    throw std::invalid_argument("'" + text + "' has no port 1-65535 after the ':'");
+  if (host.empty()) throw std::invalid_argument("'" + text + "' has no host before the ':'");
+  return {host, port};
 }
 
 }  // namespace trib

@@ -8,6 +8,7 @@
 //   conf/dst/redis.yaml:3:3: snapshot.batch-size-row: unknown key (did you mean 'batch-size-rows'?)
 
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "conf/config.hpp"
@@ -27,6 +28,10 @@ extractor_config load_extractor(const std::string& path);
 applier_config load_applier(const std::string& path);
 filter_config load_filter(const std::string& path);
 map_config load_map(const std::string& path);
+
+/// "host:port" (a cluster-seeds entry): the host and the port; throws
+/// std::invalid_argument with the reason.
+std::pair<std::string, int> split_host_port(const std::string& text);
 
 /// The candidate closest to `word` by edit distance, or "" when none is close.
 std::string nearest_key(const std::string& word,

@@ -61,7 +61,8 @@ std::vector<connection_check> test_connections(const std::optional<source_config
     redis_key_plan plan;
     plan.checkpoint = checkpoint_key(opts.group, opts.id);
     plan.schema_stream = schema_stream_name(opts.group, opts.id);
-    plan.lease_keys = {lease_key(opts.group, opts.id), lease_alive_key(opts.group, opts.id)};
+    plan.lease_keys = {lease_key(opts.group, opts.id),
+                       lease_alive_key(opts.group, opts.id, target->cluster)};
     plan.table_streams = table_streams;
     bool answered = run_checks(out, "connection", [&] { return check_redis(*target, plan); });
     if (answered && !tables_known)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <ctime>
 #include <fstream>
 #include <random>
@@ -13,6 +14,7 @@
 #include "actors/control/retry_policy.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
+#include "actors/sink/redis_cluster.hpp"
 
 namespace trib {
 
@@ -85,8 +87,44 @@ std::string lease_key(const std::string& group, const std::string& id) {
   return "replicate_io_lease_" + group + "_" + id;
 }
 
-std::string lease_alive_key(const std::string& group, const std::string& id) {
-  return "replicate_io_lease_alive_" + group + "_" + id;
+std::string lease_alive_key(const std::string& group, const std::string& id, bool cluster) {
+  auto key = "replicate_io_lease_alive_" + group + "_" + id;
+  return cluster ? stream_scoped_key(key, lease_key(group, id)) : key;
+}
+
+std::string lease_epoch_key(const std::string& group, const std::string& id) {
+  return stream_scoped_key("replicate_io_lease_epoch_" + group + "_" + id, lease_key(group, id));
+}
+
+int64_t lease_copy_epoch(const std::string& value) {
+  int64_t epoch = 0;
+  auto r = std::from_chars(value.data(), value.data() + value.size(), epoch);
+  return r.ec == std::errc{} && r.ptr != value.data() && *r.ptr == ' ' ? epoch : 0;
+}
+
+void stamp_lease_copy(redis_client& c, write_fence& fence, const std::string& stream) {
+  auto key = stream_scoped_key(fence.key, stream);
+  for (;;) {
+    checked(c, {"WATCH", key});
+    auto held = checked(c, {"GET", key});
+    if (held.type == redis_reply::kind::string && held.str == fence.copy_holder) {
+      checked(c, {"UNWATCH"});
+      return;
+    }
+    if (held.type == redis_reply::kind::string && lease_copy_epoch(held.str) > fence.epoch) {
+      checked(c, {"UNWATCH"});
+      fence.lose("replication's lease was taken by a newer run: " + key + " holds " + held.str +
+                 "; stops writing");
+      throw error(failure_code::target_lost, fence.reason());
+    }
+    begin_transaction(c);
+    auto r = c.pipeline({{"SET", key, fence.copy_holder}, {"EXEC"}});
+    if (r.back().type == redis_reply::kind::array) return;
+    if (r.back().type == redis_reply::kind::error)
+      throw error(classify_redis_error(r.back().str),
+                  "redis refuses SET " + key + ": " + r.back().str);
+    // Aborted: another run stamped it meanwhile; look again.
+  }
 }
 
 std::string encode_lease_holder(const lease_holder& h) {
@@ -140,7 +178,10 @@ std::shared_ptr<write_fence> current_write_fence() {
 }
 
 run_lease::run_lease(const redis_config& target, const std::string& group, const std::string& id)
-  : target_(target), id_(id), key_(lease_key(group, id)), alive_key_(lease_alive_key(group, id)) {
+  : target_(target),
+    id_(id),
+    key_(lease_key(group, id)),
+    alive_key_(lease_alive_key(group, id, target.cluster)) {
   me_ = lease_holder{host_name(), static_cast<int64_t>(getpid()), utc_now(), random_token()};
   fence_ = std::make_shared<write_fence>();
   fence_->key = key_;
@@ -176,10 +217,23 @@ run_lease::run_lease(const redis_config& target, const std::string& group, const
                   (is_alive ? " (its process is gone)" : " (it expired)"));
       }
       begin_transaction(*c);
-      auto r = c->pipeline({{"SET", key_, fence_->holder},
-                            {"SET", alive_key_, me_.token, "PX", ttl},
-                            {"EXEC"}});
-      if (r.back().type == redis_reply::kind::array) break;
+      std::vector<std::vector<std::string>> take{{"SET", key_, fence_->holder},
+                                                 {"SET", alive_key_, me_.token, "PX", ttl}};
+      if (target_.cluster) take.push_back({"INCR", lease_epoch_key(group, id)});
+      take.push_back({"EXEC"});
+      auto r = c->pipeline(take);
+      if (r.back().type == redis_reply::kind::array) {
+        if (target_.cluster) {
+          const auto& done = r.back().elements;
+          if (done.size() != 3 || done[2].type != redis_reply::kind::integer)
+            throw error(failure_code::bad_data, "redis answers the taking of the lease " + key_ +
+                                                  " oddly");
+          fence_->per_stream = true;
+          fence_->epoch = done[2].integer;
+          fence_->copy_holder = std::to_string(fence_->epoch) + " " + fence_->holder;
+        }
+        break;
+      }
       if (r.back().type == redis_reply::kind::error)
         throw error(classify_redis_error(r.back().str),
                     "redis refuses taking the lease " + key_ + ": " + r.back().str);

@@ -24,6 +24,8 @@
 
 namespace trib {
 
+class redis_client;
+
 /// How long a lease lives without renewal, and how often it is renewed.
 constexpr std::chrono::milliseconds lease_ttl{10000};
 constexpr std::chrono::milliseconds lease_renewal{2000};
@@ -67,6 +69,14 @@ struct write_fence {
   std::atomic<int64_t> valid_until{0};
   /// Set once the lease is lost for good; `reason` says why.
   std::atomic<bool> lost{false};
+  /// Mode CLUSTER: `key` lives on one node, and a write on another cannot
+  /// WATCH it. Each stream then has a copy, `key:{stream}` in the stream's
+  /// slot, holding `copy_holder` ("<epoch> <holder>"), which the stream's
+  /// writes WATCH instead (stamp_lease_copy). `epoch` counts the takings
+  /// of the lease, so a run never overwrites the copy of a newer one.
+  bool per_stream = false;
+  int64_t epoch = 0;
+  std::string copy_holder;
 
   void lose(const std::string& why);
   std::string reason() const;
@@ -106,8 +116,21 @@ private:
   std::thread renewer_;
 };
 
-/// The holder key of a replication, and the key its holder keeps alive.
+/// The holder key of a replication, and the key its holder keeps alive
+/// (in mode CLUSTER in the holder key's slot, `...:{<holder key>}`, since
+/// both are in one transaction); the counter of takings (CLUSTER only).
 std::string lease_key(const std::string& group, const std::string& id);
-std::string lease_alive_key(const std::string& group, const std::string& id);
+std::string lease_alive_key(const std::string& group, const std::string& id,
+                            bool cluster = false);
+std::string lease_epoch_key(const std::string& group, const std::string& id);
+
+/// The epoch of a lease copy's value ("<epoch> <holder>"); 0 for another.
+int64_t lease_copy_epoch(const std::string& value);
+
+/// Mode CLUSTER, before the first write to `stream` on a connection `c` to
+/// its node: makes the stream's lease copy hold this run's copy_holder,
+/// unless it holds a newer run's (then the lease is lost: throws
+/// trib::error{target_lost}). Idle connection; throws on Redis failures.
+void stamp_lease_copy(redis_client& c, write_fence& fence, const std::string& stream);
 
 }  // namespace trib

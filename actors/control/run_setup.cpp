@@ -15,6 +15,7 @@
 #include "actors/control/slot_ownership.hpp"
 #include "actors/control/split_plan.hpp"
 #include "actors/log.hpp"
+#include "actors/sink/checkpoint_hashes.hpp"
 #include "actors/sink/redis_client.hpp"
 
 namespace trib {
@@ -24,11 +25,11 @@ namespace {
 // Refuses to start over existing state without --resume or --overwrite.
 void check_state(redis_client& c, const run_options& opts, const std::string& ckpt) {
   if (opts.resume || opts.overwrite) return;
-  auto r = command_or_throw(c, {"EXISTS", ckpt});
-  if (r.integer > 0)
+  auto hashes = checkpoint_hashes(c, ckpt);
+  if (!hashes.empty())
     throw error(failure_code::state_exists,
                 "replication '" + opts.id + "' (group '" + opts.group +
-                  "') has state in Redis (" + ckpt +
+                  "') has state in Redis (" + hashes.front() +
                   "): run with --resume to continue it or --overwrite to "
                   "delete it and start over");
 }
@@ -75,23 +76,38 @@ std::string describe_filter(const filter_config& f) {
 
 
 // One MULTI, so that the slot record (which the run may need to drop the
-// slot it proves Tributary's own) is never lost with the rest.
+// slot it proves Tributary's own) is never lost with the rest. In a cluster
+// the keys live on several nodes: the streams and the per-stream checkpoint
+// hashes are deleted first, one by one, then the first hash in a MULTI of
+// its own (WATCH pins it to that hash's node). A failure in between leaves
+// the state half deleted, which --overwrite again finishes.
 void overwrite_state(redis_client& c, const run_options& opts,
                      const std::vector<table_schema>& tables, const std::string& ckpt) {
   auto kept = command_or_throw(c, {"HGET", ckpt, slot_record_field});
-  std::vector<std::string> argv{"DEL", ckpt, schema_stream_name(opts.group, opts.id),
+  std::vector<std::string> argv{"DEL", schema_stream_name(opts.group, opts.id),
                                 global_cdc_stream_name(opts.group, opts.id)};
   for (const auto& t : tables) {
     argv.push_back(snapshot_stream_name(t.id, opts.map));
     argv.push_back(cdc_stream_name(t.id, opts.map));
+  }
+  long long deleted = 0;
+  if (c.cluster()) {
+    for (const auto& k : checkpoint_hashes(c, ckpt))
+      if (k != ckpt) argv.push_back(k);
+    deleted += command_or_throw(c, argv).integer;
+    argv = {"DEL", ckpt};
+    command_or_throw(c, {"WATCH", ckpt});
+  } else {
+    argv.push_back(ckpt);
   }
   command_or_throw(c, {"MULTI"});
   command_or_throw(c, argv);
   if (kept.type == redis_reply::kind::string)
     command_or_throw(c, {"HSET", ckpt, slot_record_field, kept.str});
   auto r = command_or_throw(c, {"EXEC"});
-  log::info("overwrites replication " + opts.id + ": deleted " +
-            std::to_string(r.elements.empty() ? 0 : r.elements[0].integer) + " keys");
+  deleted += r.elements.empty() ? 0 : r.elements[0].integer;
+  log::info("overwrites replication " + opts.id + ": deleted " + std::to_string(deleted) +
+            " keys");
 }
 
 // --resume: where each table's snapshot stands according to its checkpoint.
@@ -103,7 +119,8 @@ std::vector<snapshot_position> resume_positions(redis_client& c,
   if (!opts.resume) return start;
   for (size_t i = 0; i < tables.size(); ++i) {
     auto stream = snapshot_stream_name(tables[i].id, opts.map);
-    auto r = command_or_throw(c, {"HGET", ckpt, stream});
+    auto hash = checkpoint_hash(c, ckpt, stream);
+    auto r = command_or_throw(c, {"HGET", hash, stream});
     if (r.type != redis_reply::kind::string) continue;
     auto p = decode_snapshot_checkpoint(r.str);
     if (!p.done && p.rows_done > 0 && order_columns(tables[i]).empty()) {
@@ -114,7 +131,7 @@ std::vector<snapshot_position> resume_positions(redis_client& c,
                 " from the beginning: a table without key columns cannot "
                 "resume in the middle");
       command_or_throw(c, {"DEL", stream});
-      command_or_throw(c, {"HDEL", ckpt, stream});
+      command_or_throw(c, {"HDEL", hash, stream});
       continue;
     }
     start[i] = std::move(p);
@@ -144,10 +161,7 @@ std::vector<table_result> vanished_tables(redis_client& c, const run_options& op
               ", so tables dropped since its last run are not checked: " + e.what());
     return out;
   }
-  std::map<std::string, std::string> checkpoint;
-  auto all = command_or_throw(c, {"HGETALL", ckpt});
-  for (size_t i = 0; i + 1 < all.elements.size(); i += 2)
-    checkpoint[all.elements[i].str] = all.elements[i + 1].str;
+  auto checkpoint = read_checkpoint_fields(c, ckpt);
   for (const auto& t : before) {
     bool listed = std::any_of(tables.begin(), tables.end(),
                               [&](const table_schema& now) { return now.id == t.id; });

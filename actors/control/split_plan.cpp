@@ -15,6 +15,7 @@
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/log.hpp"
+#include "actors/sink/checkpoint_hashes.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/snapshot_reader.hpp"
 #include "actors/source/source_session.hpp"
@@ -118,9 +119,10 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
   redis.run("reading split-key plans", [&](redis_client& c) {
     for (auto i : candidates) {
       auto stream = snapshot_stream_name(tables[i].id, opts.map);
-      auto r = command_or_throw(c, {"HGET", ckpt, range_plan_field(stream)});
+      auto hash = checkpoint_hash(c, ckpt, stream);
+      auto r = command_or_throw(c, {"HGET", hash, range_plan_field(stream)});
       if (r.type == redis_reply::kind::string) stored[i] = decode_range_plan(r.str);
-      auto whole = command_or_throw(c, {"HEXISTS", ckpt, stream});
+      auto whole = command_or_throw(c, {"HEXISTS", hash, stream});
       read_whole_before[i] = whole.integer > 0;
     }
   });
@@ -160,7 +162,7 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
       } else if (fresh[i] && !fresh[i]->empty()) {
         bounds = *fresh[i];
         // Idempotent: a retry after a lost reply writes the same value.
-        command_or_throw(c, {"HSET", ckpt, range_plan_field(stream),
+        command_or_throw(c, {"HSET", checkpoint_hash(c, ckpt, stream), range_plan_field(stream),
                              encode_range_plan(t.split_key, bounds)});
       } else {
         continue;  // one thread, an empty table or a single key value
@@ -170,7 +172,8 @@ void plan_split_ranges(const run_options& opts, const std::string& ckpt,
         if (r > 0) ranges[r].lo = bounds[r - 1];
         if (r < bounds.size()) ranges[r].hi = bounds[r];
         if (!opts.resume) continue;
-        auto cp = command_or_throw(c, {"HGET", ckpt, stream + "#" + std::to_string(r + 1)});
+        auto cp = command_or_throw(
+          c, {"HGET", checkpoint_hash(c, ckpt, stream), stream + "#" + std::to_string(r + 1)});
         if (cp.type == redis_reply::kind::string)
           ranges[r].start = decode_snapshot_checkpoint(cp.str);
       }

@@ -4,6 +4,7 @@
 // itself lives in redis_protocol.cpp.
 
 #include "actors/sink/redis_client.hpp"
+#include "actors/sink/redis_cluster.hpp"
 #include "actors/sink/resp_batch.hpp"
 #include "actors/sink/tls_transport.hpp"
 #include "actors/tuning.hpp"
@@ -68,6 +69,17 @@ struct redis_client::impl {
   std::string watch_key;
   std::string watch_holder;
   std::function<void()> watch_check;
+  /// Mode CLUSTER: the watch key is watch_key:{stream} (stream_scoped_key).
+  bool watch_per_stream = false;
+  /// WAIT after every write's EXEC (wait_in_writes); 0: none.
+  int wait_replicas = 0;
+  int wait_timeout_ms = 0;
+  /// Mode CLUSTER: the cluster this client routes to (no conn of its own).
+  std::unique_ptr<cluster_client> cluster;
+
+  std::string watched(const std::string& stream) const {
+    return watch_per_stream ? stream_scoped_key(watch_key, stream) : watch_key;
+  }
 
   void check_usable() const {
     if (!conn)
@@ -210,10 +222,11 @@ struct redis_client::impl {
   /// dropped when any of them is refused; nothing was written then.
   void open(const std::string& stream) {
     bool watched = !watch_key.empty();
+    std::string key = watched ? this->watched(stream) : std::string();
     if (watched) {
       if (watch_check) watch_check();
-      encode_command(out, {"WATCH", watch_key});
-      encode_command(out, {"GET", watch_key});
+      encode_command(out, {"WATCH", key});
+      encode_command(out, {"GET", key});
     }
     out += "*1\r\n$5\r\nMULTI\r\n";
     send();
@@ -228,14 +241,14 @@ struct redis_client::impl {
         fail(classify_redis_error(r.str), "redis refused " + command + ": " + r.str);
     };
     if (watched) {
-      refused(replies[0], "WATCH " + watch_key);
-      refused(replies[1], "GET " + watch_key);
+      refused(replies[0], "WATCH " + key);
+      refused(replies[1], "GET " + key);
       if (replies[1].type != redis_reply::kind::string)
         fail(failure_code::target_lost,
-             "the lease " + watch_key + " is gone (redis lost it, or it was deleted)");
+             "the lease " + key + " is gone (redis lost it, or it was deleted)");
       if (replies[1].str != watch_holder)
         fail(failure_code::target_lost,
-             "the lease " + watch_key + " is held by another run (" + replies[1].str + ")");
+             "the lease " + key + " is held by another run (" + replies[1].str + ")");
     }
     refused(replies.back(), "MULTI");
     if (replies.back().type != redis_reply::kind::status || replies.back().str != "OK")
@@ -250,7 +263,20 @@ redis_client::redis_client(std::unique_ptr<transport> t) : impl_(std::make_uniqu
 redis_client::~redis_client() = default;
 
 bool redis_client::usable() const {
-  return impl_->conn != nullptr;
+  return impl_->conn != nullptr || impl_->cluster != nullptr;
+}
+
+cluster_client* redis_client::cluster() {
+  return impl_->cluster.get();
+}
+
+void redis_client::wait_in_writes(int replicas, int timeout_ms) {
+  impl_->wait_replicas = replicas;
+  impl_->wait_timeout_ms = timeout_ms;
+}
+
+void redis_client::watch_per_stream(bool on) {
+  impl_->watch_per_stream = on;
 }
 
 uint64_t max_bulk_bytes(redis_client& c) {
@@ -271,6 +297,11 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg) {
 std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
                                                     int connect_timeout_ms,
                                                     int read_timeout_ms) {
+  if (cfg.cluster) {
+    auto c = std::make_unique<redis_client>(nullptr);
+    c->impl_->cluster = std::make_unique<cluster_client>(cfg);
+    return c;
+  }
   std::string peer = cfg.host + ":" + std::to_string(cfg.port);
   std::string user = cfg.username.empty() ? std::string("default") : cfg.username;
   // The transports name the server and the cause; the user is added here.
@@ -325,6 +356,7 @@ std::unique_ptr<redis_client> redis_client::connect(const redis_config& cfg,
 }
 
 redis_reply redis_client::command(const std::vector<std::string>& argv) {
+  if (impl_->cluster) return impl_->cluster->routed(argv);
   impl_->check_usable();
   encode_command(impl_->out, argv);
   impl_->send();
@@ -335,8 +367,13 @@ redis_reply redis_client::command(const std::vector<std::string>& argv) {
 
 std::vector<redis_reply> redis_client::pipeline(
   const std::vector<std::vector<std::string>>& commands) {
-  impl_->check_usable();
   std::vector<redis_reply> replies;
+  if (impl_->cluster) {
+    // Each to its node, one after the other: setup work, not the hot path.
+    for (const auto& argv : commands) replies.push_back(impl_->cluster->routed(argv));
+    return replies;
+  }
+  impl_->check_usable();
   if (commands.empty())
     return replies;
   for (const auto& argv : commands)
@@ -347,6 +384,9 @@ std::vector<redis_reply> redis_client::pipeline(
 }
 
 void redis_client::send_write(const write_batch& b) {
+  if (impl_->cluster)
+    throw error(failure_code::internal,
+                "a write to " + b.stream + " went to the cluster, not to the connection of its node");
   impl_->check_usable();
   batch_encoder enc{b};
   impl_->open(b.stream);
@@ -362,11 +402,27 @@ void redis_client::send_write(const write_batch& b) {
     impl_->send_raw(b.encoded.data(), b.encoded.size());
   }
   enc.end(out);
+  if (impl_->wait_replicas > 0)
+    encode_command(out, {"WAIT", std::to_string(impl_->wait_replicas),
+                         std::to_string(impl_->wait_timeout_ms)});
   impl_->send();
 }
 
 write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
   impl_->check_usable();
+  // The WAIT after EXEC answers with the replicas that hold the write.
+  auto read_wait = [&](write_outcome& o) {
+    if (impl_->wait_replicas <= 0) return;
+    std::vector<redis_reply> r;
+    impl_->read_replies(1, r);
+    if (r[0].type == redis_reply::kind::integer) {
+      o.replicas = r[0].integer;
+    } else {
+      o.replicas = 0;
+      if (!o.error)
+        o.error = failure{classify_redis_error(r[0].str), "redis refuses WAIT: " + r[0].str};
+    }
+  };
   if (!want_ids) {
     write_outcome o;
     bool fast = false;
@@ -376,7 +432,10 @@ write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
       impl_->drop();
       throw;
     }
-    if (fast) return o;
+    if (fast) {
+      read_wait(o);
+      return o;
+    }
   }
   // MULTI was answered +OK before the body was sent (see impl::open).
   std::vector<redis_reply> replies{redis_reply{redis_reply::kind::status, "OK", 0, {}}};
@@ -385,7 +444,7 @@ write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
   const auto& exec = replies.back();
   if (!impl_->watch_key.empty() && exec.type == redis_reply::kind::nil)
     o.error = failure{failure_code::target_lost,
-                      "the lease " + impl_->watch_key + " changed during a write to " + b.stream +
+                      "the lease " + impl_->watched(b.stream) + " changed during a write to " + b.stream +
                         ", which redis therefore discarded (nothing was written): another run "
                         "of this replication took it over, or redis lost it"};
   // EXEC that ran, was aborted by WATCH, or answered EXECABORT ended the
@@ -393,8 +452,11 @@ write_outcome redis_client::receive_write(const write_batch& b, bool want_ids) {
   // connection then.
   bool clean = exec.type == redis_reply::kind::array || exec.type == redis_reply::kind::nil ||
                (exec.type == redis_reply::kind::error && exec.str.rfind("EXECABORT", 0) == 0);
-  if (!clean)
+  if (!clean) {
     impl_->drop();
+    return o;
+  }
+  read_wait(o);
   return o;
 }
 

@@ -166,6 +166,9 @@ struct write_outcome {
   bool checkpoint_written = false;
   /// Set when any part failed; the code is the first real Redis error's.
   std::optional<failure> error;
+  /// The reply to the WAIT after EXEC (see wait_in_writes): how many
+  /// replicas acknowledged the write; -1 when no WAIT was sent.
+  long long replicas = -1;
 
   /// The IDs of entries that are in the stream (nonempty entries of `ids`).
   std::vector<std::string> added_ids() const;
@@ -184,6 +187,10 @@ public:
 
   /// Connects per the config, authenticates (a failed AUTH is fatal: the
   /// connection would otherwise stay logged in as `default`) and PINGs.
+  /// In mode: CLUSTER the client is the cluster: command() and pipeline()
+  /// go to the node that owns each command's key (cluster_client::routed),
+  /// cluster() gives the cluster, and writes (send_write) are refused:
+  /// writers write on one node's connection.
   static std::unique_ptr<redis_client> connect(const redis_config& cfg);
 
   /// Like connect(cfg) with explicit timeouts (tests, health checks).
@@ -241,9 +248,21 @@ public:
   void watch_in_writes(const std::string& key, const std::string& holder,
                        std::function<void()> check = {});
 
+  /// From now on every send_write ends with WAIT `replicas` `timeout_ms`
+  /// after its EXEC, and receive_write reports the count in
+  /// write_outcome::replicas (0 replicas: none).
+  void wait_in_writes(int replicas, int timeout_ms);
+
+  /// The watch key of stream `stream`'s writes, when watch_in_writes was
+  /// given a key per stream (`base:{stream}`, mode: CLUSTER).
+  void watch_per_stream(bool on);
+
   /// False once the connection failed or was closed on purpose (a reply
   /// stream out of step, a transaction left open); reconnect then.
   bool usable() const;
+
+  /// The cluster behind a client of mode: CLUSTER; nullptr for one server.
+  class cluster_client* cluster();
 
 private:
   struct impl;

@@ -4,8 +4,12 @@
 #include "actors/sink/redis_cluster.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <set>
 #include <stdexcept>
+
+#include "conf/loader.hpp"
 
 namespace trib {
 
@@ -36,6 +40,50 @@ uint16_t key_slot(std::string_view key) {
 
 std::string hash_tag(const std::string& text) {
   return "{" + text + "}";
+}
+
+std::string stream_scoped_key(const std::string& base, const std::string& stream) {
+  std::string_view tag = stream;
+  auto open = tag.find('{');
+  if (open != std::string_view::npos) {
+    auto close = tag.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) tag = tag.substr(open + 1, close - open - 1);
+  }
+  std::string key = base + ":" + hash_tag(std::string(tag));
+  if (key_slot(key) != key_slot(stream))
+    throw error(failure_code::config,
+                "stream " + stream + " cannot share a slot with its checkpoint in a redis cluster "
+                "(its name holds a '}' that is not part of a hash tag); rename it with the map file");
+  return key;
+}
+
+namespace {
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::string> command_key(const std::vector<std::string>& argv) {
+  if (argv.empty()) return std::nullopt;
+  static const std::set<std::string> keyless{
+    "PING", "INFO", "CLUSTER", "CLIENT", "CONFIG", "ACL", "AUTH", "SCAN", "MULTI", "EXEC",
+    "DISCARD", "UNWATCH", "DBSIZE", "FLUSHALL", "FLUSHDB", "KEYS", "SCRIPT", "WAIT", "TIME",
+    "COMMAND", "ASKING", "READONLY", "HELLO", "ECHO", "SELECT", "ROLE", "LASTSAVE"};
+  auto name = upper(argv[0]);
+  if (keyless.count(name)) return std::nullopt;
+  if (name == "XINFO" || name == "XGROUP" || name == "OBJECT" || name == "MEMORY")
+    return argv.size() > 2 ? std::optional<std::string>(argv[2]) : std::nullopt;
+  if (name == "XREAD" || name == "XREADGROUP") {
+    for (size_t i = 1; i + 1 < argv.size(); ++i)
+      if (upper(argv[i]) == "STREAMS") return argv[i + 1];
+    return std::nullopt;
+  }
+  if (name == "EVAL" || name == "EVALSHA")
+    return argv.size() > 3 && argv[2] != "0" ? std::optional<std::string>(argv[3]) : std::nullopt;
+  return argv.size() > 1 ? std::optional<std::string>(argv[1]) : std::nullopt;
 }
 
 size_t slot_map::uncovered() const {
@@ -87,18 +135,8 @@ slot_map parse_cluster_slots(const redis_reply& r, const std::string& fallback_h
 }
 
 cluster_node parse_node_address(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos)
-    throw std::invalid_argument("'" + text + "' is not host:port");
-  cluster_node n;
-  n.host = text.substr(0, colon);
-  const char* b = text.data() + colon + 1;
-  const char* e = text.data() + text.size();
-  auto r = std::from_chars(b, e, n.port);
-  if (r.ec != std::errc{} || r.ptr != e || n.port < 1 || n.port > 65535)
-    throw std::invalid_argument("'" + text + "' has no port 1-65535 after the ':'");
-  if (n.host.empty()) throw std::invalid_argument("'" + text + "' has no host before the ':'");
-  return n;
+  auto [host, port] = split_host_port(text);
+  return cluster_node{host, port};
 }
 
 std::optional<cluster_redirect> parse_redirect(const std::string& error,
@@ -136,6 +174,8 @@ redis_config node_config(const redis_config& cfg, const cluster_node& n) {
   redis_config c = cfg;
   c.host = n.host;
   c.port = n.port;
+  c.cluster = false;
+  c.cluster_seeds.clear();
   return c;
 }
 
@@ -250,6 +290,96 @@ std::vector<std::pair<cluster_node, redis_reply>> cluster_client::on_every_maste
   std::vector<std::pair<cluster_node, redis_reply>> out;
   for (const auto& n : slots_.masters) out.emplace_back(n, connection(n).command(argv));
   return out;
+}
+
+std::vector<std::string> cluster_client::scan(const std::string& pattern) {
+  std::vector<std::string> keys;
+  for (const auto& n : slots_.masters) {
+    std::string cursor = "0";
+    do {
+      auto r = connection(n).command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      if (r.type == redis_reply::kind::error)
+        throw error(classify_redis_error(r.str), "redis at " + n.name() + " refuses SCAN: " + r.str);
+      if (r.type != redis_reply::kind::array || r.elements.size() != 2)
+        throw error(failure_code::bad_data, "redis at " + n.name() + " answers SCAN oddly");
+      cursor = r.elements[0].str;
+      for (auto& k : r.elements[1].elements) keys.push_back(std::move(k.str));
+    } while (cursor != "0");
+  }
+  return keys;
+}
+
+redis_reply cluster_client::routed(const std::vector<std::string>& argv) {
+  if (argv.empty()) throw error(failure_code::internal, "an empty redis command");
+  auto name = upper(argv[0]);
+  auto first_master = [&]() -> cluster_node {
+    if (slots_.masters.empty()) refresh();
+    return slots_.masters.front();
+  };
+  // A transaction's connection: a failure on it ends the transaction too.
+  auto on_pinned = [&](const cluster_node& n, const std::vector<std::string>& cmd) {
+    try {
+      return connection(n).command(cmd);
+    } catch (...) {
+      pinned_.reset();
+      in_multi_ = false;
+      drop(n);
+      throw;
+    }
+  };
+  if (name == "WATCH" && argv.size() > 1 && !in_multi_) {
+    auto n = node_for_key(argv[1]);
+    if (pinned_ && !(*pinned_ == n))
+      return redis_reply{redis_reply::kind::error,
+                         "CROSSSLOT WATCH of keys on two nodes of the redis cluster", 0, {}};
+    pinned_ = n;
+    return on_pinned(n, argv);
+  }
+  if (name == "MULTI") {
+    in_multi_ = true;
+    // Without a WATCH the transaction's node is its first key's: MULTI is
+    // sent there with that command.
+    if (!pinned_) return redis_reply{redis_reply::kind::status, "OK", 0, {}};
+    return on_pinned(*pinned_, argv);
+  }
+  if (in_multi_ && !pinned_ && (name == "EXEC" || name == "DISCARD")) {
+    in_multi_ = false;  // an empty transaction, never sent
+    if (name == "DISCARD") return redis_reply{redis_reply::kind::status, "OK", 0, {}};
+    return redis_reply{redis_reply::kind::array, "", 0, {}};
+  }
+  if (in_multi_ && !pinned_) {
+    auto key = command_key(argv);
+    pinned_ = key ? node_for_key(*key) : first_master();
+    auto multi = on_pinned(*pinned_, {"MULTI"});
+    if (multi.type == redis_reply::kind::error) {
+      pinned_.reset();
+      in_multi_ = false;
+      return multi;
+    }
+  }
+  if (name == "EXEC" || name == "DISCARD" || name == "UNWATCH") {
+    if (!pinned_) return connection(first_master()).command(argv);
+    auto n = *pinned_;
+    auto r = on_pinned(n, argv);
+    if (name != "UNWATCH" || !in_multi_) {
+      pinned_.reset();
+      in_multi_ = false;
+    }
+    return r;
+  }
+  if (pinned_) return on_pinned(*pinned_, argv);
+  if ((name == "DEL" || name == "UNLINK" || name == "EXISTS") && argv.size() > 2) {
+    redis_reply sum{redis_reply::kind::integer, "", 0, {}};
+    for (size_t i = 1; i < argv.size(); ++i) {
+      auto r = command(argv[i], {argv[0], argv[i]});
+      if (r.type != redis_reply::kind::integer) return r;
+      sum.integer += r.integer;
+    }
+    return sum;
+  }
+  auto key = command_key(argv);
+  if (!key) return connection(first_master()).command(argv);
+  return command(*key, argv);
 }
 
 }  // namespace trib

@@ -36,6 +36,17 @@ uint16_t key_slot(std::string_view key);
 /// hash (see cluster_checkpoint_key).
 std::string hash_tag(const std::string& text);
 
+/// `<base>:{<stream>}`: a key that lives in the slot of `stream` (the
+/// per-stream checkpoint hash and lease copy of mode: CLUSTER, see
+/// docs/redis-limits.md). A stream whose name has a hash tag of its own
+/// lends that tag. Throws trib::error{config} for a stream name that cannot
+/// be a tag (a '}' outside a tag of its own).
+std::string stream_scoped_key(const std::string& base, const std::string& stream);
+
+/// The key a command acts on, for routing: nullopt for commands that name
+/// no key (PING, INFO, CLUSTER, SCAN, MULTI, EXEC, WAIT ...).
+std::optional<std::string> command_key(const std::vector<std::string>& argv);
+
 /// A cluster node's address.
 struct cluster_node {
   std::string host;
@@ -123,14 +134,32 @@ public:
   std::vector<std::pair<cluster_node, redis_reply>> on_every_master(
     const std::vector<std::string>& argv);
 
+  /// The keys matching `pattern` on every master (SCAN).
+  std::vector<std::string> scan(const std::string& pattern);
+
+  /// One command routed as a client of one server would send it: by its
+  /// key (command_key) with redirections followed; a DEL, UNLINK or EXISTS
+  /// of several keys split into one per key (their counts summed); keyless
+  /// commands to the first master. WATCH pins the connection of its key's
+  /// node; a MULTI without a WATCH is sent with the transaction's first
+  /// command, to that command's node. Every command then stays on that node
+  /// until EXEC, DISCARD or UNWATCH: a transaction runs on one node, and
+  /// keys of another slot get Redis's own error reply there. An empty
+  /// transaction is answered without being sent.
+  redis_reply routed(const std::vector<std::string>& argv);
+
 private:
   redis_config cfg_;
   std::vector<cluster_node> seeds_;
   slot_map slots_;
   std::map<cluster_node, std::unique_ptr<redis_client>> conns_;
+  /// The node a WATCH or MULTI pinned commands to, until the transaction ends.
+  std::optional<cluster_node> pinned_;
+  bool in_multi_ = false;
 };
 
-/// The redis_config of one node: cfg with its host and port.
+/// The redis_config of one node: cfg with its host and port (mode:
+/// STANDALONE, since a node is one server).
 redis_config node_config(const redis_config& cfg, const cluster_node& n);
 
 /// "host:port" of a cluster-seeds entry; throws std::invalid_argument with

@@ -21,8 +21,10 @@ failure_code classify_redis_error(const std::string& message) {
   // Operation against a key ..."); the rest is prose that may change.
   auto end = message.find(' ');
   std::string code = message.substr(0, end);
+  // MOVED and ASK reach a caller only when its slot map is stale (a
+  // failover, a resharding): retried with the map learned again.
   for (const char* busy : {"LOADING", "BUSY", "TRYAGAIN", "OOM", "CLUSTERDOWN",
-                           "MASTERDOWN", "READONLY"})
+                           "MASTERDOWN", "READONLY", "MOVED", "ASK"})
     if (code == busy)
       return failure_code::server_busy;
   for (const char* auth : {"NOPERM", "NOAUTH", "WRONGPASS"})

@@ -29,32 +29,39 @@ namespace {
 void check_acknowledged(redis_writer_state& st) {
   std::vector<std::string> fields;
   std::vector<std::vector<std::string>> reads;
+  // In a cluster, a node answers for the streams it serves (after a
+  // failover: what its replica had); the lease itself lives on one node,
+  // and each write checks the stream's copy of it instead.
   for (const auto& [field, value] : st.committed)
-    if (value) {
+    if (value && on_this_node(st, st.checkpoint_streams[field])) {
       fields.push_back(field);
-      reads.push_back({"HGET", st.checkpoint_key, field});
+      reads.push_back({"HGET", st.checkpoint_keys[field], field});
     }
   const auto& fence = st.settings.fence;
-  if (fence) reads.push_back({"GET", fence->key});
+  bool lease_here = fence && !fence->per_stream;
+  if (lease_here) reads.push_back({"GET", fence->key});
   if (reads.empty()) return;
   auto replies = st.client->pipeline(reads);
   for (size_t i = 0; i < fields.size(); ++i) {
     const auto& r = replies[i];
     if (r.type == redis_reply::kind::error)
-      throw error(classify_redis_error(r.str), "redis refuses HGET " + st.checkpoint_key + ": " + r.str);
+      throw error(classify_redis_error(r.str),
+                  "redis refuses HGET " + st.checkpoint_keys[fields[i]] + ": " + r.str);
     std::optional<std::string> now;
     if (r.type == redis_reply::kind::string) now = r.str;
     const auto& acknowledged = *st.committed[fields[i]];
     if (auto held = checkpoint_behind(acknowledged, now))
       throw error(failure_code::target_lost,
                   "redis lost writes it had acknowledged: the checkpoint of " + fields[i] +
-                    " in " + st.checkpoint_key + " was acknowledged at " + acknowledged +
+                    " in " + st.checkpoint_keys[fields[i]] + " was acknowledged at " +
+                    acknowledged +
                     " and redis now holds " + *held +
-                    " (redis restarted without persistence, or the key was changed); stops "
+                    " (redis restarted without persistence, a replica that lacked them took "
+                    "over -- see wait-replicas --, or the key was changed); stops "
                     "rather than leave a gap in the stream. Run with --overwrite to rewrite "
                     "the replication");
   }
-  if (fence) {
+  if (lease_here) {
     const auto& r = replies.back();
     if (r.type == redis_reply::kind::error)
       throw error(classify_redis_error(r.str), "redis refuses GET " + fence->key + ": " + r.str);
@@ -90,12 +97,17 @@ void check_fence(const redis_writer_state& st) {
 // to operators, nothing depends on it. A reconnect first checks that Redis
 // still holds what it acknowledged.
 void connect(redis_writer_state& st) {
-  st.client = redis_client::connect(st.target);
+  st.stamped.clear();
+  st.client = redis_client::connect(st.target.cluster ? node_config(st.target, st.node) : st.target);
   if (!st.settings.client_name.empty())
     st.client->command({"CLIENT", "SETNAME", st.settings.client_name});
-  if (st.settings.fence)
-    st.client->watch_in_writes(st.settings.fence->key, st.settings.fence->holder,
+  if (const auto& fence = st.settings.fence) {
+    st.client->watch_in_writes(fence->key, fence->per_stream ? fence->copy_holder : fence->holder,
                                [&st] { check_fence(st); });
+    st.client->watch_per_stream(fence->per_stream);
+  }
+  if (st.target.wait_replicas > 0)
+    st.client->wait_in_writes(st.target.wait_replicas, st.target.wait_timeout_ms);
   try {
     // The run checked the user's rights before it started; a new connection
     // checks again, so that a right taken away since is named up front.
@@ -118,6 +130,25 @@ std::optional<std::string> read_checkpoint(redis_client& c, const write_batch& b
   auto r = command_or_throw(c, {"HGET", b.checkpoint_key, b.checkpoint_field});
   if (r.type == redis_reply::kind::string) return r.str;
   return std::nullopt;
+}
+
+// Where a batch's checkpoint field lives, for the checks after a reconnect.
+void remember_field(redis_writer_state& st, const write_batch& b) {
+  st.checkpoint_keys[b.checkpoint_field] = b.checkpoint_key;
+  st.checkpoint_streams[b.checkpoint_field] = b.stream;
+}
+
+// wait-replicas: a write that fewer replicas than asked acknowledged in
+// time is committed on the master but not safe from a failover, so it is
+// not acknowledged: it fails as a retryable write, and the retry finds it
+// committed and WAITs again (attempt_write) -- the source position it
+// carries is released only once enough replicas hold it.
+void check_replicas(const redis_writer_state& st, const write_batch& b, long long replicas) {
+  if (st.target.wait_replicas <= 0 || replicas >= st.target.wait_replicas) return;
+  throw error(failure_code::server_busy,
+              "only " + std::to_string(std::max(replicas, 0LL)) + " of wait-replicas " +
+                std::to_string(st.target.wait_replicas) + " replicas acknowledged the write to " +
+                b.stream + " within wait-timeout-ms " + std::to_string(st.target.wait_timeout_ms));
 }
 
 // Takes back what a failed transaction applied, so the batch is all or
@@ -153,15 +184,26 @@ void undo_partial(redis_writer_state& st, const write_batch& b,
 // One attempt: connect if needed, skip the batch if an earlier attempt
 // already committed it (its checkpoint value is in), else write it.
 write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check_committed) {
+  route(st, b.stream);
   if (!st.client) connect(st);
   bool has_checkpoint = !b.checkpoint_key.empty();
   if (has_checkpoint && st.committed.count(b.checkpoint_field) == 0) {
-    st.checkpoint_key = b.checkpoint_key;
+    remember_field(st, b);
     st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
   }
+  stamp_lease(st, b.stream);
   if (has_checkpoint && check_committed) {
     auto now = read_checkpoint(*st.client, b);
     if (now && *now == b.checkpoint_value) {
+      // Committed, but perhaps not yet on enough replicas: the same value
+      // written again is a write of this connection that WAIT can count,
+      // and replicas apply writes in order.
+      if (st.target.wait_replicas > 0) {
+        auto r = st.client->pipeline({{"HSET", b.checkpoint_key, b.checkpoint_field, *now},
+                                      {"WAIT", std::to_string(st.target.wait_replicas),
+                                       std::to_string(st.target.wait_timeout_ms)}});
+        check_replicas(st, b, r[1].type == redis_reply::kind::integer ? r[1].integer : 0);
+      }
       log::info("finds the batch for " + b.stream +
                 " committed before the connection was lost; skips it");
       st.committed[b.checkpoint_field] = now;
@@ -174,6 +216,7 @@ write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check
                                  std::chrono::steady_clock::now() - started)
                                  .count());
   if (!o.error) {
+    check_replicas(st, b, o.replicas);
     if (has_checkpoint) st.committed[b.checkpoint_field] = b.checkpoint_value;
     return write_ack{o.added, std::move(o.last_id)};
   }
@@ -212,8 +255,10 @@ std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write
       f = failure{failure_code::internal, e.what()};
     }
     // After a failure the connection's state is unknown (a write may be
-    // half sent): the next attempt starts on a fresh one.
+    // half sent): the next attempt starts on a fresh one, in a cluster
+    // with the slots learnt again (a failover, a resharding).
     st.client.reset();
+    st.slots_stale = true;
     auto d = st.policy.next(++failures, f.code);
     if (!d.retry) {
       if (!b.checkpoint_key.empty()) st.failed_fields.insert(b.checkpoint_field);
@@ -247,7 +292,10 @@ void deliver(redis_writer_state::sent& s, std::variant<write_ack, failure> r) {
 void recover(redis_writer_state& st, std::optional<write_outcome> o) {
   auto s = std::move(*st.on_wire);
   st.on_wire.reset();
-  if (!o || (st.client && !st.client->usable())) st.client.reset();
+  if (!o || (st.client && !st.client->usable())) {
+    st.client.reset();
+    st.slots_stale = true;
+  }
   auto fail = [&](const failure& f) {
     if (!s.batch.checkpoint_key.empty()) st.failed_fields.insert(s.batch.checkpoint_field);
     metrics::add_batch("failed");
@@ -293,6 +341,13 @@ void settle(redis_writer_state& st) {
     recover(st, std::move(o));
     return;
   }
+  if (st.target.wait_replicas > 0 && o.replicas < st.target.wait_replicas) {
+    log::warn("only " + std::to_string(std::max(o.replicas, 0LL)) + " replicas acknowledged the "
+              "write to " + s.batch.stream + " in time (wait-replicas " +
+              std::to_string(st.target.wait_replicas) + "); waits for them again");
+    recover(st, std::nullopt);
+    return;
+  }
   metrics::observe_redis_write(
     std::chrono::duration<double>(std::chrono::steady_clock::now() - s.sent_at).count());
   if (!s.batch.checkpoint_key.empty())
@@ -313,6 +368,12 @@ namespace {
 // the field's value (to restore it after a partial failure).
 void send(redis_writer_state& st, redis_writer_state::sent w) {
   settle(st);
+  try {
+    route(st, w.batch.stream);
+  } catch (const std::exception&) {
+    // Met again by the attempt below, under the retry policy.
+    st.slots_stale = true;
+  }
   // The write before it to the same field may just have failed for good.
   if (auto f = refusal(st, w.batch)) {
     w.promise.deliver(to_caf_error(*f));
@@ -321,11 +382,13 @@ void send(redis_writer_state& st, redis_writer_state::sent w) {
   st.on_wire = std::move(w);
   auto& b = st.on_wire->batch;
   try {
+    route(st, b.stream);
     if (!st.client) connect(st);
     if (!b.checkpoint_key.empty() && st.committed.count(b.checkpoint_field) == 0) {
-      st.checkpoint_key = b.checkpoint_key;
+      remember_field(st, b);
       st.committed[b.checkpoint_field] = read_checkpoint(*st.client, b);
     }
+    stamp_lease(st, b.stream);
     st.on_wire->sent_at = std::chrono::steady_clock::now();
     st.client->send_write(b);
   } catch (const std::exception& e) {
@@ -340,6 +403,15 @@ void answer_stopped(redis_writer_state& st, redis_writer_state::sent& w, const c
   if (!w.batch.checkpoint_key.empty()) st.failed_fields.insert(w.batch.checkpoint_field);
   w.promise.deliver(to_caf_error(failure{
     failure_code::stopped, "not written to " + w.batch.stream + ": the run stopped while " + why}));
+}
+
+// The hash of a stream's checkpoint: the replication's one hash on one
+// server; in a cluster the stream's own, in the stream's slot, so that the
+// write's MULTI/EXEC runs on one node (design section 11).
+std::string stream_checkpoint_key(const redis_writer_state& st, const std::string& key,
+                                  const std::string& stream) {
+  if (!st.target.cluster || key.empty()) return key;
+  return stream_scoped_key(key, stream);
 }
 
 constexpr const char* for_memory = "redis was above memory-threshold-percentage";
@@ -360,6 +432,11 @@ void arm_tick(writer_ptr self) {
 bool try_send(writer_ptr self, redis_writer_state::sent& w) {
   auto& st = self->state;
   settle(st);
+  try {
+    route(st, w.batch.stream);  // Redis's memory is the stream's node's
+  } catch (const std::exception&) {
+    st.slots_stale = true;
+  }
   if (auto m = memory_over(st, w.batch)) {
     if (st.stopping) {
       answer_stopped(st, w, for_memory);
@@ -403,6 +480,7 @@ void memory_tick(writer_ptr self) {
   std::optional<redis_memory> m;
   bool over = false;
   try {
+    route(st, st.paused_stream);
     if (!st.client) connect(st);
     m = read_memory(st);
     over = m && st.memory.over(*m, memory_gate::clock::now());
@@ -447,6 +525,11 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
     [=](write_batch& b) -> caf::result<write_ack> {
       auto& st = self->state;
       if (auto f = refusal(st, b)) return to_caf_error(*f);
+      try {
+        b.checkpoint_key = stream_checkpoint_key(st, b.checkpoint_key, b.stream);
+      } catch (const error& e) {
+        return to_caf_error(e.to_failure());
+      }
       auto promise = self->make_response_promise<write_ack>();
       ++st.generation;
       redis_writer_state::sent w{std::move(b), promise, {}};
@@ -460,7 +543,14 @@ redis_writer(redis_writer_actor::stateful_pointer<redis_writer_state> self,
       arm_tick(self);
       return promise;
     },
-    [=](undo_request& u) -> undo_result { return undo_writes(self->state, u); },
+    [=](undo_request& u) -> undo_result {
+      try {
+        u.checkpoint_key = stream_checkpoint_key(self->state, u.checkpoint_key, u.stream);
+      } catch (const error& e) {
+        return undo_result{0, true, e.what(), {}};
+      }
+      return undo_writes(self->state, u);
+    },
     [=](flush_atom, uint64_t generation) {
       // No write came for a whole linger: read the replies. Writes came,
       // and some are still on the wire: give them a linger of their own.

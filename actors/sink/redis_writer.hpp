@@ -14,6 +14,7 @@
 #include "actors/actors.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/sink/memory_gate.hpp"
+#include "actors/sink/redis_cluster.hpp"
 #include "actors/tuning.hpp"
 #include "conf/config.hpp"
 
@@ -51,8 +52,24 @@ struct redis_writer_state {
   /// to it (nullopt: the field did not exist), to restore after a partial
   /// failure.
   std::map<std::string, std::optional<std::string>> committed;
-  /// The checkpoint hash of those fields (one per replication).
-  std::string checkpoint_key;
+  /// The checkpoint hash of each of those fields: the replication's one,
+  /// or in mode CLUSTER the hash of the field's stream; and that stream.
+  std::map<std::string, std::string> checkpoint_keys;
+  std::map<std::string, std::string> checkpoint_streams;
+  /// Mode CLUSTER (see writer_route.cpp): the slot map (stale after a
+  /// failure: learnt again before the next attempt), the node st.client is
+  /// for, the streams whose lease copy that connection stamped, and the
+  /// other nodes' connections with their memory gate and stamps.
+  std::optional<slot_map> slots;
+  bool slots_stale = false;
+  cluster_node node;
+  std::set<std::string> stamped;
+  struct node_link {
+    std::unique_ptr<redis_client> client;
+    memory_gate memory;
+    std::set<std::string> stamped;
+  };
+  std::map<cluster_node, node_link> parked;
   /// Checkpoint fields whose write failed for good. Later writes to them are
   /// refused: an applier may have sent its next write already (two in
   /// flight), and that one must not commit after its predecessor failed,
@@ -139,6 +156,15 @@ struct redis_writer_state {
 /// stream is held: later writes to it wait, in order, and the same tick
 /// reads the lag again; other streams' writes go on. A stop answers held
 /// writes failure_code::stopped as well.
+///
+/// In mode CLUSTER (writer_route.cpp) each write goes to the master that
+/// owns its stream, on one connection per master; the checkpoint key of a
+/// batch becomes its stream's own hash (`<key>:{<stream>}`), and the lease
+/// the writes WATCH is the stream's copy of it, stamped before the first
+/// write to the stream on a connection. Any failure makes the slot map be
+/// learnt again before the retry (a failover, a resharding). With
+/// wait-replicas, a write whose WAIT falls short is not acknowledged: it is
+/// retried, and the retry finds it committed and WAITs again.
 ///
 /// With settings.trim, a stream is trimmed after a commit once a tenth of
 /// stream-max-length was added since its last trim: APPROXIMATE by XTRIM

@@ -2,6 +2,7 @@
 // writing anything (declared in redis_client.hpp).
 
 #include "actors/sink/redis_client.hpp"
+#include "actors/sink/redis_cluster.hpp"
 
 namespace trib {
 
@@ -12,8 +13,12 @@ std::optional<std::string> refused_write_command(redis_client& c, const std::str
   // stream is out of its reach is skipped when it is written, like any
   // other permanent failure of one table.
   auto refused = [](const std::string& command, const redis_reply& r) -> std::optional<std::string> {
+    // Nor is a key of another node of a cluster (the probe's transaction
+    // runs on one node).
     if (r.type != redis_reply::kind::error ||
-        r.str.find("access one of the keys") != std::string::npos)
+        r.str.find("access one of the keys") != std::string::npos ||
+        r.str.rfind("MOVED ", 0) == 0 || r.str.rfind("ASK ", 0) == 0 ||
+        r.str.rfind("CROSSSLOT", 0) == 0)
       return std::nullopt;
     return command + " (" + r.str + ")";
   };
@@ -25,12 +30,19 @@ std::optional<std::string> refused_write_command(redis_client& c, const std::str
     c.command({"UNWATCH"});
   }
   if (stream.empty()) return std::nullopt;
+  // In a cluster the probe runs on the stream's node (WATCH pins it there)
+  // with the stream's own checkpoint hash; DISCARD ends both.
+  std::string hash = checkpoint_key;
+  if (c.cluster()) {
+    if (!checkpoint_key.empty()) hash = stream_scoped_key(checkpoint_key, stream);
+    if (auto no = refused("WATCH", c.command({"WATCH", stream}))) return no;
+  }
   if (auto no = refused("MULTI", c.command({"MULTI"}))) return no;
   std::vector<std::vector<std::string>> probe{
     {"XADD", stream, "*", "key", "probe", "value", "probe"},
     {"XDEL", stream, "0-1"},
-    {"HSET", checkpoint_key, stream, "probe"},
-    {"HGET", checkpoint_key, stream},
+    {"HSET", hash, stream, "probe"},
+    {"HGET", hash, stream},
     {"DISCARD"}};
   auto replies = c.pipeline(probe);
   for (size_t i = 0; i + 1 < probe.size(); ++i)

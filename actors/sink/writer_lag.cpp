@@ -16,6 +16,7 @@ namespace trib {
 
 std::optional<group_position> read_slowest_group(redis_writer_state& st,
                                                  const std::string& stream) {
+  route(st, stream);
   if (!st.client) connect(st);
   auto r = st.client->command({"XINFO", "GROUPS", stream});
   if (r.type == redis_reply::kind::error) {

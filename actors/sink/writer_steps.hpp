@@ -27,6 +27,20 @@ void check_fence(const redis_writer_state& st);
 /// answers its sender.
 void settle(redis_writer_state& st);
 
+// -- writer_route.cpp: mode CLUSTER ---------------------------------------------
+
+/// Makes st.client the connection (open or not yet) to the node that owns
+/// `stream`, learning the slot map first when it is stale; the write on the
+/// wire is settled before the node changes. Nothing in mode STANDALONE.
+void route(redis_writer_state& st, const std::string& stream);
+
+/// Before the first write to `stream` on this connection, in mode CLUSTER:
+/// stamps the stream's lease copy (stamp_lease_copy).
+void stamp_lease(redis_writer_state& st, const std::string& stream);
+
+/// Whether `stream` lives on the node st.client is for (always on one server).
+bool on_this_node(const redis_writer_state& st, const std::string& stream);
+
 // -- writer_undo.cpp: the undo of a failed batch -------------------------------
 
 /// Takes back a failed batch's committed writes: the checkpoint first, then

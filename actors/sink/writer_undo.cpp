@@ -21,13 +21,15 @@ undo_result undo_writes(redis_writer_state& st, const undo_request& u) {
   std::vector<std::string> ids;
   bool restored = false;
   try {
+    route(st, u.stream);
     if (!st.client) connect(st);
     auto& c = *st.client;
     if (u.had_checkpoint)
       command_or_throw(c, {"HSET", u.checkpoint_key, u.checkpoint_field, u.checkpoint_value});
     else
       command_or_throw(c, {"HDEL", u.checkpoint_key, u.checkpoint_field});
-    st.checkpoint_key = u.checkpoint_key;
+    st.checkpoint_keys[u.checkpoint_field] = u.checkpoint_key;
+    st.checkpoint_streams[u.checkpoint_field] = u.stream;
     st.committed[u.checkpoint_field] =
       u.had_checkpoint ? std::optional<std::string>(u.checkpoint_value) : std::nullopt;
     st.failed_fields.erase(u.checkpoint_field);

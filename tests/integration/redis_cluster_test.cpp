@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "actors/sink/redis_cluster.hpp"
 #include "tests/integration/test_env.hpp"
@@ -186,4 +187,67 @@ TEST_F(RedisCluster, AskIsFollowedWithAskingWhileASlotMigrates) {
   dst->pipeline({{"ASKING"}, {"DEL", k}});
   src->command({"CLUSTER", "SETSLOT", slot, "STABLE"});
   dst->command({"CLUSTER", "SETSLOT", slot, "STABLE"});
+}
+
+// A redis_client of mode CLUSTER (the setup code's view of the cluster):
+// single commands by key, a MULTI without WATCH on its first key's node,
+// a DEL of keys on several masters split.
+TEST_F(RedisCluster, AClientOfTheClusterRoutesCommandsAndTransactions) {
+  auto c = redis_client::connect(cluster_target());
+  ASSERT_NE(c->cluster(), nullptr);
+  std::string a = prefix + "a", b;
+  for (int i = 0; b.empty(); ++i) {
+    auto k = prefix + "b" + std::to_string(i);
+    if (!(client->node_for_key(k) == client->node_for_key(a))) b = k;
+  }
+  EXPECT_EQ(c->command({"SET", a, "1"}).str, "OK");
+  EXPECT_EQ(c->command({"SET", b, "2"}).str, "OK");
+  EXPECT_EQ(c->command({"GET", b}).str, "2");
+  for (const auto& k : {a, b}) {
+    EXPECT_EQ(c->command({"MULTI"}).str, "OK");
+    EXPECT_EQ(c->command({"INCR", k}).str, "QUEUED");
+    EXPECT_EQ(c->command({"INCR", k}).str, "QUEUED");
+    auto r = c->command({"EXEC"});
+    ASSERT_EQ(r.type, redis_reply::kind::array) << r.str;
+    EXPECT_EQ(r.elements.back().integer, k == a ? 3 : 4);
+  }
+  // WATCH pins the transaction to its key's node as well.
+  EXPECT_EQ(c->command({"WATCH", b}).str, "OK");
+  EXPECT_EQ(c->command({"MULTI"}).str, "OK");
+  c->command({"GET", b});
+  auto watched = c->command({"EXEC"});
+  ASSERT_EQ(watched.type, redis_reply::kind::array);
+  EXPECT_EQ(watched.elements[0].str, "4");
+  EXPECT_EQ(c->command({"EXISTS", a, b, prefix + "none"}).integer, 2);
+  EXPECT_EQ(c->command({"DEL", a, b, prefix + "none"}).integer, 2);
+  EXPECT_EQ(c->command({"EXISTS", a, b}).integer, 0);
+}
+
+// The target's user and password hold on every node: the ACL user of
+// ops/servers.sh (keys acl_* only) writes its keys on each master, is
+// refused others, and a wrong password is refused at the first node.
+TEST_F(RedisCluster, AnAclUserIsTheSameUserOnEveryNode) {
+  auto cfg = cluster_target();
+  cfg.username = test::redis_acl_user();
+  cfg.password = test::redis_acl_password();
+  auto c = redis_client::connect(cfg);
+  std::set<std::string> nodes;
+  std::vector<std::string> keys;
+  for (int i = 0; nodes.size() < 3 && i < 1000; ++i) {
+    auto k = "acl_" + prefix + std::to_string(i);
+    if (nodes.insert(client->node_for_key(k).name()).second) keys.push_back(k);
+  }
+  ASSERT_EQ(nodes.size(), 3u);
+  for (const auto& k : keys) EXPECT_EQ(c->command({"SET", k, "v"}).str, "OK") << k;
+  auto refused = c->command({"SET", prefix + "not_acl", "v"});
+  EXPECT_EQ(refused.type, redis_reply::kind::error);
+  EXPECT_EQ(refused.str.rfind("NOPERM", 0), 0u) << refused.str;
+  for (const auto& k : keys) c->command({"DEL", k});
+  cfg.password = "wrong";
+  try {
+    redis_client::connect(cfg);
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), failure_code::auth) << e.what();
+  }
 }

@@ -179,3 +179,37 @@ TEST(ClusterSlots, NodeConfigKeepsUserPasswordAndTls) {
   EXPECT_EQ(c.password, "pw");
   EXPECT_TRUE(c.ssl.enable);
 }
+
+TEST(ClusterSlots, ANodeConfigIsOneServer) {
+  redis_config cfg;
+  cfg.cluster = true;
+  cfg.cluster_seeds = {"h:2"};
+  auto c = node_config(cfg, {"h", 1});
+  EXPECT_FALSE(c.cluster);
+  EXPECT_TRUE(c.cluster_seeds.empty());
+}
+
+TEST(ClusterSlots, StreamScopedKeysShareTheStreamsSlot) {
+  for (std::string stream : {"shop_public_orders", "shop_public_orders_cdc_logs", "a{b}c",
+                             "replicate_io_cdc_logs_default_id", "{tag}rest"}) {
+    auto key = stream_scoped_key("replicate_io_checkpoint_default_id", stream);
+    EXPECT_EQ(key_slot(key), key_slot(stream)) << key;
+  }
+  EXPECT_EQ(stream_scoped_key("ck", "shop_public_orders"), "ck:{shop_public_orders}");
+  // A stream with a hash tag of its own lends the tag.
+  EXPECT_EQ(stream_scoped_key("ck", "a{b}c"), "ck:{b}");
+  // A '}' outside a tag cannot be carried into one.
+  EXPECT_THROW(stream_scoped_key("ck", "odd}name"), error);
+  EXPECT_THROW(stream_scoped_key("ck", "x{}"), error);
+}
+
+TEST(ClusterSlots, CommandKeysForRouting) {
+  using v = std::vector<std::string>;
+  EXPECT_EQ(command_key(v{"HGET", "ck", "f"}), "ck");
+  EXPECT_EQ(command_key(v{"xinfo", "GROUPS", "s"}), "s");
+  EXPECT_EQ(command_key(v{"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"}), "s");
+  EXPECT_EQ(command_key(v{"EVAL", "return 1", "1", "k"}), "k");
+  for (auto keyless : {v{"PING"}, v{"info", "memory"}, v{"CLUSTER", "SLOTS"}, v{"MULTI"},
+                       v{"WAIT", "1", "100"}, v{"SCAN", "0"}, v{"EVAL", "return 1", "0"}})
+    EXPECT_FALSE(command_key(keyless)) << keyless[0];
+}

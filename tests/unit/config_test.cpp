@@ -185,6 +185,27 @@ TEST_F(config_test, redis_defaults_are_the_documented_ones) {
   EXPECT_EQ(r.memory_threshold_percentage, 85);
 }
 
+TEST_F(config_test, cluster_mode_reads_its_seeds_and_wait_settings) {
+  auto r = target(write("type: REDIS_STREAM\n"));
+  EXPECT_FALSE(r.cluster);
+  EXPECT_EQ(r.wait_replicas, 0);
+  EXPECT_EQ(r.wait_timeout_ms, 1000);
+  auto c = target(write("type: REDIS_STREAM\nmode: CLUSTER\ncluster-seeds: [10.0.0.2:7001, "
+                        "redis-3:7002]\nwait-replicas: 1\nwait-timeout-ms: 250\n"));
+  EXPECT_TRUE(c.cluster);
+  EXPECT_EQ(c.cluster_seeds, (std::vector<std::string>{"10.0.0.2:7001", "redis-3:7002"}));
+  EXPECT_EQ(c.wait_replicas, 1);
+  EXPECT_EQ(c.wait_timeout_ms, 250);
+  auto bad_mode = write("type: REDIS_STREAM\nmode: SENTINEL\n");
+  EXPECT_NE(error_of([&] { target(bad_mode); }).find(bad_mode + ":2:7: mode:"), std::string::npos);
+  auto bad_seed = write("type: REDIS_STREAM\nmode: CLUSTER\ncluster-seeds: [redis-3]\n");
+  EXPECT_EQ(error_of([&] { target(bad_seed); }),
+            bad_seed + ":3:17: cluster-seeds[0]: 'redis-3' is not host:port");
+  auto no_mode = write("type: REDIS_STREAM\ncluster-seeds: [redis-3:7000]\n");
+  EXPECT_EQ(error_of([&] { target(no_mode); }),
+            no_mode + ":2:16: cluster-seeds: needs mode: CLUSTER");
+}
+
 TEST_F(config_test, memory_threshold_percentage_is_a_share_of_maxmemory) {
   EXPECT_EQ(target(write("type: REDIS_STREAM\nmemory-threshold-percentage: 0\n"))
               .memory_threshold_percentage, 0);

@@ -137,7 +137,8 @@ TEST(redis_reply, classifies_error_codes) {
                         "BUSY Redis is busy running a script.", "TRYAGAIN Multiple keys",
                         "OOM command not allowed when used memory > 'maxmemory'.",
                         "CLUSTERDOWN The cluster is down", "MASTERDOWN Link with MASTER is down",
-                        "READONLY You can't write against a read only replica."})
+                        "READONLY You can't write against a read only replica.",
+                        "MOVED 3999 127.0.0.1:6381", "ASK 3999 127.0.0.1:6381"})
     EXPECT_EQ(classify_redis_error(m), failure_code::server_busy) << m;
   for (const char* m : {"NOPERM this user has no permissions", "NOAUTH Authentication required.",
                         "WRONGPASS invalid username-password pair or user is disabled."})

@@ -40,3 +40,17 @@ TEST(run_lease, a_holder_whose_process_is_gone_on_this_host_is_taken_over_at_onc
   EXPECT_TRUE(lease_takeover_allowed(h, true, "node-1", false));
   EXPECT_FALSE(lease_takeover_allowed(h, true, "node-1", true));
 }
+
+TEST(run_lease, a_lease_copy_names_the_epoch_of_its_run) {
+  EXPECT_EQ(lease_copy_epoch("17 {\"host\":\"h\"}"), 17);
+  EXPECT_EQ(lease_copy_epoch("{\"host\":\"h\"}"), 0);
+  EXPECT_EQ(lease_copy_epoch("17"), 0);
+  EXPECT_EQ(lease_copy_epoch(""), 0);
+}
+
+TEST(run_lease, in_a_cluster_the_lease_keys_share_a_slot) {
+  EXPECT_EQ(lease_alive_key("g", "id"), "replicate_io_lease_alive_g_id");
+  auto alive = lease_alive_key("g", "id", true);
+  EXPECT_EQ(alive, "replicate_io_lease_alive_g_id:{replicate_io_lease_g_id}");
+  EXPECT_EQ(lease_epoch_key("g", "id"), "replicate_io_lease_epoch_g_id:{replicate_io_lease_g_id}");
+}
