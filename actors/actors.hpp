@@ -170,9 +170,22 @@ using coordinator_actor = caf::typed_actor<
 constexpr caf::atom_value failure_category = caf::atom("trib");
 
 /// Wraps a failure into a caf::error so that a handler can return it.
-inline caf::error to_caf_error(const failure& f) {
+/// `attempts` > 0: the failed operation was tried that many times under the
+/// retry policy already (a writer's own retries), which whoever decides on
+/// a retry next counts against the same max-retries (attempts_of).
+inline caf::error to_caf_error(const failure& f, int attempts = 0) {
+  if (attempts > 0)
+    return caf::error{static_cast<uint8_t>(f.code), failure_category,
+                      caf::make_message(f.what, attempts)};
   return caf::error{static_cast<uint8_t>(f.code), failure_category,
                     caf::make_message(f.what)};
+}
+
+/// The attempts to_caf_error recorded (0: none recorded).
+inline int attempts_of(const caf::error& e) {
+  if (e.category() == failure_category && e.context().match_elements<std::string, int>())
+    return e.context().get_as<int>(1);
+  return 0;
 }
 
 /// Unwraps a failure from a caf::error; CAF's own errors (an actor that went
@@ -180,7 +193,8 @@ inline caf::error to_caf_error(const failure& f) {
 inline failure to_failure(const caf::error& e) {
   if (e.category() == failure_category) {
     failure f{static_cast<failure_code>(e.code()), ""};
-    if (e.context().match_elements<std::string>())
+    if (e.context().match_elements<std::string>() ||
+        e.context().match_elements<std::string, int>())
       f.what = e.context().get_as<std::string>(0);
     return f;
   }

@@ -209,7 +209,7 @@ bool issue_next(applier_ptr self) {
       for (const auto& cell : r->cells) per_change += 2 * cell.text.size() + 24;
   }
   size_t likely = 0;
-  for (size_t i = in.next; i < n; ++i) {
+  for (size_t i = in.next, k = 0; i < n && k < st.settings.max_write_rows; ++i, ++k) {
     if (likely >= st.settings.max_write_bytes && changes[i].commit != changes[i - 1].commit) break;
     likely += per_change;
   }
@@ -226,6 +226,10 @@ bool issue_next(applier_ptr self) {
     if (w.encoded_count > 0 && w.encoded.size() >= st.settings.max_write_bytes &&
         c.commit != reached.commit)
       break;
+    // batch-size-rows ends a write even inside a transaction: its batch is
+    // still all or nothing, undone and retried whole when a later write of
+    // it fails.
+    if (encoded_changes >= st.settings.max_write_rows) break;
     size_t bytes = w.encoded.size();
     uint64_t entries = w.encoded_count;
     try {
@@ -304,7 +308,7 @@ bool issue_next(applier_ptr self) {
         }
         pump(self);
       },
-      [=](caf::error& err) { on_write_failed(self, to_failure(err)); });
+      [=](caf::error& err) { on_write_failed(self, to_failure(err), attempts_of(err)); });
   return true;
 }
 
@@ -350,6 +354,7 @@ change_applier(change_applier_actor::stateful_pointer<change_applier_state> self
   st.writer = std::move(writer);
   st.queued = st.settings.start;
   if (st.settings.max_write_bytes == 0) st.settings.max_write_bytes = 1;
+  if (st.settings.max_write_rows == 0) st.settings.max_write_rows = 1;
   if (st.settings.max_writes_in_flight == 0) st.settings.max_writes_in_flight = 1;
   if (st.queued.commit > 0)
     log::info("resumes change stream " + st.settings.stream_name + " after " +

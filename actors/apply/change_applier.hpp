@@ -52,6 +52,10 @@ struct change_applier_settings {
   /// writer hold less: entries exist only for the writes in flight, so a
   /// burst costs the memory of its rows, not of their messages.
   size_t max_write_bytes = tuning::realtime_write_bytes;
+  /// Changes a write holds at most (applier realtime.batch-size-rows),
+  /// cut inside a transaction if need be: the batch (txn-size-rows) stays
+  /// the unit that is undone and retried whole, a write is only its step.
+  size_t max_write_rows = SIZE_MAX;
   /// Writes at the writer at once, at most.
   size_t max_writes_in_flight = tuning::realtime_writes_in_flight;
   /// Asked what a failed write means (retry, skip, in doubt, stop). None:
@@ -138,6 +142,8 @@ struct change_applier_state {
   /// Nothing is built meanwhile.
   bool recovering = false;
   std::optional<failure> write_failure;
+  /// How often the writer tried the failed write (attempts_of).
+  int write_attempts = 0;
 
   change_applier_state();
   ~change_applier_state();

@@ -105,7 +105,28 @@ void recover(applier_ptr self) {
     return;
   }
   auto& front = st.batches.front();
-  ++front.failures;
+  // The writer's own retries count: one max-retries for the batch, not one
+  // at the writer and another here.
+  front.failures += std::max(st.write_attempts, 1);
+  st.write_attempts = 0;
+  // Asks the supervisor, with what the undo did.
+  auto ask = [self, f](undo_result r) {
+    auto& st = self->state;
+    if (st.failed || st.batches.empty()) return;
+    failure_report rep;
+    rep.stream = st.settings.stream_name;
+    rep.tables = stream_tables(st);
+    rep.at = batch_place(st);
+    rep.reason = f;
+    rep.failures = st.batches.front().failures;
+    rep.undone = r.deleted;
+    rep.undo_failed = r.failed;
+    rep.undo_error = r.error;
+    rep.in_doubt = std::move(r.not_deleted);
+    self->request(st.settings.supervisor, caf::infinite, std::move(rep))
+      .then([=](failure_verdict& v) { follow(self, f, v); },
+            [=](caf::error& e) { fail(self, to_failure(e)); });
+  };
   undo_request u;
   u.stream = st.settings.stream_name;
   u.last_ids = front.last_ids;
@@ -115,25 +136,8 @@ void recover(applier_ptr self) {
   u.had_checkpoint = front.start.commit > 0;
   u.checkpoint_value = encode_stream_checkpoint(front.start);
   self->request(st.writer, caf::infinite, std::move(u))
-    .then(
-      [=](undo_result& r) {
-        auto& st = self->state;
-        if (st.failed || st.batches.empty()) return;
-        failure_report rep;
-        rep.stream = st.settings.stream_name;
-        rep.tables = stream_tables(st);
-        rep.at = batch_place(st);
-        rep.reason = f;
-        rep.failures = st.batches.front().failures;
-        rep.undone = r.deleted;
-        rep.undo_failed = r.failed;
-        rep.undo_error = r.error;
-        rep.in_doubt = std::move(r.not_deleted);
-        self->request(st.settings.supervisor, caf::infinite, std::move(rep))
-          .then([=](failure_verdict& v) { follow(self, f, v); },
-                [=](caf::error& e) { fail(self, to_failure(e)); });
-      },
-      [=](caf::error& e) { fail(self, to_failure(e)); });
+    .then([=](undo_result& r) { ask(std::move(r)); },
+          [=](caf::error& e) { fail(self, to_failure(e)); });
 }
 
 }  // namespace
@@ -141,7 +145,7 @@ void recover(applier_ptr self) {
 // A write failed for good (the writer retried a lost connection already).
 // The writes after it to the stream are refused by the writer; once all
 // are answered the stream recovers.
-void on_write_failed(applier_ptr self, const failure& f) {
+void on_write_failed(applier_ptr self, const failure& f, int attempts) {
   auto& st = self->state;
   if (st.failed) return;
   if (!st.settings.supervisor) {
@@ -152,7 +156,10 @@ void on_write_failed(applier_ptr self, const failure& f) {
     st.bytes_at_writer -= std::min(st.bytes_at_writer, st.writes.front().bytes);
     st.writes.pop_front();
   }
-  if (!st.write_failure) st.write_failure = f;
+  if (!st.write_failure) {
+    st.write_failure = f;
+    st.write_attempts = attempts;
+  }
   st.recovering = true;
   if (st.writes.empty()) recover(self);
 }

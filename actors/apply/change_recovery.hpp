@@ -17,9 +17,11 @@ void pump(applier_ptr self);
 /// (change_applier.cpp).
 void fail(applier_ptr self, const failure& f);
 
-/// A write failed for good: once the writes still in flight are answered,
-/// undoes the front batch's committed writes and asks the supervisor.
-void on_write_failed(applier_ptr self, const failure& f);
+/// A write failed for good after `attempts` tries at the writer (its own
+/// retries under the same policy; 0 when it does not say): once the writes
+/// still in flight are answered, undoes the front batch's committed writes
+/// and asks the supervisor, counting those attempts as the batch's failures.
+void on_write_failed(applier_ptr self, const failure& f, int attempts);
 /// Forgets what was built of every batch: the next pump builds them again
 /// from the first batch's checkpoint.
 void rewind(change_applier_state& st);

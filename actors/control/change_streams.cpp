@@ -71,6 +71,7 @@ change_factories change_path_factories(const run_options& opts,
     as.message = opts.applier.message;
     as.facts = facts;
     as.max_entry_bytes = max_entry_bytes;
+    as.max_write_rows = static_cast<size_t>(std::max(opts.applier.realtime.batch_size_rows, 1));
     for (uint32_t t = 0; t < layout.stream_of_table.size(); ++t)
       if (layout.stream_of_table[t] == i) as.carries.push_back(t);
     if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())

@@ -38,7 +38,7 @@ std::vector<connection_check> test_connections(const std::optional<source_config
   bool tables_known = false;
   if (source) {
     bool answered = run_checks(out, "connection", [&] {
-      if (source->kind != source_kind::postgresql) return check_mysql(*source);
+      if (source->kind != source_kind::postgresql) return check_mysql(*source, opts.filter);
       std::string slot = source->replication_slots.empty()
                            ? default_slot_name(opts.group, opts.id)
                            : source->replication_slots.begin()->first;

@@ -152,29 +152,37 @@ void check_replicas(const redis_writer_state& st, const write_batch& b, long lon
 }
 
 // Takes back what a failed transaction applied, so the batch is all or
-// nothing. A failure here leaves entries in doubt, which no retry can settle:
-// it becomes a permanent failure of the table.
+// nothing. The checkpoint goes back first: should the deletes then fail,
+// the entries left are after it (kept for the undo that follows, which
+// reports them in doubt), never skipped by a checkpoint ahead of them. A
+// failure here is a permanent failure of the table.
 void undo_partial(redis_writer_state& st, const write_batch& b,
                   const write_outcome& o) {
+  auto added = o.added_ids();
+  bool restored = !o.checkpoint_written;
   try {
-    auto added = o.added_ids();
-    if (!added.empty()) {
-      std::vector<std::string> argv{"XDEL", b.stream};
-      argv.insert(argv.end(), added.begin(), added.end());
-      command_or_throw(*st.client, argv);
-    }
     if (o.checkpoint_written) {
       const auto& before = st.committed[b.checkpoint_field];
       if (before)
         command_or_throw(*st.client, {"HSET", b.checkpoint_key, b.checkpoint_field, *before});
       else
         command_or_throw(*st.client, {"HDEL", b.checkpoint_key, b.checkpoint_field});
+      restored = true;
+    }
+    if (!added.empty()) {
+      std::vector<std::string> argv{"XDEL", b.stream};
+      argv.insert(argv.end(), added.begin(), added.end());
+      command_or_throw(*st.client, argv);
     }
     if (!added.empty() || o.checkpoint_written)
       log::warn("undoes a partial write to " + b.stream + ": " +
                 std::to_string(added.size()) + " entries deleted" +
                 (o.checkpoint_written ? ", checkpoint restored" : ""));
   } catch (const std::exception& e) {
+    if (restored && !b.checkpoint_field.empty()) {
+      auto& left = st.partial_in_doubt[b.checkpoint_field];
+      left.insert(left.end(), added.begin(), added.end());
+    }
     throw error(failure_code::internal,
                 "cannot undo a partial write to " + b.stream + " (entries " +
                   "may be in doubt): " + e.what());
@@ -236,13 +244,15 @@ std::optional<failure> refusal(const redis_writer_state& st, const write_batch& 
 
 // Writes one batch on its own, retrying under the policy: the ack, or the
 // failure once it is permanent or out of retries (the field is then failed).
+// `failures` counts the failed attempts, those before the call included
+// (the write on the wire): one count against max-retries.
 std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write_batch& b,
-                                             bool check_first) {
+                                             bool check_first, int& failures) {
   if (auto f = refusal(st, b)) return *f;
-  for (int failures = 0;;) {
+  for (bool again = false;; again = true) {
     failure f;
     try {
-      auto ack = attempt_write(st, b, check_first || failures > 0);
+      auto ack = attempt_write(st, b, check_first || again);
       metrics::add_batch("committed");
       // An ack without entries may be a write found committed before: its
       // entries are unknown, so count the batch's.
@@ -278,11 +288,13 @@ std::variant<write_ack, failure> write_alone(redis_writer_state& st, const write
   }
 }
 
-void deliver(redis_writer_state::sent& s, std::variant<write_ack, failure> r) {
+// A failure says how often the write was tried, so that the supervisor
+// counts those attempts against the same max-retries.
+void deliver(redis_writer_state::sent& s, std::variant<write_ack, failure> r, int attempts) {
   if (auto* ack = std::get_if<write_ack>(&r))
     s.promise.deliver(std::move(*ack));
   else
-    s.promise.deliver(to_caf_error(std::get<failure>(r)));
+    s.promise.deliver(to_caf_error(std::get<failure>(r), attempts));
 }
 
 // The write on the wire failed: `o` is what it did (nullopt: the
@@ -299,7 +311,7 @@ void recover(redis_writer_state& st, std::optional<write_outcome> o) {
   auto fail = [&](const failure& f) {
     if (!s.batch.checkpoint_key.empty()) st.failed_fields.insert(s.batch.checkpoint_field);
     metrics::add_batch("failed");
-    deliver(s, f);
+    deliver(s, f, 1);
   };
   if (o) {
     try {
@@ -310,15 +322,20 @@ void recover(redis_writer_state& st, std::optional<write_outcome> o) {
       fail(e.to_failure());
       return;
     }
-    if (o->error && !is_retryable(o->error->code)) {
+    // Permanent, or retryable but max-retries is 0 (the write on the wire
+    // was the one attempt): it fails here.
+    if (o->error && !st.policy.next(1, o->error->code).retry) {
       log::error("fails to write " + std::to_string(s.batch.size()) + " entries to " +
-                 s.batch.stream + " (" + to_string(o->error->code) + ", permanent): " +
+                 s.batch.stream + " (" + to_string(o->error->code) +
+                 (is_retryable(o->error->code) ? ", max-retries 0): " : ", permanent): ") +
                  o->error->what);
       fail(failure{o->error->code, o->error->what + " (undone: the batch is not in the stream)"});
       return;
     }
   }
-  deliver(s, write_alone(st, s.batch, !o));
+  int failures = 1;  // the write on the wire
+  auto r = write_alone(st, s.batch, !o, failures);
+  deliver(s, std::move(r), failures);
 }
 
 }  // namespace

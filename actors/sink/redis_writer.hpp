@@ -75,6 +75,10 @@ struct redis_writer_state {
   /// flight), and that one must not commit after its predecessor failed,
   /// or the checkpoint would move past rows that are not in the stream.
   std::set<std::string> failed_fields;
+  /// Entries a failed write added that could not be deleted again, per
+  /// checkpoint field (its checkpoint went back before them): the undo that
+  /// follows the failure tries them again and reports those left in doubt.
+  std::map<std::string, std::vector<std::string>> partial_in_doubt;
   redis_writer_settings settings;
   /// When to read Redis's memory before a write (memory-threshold-percentage).
   memory_gate memory;

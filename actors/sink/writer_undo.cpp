@@ -18,16 +18,35 @@ namespace trib {
 undo_result undo_writes(redis_writer_state& st, const undo_request& u) {
   undo_result res;
   settle(st);
+  // Entries a failed write added and could not delete: tried again here,
+  // after the checkpoint (which went back before them already).
   std::vector<std::string> ids;
-  bool restored = false;
+  if (auto p = st.partial_in_doubt.find(u.checkpoint_field); p != st.partial_in_doubt.end()) {
+    ids = std::move(p->second);
+    st.partial_in_doubt.erase(p);
+  }
+  // No write of the batch committed: the checkpoint is as before the batch
+  // already (a failed write's partial effects were taken back when it
+  // failed), so it is not written -- it would only meet the same refusal
+  // (an OOM refuses the checkpoint's HSET too). The field may be written
+  // again.
+  bool committed = false;
+  for (auto n : u.counts) committed = committed || n > 0;
+  if (!committed && ids.empty()) {
+    st.failed_fields.erase(u.checkpoint_field);
+    return res;
+  }
+  bool restored = !committed;
   try {
     route(st, u.stream);
     if (!st.client) connect(st);
     auto& c = *st.client;
-    if (u.had_checkpoint)
-      command_or_throw(c, {"HSET", u.checkpoint_key, u.checkpoint_field, u.checkpoint_value});
-    else
-      command_or_throw(c, {"HDEL", u.checkpoint_key, u.checkpoint_field});
+    if (committed) {
+      if (u.had_checkpoint)
+        command_or_throw(c, {"HSET", u.checkpoint_key, u.checkpoint_field, u.checkpoint_value});
+      else
+        command_or_throw(c, {"HDEL", u.checkpoint_key, u.checkpoint_field});
+    }
     st.checkpoint_keys[u.checkpoint_field] = u.checkpoint_key;
     st.checkpoint_streams[u.checkpoint_field] = u.stream;
     st.committed[u.checkpoint_field] =

@@ -6,6 +6,7 @@
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/source/change_reader_retry.hpp"
+#include "actors/source/stalled_reader.hpp"
 #include "actors/source/session_common.hpp"
 #include "messages/position.hpp"
 
@@ -229,7 +230,10 @@ void read_round(reader_ptr self) {
   }
   if (auto bytes = st.backlog->binlog_behind(st.restart_at.file, st.restart_at.pos))
     metrics::set_source_backlog_bytes(static_cast<double>(*bytes));
-  if (!may_read(st)) return;  // an answer re-arms
+  if (!may_read(st)) {  // an answer re-arms
+    arm_stalled_tick(self);
+    return;
+  }
   auto round_end = std::chrono::steady_clock::now() + 50ms;
   try {
     for (;;) {
@@ -264,6 +268,7 @@ void read_round(reader_ptr self) {
     return;
   }
   if (may_read(st)) arm(self);
+  else arm_stalled_tick(self);
 }
 
 }  // namespace
@@ -286,7 +291,17 @@ binlog_reader(binlog_reader_actor::stateful_pointer<binlog_reader_state> self,
       return st.promise;
     },
     [=](read_atom) {
-      self->state.read_pending = false;
+      auto& st = self->state;
+      if (take_stalled_tick(st)) {
+        // The feeds wait: only the backlog is measured, again and again
+        // until an answer lets the reader read.
+        if (st.stopping) return;
+    if (auto bytes = st.backlog->binlog_behind(st.restart_at.file, st.restart_at.pos))
+      metrics::set_source_backlog_bytes(static_cast<double>(*bytes));
+        if (!may_read(st)) arm_stalled_tick(self);
+        return;
+      }
+      st.read_pending = false;
       read_round(self);
     },
     [=](stop_atom) {

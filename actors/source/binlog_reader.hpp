@@ -80,6 +80,9 @@ struct binlog_reader_state {
   std::chrono::steady_clock::time_point stored_at;
   bool stop_asked = false;
   bool read_pending = false;
+  /// The tick that measures the backlog while feeds wait (stalled_reader.hpp).
+  bool tick_out = false;
+  std::chrono::steady_clock::time_point tick_due;
   bool stopping = false;
   bool reconnecting = false;
   int failures = 0;

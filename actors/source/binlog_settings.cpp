@@ -132,7 +132,10 @@ binlog_settings read_binlog_settings(const source_config& cfg) {
     if (name == "binlog_row_metadata") s.binlog_row_metadata = value;
   }
   std::vector<std::string> grants;
-  for (const auto& r : rows("SHOW GRANTS FOR CURRENT_USER()", "read the user's privileges"))
+  // SHOW GRANTS, not SHOW GRANTS FOR CURRENT_USER(): on MariaDB only the
+  // former lists the grants of the session's role as well, which the
+  // user's default role (SET DEFAULT ROLE) makes its rights at login.
+  for (const auto& r : rows("SHOW GRANTS", "read the user's privileges"))
     grants.push_back(r[0]);
   s.privileges = global_privileges(grants);
   return s;

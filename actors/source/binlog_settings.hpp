@@ -25,13 +25,15 @@ struct binlog_settings {
   std::string binlog_format;
   std::string binlog_row_image;
   std::string binlog_row_metadata;
-  /// Global privileges (on *.*) of the connected user, upper case, as SHOW
-  /// GRANTS lists them ("ALL PRIVILEGES", "REPLICATION SLAVE", ...).
+  /// Global privileges (on *.*) of the connected user and of its session's
+  /// role (MariaDB: the default role), upper case, as SHOW GRANTS lists them
+  /// ("ALL PRIVILEGES", "REPLICATION SLAVE", ...).
   std::vector<std::string> privileges;
 };
 
-/// The global privileges granted on *.* by the GRANT lines of SHOW GRANTS
-/// (roles and object-level grants do not count), upper case.
+/// The global privileges granted on *.* by the GRANT lines of SHOW GRANTS,
+/// to the user or to its active role (the grant of a role itself and
+/// object-level grants do not count), upper case.
 std::vector<std::string> global_privileges(const std::vector<std::string>& grant_lines);
 
 /// Every reason `s` cannot serve the binlog reader, each with the setting or

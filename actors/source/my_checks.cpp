@@ -1,7 +1,10 @@
 #include "actors/source/my_checks.hpp"
 
+#include <mysql.h>
+
 #include <algorithm>
 #include <cctype>
+#include <memory>
 
 #include "actors/source/my_connect.hpp"
 #include "actors/source/session_common.hpp"
@@ -97,7 +100,98 @@ connection_check my_reload(const binlog_settings& s) {
   return c;
 }
 
-std::vector<connection_check> check_mysql(const source_config& cfg) {
+connection_check my_select_rights(const std::string& account,
+                                  const std::vector<my_table_right>& tables) {
+  std::vector<std::string> missing;
+  std::string database;
+  for (const auto& t : tables)
+    if (!t.select) {
+      missing.push_back(t.database + "." + t.table);
+      database = t.database;
+    }
+  connection_check c{"SELECT on the tables", missing.empty() && !tables.empty(), ""};
+  if (tables.empty()) {
+    c.detail = "no table the filter lets through is visible to " + account +
+               ", which needs SELECT on the tables it replicates; grant with GRANT SELECT ON "
+               "<database>.* TO " + account;
+  } else if (missing.empty()) {
+    c.detail = "on all " + std::to_string(tables.size()) + " tables";
+  } else {
+    std::string list;
+    for (size_t i = 0; i < missing.size() && i < 10; ++i) list += (i ? ", " : "") + missing[i];
+    if (missing.size() > 10) list += " and " + std::to_string(missing.size() - 10) + " more";
+    c.detail = "not on " + list + "; grant with GRANT SELECT ON " +
+               (missing.size() == 1 ? missing[0] : database + ".*") + " TO " + account +
+               " (or to a role that is its default role: SET DEFAULT ROLE)";
+  }
+  return c;
+}
+
+namespace {
+
+std::string quoted_name(const std::string& n) {
+  std::string out = "`";
+  for (char ch : n) {
+    out += ch;
+    if (ch == '`') out += '`';
+  }
+  return out + "`";
+}
+
+}  // namespace
+
+std::vector<my_table_right> read_select_rights(const source_config& cfg,
+                                               const filter_config& filter) {
+  std::unique_ptr<MYSQL, decltype(&mysql_close)> m(my_connect(cfg, 60), &mysql_close);
+  std::string where = source_detail::kind_name(cfg.kind) + " at " + my_where(cfg);
+  auto fail = [&](const std::string& doing) {
+    unsigned code = mysql_errno(m.get());
+    throw error(my_classify(code), "cannot " + doing + ": " + where + " answers: " +
+                                     mysql_error(m.get()) + " (" + std::to_string(code) + ")");
+  };
+  std::vector<my_table_right> out;
+  auto add = [&](const std::string& db, const std::string& table) {
+    if (!source_detail::filter_allows(filter, table_id{db, "", table})) return;
+    for (const auto& t : out)
+      if (t.database == db && t.table == table) return;
+    out.push_back({db, table, false});
+  };
+  const std::string list =
+    "SELECT table_schema, table_name FROM information_schema.tables "
+    "WHERE table_type = 'BASE TABLE' AND table_schema NOT IN "
+    "('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1, 2";
+  if (mysql_real_query(m.get(), list.data(), list.size()) != 0) fail("list the tables");
+  {
+    std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> r(mysql_store_result(m.get()),
+                                                               &mysql_free_result);
+    if (!r) fail("list the tables");
+    while (MYSQL_ROW row = mysql_fetch_row(r.get()))
+      if (row[0] && row[1]) add(row[0], row[1]);
+  }
+  // The server lists no table the user has no right on at all: the ones the
+  // filter names are tried as well.
+  for (const auto& c : filter.allow)
+    for (const auto& [name, t] : c.tables) add(c.catalog, name);
+  std::vector<my_table_right> kept;
+  for (auto& t : out) {
+    auto probe = "SELECT 1 FROM " + quoted_name(t.database) + "." + quoted_name(t.table) +
+                 " LIMIT 0";
+    if (mysql_real_query(m.get(), probe.data(), probe.size()) == 0) {
+      if (MYSQL_RES* r = mysql_store_result(m.get())) mysql_free_result(r);
+      t.select = true;
+    } else {
+      unsigned code = mysql_errno(m.get());
+      // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: a named table that is not there.
+      if (code == 1146 || code == 1049) continue;
+      // ER_TABLEACCESS_DENIED_ERROR, ER_COLUMNACCESS_DENIED_ERROR.
+      if (code != 1142 && code != 1143) fail("try SELECT on " + t.database + "." + t.table);
+    }
+    kept.push_back(std::move(t));
+  }
+  return kept;
+}
+
+std::vector<connection_check> check_mysql(const source_config& cfg, const filter_config& filter) {
   auto s = read_binlog_settings(cfg);
   std::vector<connection_check> out;
   out.push_back({"connection", true,
@@ -109,6 +203,7 @@ std::vector<connection_check> check_mysql(const source_config& cfg) {
   out.push_back(my_replication_slave(s));
   out.push_back(my_replication_client(s));
   if (!is_mariadb(s)) out.push_back(my_reload(s));
+  out.push_back(my_select_rights(s.account, read_select_rights(cfg, filter)));
   return out;
 }
 

@@ -89,6 +89,9 @@ struct wal_reader_state {
   bool stop_asked = false;
   bool streaming = false;
   bool read_pending = false;
+  /// The tick that measures the backlog while feeds wait (stalled_reader.hpp).
+  bool tick_out = false;
+  std::chrono::steady_clock::time_point tick_due;
   bool stopping = false;
   /// The connection was lost: waiting for the dispatcher's reset, then
   /// reconnecting.

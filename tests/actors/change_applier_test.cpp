@@ -26,6 +26,8 @@ struct writes_log {
   /// Undo requests, and what the double answers to them.
   std::vector<undo_request> undos;
   undo_result undo_answer;
+  /// The attempts a failure says the writer made (0: it does not say).
+  int attempts = 0;
 };
 
 using answer_atom = caf::atom_constant<caf::atom("answer")>;
@@ -52,7 +54,7 @@ writer_double_actor::behavior_type writer_double(writer_double_actor::pointer se
       auto n = log->writes.at(index).entries.size();
       auto id = std::to_string(index + 1) + "-" + std::to_string(n);
       if (f.what.empty()) log->promises.at(index).deliver(write_ack{n, id});
-      else log->promises.at(index).deliver(to_caf_error(f));
+      else log->promises.at(index).deliver(to_caf_error(f, log->attempts));
     },
     [log](undo_request& u) -> undo_result {
       log->undos.push_back(u);
@@ -161,6 +163,7 @@ protected:
       s.supervisor = sup;
     }
     s.max_write_bytes = max_write_bytes;
+    s.max_write_rows = max_write_rows;
     s.stream = 0;
     s.stream_name = "shop_public_items_cdc_logs";
     s.checkpoint_field = s.stream_name;
@@ -197,6 +200,8 @@ protected:
   std::string dir = ::testing::TempDir() + "trib_applier_" +
                     ::testing::UnitTest::GetInstance()->current_test_info()->name();
   std::string in_doubt_path = in_doubt_log_path(dir);
+  /// realtime.batch-size-rows (set before start()).
+  size_t max_write_rows = SIZE_MAX;
   supervisor_actor sup;
   std::shared_ptr<supervision_record> record;
 
@@ -256,6 +261,29 @@ TEST_F(change_applier_test, a_large_batch_becomes_writes_cut_between_transaction
   answer(1);
   ASSERT_EQ(acks->acks.size(), 1u);
   EXPECT_EQ(acks->acks[0].entries, 3u);
+}
+
+TEST_F(change_applier_test, batch_size_rows_cuts_writes_even_inside_a_transaction) {
+  // Two changes per write at most: the transaction of three changes takes
+  // two writes, the second in flight while the first is (two at a time).
+  max_write_rows = 2;
+  start();
+  auto r = make_row(1, "a");
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r),
+                    change_of(change_op::insert, 100, 2, nullptr, &r),
+                    change_of(change_op::insert, 100, 3, nullptr, &r),
+                    change_of(change_op::erase, 200, 1, &r, nullptr)}));
+  ASSERT_EQ(writes->writes.size(), 2u);
+  EXPECT_EQ(writes->writes[0].entries.size(), 2u);
+  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint({100, 2}));
+  // A delete is one change of two entries (the change and its tombstone).
+  EXPECT_EQ(writes->writes[1].entries.size(), 3u);
+  EXPECT_EQ(writes->writes[1].checkpoint_value, encode_stream_checkpoint({200, 1}));
+  answer(0);
+  EXPECT_TRUE(acks->acks.empty());
+  answer(1);
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].entries, 5u);
 }
 
 TEST_F(change_applier_test, a_schema_change_waits_for_the_batches_before_it) {
@@ -491,6 +519,41 @@ TEST_F(change_applier_test, out_of_retries_the_stream_stops_before_the_batch) {
   EXPECT_EQ(acks->acks[1].stopped_commit, 300u);
   EXPECT_EQ(writes->writes.size(), 3u);
   EXPECT_FALSE(std::filesystem::exists(in_doubt_path));
+}
+
+// One max-retries (issue 12): a writer that tried a write three times under
+// the policy already leaves a max-retries of 3 one batch retry, and one of
+// 2 none, so that a retryable failure is tried max-retries + 1 times in all.
+TEST_F(change_applier_test, the_writers_own_attempts_count_against_max_retries) {
+  start({}, 4u << 20, true, 3);
+  writes->attempts = 3;
+  auto r1 = make_row(1, "a");
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r1)}));
+  answer(0, failure{failure_code::server_busy, "OOM command not allowed"});
+  // Three of four attempts spent: one batch retry is left.
+  wait_out_backoff();
+  ASSERT_EQ(writes->writes.size(), 2u);
+  writes->attempts = 1;
+  answer(1, failure{failure_code::server_busy, "OOM command not allowed"});
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].stopped_commit, 100u);
+  EXPECT_EQ(writes->writes.size(), 2u);
+  std::lock_guard<std::mutex> g{record->lock};
+  EXPECT_EQ(record->retries, 1u);
+}
+
+TEST_F(change_applier_test, a_writer_out_of_retries_is_not_retried_again) {
+  start({}, 4u << 20, true, 2);
+  writes->attempts = 3;
+  auto r1 = make_row(1, "a");
+  send(batch_of(0, {change_of(change_op::insert, 100, 1, nullptr, &r1)}));
+  answer(0, failure{failure_code::connection, "connection lost"});
+  wait_out_backoff();
+  EXPECT_EQ(writes->writes.size(), 1u);
+  ASSERT_EQ(acks->acks.size(), 1u);
+  EXPECT_EQ(acks->acks[0].stopped_commit, 100u);
+  std::lock_guard<std::mutex> g{record->lock};
+  EXPECT_EQ(record->retries, 0u);
 }
 
 TEST_F(change_applier_test, a_permanent_failure_is_not_retried) {

@@ -284,6 +284,9 @@ inline std::vector<entry> read_stream(redis_client& r, const std::string& stream
       }
       out.push_back(std::move(x));
     }
+    // Nothing comes after the largest ID a stream can have (and XRANGE
+    // refuses an exclusive start there).
+    if (out.back().id == "18446744073709551615-18446744073709551615") break;
     from = "(" + out.back().id;
   }
   return out;

@@ -73,6 +73,8 @@ protected:
     if (!pg_db_.empty()) pg_exec("postgres", "DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
     for (const auto& u : pg_roles_) pg_admin("postgres", "DROP ROLE IF EXISTS " + u);
     for (const auto& u : maria_users_) maria_admin("DROP USER IF EXISTS '" + u + "'@'127.0.0.1'");
+    for (const auto& r : maria_roles_) maria_admin("DROP ROLE IF EXISTS " + r);
+    if (maria_db_) maria_admin("DROP DATABASE IF EXISTS trib_tc_roles");
     std::filesystem::remove_all(dir_);
   }
 
@@ -87,6 +89,15 @@ protected:
                       "type: POSTGRESQL\nhost: 127.0.0.1\nport: " + std::to_string(pg_port()) +
                         "\ndatabase: " + pg_db_ + "\nusername: " + user + "\npassword: " + pw +
                         "\nreplication-slots:\n  trib_test_connection:\n    - pgoutput\n");
+  }
+  // A MariaDB database with two tables, and a filter naming them.
+  std::string maria_database() {
+    maria_db_ = true;
+    maria_admin("DROP DATABASE IF EXISTS trib_tc_roles; CREATE DATABASE trib_tc_roles; "
+                "CREATE TABLE trib_tc_roles.readable(id int PRIMARY KEY); "
+                "CREATE TABLE trib_tc_roles.hidden(id int PRIMARY KEY)");
+    return write_file(dir_ + "/filter.yaml",
+                      "allow:\n  - catalog: trib_tc_roles\n    allow: [readable, hidden]\n");
   }
   std::string maria_file(const std::string& user, const std::string& pw) {
     return write_file(dir_ + "/my_" + user + ".yaml",
@@ -108,7 +119,8 @@ protected:
   }
 
   std::string dir_, pg_db_;
-  std::vector<std::string> pg_roles_, maria_users_, redis_users_;
+  std::vector<std::string> pg_roles_, maria_users_, maria_roles_, redis_users_;
+  bool maria_db_ = false;
   std::unique_ptr<redis_client> r_;
 };
 
@@ -116,6 +128,7 @@ protected:
 
 TEST_F(test_connection, the_ops_users_have_everything_a_replication_needs) {
   pg_database();
+  maria_database();
   for (const auto& args :
        {pg_file(source_user(), source_password()), maria_file(source_user(), source_password()),
         pg_file(source_user(), source_password()) + " " + redis_file("", "")}) {
@@ -193,6 +206,77 @@ TEST_F(test_connection, a_mariadb_user_without_replication_rights) {
   maria_admin("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'trib_tc_select'@'127.0.0.1'");
   auto fixed = run_tributary("test-connection " + maria_file("trib_tc_select", "pw"));
   EXPECT_EQ(fixed.exit_code, 0) << fixed.output;
+}
+
+// Rights through a role (issue 12): REPLICATION SLAVE, BINLOG MONITOR and
+// SELECT on one table granted to a role count once it is the user's default
+// role, as they do for a run; the table the role may not read is named,
+// with the grant that fixes it.
+TEST_F(test_connection, a_mariadb_user_with_rights_through_its_default_role) {
+  auto filter = maria_database();
+  maria_users_.push_back("trib_tc_role");
+  maria_roles_.push_back("trib_tc_reader");
+  maria_admin("DROP USER IF EXISTS 'trib_tc_role'@'127.0.0.1'; DROP ROLE IF EXISTS trib_tc_reader; "
+              "CREATE ROLE trib_tc_reader; "
+              "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO trib_tc_reader; "
+              "GRANT SELECT ON trib_tc_roles.readable TO trib_tc_reader; "
+              "CREATE USER 'trib_tc_role'@'127.0.0.1' IDENTIFIED BY 'pw'; "
+              "GRANT trib_tc_reader TO 'trib_tc_role'@'127.0.0.1'");
+  auto check = [&] {
+    return run_tributary("test-connection " + maria_file("trib_tc_role", "pw") + " --filter " +
+                         filter);
+  };
+  // Granted but not the default role: not active at login, no rights.
+  auto inactive = check();
+  EXPECT_EQ(inactive.exit_code, 1) << inactive.output;
+  EXPECT_EQ(line_about(inactive.output, "REPLICATION SLAVE").rfind("MISSING  ", 0), 0u)
+    << inactive.output;
+  EXPECT_TRUE(has(line_about(inactive.output, "SELECT on the tables"),
+                  "MISSING  SELECT on the tables: not on trib_tc_roles.hidden, "
+                  "trib_tc_roles.readable; grant with GRANT SELECT ON trib_tc_roles.* TO "
+                  "'trib_tc_role'@'127.0.0.1'"))
+    << inactive.output;
+
+  maria_admin("SET DEFAULT ROLE trib_tc_reader FOR 'trib_tc_role'@'127.0.0.1'");
+  auto one_missing = check();
+  EXPECT_EQ(one_missing.exit_code, 1) << one_missing.output;
+  EXPECT_TRUE(has(line_about(one_missing.output, "REPLICATION SLAVE"),
+                  "ok       REPLICATION SLAVE: 'trib_tc_role'@'127.0.0.1' has REPLICATION SLAVE"))
+    << one_missing.output;
+  EXPECT_TRUE(has(line_about(one_missing.output, "BINLOG MONITOR (REPLICATION CLIENT)"), "ok "))
+    << one_missing.output;
+  EXPECT_TRUE(has(line_about(one_missing.output, "SELECT on the tables"),
+                  "MISSING  SELECT on the tables: not on trib_tc_roles.hidden; grant with GRANT "
+                  "SELECT ON trib_tc_roles.hidden TO 'trib_tc_role'@'127.0.0.1'"))
+    << one_missing.output;
+
+  maria_admin("GRANT SELECT ON trib_tc_roles.hidden TO trib_tc_reader");
+  auto fixed = check();
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.output;
+  EXPECT_EQ(line_about(fixed.output, "SELECT on the tables"),
+            "ok       SELECT on the tables: on all 2 tables")
+    << fixed.output;
+}
+
+// SELECT through role membership counts for PostgreSQL when the user
+// inherits its roles' rights (INHERIT), and not otherwise.
+TEST_F(test_connection, a_postgresql_user_with_select_through_a_role) {
+  pg_database();
+  pg_roles_ = {"trib_tc_member", "trib_tc_readers"};
+  pg_admin("postgres", "DROP ROLE IF EXISTS trib_tc_member; DROP ROLE IF EXISTS trib_tc_readers; "
+                       "CREATE ROLE trib_tc_readers NOLOGIN; "
+                       "CREATE ROLE trib_tc_member LOGIN PASSWORD 'pw' REPLICATION NOINHERIT "
+                       "IN ROLE trib_tc_readers");
+  pg_admin(pg_db_, "GRANT SELECT ON public.items TO trib_tc_readers");
+  auto res = run_tributary("test-connection " + pg_file("trib_tc_member", "pw"));
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_EQ(line_about(res.output, "SELECT on the tables").rfind("MISSING  ", 0), 0u)
+    << res.output;
+  pg_admin("postgres", "ALTER ROLE trib_tc_member INHERIT");
+  auto inherited = run_tributary("test-connection " + pg_file("trib_tc_member", "pw"));
+  EXPECT_EQ(line_about(inherited.output, "SELECT on the tables"),
+            "ok       SELECT on the tables: on all 1 tables")
+    << inherited.output;
 }
 
 TEST_F(test_connection, a_redis_user_denied_a_command_is_told_which_through_acl_dryrun) {
