@@ -151,44 +151,6 @@ void check_replicas(const redis_writer_state& st, const write_batch& b, long lon
                 b.stream + " within wait-timeout-ms " + std::to_string(st.target.wait_timeout_ms));
 }
 
-// Takes back what a failed transaction applied, so the batch is all or
-// nothing. The checkpoint goes back first: should the deletes then fail,
-// the entries left are after it (kept for the undo that follows, which
-// reports them in doubt), never skipped by a checkpoint ahead of them. A
-// failure here is a permanent failure of the table.
-void undo_partial(redis_writer_state& st, const write_batch& b,
-                  const write_outcome& o) {
-  auto added = o.added_ids();
-  bool restored = !o.checkpoint_written;
-  try {
-    if (o.checkpoint_written) {
-      const auto& before = st.committed[b.checkpoint_field];
-      if (before)
-        command_or_throw(*st.client, {"HSET", b.checkpoint_key, b.checkpoint_field, *before});
-      else
-        command_or_throw(*st.client, {"HDEL", b.checkpoint_key, b.checkpoint_field});
-      restored = true;
-    }
-    if (!added.empty()) {
-      std::vector<std::string> argv{"XDEL", b.stream};
-      argv.insert(argv.end(), added.begin(), added.end());
-      command_or_throw(*st.client, argv);
-    }
-    if (!added.empty() || o.checkpoint_written)
-      log::warn("undoes a partial write to " + b.stream + ": " +
-                std::to_string(added.size()) + " entries deleted" +
-                (o.checkpoint_written ? ", checkpoint restored" : ""));
-  } catch (const std::exception& e) {
-    if (restored && !b.checkpoint_field.empty()) {
-      auto& left = st.partial_in_doubt[b.checkpoint_field];
-      left.insert(left.end(), added.begin(), added.end());
-    }
-    throw error(failure_code::internal,
-                "cannot undo a partial write to " + b.stream + " (entries " +
-                  "may be in doubt): " + e.what());
-  }
-}
-
 // One attempt: connect if needed, skip the batch if an earlier attempt
 // already committed it (its checkpoint value is in), else write it.
 write_ack attempt_write(redis_writer_state& st, const write_batch& b, bool check_committed) {

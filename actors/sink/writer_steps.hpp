@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/sink/memory_gate.hpp"
+#include "actors/sink/redis_client.hpp"
 #include "actors/sink/redis_writer.hpp"
 
 namespace trib {
@@ -41,7 +42,12 @@ void stamp_lease(redis_writer_state& st, const std::string& stream);
 /// Whether `stream` lives on the node st.client is for (always on one server).
 bool on_this_node(const redis_writer_state& st, const std::string& stream);
 
-// -- writer_undo.cpp: the undo of a failed batch -------------------------------
+// -- writer_undo.cpp: the undo of a failed write and of a failed batch --------
+
+/// Takes back what a write that failed inside its transaction applied
+/// (`o`), the checkpoint first; entries it cannot delete are kept in
+/// st.partial_in_doubt for the batch's undo. Throws when it cannot.
+void undo_partial(redis_writer_state& st, const write_batch& b, const write_outcome& o);
 
 /// Takes back a failed batch's committed writes: the checkpoint first, then
 /// XDEL of the batch's entries; what could not be deleted is in the result.

@@ -1,14 +1,54 @@
-// The Redis writer's undo (undo_request from the retry/undo supervisor):
-// takes back the committed writes of a failed batch so that the whole
-// batch can be written again.
+// The Redis writer's undo: of a write that failed halfway (Redis runs the
+// rest of a transaction when one command fails), and of the committed
+// writes of a failed batch (undo_request from the retry/undo supervisor) so
+// that the whole batch can be written again.
 
 #include <algorithm>
 
 #include "actors/sink/writer_steps.hpp"
 
+#include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
 
 namespace trib {
+
+// Takes back what a failed transaction applied, so the batch is all or
+// nothing. The checkpoint goes back first: should the deletes then fail,
+// the entries left are after it (kept for the undo that follows, which
+// reports them in doubt), never skipped by a checkpoint ahead of them. A
+// failure here is a permanent failure of the table.
+void undo_partial(redis_writer_state& st, const write_batch& b,
+                  const write_outcome& o) {
+  auto added = o.added_ids();
+  bool restored = !o.checkpoint_written;
+  try {
+    if (o.checkpoint_written) {
+      const auto& before = st.committed[b.checkpoint_field];
+      if (before)
+        command_or_throw(*st.client, {"HSET", b.checkpoint_key, b.checkpoint_field, *before});
+      else
+        command_or_throw(*st.client, {"HDEL", b.checkpoint_key, b.checkpoint_field});
+      restored = true;
+    }
+    if (!added.empty()) {
+      std::vector<std::string> argv{"XDEL", b.stream};
+      argv.insert(argv.end(), added.begin(), added.end());
+      command_or_throw(*st.client, argv);
+    }
+    if (!added.empty() || o.checkpoint_written)
+      log::warn("undoes a partial write to " + b.stream + ": " +
+                std::to_string(added.size()) + " entries deleted" +
+                (o.checkpoint_written ? ", checkpoint restored" : ""));
+  } catch (const std::exception& e) {
+    if (restored && !b.checkpoint_field.empty()) {
+      auto& left = st.partial_in_doubt[b.checkpoint_field];
+      left.insert(left.end(), added.begin(), added.end());
+    }
+    throw error(failure_code::internal,
+                "cannot undo a partial write to " + b.stream + " (entries " +
+                  "may be in doubt): " + e.what());
+  }
+}
 
 // Takes back a failed batch's committed writes (undo_request). The
 // checkpoint goes back first: should the deletes then fail, the entries

@@ -12,7 +12,8 @@
 # Environment: STATEMENTS (default 800), ROWS (rows per statement, default
 # 100), WORKLOAD (insert | update: the burst inserts fresh rows, or updates
 # rows the table already holds, whose full old images then travel too),
-# SCHEMA (include-schema, default true), TRIB_BUILD_DIR (default ./build),
+# SCHEMA (include-schema, default true), BATCH (batch-size-rows, the
+# changes a write holds at most, default 1000), TRIB_BUILD_DIR (default ./build),
 # BENCH_WORK (default /tmp/trib-bench-burst), LABEL (in the results file's
 # name). Writes ops/bench/results/realtime-burst-<date>-<label>.md. Touches
 # only database trib_bench_burst, its slot and Redis keys trib_bench_burst_*
@@ -29,6 +30,7 @@ STATEMENTS="${STATEMENTS:-800}"
 ROWS="${ROWS:-100}"
 WORKLOAD="${WORKLOAD:-insert}"
 SCHEMA="${SCHEMA:-true}"
+BATCH="${BATCH:-1000}"
 BUILD="${TRIB_BUILD_DIR:-$ROOT/build}"
 TRIB="$BUILD/nodes/tributary"
 WORK="${BENCH_WORK:-/tmp/trib-bench-burst}"
@@ -49,7 +51,8 @@ mkdir -p "$WORK" "$ROOT/ops/bench/results"
 LOAD_START="$(cut -d" " -f1-3 /proc/loadavg)"
 
 bench_pg_conf "$WORK" "$DB"
-printf 'realtime:\n  txn-size-rows: 10000\nmessage:\n  include-schema: %s\n' "$SCHEMA" > "$WORK/applier.yaml"
+printf 'realtime:\n  txn-size-rows: 10000\n  batch-size-rows: %s\nmessage:\n  include-schema: %s\n' \
+  "$BATCH" "$SCHEMA" > "$WORK/applier.yaml"
 
 # TPC-H orders' columns and values (as ops/bench/snapshot.sh makes them).
 COLUMNS="o_orderkey BIGINT NOT NULL PRIMARY KEY, o_custkey INT NOT NULL,
@@ -135,7 +138,7 @@ log "$expected changes: burst sent in $src_s s, all in Redis after $land_s s ($r
   echo "Tributary, PostgreSQL, Redis and psql share the machine. Burst: $STATEMENTS autocommit"
   echo "statements of $ROWS rows each ($WORKLOAD) into a REPLICA IDENTITY FULL copy of TPC-H orders,"
   echo "sent by one \`psql -f\` as fast as it goes, while \`tributary realtime\` streams it"
-  echo "(include-schema $SCHEMA, txn-size-rows 10000). Peak RSS = /usr/bin/time -v's maximum"
+  echo "(include-schema $SCHEMA, txn-size-rows 10000, batch-size-rows $BATCH). Peak RSS = /usr/bin/time -v's maximum"
   echo "resident set size of the tributary process over the whole run. Landed = time from"
   echo "the burst's start until the stream holds every change."
   if [[ $BUILD == "$ROOT"/* ]]; then
