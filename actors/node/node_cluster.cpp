@@ -37,10 +37,12 @@ join_attempt join_coordinator(caf::actor_system& sys, const node_address& at,
       },
       [&](caf::error& e) {
         if (e == caf::sec::request_timeout) {
-          auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
-          out.why = "no answer within " + std::to_string(std::max<int64_t>(secs, 1)) +
-                    " s (--join-timeout): no coordinator listens there, or it refused this "
-                    "node's certificate (both ends need certificates signed by the same ca.pem)";
+          out.timed_out = true;
+          out.why = "no coordinator answers there (something accepted the connection but "
+                    "completed no TLS handshake)";
+        } else if (e == caf::sec::disconnect_during_handshake) {
+          out.why = "the coordinator ended the TLS handshake: one end refused the other's "
+                    "certificate (both need certificates signed by the same ca.pem, valid now)";
         } else {
           out.nobody_listens = e == caf::sec::cannot_connect_to_node;
           out.why = sys.render(e);

@@ -28,6 +28,9 @@ struct join_attempt {
   /// Nothing accepted the connection (yet): worth trying again while the
   /// coordinator may still be starting.
   bool nobody_listens = false;
+  /// No answer in time: the connect may still hang in CAF's OpenSSL
+  /// session, which then blocks its multiplexer thread (see run_worker).
+  bool timed_out = false;
 };
 
 /// Connects to the registry a coordinator published at `at`, through CAF's

@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <thread>
 #include <vector>
@@ -191,6 +193,15 @@ int run_worker(const worker_options& opts) {
   }
   auto registry = joined.registry;
   std::string why = joined.why;
+  if (joined.timed_out) {
+    log::error("cannot join the coordinator at " + opts.join + ": no answer within " +
+               std::to_string(opts.join_timeout.count()) + " s (--join-timeout): " + why);
+    // CAF's OpenSSL session waits for the handshake inside its multiplexer
+    // thread, so the actor system could not shut down: end here. Nothing
+    // was started or written yet.
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
   if (!registry) {
     log::error("cannot join the coordinator at " + opts.join + ": " + why);
     return 1;

@@ -164,3 +164,57 @@ TEST_F(nodes_snapshot, a_worker_with_nobody_to_join_gives_up_with_a_message) {
   EXPECT_NE(res.output.find("cannot join the coordinator at " + listen), std::string::npos)
     << res.output;
 }
+
+TEST_F(nodes_snapshot, a_worker_the_coordinator_refuses_says_so) {
+  // A certificate of another CA: the coordinator's TLS ends the handshake.
+  std::string cmd = "bash " + std::string(TRIB_SOURCE_DIR) + "/ops/node-certs.sh " + dir_ +
+                    "/other stranger > /dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::string listen = "127.0.0.1:" + std::to_string(free_port());
+  auto args = coordinator_args(listen);
+  args.push_back("--join-timeout");
+  args.push_back("30");
+  child_process coordinator(args, dir_ + "/coordinator.log");
+  ASSERT_TRUE(wait_until([&] {
+    return read_text(dir_ + "/coordinator.log").find("listens for workers") != std::string::npos;
+  }, std::chrono::seconds(30))) << read_text(dir_ + "/coordinator.log");
+  auto res = run_tributary("worker --join " + listen + " --node-tls " + dir_ +
+                           "/other/stranger --join-timeout 20");
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_NE(res.output.find("cannot join the coordinator at " + listen +
+                            ": the coordinator ended the TLS handshake"),
+            std::string::npos)
+    << res.output;
+  // Ctrl-C while the coordinator waits: how many came, exit 1.
+  coordinator.signal(SIGINT);
+  EXPECT_EQ(coordinator.wait(), 1);
+  auto out = read_text(dir_ + "/coordinator.log");
+  EXPECT_NE(out.find("stopped by SIGINT while waiting for workers: 0 of 2 workers joined"),
+            std::string::npos)
+    << out;
+}
+
+TEST_F(nodes_snapshot, a_worker_whose_handshake_is_never_answered_gives_up_in_time) {
+  // Something accepts TCP there but never speaks TLS (CAF's connect would
+  // wait for it forever): the join timeout ends the wait.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::string listen = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  auto started = std::chrono::steady_clock::now();
+  auto res = run_tributary("worker --join " + listen + " --node-tls " + dir_ +
+                           "/certs/w1 --join-timeout 2");
+  auto took = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  EXPECT_EQ(res.exit_code, 1) << res.output;
+  EXPECT_NE(res.output.find("cannot join the coordinator at " + listen + ": no answer within 2 s "
+                            "(--join-timeout): no coordinator answers there"),
+            std::string::npos)
+    << res.output;
+  EXPECT_LT(took, std::chrono::seconds(30)) << "the worker did not give up in time";
+}
