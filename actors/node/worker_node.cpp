@@ -233,7 +233,11 @@ int run_worker(const worker_options& opts) {
     return exit_code_for_stop(signals.signal());
   }
   log::error("stops: the coordinator at " + opts.join + " is gone (" + sys.render(reason) + ")");
-  return 1;
+  // Its writers can commit nothing more (the fence is lost), but actors
+  // whose handles crossed to the dead node may never be released, and the
+  // actor system would wait for them forever: end the process here.
+  std::fflush(nullptr);
+  std::_Exit(1);
 }
 
 }  // namespace trib

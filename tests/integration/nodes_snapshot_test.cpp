@@ -218,3 +218,45 @@ TEST_F(nodes_snapshot, a_worker_whose_handshake_is_never_answered_gives_up_in_ti
     << res.output;
   EXPECT_LT(took, std::chrono::seconds(30)) << "the worker did not give up in time";
 }
+
+TEST_F(nodes_snapshot, a_worker_whose_coordinator_dies_stops_and_resume_finishes_exactly_once) {
+  pg_exec("trib_nodes",
+          "CREATE TABLE huge(id int PRIMARY KEY, grp int, note text NOT NULL);"
+          "INSERT INTO huge SELECT i, i % 97, repeat('h', 200) || i "
+          "FROM generate_series(1, 200000) AS g(i); ANALYZE huge;");
+  std::string listen = "127.0.0.1:" + std::to_string(free_port());
+  auto args = coordinator_args(listen);
+  args.back() = "1";  // --workers 1
+  child_process coordinator(args, dir_ + "/coordinator.log");
+  child_process w1({"worker", "--join", listen, "--node-tls", dir_ + "/certs/w1"},
+                   dir_ + "/w1.log");
+  ASSERT_TRUE(wait_until([&] {
+    return stream_length(*r_, "trib_nodes_public_huge") >= 2000 || !coordinator.running();
+  }, std::chrono::seconds(120))) << read_text(dir_ + "/coordinator.log");
+  ASSERT_TRUE(coordinator.running()) << read_text(dir_ + "/coordinator.log");
+  coordinator.kill_now();
+  // The worker notices, stops its stages and exits 1.
+  ASSERT_TRUE(wait_until([&] { return !w1.running(); }, std::chrono::seconds(30)))
+    << "the worker still runs without its coordinator";
+  auto log = read_text(dir_ + "/w1.log");
+  EXPECT_EQ(w1.wait(), 1) << log;
+  EXPECT_NE(log.find("loses its coordinator"), std::string::npos) << log;
+  auto written = stream_length(*r_, "trib_nodes_public_huge");
+  EXPECT_LT(written, 200000) << "the snapshot was not cut short";
+
+  // A coordinator started again with --resume continues, on a new worker,
+  // from the checkpoints: every row once.
+  std::string again = "127.0.0.1:" + std::to_string(free_port());
+  auto resume = coordinator_args(again);
+  resume.back() = "1";
+  resume.push_back("--resume");
+  child_process coordinator2(resume, dir_ + "/coordinator2.log");
+  child_process w2({"worker", "--join", again, "--node-tls", dir_ + "/certs/w2"},
+                   dir_ + "/w2.log");
+  ASSERT_TRUE(wait_until([&] { return !coordinator2.running(); }, std::chrono::seconds(180)));
+  ASSERT_EQ(coordinator2.wait(), 0) << read_text(dir_ + "/coordinator2.log");
+  ASSERT_TRUE(wait_until([&] { return !w2.running(); }, std::chrono::seconds(30)));
+  EXPECT_EQ(w2.wait(), 0) << read_text(dir_ + "/w2.log");
+  expect_table_once("huge", 200000);
+  for (const auto& [table, rows] : table_rows) expect_table_once(table, rows);
+}
