@@ -163,3 +163,62 @@ TEST(cli, test_connection_takes_a_source_or_a_target_or_both) {
   EXPECT_NE(error_of({"test-connection"}).find("takes 1 connection file, got 0"), std::string::npos);
   EXPECT_NE(error_of({"test-connection", "a", "b", "c"}).find("got 3"), std::string::npos);
 }
+
+TEST(cli, coordinator_takes_a_mode_two_files_and_the_node_options) {
+  auto cl = parse_command_line({"coordinator", "full", "src.yaml", "dst.yaml", "--listen",
+                                "0.0.0.0:58000", "--node-tls", "/etc/n", "--workers", "3",
+                                "--join-timeout", "90", "--resume"});
+  EXPECT_EQ(cl.command, "coordinator");
+  EXPECT_EQ(cl.mode, "full");
+  ASSERT_EQ(cl.files.size(), 2u);
+  EXPECT_EQ(cl.files[0], "src.yaml");
+  EXPECT_EQ(cl.listen, "0.0.0.0:58000");
+  EXPECT_EQ(cl.node_tls, "/etc/n");
+  EXPECT_EQ(cl.workers, 3u);
+  EXPECT_EQ(cl.join_timeout_s, 90);
+  EXPECT_TRUE(cl.resume);
+  // One worker unless told.
+  EXPECT_EQ(parse_command_line({"coordinator", "snapshot", "s", "d", "--listen", "h:1",
+                                "--node-tls", "n"})
+              .workers,
+            1u);
+}
+
+TEST(cli, worker_takes_join_and_node_tls_only) {
+  auto cl = parse_command_line({"worker", "--join", "coord:58000", "--node-tls", "/etc/n"});
+  EXPECT_EQ(cl.command, "worker");
+  EXPECT_EQ(cl.join, "coord:58000");
+  EXPECT_EQ(cl.node_tls, "/etc/n");
+  EXPECT_TRUE(cl.files.empty());
+}
+
+TEST(cli, node_commands_name_what_is_missing_or_misplaced) {
+  EXPECT_NE(error_of({"coordinator", "src.yaml", "dst.yaml", "--listen", "h:1", "--node-tls", "n"})
+              .find("coordinator takes a mode first (snapshot, realtime or full), got 'src.yaml'"),
+            std::string::npos);
+  EXPECT_NE(error_of({"coordinator", "full", "s", "d", "--node-tls", "n"})
+              .find("coordinator needs --listen HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_of({"coordinator", "full", "s", "d", "--listen", "h:1"})
+              .find("coordinator needs --node-tls DIR"),
+            std::string::npos);
+  EXPECT_NE(error_of({"worker", "--join", "h:1"}).find("worker needs --node-tls DIR"),
+            std::string::npos);
+  EXPECT_NE(error_of({"coordinator", "full", "s", "d", "--listen", "h:1", "--node-tls", "n",
+                      "--workers", "0"})
+              .find("--workers wants a whole number from 1 to 1000, got '0'"),
+            std::string::npos);
+  EXPECT_NE(error_of({"worker", "--join", "h:1", "--node-tls", "n", "--join-timeout", "5s"})
+              .find("--join-timeout wants a whole number"),
+            std::string::npos);
+  EXPECT_NE(error_of({"snapshot", "s", "d", "--workers", "2"})
+              .find("--workers applies to coordinator only"),
+            std::string::npos);
+  EXPECT_NE(error_of({"snapshot", "s", "d", "--node-tls", "n"})
+              .find("--node-tls applies to coordinator and worker only"),
+            std::string::npos);
+  EXPECT_NE(error_of({"coordinator", "full", "s", "d", "--listen", "h:1", "--node-tls", "n",
+                      "--join", "h:2"})
+              .find("--join applies to worker only"),
+            std::string::npos);
+}
