@@ -12,6 +12,7 @@
 #include "messages/batch.hpp"
 #include "messages/change.hpp"
 #include "messages/failure.hpp"
+#include "messages/node.hpp"
 #include "messages/position.hpp"
 #include "messages/result.hpp"
 #include "messages/row.hpp"
@@ -163,6 +164,39 @@ using coordinator_actor = caf::typed_actor<
   // realtime, the change reader drains. Sticky: a phase that starts later
   // stops at once.
   caf::reacts_to<stop_atom>>;
+
+// -- nodes (design section 11) -----------------------------------------------
+
+/// A worker node: spawns the stages the coordinator places on it, on its
+/// own node, and answers their handles, which the coordinator then uses as
+/// it uses local ones.
+using worker_actor = caf::typed_actor<
+  // Takes the connections and the lease it needs; answers once ready.
+  caf::replies_to<node_setup>::with<caf::ok_atom>,
+  // The coordinator's lease was renewed: writes may go on a while longer.
+  caf::reacts_to<lease_tick>,
+  // Spawns a Redis writer.
+  caf::replies_to<writer_order>::with<redis_writer_actor>,
+  // Spawns a table applier writing through the writer (an invalid handle:
+  // through a writer of its own).
+  caf::replies_to<table_applier_order, redis_writer_actor, coordinator_actor>::with<
+    table_applier_actor>,
+  // Spawns a snapshot reader feeding the applier.
+  caf::replies_to<snapshot_reader_order, table_applier_actor, coordinator_actor>::with<
+    snapshot_reader_actor>,
+  // Spawns a change applier writing through the writer, asking the
+  // supervisor about failures.
+  caf::replies_to<change_applier_order, redis_writer_actor, supervisor_actor>::with<
+    change_applier_actor>,
+  // The run is over: ends what is left here, answers, and quits.
+  caf::replies_to<stop_atom>::with<caf::ok_atom>>;
+
+/// The coordinator's node, published for workers to join.
+using node_registry_actor = caf::typed_actor<
+  // A worker joins; answers its number (from 1).
+  caf::replies_to<node_hello, worker_actor>::with<uint32_t>,
+  // Tells the workers that the lease still holds (self-sent, delayed).
+  caf::reacts_to<tick_atom>>;
 
 // -- failures across actor boundaries -----------------------------------------
 

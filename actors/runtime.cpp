@@ -35,6 +35,8 @@
 #include "actors/control/stop_signals.hpp"
 #include "actors/control/type_ids.hpp"
 #include "actors/log.hpp"
+#include "actors/node/node_join.hpp"
+#include "actors/node/node_stages.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/heartbeat.hpp"
 #include "actors/source/source_session.hpp"
@@ -329,15 +331,17 @@ run_summary run(const run_options& opts, bool& logs_open) {
   std::optional<batch_scheduling> bulk;
   if (snapshot_only) bulk.emplace();
   caf::actor_system_config cfg;
-  caf::actor_system sys{configure_actor_system(cfg)};
+  configure_actor_system(cfg);
+  if (opts.cluster.enabled()) configure_node(cfg, opts.cluster.tls);
+  caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   std::shared_ptr<progress_board> progress;
   if (snapshot_phase) progress = snapshot_progress_board();
   auto settings = settings_for(opts, tables.size());
   settings.progress = progress;
-  auto make = default_factories(
-    opts, ctx.facts, progress,
-    source && ctx.snapshot_needed ? source->snapshot_readers(plan) : exported_snapshot{}, max_entry);
+  auto exported =
+    source && ctx.snapshot_needed ? source->snapshot_readers(plan) : exported_snapshot{};
+  auto make = default_factories(opts, ctx.facts, progress, exported, max_entry);
   auto stopped = std::make_shared<stopped_tables>();
   if (source) {
     make.changes =
@@ -345,6 +349,20 @@ run_summary run(const run_options& opts, bool& logs_open) {
     make.changes.reader = [&source, &ctx](caf::local_actor* a, change_dispatcher_actor d) {
       return source->spawn_reader(a, std::move(d), ctx);
     };
+  }
+  // `tributary coordinator`: the table work goes to the workers once they
+  // joined; the change reader stays here.
+  std::unique_ptr<node_cluster> cluster;
+  if (opts.cluster.enabled()) {
+    cluster = std::make_unique<node_cluster>(sys, opts, current_write_fence(), signals);
+    auto where = plan_placement(cluster->workers(), tables, layout.stream_of_table,
+                                layout.names.size());
+    where.readers_here = static_cast<bool>(exported.open);
+    make = place_on_workers(
+      std::move(make), std::move(where), opts, ctx.facts, exported, max_entry,
+      source ? change_applier_settings_for(opts, tables, layout, ctx.checkpoints, ctx.facts,
+                                           max_entry)
+             : std::vector<change_applier_settings>{});
   }
   auto coord = sys.spawn(coordinator, plan, settings, std::move(make));
   coordinator_guard guard{signals, self, coord};

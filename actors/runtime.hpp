@@ -2,10 +2,14 @@
 // The entry point from nodes/ into the actor system, free of CAF so that the
 // command line does not pull CAF headers in.
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "actors/node/node_tls.hpp"
+#include "actors/tuning.hpp"
 #include "conf/config.hpp"
 #include "messages/failure.hpp"
 #include "messages/table.hpp"
@@ -13,6 +17,20 @@
 namespace trib {
 
 enum class run_mode { snapshot, realtime, full };
+
+/// `tributary coordinator` (design section 11): where workers join and how
+/// many the run waits for. No listen address: a single-node run.
+struct cluster_options {
+  /// --listen HOST:PORT.
+  std::string listen;
+  /// --node-tls DIR, checked (check_node_tls).
+  node_tls_files tls;
+  /// --workers N.
+  size_t workers = 1;
+  /// --join-timeout SECONDS: how long to wait for the workers.
+  std::chrono::seconds join_timeout = tuning::node_join_timeout;
+  bool enabled() const { return !listen.empty(); }
+};
 
 /// Everything a replication run needs, already loaded and validated.
 struct run_options {
@@ -29,6 +47,8 @@ struct run_options {
   bool overwrite = false;
   bool resume = false;
   bool terminate_post_snapshot = false;
+  /// Set for `tributary coordinator`: table work goes to workers.
+  cluster_options cluster;
 };
 
 /// What happened to one table.

@@ -100,4 +100,24 @@ inline constexpr std::chrono::milliseconds redis_memory_check_interval{1000};
 /// While paused above the threshold, how often a writer reads it again.
 inline constexpr std::chrono::milliseconds redis_memory_poll_interval{100};
 
+// -- nodes (design section 11) ----------------------------------------------
+
+/// How long a coordinator waits for its --workers to join, and a worker for
+/// its coordinator to accept it (TCP and the mutual TLS handshake), unless
+/// --join-timeout says otherwise. A worker whose certificate the
+/// coordinator refuses sees no answer at all (CAF's session just ends), so
+/// this is also how long until it says so.
+inline constexpr std::chrono::seconds node_join_timeout{60};
+/// How often a worker tries to connect again while nothing listens at its
+/// --join address yet (the coordinator may still be preparing its run).
+inline constexpr std::chrono::milliseconds node_join_retry{250};
+/// How long a worker may take to start a stage the coordinator places on it.
+inline constexpr std::chrono::seconds node_spawn_timeout{30};
+/// How often the coordinator tells its workers that its lease still holds,
+/// and what it keeps back from the lease's remaining time for the message's
+/// trip: a worker cut off from its coordinator stops writing once the last
+/// tick runs out.
+inline constexpr std::chrono::milliseconds node_lease_tick{1000};
+inline constexpr std::chrono::milliseconds node_lease_margin{1000};
+
 }  // namespace trib::tuning

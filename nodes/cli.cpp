@@ -44,6 +44,10 @@ const char* usage_text() {
   tributary stats DST_CONN.yaml --id ID [--group NAME] [--json]
   tributary test-connection CONN.yaml | SRC_CONN.yaml DST_CONN.yaml
             [--id ID] [--group NAME] [--filter FILE] [--map FILE]
+  tributary coordinator snapshot|realtime|full SRC_CONN.yaml DST_CONN.yaml
+            --listen HOST:PORT --node-tls DIR [--workers N] [--join-timeout S]
+            [the options of snapshot|realtime|full]
+  tributary worker --join HOST:PORT --node-tls DIR [--join-timeout S]
   tributary --help | --version | --print-tuning
 
 modes:
@@ -52,6 +56,10 @@ modes:
   full       snapshot, then realtime from exactly where the snapshot stopped
   stats      print a replication's run statistics: rows per table and op,
              first and last write, lag
+  coordinator  run a replication over several nodes: waits for --workers N
+             (default 1) workers, places table work on them, reads changes
+             itself (docs/nodes.md)
+  worker     join a coordinator and run the table work it places here
 
 test-connection prints one line per right or setting the replication needs
 (ok / MISSING and what to grant) and exits 1 when one is missing.
@@ -70,7 +78,12 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     {"--filter", &cl.filter},       {"--map", &cl.map},
     {"--id", &cl.id},               {"--group", &cl.group},
     {"--data-dir", &cl.data_dir},   {"--metrics", &cl.metrics},
-    {"--output-file", &cl.output_file}, {"--join", &cl.join}};
+    {"--output-file", &cl.output_file}, {"--join", &cl.join},
+    {"--listen", &cl.listen},       {"--node-tls", &cl.node_tls}};
+  // Options with a number; checked once every argument is read.
+  std::string workers, join_timeout;
+  valued["--workers"] = &workers;
+  valued["--join-timeout"] = &join_timeout;
   std::map<std::string, bool*> flags{
     {"--overwrite", &cl.overwrite}, {"--resume", &cl.resume},
     {"--terminate-post-snapshot", &cl.terminate_post_snapshot}, {"--json", &cl.json}};
@@ -123,6 +136,13 @@ command_line parse_command_line(const std::vector<std::string>& args) {
         msg += " (did you mean '" + near + "'?)";
       usage_error(msg);
     }
+    if (cl.command == "coordinator" && cl.mode.empty()) {
+      if (!is_one_of(a, replication_commands))
+        usage_error("coordinator takes a mode first (snapshot, realtime or full), got '" + a +
+                    "'");
+      cl.mode = a;
+      continue;
+    }
     if (cl.command.empty()) {
       if (!is_one_of(a, all_commands)) {
         std::string msg = "unknown command '" + a + "'";
@@ -158,6 +178,39 @@ command_line parse_command_line(const std::vector<std::string>& args) {
   if (cl.json && cl.command != "stats") usage_error("--json applies to stats only");
   if (cl.command == "worker" && cl.join.empty())
     usage_error("worker needs --join HOST:PORT");
+  if (cl.command == "coordinator") {
+    if (cl.mode.empty()) usage_error("coordinator takes a mode first: snapshot, realtime or full");
+    if (cl.listen.empty()) usage_error("coordinator needs --listen HOST:PORT");
+  }
+  bool node = cl.command == "coordinator" || cl.command == "worker";
+  if (node && cl.node_tls.empty())
+    usage_error(cl.command + " needs --node-tls DIR (ca.pem, node.pem, node.key): nodes talk "
+                             "only over mutual TLS");
+  for (auto [option, given] : {std::pair{"--listen", !cl.listen.empty()},
+                               std::pair{"--workers", !workers.empty()}})
+    if (given && cl.command != "coordinator")
+      usage_error(std::string(option) + " applies to coordinator only");
+  for (auto [option, given] : {std::pair{"--node-tls", !cl.node_tls.empty()},
+                               std::pair{"--join-timeout", !join_timeout.empty()}})
+    if (given && !node) usage_error(std::string(option) + " applies to coordinator and worker only");
+  if (!cl.join.empty() && cl.command != "worker") usage_error("--join applies to worker only");
+  auto count = [](const std::string& option, const std::string& text, long max) {
+    long n = 0;
+    try {
+      size_t used = 0;
+      n = std::stol(text, &used);
+      if (used != text.size()) n = 0;
+    } catch (const std::exception&) {
+      n = 0;
+    }
+    if (n < 1 || n > max)
+      usage_error(option + " wants a whole number from 1 to " + std::to_string(max) + ", got '" +
+                  text + "'");
+    return n;
+  };
+  if (!workers.empty()) cl.workers = static_cast<size_t>(count("--workers", workers, 1000));
+  if (!join_timeout.empty())
+    cl.join_timeout_s = static_cast<int>(count("--join-timeout", join_timeout, 86400));
   for (auto [option, name] : {std::pair{"--id", &cl.id}, std::pair{"--group", &cl.group}}) {
     bool ok = std::all_of(name->begin(), name->end(), [](char c) {
       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';

@@ -20,7 +20,16 @@ struct command_line {
   std::string data_dir = "./data";
   std::string metrics;
   std::string output_file;
+  /// coordinator: the replication mode (snapshot, realtime, full), the
+  /// first positional argument.
+  std::string mode;
+  /// coordinator --listen HOST:PORT; worker --join HOST:PORT; both
+  /// --node-tls DIR and --join-timeout SECONDS (0: the default).
+  std::string listen;
   std::string join;
+  std::string node_tls;
+  size_t workers = 1;
+  int join_timeout_s = 0;
   bool overwrite = false;
   bool resume = false;
   bool terminate_post_snapshot = false;

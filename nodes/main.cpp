@@ -16,6 +16,9 @@
 #include "actors/control/run_stats_recorder.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
+#include "actors/node/node_system.hpp"
+#include "actors/node/node_tls.hpp"
+#include "actors/node/worker_node.hpp"
 #include "actors/runtime.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/source_session.hpp"
@@ -33,9 +36,18 @@ constexpr int exit_failure = 1;
 
 run_options load_run_options(const command_line& cl) {
   run_options o;
-  if (cl.command == "snapshot") o.mode = run_mode::snapshot;
-  else if (cl.command == "realtime") o.mode = run_mode::realtime;
+  // `coordinator MODE ...` runs MODE with its table work on workers.
+  const auto& mode = cl.command == "coordinator" ? cl.mode : cl.command;
+  if (mode == "snapshot") o.mode = run_mode::snapshot;
+  else if (mode == "realtime") o.mode = run_mode::realtime;
   else o.mode = run_mode::full;
+  if (cl.command == "coordinator") {
+    o.cluster.tls = check_node_tls(cl.node_tls);
+    parse_node_address(cl.listen, "--listen");
+    o.cluster.listen = cl.listen;
+    o.cluster.workers = cl.workers;
+    if (cl.join_timeout_s > 0) o.cluster.join_timeout = std::chrono::seconds(cl.join_timeout_s);
+  }
   o.source = load_source(cl.files[0]);
   o.target = load_target(cl.files[1]);
   if (!cl.extractor.empty()) o.extractor = load_extractor(cl.extractor);
@@ -188,11 +200,19 @@ int run(const std::vector<std::string>& args) {
   if (cl.command == "test-connection") return test_connection(cl);
   if (cl.command == "fetch-schemas") return fetch_schemas(cl);
   if (cl.command == "stats") return print_stats(cl);
-  if (cl.command == "snapshot" || cl.command == "realtime" || cl.command == "full") {
+  if (cl.command == "worker") {
+    worker_options w;
+    w.join = cl.join;
+    w.node_tls = cl.node_tls;
+    if (cl.join_timeout_s > 0) w.join_timeout = std::chrono::seconds(cl.join_timeout_s);
+    return run_worker(w);
+  }
+  if (cl.command == "snapshot" || cl.command == "realtime" || cl.command == "full" ||
+      cl.command == "coordinator") {
     run_options opts = load_run_options(cl);
     if (!cl.metrics.empty()) metrics::serve(cl.metrics);
-    // One process is the whole replication until coordinator/worker exist.
-    metrics::set_nodes(1);
+    // The coordinator's node and its workers; a single-node run is one.
+    metrics::set_nodes(opts.cluster.enabled() ? 1 + opts.cluster.workers : 1);
     // Rows written go to the run statistics every 10 s and at the end.
     auto stats = std::make_shared<run_stats_recorder>(opts.target, opts.group, opts.id,
                                                       opts.data_dir, opts.overwrite,

@@ -34,6 +34,31 @@ stream_layout layout_for(const run_options& opts, const std::vector<table_schema
   return l;
 }
 
+std::vector<change_applier_settings> change_applier_settings_for(
+  const run_options& opts, const std::vector<table_schema>& tables, const stream_layout& layout,
+  const std::map<std::string, std::string>& checkpoints, const source_facts& facts,
+  uint64_t max_entry_bytes) {
+  std::vector<change_applier_settings> per_stream;
+  for (size_t i = 0; i < layout.names.size(); ++i) {
+    change_applier_settings as;
+    as.stream = static_cast<uint32_t>(i);
+    as.stream_name = layout.names[i];
+    as.checkpoint_field = layout.fields[i];
+    as.group = opts.group;
+    as.id = opts.id;
+    as.tables = tables;
+    as.message = opts.applier.message;
+    as.facts = facts;
+    as.max_entry_bytes = max_entry_bytes;
+    for (uint32_t t = 0; t < layout.stream_of_table.size(); ++t)
+      if (layout.stream_of_table[t] == i) as.carries.push_back(t);
+    if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
+      as.start = decode_stream_checkpoint(it->second);
+    per_stream.push_back(std::move(as));
+  }
+  return per_stream;
+}
+
 change_factories change_path_factories(const run_options& opts,
                                        const std::vector<table_schema>& tables,
                                        const stream_layout& layout,
@@ -59,24 +84,8 @@ change_factories change_path_factories(const run_options& opts,
     *sup = self->spawn(supervisor, sv);
     return *sup;
   };
-  std::vector<change_applier_settings> per_stream;
-  for (size_t i = 0; i < f.streams; ++i) {
-    change_applier_settings as;
-    as.stream = static_cast<uint32_t>(i);
-    as.stream_name = layout.names[i];
-    as.checkpoint_field = layout.fields[i];
-    as.group = opts.group;
-    as.id = opts.id;
-    as.tables = tables;
-    as.message = opts.applier.message;
-    as.facts = facts;
-    as.max_entry_bytes = max_entry_bytes;
-    for (uint32_t t = 0; t < layout.stream_of_table.size(); ++t)
-      if (layout.stream_of_table[t] == i) as.carries.push_back(t);
-    if (auto it = checkpoints.find(layout.fields[i]); it != checkpoints.end())
-      as.start = decode_stream_checkpoint(it->second);
-    per_stream.push_back(std::move(as));
-  }
+  auto per_stream =
+    change_applier_settings_for(opts, tables, layout, checkpoints, facts, max_entry_bytes);
   f.applier = [per_stream, sup](caf::local_actor* self, uint32_t stream,
                                 redis_writer_actor writer) {
     auto as = per_stream.at(stream);

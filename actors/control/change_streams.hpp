@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/apply/change_applier.hpp"
 #include "actors/control/coordinator.hpp"
 #include "actors/control/supervisor.hpp"
 #include "actors/runtime.hpp"
@@ -40,6 +41,13 @@ struct stopped_tables {
   /// What the retry/undo supervisor handled (entries undone, in doubt).
   supervision_record supervision;
 };
+
+/// Each change stream's applier settings (its name, checkpoint field, the
+/// tables it carries, where its checkpoint stands), without the supervisor.
+std::vector<change_applier_settings> change_applier_settings_for(
+  const run_options& opts, const std::vector<table_schema>& tables, const stream_layout& layout,
+  const std::map<std::string, std::string>& checkpoints, const source_facts& facts,
+  uint64_t max_entry_bytes);
 
 /// The coordinator's factories of the change path: writers (as many as the
 /// target's max-connections and applier realtime.threads allow, at most one

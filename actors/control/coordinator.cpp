@@ -5,6 +5,7 @@
 
 #include "actors/apply/envelope.hpp"
 #include "actors/control/failure_decisions.hpp"
+#include "actors/control/stage_settings.hpp"
 #include "actors/apply/table_applier.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -50,18 +51,16 @@ coordinator_settings settings_for(const run_options& opts, size_t tables) {
   return s;
 }
 
-stage_factories default_factories(const run_options& opts,
-                                  const source_facts& facts,
-                                  std::shared_ptr<progress_board> progress,
-                                  exported_snapshot exported, uint64_t max_entry_bytes) {
-  stage_factories f;
-  auto target = opts.target;
+redis_writer_settings writer_settings_for(const run_options& opts) {
   redis_writer_settings ws;
   ws.trim = opts.applier.trim;
   ws.max_consumer_lag = opts.applier.max_consumer_lag;
-  f.writer = [target, ws](caf::local_actor* self, size_t) {
-    return self->spawn<caf::detached>(redis_writer, target, ws);
-  };
+  return ws;
+}
+
+table_applier_settings applier_settings_for(const run_options& opts, const source_facts& facts,
+                                            std::shared_ptr<progress_board> progress,
+                                            uint64_t max_entry_bytes) {
   table_applier_settings as;
   as.applier = opts.applier;
   as.map = opts.map;
@@ -71,51 +70,83 @@ stage_factories default_factories(const run_options& opts,
   // Write size and writes in flight: the defaults of tuning.hpp.
   as.max_entry_bytes = max_entry_bytes;
   as.progress = std::move(progress);
-  f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
-                   redis_writer_actor writer, coordinator_actor coordinator) {
-    return self->spawn(table_applier, table, t, as, std::move(writer),
-                       std::move(coordinator));
-  };
+  return as;
+}
+
+size_t reader_threads(const run_options& opts) {
+  return static_cast<size_t>(std::max(opts.extractor.snapshot.threads, 1));
+}
+
+snapshot_reader_settings reader_settings_for(const run_options& opts,
+                                             const exported_snapshot& exported) {
   snapshot_reader_settings rs;
   rs.source = opts.source;
   rs.fetch_size_rows = static_cast<size_t>(std::max(opts.extractor.snapshot.fetch_size_rows, 1));
   rs.batch_size_rows = static_cast<size_t>(std::max(opts.applier.snapshot.batch_size_rows, 1));
   // The rows in flight of all tables read at once share one budget, so
   // memory stays flat however many tables run in parallel.
-  auto threads = static_cast<size_t>(std::max(opts.extractor.snapshot.threads, 1));
   rs.max_in_flight_bytes = std::max(tuning::snapshot_min_reader_window_bytes,
-                                     tuning::snapshot_memory_budget_bytes / threads);
+                                     tuning::snapshot_memory_budget_bytes / reader_threads(opts));
   rs.max_batch_bytes = std::max(tuning::snapshot_min_batch_bytes, rs.max_in_flight_bytes / 4);
   rs.exported_snapshot = exported.name;
   rs.exported_at = exported.at;
   rs.one_snapshot = exported.one_snapshot;
   if (exported.open) rs.open = exported.open;
+  return rs;
+}
+
+snapshot_reader_settings reader_settings_for_job(const snapshot_reader_settings& shared,
+                                                 const filter_config& filter, source_kind kind,
+                                                 size_t threads, const table_schema& t,
+                                                 const reader_job& job) {
+  auto s = shared;
+  s.conditions = filter_conditions(filter, t.id);
+  if (job.range > 0) {
+    // The first range also takes the rows whose split-key is NULL.
+    auto range = split_range_condition(kind, t.split_key, job.lo, job.hi, job.range == 1);
+    if (!range.empty())
+      s.conditions = s.conditions.empty() ? range
+                                          : "(" + s.conditions + ") AND (" + range + ")";
+  }
+  if (job.ranges > 1) {
+    // The ranges of a table read at once feed its one applier: together
+    // they hold what one reader would, not that many times over.
+    auto at_once = std::min<size_t>(job.ranges, threads);
+    s.max_in_flight_bytes =
+      std::max(tuning::snapshot_min_range_window_bytes, shared.max_in_flight_bytes / at_once);
+    s.max_batch_bytes = s.max_in_flight_bytes / 4;
+  }
+  s.start = job.start;
+  s.range = job.range;
+  s.ranges = job.ranges;
+  return s;
+}
+
+stage_factories default_factories(const run_options& opts,
+                                  const source_facts& facts,
+                                  std::shared_ptr<progress_board> progress,
+                                  exported_snapshot exported, uint64_t max_entry_bytes) {
+  stage_factories f;
+  auto target = opts.target;
+  auto ws = writer_settings_for(opts);
+  f.writer = [target, ws](caf::local_actor* self, size_t) {
+    return self->spawn<caf::detached>(redis_writer, target, ws);
+  };
+  auto as = applier_settings_for(opts, facts, std::move(progress), max_entry_bytes);
+  f.applier = [as](caf::local_actor* self, uint32_t table, const table_schema& t,
+                   redis_writer_actor writer, coordinator_actor coordinator) {
+    return self->spawn(table_applier, table, t, as, std::move(writer),
+                       std::move(coordinator));
+  };
+  auto rs = reader_settings_for(opts, exported);
   auto filter = opts.filter;
   auto kind = facts.kind;
+  auto threads = reader_threads(opts);
   f.reader = [rs, filter, kind, threads](caf::local_actor* self, uint32_t table,
-                                const table_schema& t, const reader_job& job,
-                                table_applier_actor applier,
-                                coordinator_actor coordinator) {
-    auto s = rs;
-    s.conditions = filter_conditions(filter, t.id);
-    if (job.range > 0) {
-      // The first range also takes the rows whose split-key is NULL.
-      auto range = split_range_condition(kind, t.split_key, job.lo, job.hi, job.range == 1);
-      if (!range.empty())
-        s.conditions = s.conditions.empty() ? range
-                                            : "(" + s.conditions + ") AND (" + range + ")";
-    }
-    if (job.ranges > 1) {
-      // The ranges of a table read at once feed its one applier: together
-      // they hold what one reader would, not that many times over.
-      auto at_once = std::min<size_t>(job.ranges, threads);
-      s.max_in_flight_bytes =
-        std::max(tuning::snapshot_min_range_window_bytes, rs.max_in_flight_bytes / at_once);
-      s.max_batch_bytes = s.max_in_flight_bytes / 4;
-    }
-    s.start = job.start;
-    s.range = job.range;
-    s.ranges = job.ranges;
+                                         const table_schema& t, const reader_job& job,
+                                         table_applier_actor applier,
+                                         coordinator_actor coordinator) {
+    auto s = reader_settings_for_job(rs, filter, kind, threads, t, job);
     return self->spawn<caf::detached>(snapshot_reader, table, t, std::move(s),
                                       std::move(applier), std::move(coordinator));
   };

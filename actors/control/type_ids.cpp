@@ -40,6 +40,22 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<change_release>("trib::change_release");
   cfg.add_message_type<failure_report>("trib::failure_report");
   cfg.add_message_type<failure_verdict>("trib::failure_verdict");
+  // Nodes (design section 11): what a coordinator and its workers tell
+  // each other, and the handles of stages that live on another node.
+  cfg.add_message_type<node_hello>("trib::node_hello");
+  cfg.add_message_type<node_setup>("trib::node_setup");
+  cfg.add_message_type<lease_tick>("trib::lease_tick");
+  cfg.add_message_type<writer_order>("trib::writer_order");
+  cfg.add_message_type<table_applier_order>("trib::table_applier_order");
+  cfg.add_message_type<snapshot_reader_order>("trib::snapshot_reader_order");
+  cfg.add_message_type<change_applier_order>("trib::change_applier_order");
+  cfg.add_message_type<snapshot_reader_actor>("trib::snapshot_reader_actor");
+  cfg.add_message_type<table_applier_actor>("trib::table_applier_actor");
+  cfg.add_message_type<redis_writer_actor>("trib::redis_writer_actor");
+  cfg.add_message_type<change_applier_actor>("trib::change_applier_actor");
+  cfg.add_message_type<supervisor_actor>("trib::supervisor_actor");
+  cfg.add_message_type<coordinator_actor>("trib::coordinator_actor");
+  cfg.add_message_type<worker_actor>("trib::worker_actor");
   // Renders wrapped failures as "connection: <what>" in CAF's messages.
   cfg.add_error_category(failure_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
