@@ -361,6 +361,8 @@ TEST(node_tls, names_what_is_wrong_with_the_directory) {
     return std::string("accepted");
   };
   EXPECT_EQ(refusal(node_dir("ca", "a")), "accepted");
+  // The certificate names the node (the metrics' node label).
+  EXPECT_EQ(node_name_of(check_node_tls(node_dir("ca", "b"))), "b");
   EXPECT_NE(refusal(node_dir("ca", "old")).find("node.pem is not valid now"), std::string::npos);
   // A node of one CA with the other CA's file.
   auto mixed = node_certs::dir / "mixed";
