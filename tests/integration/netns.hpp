@@ -7,7 +7,8 @@
 // pulled cable or a partition looks like) and mends it by bringing it up.
 // Everything is removed when the lab goes out of scope, also after a failed
 // assertion; a lab left behind by a crashed run (its process is gone) is
-// removed by the next lab that starts. Needs root and iproute2.
+// removed by the next lab that starts. Needs root, iproute2 and (for
+// reach_root_port) socat.
 
 #include <fcntl.h>
 #include <sched.h>
@@ -70,7 +71,41 @@ public:
   }
 
   ~netns_lab() {
+    for (auto pid : relays_) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
     for (auto& h : hosts_) remove(h);
+    std::error_code ec;
+    if (!relay_dir_.empty()) std::filesystem::remove_all(relay_dir_, ec);
+  }
+
+  /// Makes 127.0.0.1:`port` inside every host reach 127.0.0.1:`port` of the
+  /// root namespace, where the servers of ops/servers.sh listen (on
+  /// loopback only): in each namespace socat takes the connections and
+  /// passes them over a Unix socket to socat in the root namespace, which
+  /// connects to the server. So the connection files a coordinator sends
+  /// its workers work unchanged behind their links; the relays add a copy
+  /// each way, and a cut link does not cut them (the database and Redis
+  /// stay reachable, as they do for a node cut off from its peers only).
+  void reach_root_port(uint16_t port) {
+    if (relay_dir_.empty()) {
+      relay_dir_ = "/tmp/" + prefix() + std::to_string(::getpid());
+      std::filesystem::create_directories(relay_dir_);
+    }
+    auto sock = relay_dir_ + "/" + std::to_string(port) + ".sock";
+    relays_.push_back(start({"socat", "UNIX-LISTEN:" + sock + ",fork,unlink-early",
+                             "TCP:127.0.0.1:" + std::to_string(port)}, ""));
+    wait_for([&] { return std::filesystem::exists(sock); }, "the relay socket " + sock);
+    for (auto& h : hosts_) {
+      relays_.push_back(start({"socat",
+                               "TCP-LISTEN:" + std::to_string(port) + ",bind=127.0.0.1,reuseaddr,fork",
+                               "UNIX-CONNECT:" + sock}, h.ns));
+      auto probe = "ip netns exec " + h.ns + " bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
+                   std::to_string(port) + "' 2>/dev/null";
+      wait_for([&] { return std::system(probe.c_str()) == 0; },
+               "the relay of port " + std::to_string(port) + " in " + h.ns);
+    }
   }
 
   netns_lab(const netns_lab&) = delete;
@@ -128,6 +163,35 @@ public:
 private:
   static std::string prefix() { return "tribt-"; }
 
+  // Starts argv (in namespace `ns` unless "") and returns its pid.
+  static pid_t start(const std::vector<std::string>& args, const std::string& ns) {
+    pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid > 0) return pid;
+    if (!ns.empty()) {
+      int fd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) ::_exit(126);
+      ::close(fd);
+    }
+    std::vector<char*> argv;
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+
+  static void wait_for(const std::function<bool()>& ready, const std::string& what) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto pause = std::chrono::milliseconds(1);
+    while (!ready()) {
+      if (std::chrono::steady_clock::now() >= until)
+        throw std::runtime_error("netns_lab: " + what + " is not up after 10 s (socat installed?)");
+      std::this_thread::sleep_for(pause);  // backoff between polls
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+  }
+
   static void run(const std::string& cmd) {
     if (std::system((cmd + " 2>&1").c_str()) != 0)
       throw std::runtime_error("netns_lab: '" + cmd + "' failed");
@@ -159,6 +223,8 @@ private:
   }
 
   std::vector<host> hosts_;
+  std::vector<pid_t> relays_;
+  std::string relay_dir_;
 };
 
 }  // namespace trib::test
