@@ -109,9 +109,30 @@ timed() {
 }
 
 RESULTS="$WORK/results.tsv"
-: > "$RESULTS"
+: > "$RESULTS"; : > "$WORK/phases.tsv"
 # record RUN PROCESS: one line per process of a run.
 record() { echo -e "$1\t$2\t$(cat "$WORK/$1-$2.time")" >> "$RESULTS"; }
+# phase RUN LOG: the snapshot phase from the log's timestamps, from the last
+# worker's join (or the run's start) to "finishes snapshot of replication":
+# without the process start, the join wait and the end of the run.
+phase() {
+  python3 - "$WORK/$2.log" "$1" >> "$WORK/phases.tsv" <<'PY'
+import sys, datetime
+start = end = None
+for line in open(sys.argv[1]):
+    ts = line.split(" ", 1)[0]
+    try:
+        t = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        continue
+    if "starts snapshot replication" in line or " joined from " in line:
+        start = t
+    elif "finishes snapshot of replication" in line:
+        end = t
+if start and end:
+    print(f"{sys.argv[2]}\t{(end - start).total_seconds():.3f}")
+PY
+}
 
 # ------------------------------------------------------------------ runs
 run_single() {
@@ -120,6 +141,7 @@ run_single() {
   timed single-tributary "$TRIB" snapshot "$WORK/src.yaml" "$WORK/dst.yaml" --id bench_nodes \
     --data-dir "$WORK/data" || { cat "$WORK/single-tributary.log" >&2; return 1; }
   record single tributary
+  phase single single-tributary
   check_streams
 }
 
@@ -147,6 +169,7 @@ run_cluster() {
   for i in "${pids[@]}"; do wait "$i" || true; done
   (( rc == 0 )) || { cat "$WORK/$run-coordinator.log" >&2; return 1; }
   record "$run" coordinator
+  phase "$run" "$run-coordinator"
   for i in $(seq 1 "$WORKERS"); do record "$run" "w$i"; done
   check_streams
 }
@@ -156,7 +179,7 @@ setup_netns() {
   mkdir -p "$dir"
   NETNS=()
   for port in "$TRIB_PG_PORT" "$TRIB_REDIS_PORT"; do
-    socat "UNIX-LISTEN:$dir/$port.sock,fork,unlink-early" "TCP:127.0.0.1:$port" &
+    socat "UNIX-LISTEN:$dir/$port.sock,fork,unlink-early" "TCP:127.0.0.1:$port,nodelay" &
     RELAYS+=($!)
   done
   for i in $(seq 1 "$WORKERS"); do
@@ -171,7 +194,7 @@ setup_netns() {
     ip -n "$ns" link set lo up
     ip -n "$ns" route add default via "${net}$((4 * i + 1))"
     for port in "$TRIB_PG_PORT" "$TRIB_REDIS_PORT"; do
-      ip netns exec "$ns" socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+      ip netns exec "$ns" socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,nodelay" \
         "UNIX-CONNECT:$dir/$port.sock" &
       RELAYS+=($!)
     done
@@ -216,10 +239,11 @@ done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 redis_clean
 
-python3 - "$RESULTS" "$OUT" "$TABLES" "$ROWS" "$WORKERS" "$LOAD_BEFORE" "$LOAD_AFTER" \
+python3 - "$RESULTS" "$WORK/phases.tsv" "$OUT" "$TABLES" "$ROWS" "$WORKERS" "$LOAD_BEFORE" "$LOAD_AFTER" \
   "${RELAY_CPU:-}" "$(git -C "$ROOT" rev-parse --short HEAD)" <<'PY'
 import sys, collections
-res, out, tables, rows, workers, load0, load1, relay_cpu, commit = sys.argv[1:]
+res, phases_file, out, tables, rows, workers, load0, load1, relay_cpu, commit = sys.argv[1:]
+phases = dict(l.split() for l in open(phases_file) if l.strip())
 total = int(tables) * int(rows)
 runs = collections.OrderedDict()
 for line in open(res):
@@ -229,8 +253,10 @@ lines = [f"# Multi-node snapshot benchmark ({commit})", "",
          f"{tables} tables x {rows} rows ({total} rows) from the local PostgreSQL into the local Redis; "
          f"coordinator and {workers} workers; 2-core machine shared by all processes and servers; "
          f"load average before {load0}, after {load1}.", "",
-         "| run | wall s | rows/s | Tributary CPU s | CPU us/row | peak RSS MB per process |",
-         "|---|---|---|---|---|---|"]
+         "wall s: the slowest process, start to exit; snapshot s: from the last worker's join "
+         "to the end of the snapshot in the coordinator's log (the phase the rows move in).", "",
+         "| run | wall s | snapshot s | rows/s (snapshot) | Tributary CPU s | CPU us/row | peak RSS MB per process |",
+         "|---|---|---|---|---|---|---|"]
 single_cpu = None
 for run, procs in runs.items():
     wall = max(p[1] for p in procs)
@@ -238,7 +264,8 @@ for run, procs in runs.items():
     if run == "single":
         single_cpu = cpu
     rss = ", ".join(f"{p[0]} {p[3]}" for p in procs)
-    lines.append(f"| {run} | {wall:.1f} | {total / wall:,.0f} | {cpu:.1f} | {cpu * 1e6 / total:.1f} | {rss} |")
+    snap = float(phases.get(run, wall))
+    lines.append(f"| {run} | {wall:.1f} | {snap:.1f} | {total / snap:,.0f} | {cpu:.1f} | {cpu * 1e6 / total:.1f} | {rss} |")
 lines.append("")
 if single_cpu is not None:
     for run, procs in runs.items():

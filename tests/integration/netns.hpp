@@ -95,11 +95,11 @@ public:
     }
     auto sock = relay_dir_ + "/" + std::to_string(port) + ".sock";
     relays_.push_back(start({"socat", "UNIX-LISTEN:" + sock + ",fork,unlink-early",
-                             "TCP:127.0.0.1:" + std::to_string(port)}, ""));
+                             "TCP:127.0.0.1:" + std::to_string(port) + ",nodelay"}, ""));
     wait_for([&] { return std::filesystem::exists(sock); }, "the relay socket " + sock);
     for (auto& h : hosts_) {
       relays_.push_back(start({"socat",
-                               "TCP-LISTEN:" + std::to_string(port) + ",bind=127.0.0.1,reuseaddr,fork",
+                               "TCP-LISTEN:" + std::to_string(port) + ",bind=127.0.0.1,reuseaddr,fork,nodelay",
                                "UNIX-CONNECT:" + sock}, h.ns));
       auto probe = "ip netns exec " + h.ns + " bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
                    std::to_string(port) + "' 2>/dev/null";
