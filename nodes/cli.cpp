@@ -39,6 +39,7 @@ const char* usage_text() {
             [--extractor FILE] [--applier FILE] [--filter FILE] [--map FILE]
             [--id ID] [--group NAME] [--overwrite | --resume]
             [--terminate-post-snapshot] [--data-dir DIR] [--metrics HOST:PORT]
+            [--node-name NAME]
   tributary fetch-schemas DST_CONN.yaml --id ID [--group NAME] [--filter FILE]
             [--output-file FILE]
   tributary stats DST_CONN.yaml --id ID [--group NAME] [--json]
@@ -48,6 +49,7 @@ const char* usage_text() {
             --listen HOST:PORT --node-tls DIR [--workers N] [--join-timeout S]
             [the options of snapshot|realtime|full]
   tributary worker --join HOST:PORT --node-tls DIR [--join-timeout S]
+            [--metrics HOST:PORT] [--node-name NAME]
   tributary --help | --version | --print-tuning
 
 modes:
@@ -84,6 +86,9 @@ command_line parse_command_line(const std::vector<std::string>& args) {
   std::string workers, join_timeout;
   valued["--workers"] = &workers;
   valued["--join-timeout"] = &join_timeout;
+  // The `node` label of the metrics (default: the certificate's common name
+  // on a coordinator or worker, the host name otherwise).
+  valued["--node-name"] = &cl.node_name;
   std::map<std::string, bool*> flags{
     {"--overwrite", &cl.overwrite}, {"--resume", &cl.resume},
     {"--terminate-post-snapshot", &cl.terminate_post_snapshot}, {"--json", &cl.json}};

@@ -28,6 +28,8 @@ struct command_line {
   std::string listen;
   std::string join;
   std::string node_tls;
+  /// --node-name NAME: this process's `node` label in the metrics.
+  std::string node_name;
   size_t workers = 1;
   int join_timeout_s = 0;
   bool overwrite = false;

@@ -183,6 +183,15 @@ void print_tuning() {
             << "\n";
 }
 
+// The `node` label of every metric: --node-name, else the common name of
+// a coordinator's or worker's certificate (ops/node-certs.sh names the node
+// there), else the host name (metrics.cpp's default).
+void name_this_node(const command_line& cl) {
+  std::string name = cl.node_name;
+  if (name.empty() && !cl.node_tls.empty()) name = node_name_of(check_node_tls(cl.node_tls));
+  if (!name.empty()) metrics::set_node_name(name);
+}
+
 int run(const std::vector<std::string>& args) {
   command_line cl = parse_command_line(args);
   if (cl.command == "help") {
@@ -200,7 +209,9 @@ int run(const std::vector<std::string>& args) {
   if (cl.command == "test-connection") return test_connection(cl);
   if (cl.command == "fetch-schemas") return fetch_schemas(cl);
   if (cl.command == "stats") return print_stats(cl);
+  name_this_node(cl);
   if (cl.command == "worker") {
+    if (!cl.metrics.empty()) metrics::serve(cl.metrics);
     worker_options w;
     w.join = cl.join;
     w.node_tls = cl.node_tls;

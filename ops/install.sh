@@ -18,6 +18,9 @@ PACKAGES=(
   pkg-config cmake g++ make python3 procps openssl
   # benchmarks: peak RSS and arithmetic (ops/bench/realtime-mariadb.sh)
   time bc
+  # network namespaces for the multi-node tests and ops/bench/nodes.sh
+  # (tests/integration/netns.hpp): ip, and socat to reach the local servers
+  iproute2 socat
 )
 
 missing=()

@@ -106,7 +106,55 @@ private:
   std::map<std::string, std::chrono::steady_clock::time_point> checkpoints_;
 };
 
+std::string host_name() {
+  char name[256] = "";
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+// Adds node="..." to every series of the collectables it wraps at each
+// scrape, so the name may be set after series exist (a worker learns it
+// from its certificate once its options are read) and no call site repeats
+// it.
+class node_labelled : public prometheus::Collectable {
+public:
+  void add(std::weak_ptr<prometheus::Collectable> c) { parts_.push_back(std::move(c)); }
+
+  void set_name(const std::string& name) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    name_ = name;
+  }
+
+  std::string name() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return name_;
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    auto node = name();
+    std::vector<prometheus::MetricFamily> out;
+    for (auto& weak : parts_) {
+      auto part = weak.lock();
+      if (!part) continue;
+      for (auto& f : part->Collect()) {
+        for (auto& m : f.metric) m.label.push_back({"node", node});
+        out.push_back(std::move(f));
+      }
+    }
+    return out;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::string name_ = host_name();
+  std::vector<std::weak_ptr<prometheus::Collectable>> parts_;
+};
+
 struct state {
+  state() {
+    labelled->add(registry);
+    labelled->add(at_scrape);
+  }
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& rows =
     BuildCounter().Name("tributary_rows_written_total")
@@ -168,6 +216,7 @@ struct state {
   prometheus::Counter& memory_paused_c = memory_paused.Add({});
   prometheus::Gauge& memory_paused_g = memory_paused_writers.Add({});
   std::shared_ptr<scraped> at_scrape = std::make_shared<scraped>();
+  std::shared_ptr<node_labelled> labelled = std::make_shared<node_labelled>();
   std::unique_ptr<prometheus::Exposer> exposer;
   std::mutex mtx;
 };
@@ -238,9 +287,12 @@ void serve(const std::string& host_port) {
     throw error(failure_code::config,
                 "--metrics " + host_port + ": cannot listen: " + e.what());
   }
-  s.exposer->RegisterCollectable(s.registry);
-  s.exposer->RegisterCollectable(s.at_scrape);
+  s.exposer->RegisterCollectable(s.labelled);
 }
+
+void set_node_name(const std::string& name) { get().labelled->set_name(name); }
+
+std::string node_name() { return get().labelled->name(); }
 
 void add_rows_written(const std::string& table, const char* phase, const char* op,
                       uint64_t n) {

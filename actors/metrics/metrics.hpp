@@ -12,6 +12,14 @@ namespace trib::metrics {
 /// address is malformed or cannot be bound.
 void serve(const std::string& host_port);
 
+/// Every series this process exports carries node="<name>", so that the
+/// metrics of a coordinator and its workers stay apart in one Prometheus.
+/// The name is the host name until this is called: the coordinator and the
+/// workers set their certificate's common name or --node-name.
+void set_node_name(const std::string& name);
+/// The name in the `node` label now.
+std::string node_name();
+
 /// Rows committed to Redis; phase "snapshot" or "realtime", op "r", "c", ...
 void add_rows_written(const std::string& table, const char* phase, const char* op,
                       uint64_t n);

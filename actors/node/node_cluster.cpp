@@ -13,6 +13,7 @@
 #include "actors/control/stop_signals.hpp"
 #include "actors/log.hpp"
 #include "actors/node/node_join.hpp"
+#include "actors/node/node_refusals.hpp"
 #include "actors/tuning.hpp"
 
 namespace trib {
@@ -23,6 +24,7 @@ join_attempt join_coordinator(caf::actor_system& sys, const node_address& at,
   // same request with one.
   caf::scoped_actor self{sys};
   join_attempt out;
+  auto since = next_node_refusal();
   self
     ->request(sys.openssl_manager().actor_handle(), timeout, caf::connect_atom::value, at.host,
               at.port)
@@ -36,10 +38,20 @@ join_attempt join_coordinator(caf::actor_system& sys, const node_address& at,
           out.registry = caf::actor_cast<node_registry_actor>(std::move(ptr));
       },
       [&](caf::error& e) {
-        if (e == caf::sec::request_timeout) {
+        // CAF says only that the handshake ended; the handshake watch
+        // (node_refusals.hpp) saw which end refused which certificate.
+        auto refused = node_refusals_since(since, at.port);
+        if (!refused.empty()) {
+          auto& r = refused.back();
+          out.why = (r.we_refused ? "this node refused the coordinator: "
+                                  : "the coordinator refused this node: ") +
+                    r.reason;
+        } else if (e == caf::sec::request_timeout) {
           out.timed_out = true;
-          out.why = "no coordinator answers there (something accepted the connection but "
-                    "completed no TLS handshake)";
+          auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+          out.why = "no answer within " + std::to_string(std::max<int64_t>(secs, 1)) +
+                    " s (--join-timeout): something accepted the connection but completed no "
+                    "TLS handshake";
         } else if (e == caf::sec::disconnect_during_handshake) {
           out.why = "the coordinator ended the TLS handshake: one end refused the other's "
                     "certificate (both need certificates signed by the same ca.pem, valid now)";

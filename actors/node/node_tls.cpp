@@ -91,4 +91,18 @@ node_tls_files check_node_tls(const std::string& dir) {
   return files;
 }
 
+std::string node_name_of(const node_tls_files& files) {
+  auto cert = read_cert(files.cert, "this node's certificate");
+  X509_NAME* subject = X509_get_subject_name(cert.get());
+  int at = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+  if (at < 0) return "";
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, data);
+  if (n < 0) return "";
+  std::string name(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return name;
+}
+
 }  // namespace trib

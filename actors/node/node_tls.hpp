@@ -21,4 +21,9 @@ struct node_tls_files {
 /// Throws trib::error (config) naming the file and what is wrong.
 node_tls_files check_node_tls(const std::string& dir);
 
+/// The common name of the node's certificate (files.cert): the node's name
+/// in logs and in the metrics' `node` label unless --node-name gives one.
+/// "" when the certificate has no common name.
+std::string node_name_of(const node_tls_files& files);
+
 }  // namespace trib

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 #include <fstream>
 #include <iterator>
@@ -112,12 +113,20 @@ inline run_result run_tributary(const std::string& args) {
 /// orphan behind.
 class child_process {
 public:
-  child_process(const std::vector<std::string>& args, const std::string& log_file) {
+  /// `netns`: the network namespace (ip netns name) to run it in, as `ip
+  /// netns exec` would (tests/integration/netns.hpp); "" for this one.
+  child_process(const std::vector<std::string>& args, const std::string& log_file,
+                const std::string& netns = "") {
     std::vector<std::string> argv_s{TRIB_BINARY};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      if (!netns.empty()) {
+        int ns = open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+        if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) _exit(126);
+        close(ns);
+      }
       int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd >= 0) {
         dup2(fd, 1);

@@ -2,7 +2,7 @@
 // over its OpenSSL module and certificates from ops/node-certs.sh: every
 // message kind that crosses a node goes to the other node and comes back
 // unchanged. A node refuses certificates it cannot trust before it connects
-// (check_node_tls).
+// (check_node_tls), and over the wire both ends say why a handshake failed.
 
 #include <gtest/gtest.h>
 
@@ -10,71 +10,31 @@
 #include <filesystem>
 #include <optional>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
 #include "actors/actors.hpp"
 #include "actors/control/type_ids.hpp"
+#include "actors/node/node_refusals.hpp"
 #include "actors/node/node_system.hpp"
 #include "actors/node/node_tls.hpp"
 #include "messages/failure.hpp"
+#include "node_fixture.hpp"
+#include "test_env.hpp"
 
 namespace trib {
 namespace {
 
+using test::node;
+using test::node_certs;
+using test::node_dir;
+using test::echo;
 namespace fs = std::filesystem;
-
-/// Makes the certificates once for the whole file: a CA with nodes `a`, `b`
-/// and `old` (expired), and another CA with node `stranger`.
-class node_certs : public ::testing::Environment {
-public:
-  void SetUp() override {
-    dir = fs::temp_directory_path() / ("trib-node-certs-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    std::string script = std::string(TRIB_SOURCE_DIR) + "/ops/node-certs.sh";
-    auto run = [&](const std::string& env, const std::string& args) {
-      std::string cmd = env + " bash " + script + " " + args + " > /dev/null 2>&1";
-      ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    };
-    run("", (dir / "ca").string() + " a b");
-    run("EXPIRED=1", (dir / "ca").string() + " old");
-    run("", (dir / "other").string() + " stranger");
-  }
-  void TearDown() override { fs::remove_all(dir); }
-  static inline fs::path dir;
-};
-
-const auto* certs = ::testing::AddGlobalTestEnvironment(new node_certs);
-
-std::string node_dir(const std::string& ca, const std::string& node) {
-  return (node_certs::dir / ca / node).string();
-}
-
-/// A node's actor system with the certificates of DIR (unchecked, so that
-/// a test can offer what check_node_tls would refuse).
-struct node {
-  explicit node(const std::string& dir) : sys((setup(dir), cfg)) {}
-  void setup(const std::string& dir) {
-    configure_actor_system(cfg);
-    node_tls_files f;
-    f.ca = dir + "/ca.pem";
-    f.cert = dir + "/node.pem";
-    f.key = dir + "/node.key";
-    configure_node(cfg, f);
-  }
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-};
-
-/// Answers every message with itself (an actor without a handler would
-/// quit at once, hence the one for a message no test sends).
-caf::behavior echo(caf::event_based_actor* self) {
-  self->set_default_handler(caf::reflect);
-  return {[](caf::ok_atom) {},
-          // A failure comes back as handlers return one: inside a caf::error.
-          [](failure& f) -> caf::error { return to_caf_error(f); }};
-}
 
 row sample_row() { return row{{make_cell("42"), null_cell(), make_cell(std::string("a\0b", 3))}}; }
 
@@ -128,12 +88,9 @@ protected:
 
   void SetUp() override {
     auto h = server.sys.spawn(echo);
-    auto port = caf::openssl::publish(h, 0, "127.0.0.1");
-    ASSERT_TRUE(port) << server.sys.render(port.error());
-    auto remote = caf::openssl::remote_actor(client.sys, "127.0.0.1", *port);
-    ASSERT_TRUE(remote) << client.sys.render(remote.error());
-    peer = *remote;
     published = h;
+    auto port = publish_node(server.sys, h, node_address{"127.0.0.1", 0});
+    peer = connect_node(client.sys, node_address{"127.0.0.1", port}, "--join");
   }
 
   void TearDown() override {
@@ -252,6 +209,146 @@ TEST_F(node_exchange, atoms_and_failures_cross) {
 
 // -- refusals --------------------------------------------------------------------
 
+/// A node `a` of the test CA listens; a peer with the certificates of
+/// `client_dir` connects. Both systems are in this process, so the
+/// refusals seen by both ends are in one list.
+struct wire_refusal {
+  std::string client_error;             // what connect_node threw
+  failure_code client_code = failure_code::internal;
+  std::vector<node_refusal> server_saw;  // the listening node's refusals
+};
+
+wire_refusal refuse_over_the_wire(const std::string& server_dir, const std::string& client_dir) {
+  node server{server_dir};
+  node client{client_dir};
+  auto h = server.sys.spawn(echo);
+  auto port = publish_node(server.sys, h, node_address{"127.0.0.1", 0});
+  auto since = next_node_refusal();
+  wire_refusal out;
+  try {
+    connect_node(client.sys, node_address{"127.0.0.1", port}, "--join");
+    ADD_FAILURE() << client_dir << " was let in";
+  } catch (const error& e) {
+    out.client_error = e.what();
+    out.client_code = e.code();
+  }
+  // The listening end sees the handshake fail when the client's alert or
+  // close arrives, which may be just after the client gave up.
+  test::wait_until(
+    [&] {
+      out.server_saw.clear();
+      for (auto& r : node_refusals_since(since))
+        if (r.peer_port != port) out.server_saw.push_back(r);
+      return !out.server_saw.empty();
+    },
+    std::chrono::seconds(10));
+  caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  return out;
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(node_refusal, an_expired_certificate_is_refused_on_both_sides) {
+  auto r = refuse_over_the_wire(node_dir("ca", "a"), node_dir("ca", "old"));
+  EXPECT_EQ(r.client_code, failure_code::auth) << r.client_error;
+  EXPECT_TRUE(has(r.client_error, "--join 127.0.0.1:")) << r.client_error;
+  EXPECT_TRUE(has(r.client_error, "the node there refused this node: it finds this node's "
+                                  "certificate expired")) << r.client_error;
+  ASSERT_EQ(r.server_saw.size(), 1u);
+  EXPECT_TRUE(r.server_saw[0].we_refused);
+  EXPECT_EQ(r.server_saw[0].reason,
+            "its certificate (CN=old) is not valid now (certificate has expired)");
+  EXPECT_TRUE(has(r.server_saw[0].peer, "127.0.0.1:")) << r.server_saw[0].peer;
+}
+
+TEST(node_refusal, a_node_of_another_ca_is_refused_on_both_sides) {
+  // The stranger trusts its own CA, so it is the first to refuse: the
+  // listening node's certificate is not signed by it.
+  auto r = refuse_over_the_wire(node_dir("ca", "a"), node_dir("other", "stranger"));
+  EXPECT_EQ(r.client_code, failure_code::auth) << r.client_error;
+  EXPECT_TRUE(has(r.client_error, "this node refused the node there: its certificate (CN=a) "
+                                  "is not signed by this node's CA")) << r.client_error;
+  ASSERT_EQ(r.server_saw.size(), 1u);
+  EXPECT_FALSE(r.server_saw[0].we_refused);
+  EXPECT_EQ(r.server_saw[0].reason, "it does not trust this node's CA (unknown CA)");
+  EXPECT_TRUE(has(r.server_saw[0].peer, "127.0.0.1:")) << r.server_saw[0].peer;
+  // And the other way round: a stranger listens.
+  r = refuse_over_the_wire(node_dir("other", "stranger"), node_dir("ca", "b"));
+  EXPECT_EQ(r.client_code, failure_code::auth) << r.client_error;
+  EXPECT_TRUE(has(r.client_error, "its certificate (CN=stranger) is not signed by this "
+                                  "node's CA")) << r.client_error;
+  ASSERT_EQ(r.server_saw.size(), 1u);
+  EXPECT_FALSE(r.server_saw[0].we_refused);
+}
+
+TEST(node_refusal, a_peer_without_a_certificate_is_refused) {
+  auto r = refuse_over_the_wire(node_dir("ca", "a"), "");
+  // The anonymous peer is not Tributary: it has no watch and learns only
+  // that the handshake broke off, but it does learn it.
+  EXPECT_FALSE(r.client_error.empty());
+  ASSERT_EQ(r.server_saw.size(), 1u);
+  EXPECT_TRUE(r.server_saw[0].we_refused);
+  EXPECT_TRUE(has(r.server_saw[0].reason, "it presented no certificate")) << r.server_saw[0].reason;
+}
+
+TEST(node_refusal, a_listener_that_never_answers_times_out) {
+  // A socket that takes TCP connections (the kernel's backlog) and never
+  // speaks: what a port of something else or a half-dead node looks like.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  node client{node_dir("ca", "b")};
+  try {
+    connect_node(client.sys, node_address{"127.0.0.1", ntohs(a.sin_port)}, "--join",
+                 std::chrono::seconds(1));
+    ADD_FAILURE() << "connected to a silent socket";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), failure_code::connection);
+    EXPECT_TRUE(has(e.what(), "no answer within 1 s")) << e.what();
+  }
+  ::close(fd);
+}
+
+TEST(node_refusal, nothing_is_reported_for_nodes_that_trust_each_other) {
+  node server{node_dir("ca", "a")};
+  node client{node_dir("ca", "b")};
+  auto h = server.sys.spawn(echo);
+  auto port = publish_node(server.sys, h, node_address{"127.0.0.1", 0});
+  auto since = next_node_refusal();
+  auto peer = connect_node(client.sys, node_address{"127.0.0.1", port}, "--join");
+  EXPECT_TRUE(peer);
+  EXPECT_TRUE(watch_node_handshakes());
+  EXPECT_TRUE(node_refusals_since(since).empty());
+  // Nor when they part.
+  caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(peer, caf::exit_reason::user_shutdown);
+}
+
+TEST(node_refusal, nothing_is_reported_when_trusted_nodes_part) {
+  auto since = next_node_refusal();
+  {
+    node server{node_dir("ca", "a")};
+    auto h = server.sys.spawn(echo);
+    auto port = publish_node(server.sys, h, node_address{"127.0.0.1", 0});
+    {
+      node client{node_dir("ca", "b")};
+      auto peer = connect_node(client.sys, node_address{"127.0.0.1", port}, "--join");
+      caf::scoped_actor self{client.sys};
+      self->request(peer, std::chrono::seconds(10), caf::ok_atom::value).receive([] {}, [](caf::error&) {});
+    }
+    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  }
+  EXPECT_TRUE(node_refusals_since(since).empty()) << node_refusals_since(since).front().reason;
+}
+
 // check_node_tls refuses before CAF sees the files, with the reason.
 TEST(node_tls, names_what_is_wrong_with_the_directory) {
   auto refusal = [](const std::string& dir) {
@@ -264,6 +361,8 @@ TEST(node_tls, names_what_is_wrong_with_the_directory) {
     return std::string("accepted");
   };
   EXPECT_EQ(refusal(node_dir("ca", "a")), "accepted");
+  // The certificate names the node (the metrics' node label).
+  EXPECT_EQ(node_name_of(check_node_tls(node_dir("ca", "b"))), "b");
   EXPECT_NE(refusal(node_dir("ca", "old")).find("node.pem is not valid now"), std::string::npos);
   // A node of one CA with the other CA's file.
   auto mixed = node_certs::dir / "mixed";

@@ -124,8 +124,13 @@ inline void panel_exprs(const json::value& panels, std::vector<std::pair<std::st
     std::string title = o.contains("title") ? std::string(o.at("title").as_string()) : "?";
     if (o.contains("targets"))
       for (const auto& t : o.at("targets").as_array())
-        if (t.as_object().contains("expr"))
-          out.emplace_back(title, std::string(t.at("expr").as_string()));
+        if (t.as_object().contains("expr")) {
+          // The per-node row's panels select the nodes of the dashboard's
+          // `node` variable: here, every node.
+          std::string expr(t.at("expr").as_string());
+          for (size_t at; (at = expr.find("$node")) != std::string::npos;) expr.replace(at, 5, ".+");
+          out.emplace_back(title, expr);
+        }
     if (o.contains("panels")) panel_exprs(o.at("panels"), out);
   }
 }

@@ -4,6 +4,7 @@
 // change that cannot be converted stops its table without being released at
 // the slot, so that --resume writes it exactly once.
 
+#include "actors/metrics/metrics.hpp"
 #include "tests/integration/realtime_fixture.hpp"
 #include "tests/local_http.hpp"
 
@@ -168,7 +169,8 @@ TEST_F(realtime_safety, an_unconvertible_change_stops_its_table_and_resume_write
     return read_text(error_log).find("public.rt1 in " + stream("rt1")) != std::string::npos;
   }, 30s)) << log();
   // Counted as a skipped table.
-  std::string skip_metric = "tributary_tables_skipped_total{table=\"" + db_ + ".public.rt1\"} 1";
+  std::string skip_metric = "tributary_tables_skipped_total{table=\"" + db_ +
+                            ".public.rt1\",node=\"" + metrics::node_name() + "\"} 1";
   EXPECT_TRUE(wait_until([&] {
     return scrape(metrics_port).find(skip_metric) != std::string::npos;
   }, 10s)) << scrape(metrics_port);

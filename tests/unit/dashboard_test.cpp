@@ -62,3 +62,22 @@ TEST(dashboard, every_alert_queries_a_registered_metric) {
   ASSERT_FALSE(used.empty());
   for (const auto& m : used) EXPECT_TRUE(known.count(m)) << m << " is not registered";
 }
+
+TEST(dashboard, the_per_node_row_repeats_over_the_node_variable_and_its_panels_select_it) {
+  auto text = slurp(std::string(TRIB_SOURCE_DIR) + "/ops/grafana/tributary.json");
+  // The variable takes the node label of what every process exports.
+  EXPECT_NE(text.find("\"label_values(process_start_time_seconds{job=\\\"tributary\\\"}, node)\""),
+            std::string::npos);
+  auto row = text.find("\"repeat\": \"node\"");
+  ASSERT_NE(row, std::string::npos) << "no row repeated per node";
+  // Every query after the row (its panels) selects the row's node.
+  size_t queries = 0;
+  std::regex expr("\"expr\": \"([^\\n]*)\"");
+  auto tail = text.substr(row);
+  for (auto it = std::sregex_iterator(tail.begin(), tail.end(), expr);
+       it != std::sregex_iterator(); ++it) {
+    ++queries;
+    EXPECT_NE((*it)[1].str().find("node=~\\\"$node\\\""), std::string::npos) << (*it)[1].str();
+  }
+  EXPECT_GE(queries, 4u);
+}

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include "actors/metrics/metrics.hpp"
 #include "messages/failure.hpp"
 #include "tests/local_http.hpp"
@@ -67,15 +69,20 @@ TEST(metrics_serve, a_scrape_computes_checkpoint_ages_and_the_process_metrics) {
   metrics::set_source_backlog_bytes(4096);
   metrics::add_rows_skipped("tpch.public.orders", 2);
   auto text = scrape(port);
-  for (const char* want :
-       {"tributary_checkpoint_age_seconds{stream=\"tpch_public_orders\"} ",
-        "tributary_source_backlog_bytes 4096", "tributary_rows_skipped_total{table=\"tpch.public.orders\"} 2",
-        "# TYPE process_cpu_seconds_total counter", "process_resident_memory_bytes ",
-        "process_open_fds ", "process_start_time_seconds ", "process_threads "})
+  // Every series names the node (the host name by default).
+  auto node = "node=\"" + metrics::node_name() + "\"";
+  EXPECT_FALSE(metrics::node_name().empty());
+  for (std::string want :
+       {"tributary_checkpoint_age_seconds{stream=\"tpch_public_orders\"," + node + "} ",
+        "tributary_source_backlog_bytes{" + node + "} 4096",
+        "tributary_rows_skipped_total{table=\"tpch.public.orders\"," + node + "} 2",
+        std::string("# TYPE process_cpu_seconds_total counter"),
+        "process_resident_memory_bytes{" + node + "} ", "process_open_fds{" + node + "} ",
+        "process_start_time_seconds{" + node + "} ", "process_threads{" + node + "} "})
     EXPECT_NE(text.find(want), std::string::npos) << want << " missing from\n" << text;
   // The age grows between scrapes, not at writes: a quiet stream ages.
-  auto age_in = [](const std::string& t) {
-    auto key = std::string("tributary_checkpoint_age_seconds{stream=\"tpch_public_orders\"} ");
+  auto age_in = [node](const std::string& t) {
+    auto key = "tributary_checkpoint_age_seconds{stream=\"tpch_public_orders\"," + node + "} ";
     auto at = t.find(key);
     return at == std::string::npos ? -1.0 : std::stod(t.substr(at + key.size()));
   };
@@ -84,4 +91,25 @@ TEST(metrics_serve, a_scrape_computes_checkpoint_ages_and_the_process_metrics) {
   double later = first;
   for (int i = 0; i < 1000 && later <= first; ++i) later = age_in(scrape(port));
   EXPECT_GT(later, first);
+}
+
+TEST(metrics_serve, every_series_carries_the_node_name_set_for_this_process) {
+  int port = free_port();
+  metrics::serve("127.0.0.1:" + std::to_string(port));
+  metrics::add_batch("committed");
+  auto before = metrics::node_name();
+  metrics::set_node_name("worker-2");
+  auto text = scrape(port);
+  metrics::set_node_name(before);
+  size_t series = 0;
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);) {
+    // Tributary's series (not the HTTP headers, nor the exposer's own).
+    if (line.rfind("tributary_", 0) != 0 && line.rfind("process_", 0) != 0) continue;
+    ++series;
+    EXPECT_NE(line.find("node=\"worker-2\""), std::string::npos) << line;
+  }
+  EXPECT_GT(series, 10u) << text;
+  EXPECT_NE(text.find("tributary_batches_total{result=\"committed\",node=\"worker-2\"} "),
+            std::string::npos) << text;
 }
