@@ -1,5 +1,6 @@
 #pragma once
 // The Redis writer's steps that live in files of their own, by purpose:
+// the connection (writer_connect.cpp), cluster routing (writer_route.cpp),
 // the memory pause (writer_memory.cpp), trimming (writer_trim.cpp), the
 // consumer lag bound (writer_lag.cpp), the undo (writer_undo.cpp), and
 // what they share with redis_writer.cpp. Internal to actors/sink; pulls in
@@ -15,7 +16,7 @@
 
 namespace trib {
 
-// -- redis_writer.cpp ----------------------------------------------------------
+// -- writer_connect.cpp: the connection -----------------------------------------
 
 /// Connects (named, the lease watched, the user's rights and what Redis
 /// acknowledged checked again); throws, leaving no client, when that fails.
@@ -23,6 +24,8 @@ void connect(redis_writer_state& st);
 
 /// Throws while the lease is lost, or not known to be this run's.
 void check_fence(const redis_writer_state& st);
+
+// -- redis_writer.cpp ----------------------------------------------------------
 
 /// Reads the replies of the write on the wire, if there is one, and
 /// answers its sender.

@@ -2,7 +2,8 @@
 // (three masters, one replica each; design section 11, mode: CLUSTER): a
 // snapshot of tables whose streams land on every master, each stream's
 // checkpoint in a hash of its own in the stream's slot; `full` with changes
-// after the snapshot; and `full --resume` after SIGKILL at random moments.
+// after the snapshot; `full --resume` after SIGKILL at random moments; and
+// trimming, which runs on each stream's node.
 // Every row and change is in its stream exactly once, read back through the
 // cluster.
 
@@ -146,4 +147,34 @@ TEST_F(cluster_run, full_resumed_after_sigkill_loses_and_duplicates_nothing) {
   expect_rows_once(db_ + "_public_x", 2000);
   expect_rows_once(db_ + "_public_y", 2000);
   for (const auto& s : {stream("x"), stream("y")}) expect_each_change_once(changes(s), s);
+}
+
+TEST_F(cluster_run, trimming_runs_on_each_stream_s_node) {
+  use_cluster("trim");
+  applier("snapshot:\n  threads: 2\n  batch-size-rows: 200\nmessage:\n  include-schema: false\n"
+          "stream-max-length: 500\ntrim: APPROXIMATE\n");
+  sql db(db_);
+  std::set<std::string> nodes;
+  std::vector<std::string> streams;
+  for (int t = 1; t <= 4; ++t) {
+    auto name = "t" + std::to_string(t);
+    db.exec("CREATE TABLE " + name + "(id int PRIMARY KEY, v text); INSERT INTO " + name +
+            " SELECT g, 'row ' || g FROM generate_series(1, 4000) g");
+    streams.push_back(db_ + "_public_" + name);
+    nodes.insert(owner(streams.back()).name());
+  }
+  ASSERT_GE(nodes.size(), 2u);
+  auto run = run_tributary(line("snapshot"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const auto& s : streams) {
+    // Trimmed on its node: at least the newest 500 entries, far fewer than
+    // the 4000 written, the last of them the table's last row.
+    auto len = stream_length(*r_, s);
+    EXPECT_GE(len, 500) << s;
+    EXPECT_LE(len, 1000) << s;
+    auto last = r_->command({"XREVRANGE", s, "+", "-", "COUNT", "1"});
+    ASSERT_EQ(last.elements.size(), 1u) << s;
+    const auto& fields = last.elements[0].elements.at(1).elements;
+    EXPECT_EQ(replay_payload(json::parse(fields.at(1).str)).at("id").to_number<int64_t>(), 4000) << s;
+  }
 }

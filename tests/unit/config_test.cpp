@@ -104,6 +104,12 @@ TEST_F(config_test, sample_connections_point_at_the_local_test_servers) {
   EXPECT_EQ(redis.port, 56379);
   EXPECT_FALSE(redis.ssl.enable);
 
+  auto cluster = target(source_dir() + "/conf/conn/redis_stream_cluster.yaml");
+  EXPECT_TRUE(cluster.cluster);
+  EXPECT_EQ(cluster.port, 56979);
+  EXPECT_EQ(cluster.cluster_seeds.size(), 2u);
+  EXPECT_EQ(cluster.wait_replicas, 1);
+
   auto p12 = target(source_dir() + "/conf/conn/redis_stream_ssl_pkcs12.yaml");
   ASSERT_TRUE(p12.ssl.key_store);
   EXPECT_EQ(p12.ssl.key_store->store_type, "PKCS12");
