@@ -278,11 +278,16 @@ run_summary run(const run_options& opts, bool& logs_open) {
     for (const auto& t : tables)
       all_done =
         all_done && snapshot_finished(ctx.checkpoints, snapshot_stream_name(t.id, opts.map));
-    if (opts.resume && !all_done && !ctx.checkpoints.empty())
+    bool unfinished = opts.resume && !all_done && !ctx.checkpoints.empty();
+    if (unfinished && !source->continues_snapshots())
       throw error(failure_code::source_state,
                   "the snapshot of full replication '" + opts.id + "' did not finish, and " +
                     source->snapshot_gone() + ": run with --overwrite to start over");
-    ctx.snapshot_needed = !all_done;
+    // A source that continues it does so incrementally, while changes stream.
+    if (unfinished)
+      log::info("continues the unfinished snapshot of full replication " + opts.id +
+                " incrementally while changes stream");
+    ctx.snapshot_needed = !all_done && !unfinished;
   }
   if (source) source->prepare(ctx, redis);
 
