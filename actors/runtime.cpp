@@ -37,6 +37,7 @@
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/heartbeat.hpp"
+#include "actors/source/incremental_snapshots.hpp"
 #include "actors/source/source_session.hpp"
 
 namespace trib {
@@ -213,12 +214,14 @@ run_summary run(const run_options& opts, bool& logs_open) {
             opts.source.host);
   if (source) source->check_server();
 
-  // The heartbeat table is written, not replicated.
+  // The heartbeat table is written, not replicated; so are the watermark
+  // and signal tables of incremental snapshots.
   auto without_heartbeat = [&opts](std::vector<table_schema> t) {
     const auto& hb = opts.extractor.realtime.heartbeat;
     t.erase(std::remove_if(t.begin(), t.end(),
                            [&](const table_schema& x) {
-                             return is_heartbeat(opts.source.kind, hb, x.id);
+                             return is_heartbeat(opts.source.kind, hb, x.id) ||
+                                    is_incremental_table(opts.source, opts.extractor, x.id);
                            }),
             t.end());
     return t;

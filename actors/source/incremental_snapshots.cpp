@@ -26,6 +26,13 @@ table_id signal_table(const source_config& source, const signal_table_config& cf
                   cfg.schema.empty() ? "public" : cfg.schema, cfg.table_name};
 }
 
+bool is_incremental_table(const source_config& source, const extractor_config& ex,
+                          const table_id& t) {
+  if (source.kind != source_kind::postgresql) return false;
+  const auto& sg = ex.realtime.signal_table;
+  return t == watermark_table(source, ex) || (sg.given() && t == signal_table(source, sg));
+}
+
 std::vector<std::string> signal_collections(const std::string& type, const std::string& data) {
   std::vector<std::string> out;
   if (type != "execute-snapshot") return out;
@@ -109,7 +116,13 @@ public:
 private:
   void open_marks() {
     conn_ = pg_connect(source_, "", false);
-    PGresult* r = PQexec(conn_, create_.c_str());
+    // A server with synchronous_commit off flushes commits every
+    // wal_writer_delay (200 ms by default), and the log is sent only as far
+    // as it is flushed: each chunk would wait for that. Watermarks commit
+    // flushed.
+    std::string setup =
+      "SET synchronous_commit = on; SET client_min_messages = warning; " + create_;
+    PGresult* r = PQexec(conn_, setup.c_str());
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     std::string msg = pg_one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
     PQclear(r);
@@ -215,6 +228,7 @@ std::vector<row_change> incremental_snapshots::on_mark(const std::string& mark,
   out = c.window->emit(at);
   rows_emitted_ += out.size();
   rows_read_[c.at.table] += c.window->rows();
+  last_chunk_rows_ = c.window->rows();
   bool last_emitted = !out.empty() && c.has_rows &&
                       chunk_key_text(out.back().after, c.key) ==
                         chunk_key_text(c.last_row, c.key);

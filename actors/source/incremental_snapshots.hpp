@@ -36,6 +36,11 @@ table_id watermark_table(const source_config& source, const extractor_config& ex
 /// The signal table's id (realtime.signal-table; schema `public` when none).
 table_id signal_table(const source_config& source, const signal_table_config& cfg);
 
+/// Whether `t` is the watermark table (PostgreSQL) or the configured signal
+/// table: tables a run writes or reads for itself, never replicated.
+bool is_incremental_table(const source_config& source, const extractor_config& ex,
+                          const table_id& t);
+
 /// The tables a signal row names, when it asks for an incremental snapshot
 /// (type `execute-snapshot`, data `{"data-collections": [...]}`); empty for
 /// other types. Throws trib::error{bad_data} on data that is not that JSON.
@@ -84,6 +89,8 @@ public:
 
   /// Whether a table waits or a chunk is open.
   bool busy() const { return open_.has_value() || !queue_.empty(); }
+  /// Whether start_chunk would read a chunk now.
+  bool ready() const { return !open_.has_value() && !queue_.empty(); }
 
   /// When no chunk is open and a table waits: reads its next chunk between
   /// two new watermarks. `tables`: the run's tables by plan index.
@@ -108,6 +115,8 @@ public:
   /// Rows emitted so far (every table), and rows read of `table` in its
   /// current snapshot, for progress.
   uint64_t rows_emitted() const { return rows_emitted_; }
+  /// Rows the last closed chunk read.
+  uint64_t last_chunk_rows() const { return last_chunk_rows_; }
   uint64_t rows_read(uint32_t table) const {
     auto it = rows_read_.find(table);
     return it == rows_read_.end() ? 0 : it->second;
@@ -143,6 +152,7 @@ private:
   bool unsent_ = false;
   uint64_t rows_emitted_ = 0;
   std::map<uint32_t, uint64_t> rows_read_;
+  uint64_t last_chunk_rows_ = 0;
 };
 
 }  // namespace trib

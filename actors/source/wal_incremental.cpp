@@ -45,12 +45,15 @@ std::vector<row_change> on_watermark(wal_reader_state& st, const pg_change& ch, 
   auto table = st.snapshots->current();
   auto out = st.snapshots->on_mark(cells[st.mark_column].text, at);
   if (out.empty() || !table) return out;
+  log::debug("closes a chunk at " + format_lsn(lsn) + ": " + std::to_string(out.size()) +
+             " changes");
   // Progress as for ordinary snapshots: rows read of the estimate.
   const auto& t = st.settings.tables.at(*table);
   auto name = to_string(t.id);
   auto read = st.snapshots->rows_read(*table);
   if (!st.progress) st.progress = std::make_shared<progress_board>(false, std::chrono::seconds(10));
-  st.progress->start(name, t.estimated_rows);
+  // Started once per snapshot: its rate counts from the first chunk.
+  if (read == st.snapshots->last_chunk_rows()) st.progress->start(name, t.estimated_rows);
   st.progress->advance(name, read);
   metrics::set_snapshot_rows(name, read, t.estimated_rows);
   for (auto& c : out) {

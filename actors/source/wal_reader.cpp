@@ -294,6 +294,26 @@ void drain(reader_ptr self) {
       [=](caf::error& e) { fail(self, to_failure(e)); });
 }
 
+// Reads the next chunk of an incremental snapshot when one is due. A
+// failure the source may get over is tried again next round; false: the
+// reader failed.
+bool next_chunk(reader_ptr self) {
+  auto& st = self->state;
+  if (!st.snapshots || !st.snapshots->ready()) return true;
+  try {
+    st.snapshots->start_chunk(st.settings.tables);
+    log::debug("reads a chunk of an incremental snapshot");
+  } catch (const error& e) {
+    if (!is_retryable(e.code())) {
+      fail(self, e.to_failure());
+      return false;
+    }
+    log::warn("cannot read the next chunk of an incremental snapshot, tries again: " +
+              std::string(e.what()));
+  }
+  return true;
+}
+
 void read_round(reader_ptr self) {
   auto& st = self->state;
   if (st.stopping) return;
@@ -319,19 +339,7 @@ void read_round(reader_ptr self) {
   if (auto bytes = st.backlog->slot_lag(st.settings.slot))
     metrics::set_source_backlog_bytes(static_cast<double>(*bytes));
   if (!may_read(st)) return;  // an answer re-arms
-  if (st.snapshots) {
-    try {
-      st.snapshots->start_chunk(st.settings.tables);
-    } catch (const error& e) {
-      // The chunk is read again next round; a refusal ends the run.
-      if (!is_retryable(e.code())) {
-        fail(self, e.to_failure());
-        return;
-      }
-      log::warn("cannot read the next chunk of an incremental snapshot, tries again: " +
-                std::string(e.what()));
-    }
-  }
+  if (!next_chunk(self)) return;
   auto round_end = std::chrono::steady_clock::now() + 50ms;
   try {
     for (;;) {
@@ -352,6 +360,8 @@ void read_round(reader_ptr self) {
       auto d = st.rep->poll(wait);
       if (!d) break;
       on_message(self, *d);
+      // The next chunk as soon as one closed: a chunk's pace is the log's.
+      if (st.snapshots && st.snapshots->ready() && !next_chunk(self)) return;
       if (!may_read(st)) break;
       if (std::chrono::steady_clock::now() >= round_end) break;
     }
