@@ -224,6 +224,17 @@ private:
       const auto& t = ctx.tables[i];
       auto name = to_string(t.id);
       wal_reader_settings::incremental_start start{static_cast<uint32_t>(i), {}};
+      // A table the last run did not replicate missed changes, if it was
+      // ever replicated: its rows are read again (its stream's changes
+      // before stay, like a re-snapshot's).
+      bool known = !recorded_tables_ ||
+                   std::find(recorded_tables_->begin(), recorded_tables_->end(), name) !=
+                     recorded_tables_->end();
+      if (!known) {
+        log::info("finds " + name + " new to the replication; snapshots it incrementally");
+        incremental_.push_back(std::move(start));
+        continue;
+      }
       auto change = ctx.checkpoints.find(layout.fields[layout.stream_of_table[i]]);
       if (change != ctx.checkpoints.end()) {
         auto c = decode_stream_checkpoint(change->second);
@@ -234,30 +245,19 @@ private:
           continue;
         }
       }
+      if (!full) continue;
       auto snap_field = snapshot_stream_name(t.id, opts_.map);
-      auto snap = ctx.checkpoints.find(snap_field);
-      if (full) {
-        if (snapshot_finished(ctx.checkpoints, snap_field)) continue;
-        if (snap != ctx.checkpoints.end()) {
-          for (const auto& k : decode_snapshot_checkpoint(snap->second).last_key)
-            start.after.push_back(k.text);
-          log::info("continues the snapshot of " + name + " incrementally after the " +
-                    std::to_string(decode_snapshot_checkpoint(snap->second).rows_done) +
-                    " rows written before");
-        } else if (ctx.checkpoints.count(snap_field + "#ranges") > 0) {
-          log::info("snapshots " + name + " again incrementally from its first row: its "
-                    "split-key ranges cannot continue one by one");
-        }
-        incremental_.push_back(std::move(start));
-        continue;
+      if (snapshot_finished(ctx.checkpoints, snap_field)) continue;
+      if (auto snap = ctx.checkpoints.find(snap_field); snap != ctx.checkpoints.end()) {
+        auto p = decode_snapshot_checkpoint(snap->second);
+        for (const auto& k : p.last_key) start.after.push_back(k.text);
+        log::info("continues the snapshot of " + name + " incrementally after the " +
+                  std::to_string(p.rows_done) + " rows written before");
+      } else if (ctx.checkpoints.count(snap_field + "#ranges") > 0) {
+        log::info("snapshots " + name + " again incrementally from its first row: its "
+                  "split-key ranges cannot continue one by one");
       }
-      bool known = !recorded_tables_ ||
-                   std::find(recorded_tables_->begin(), recorded_tables_->end(), name) !=
-                     recorded_tables_->end();
-      if (!known && change == ctx.checkpoints.end()) {
-        log::info("finds " + name + " new to the replication; snapshots it incrementally");
-        incremental_.push_back(std::move(start));
-      }
+      incremental_.push_back(std::move(start));
     }
   }
 

@@ -83,8 +83,11 @@ protected:
                                         "\n  schema: public\n  types: [TABLE]\n  allow: [" +
                                         tables + "]\n");
   }
-  void extractor(const std::string& more = "") {
-    write_file(dir_ + "/extractor.yaml", "snapshot:\n  fetch-size-rows: 100\n" + more);
+  // Chunks of `rows` rows: a longer window catches more of the workload's
+  // changes inside it.
+  void extractor(const std::string& more = "", int rows = 100) {
+    write_file(dir_ + "/extractor.yaml",
+               "snapshot:\n  fetch-size-rows: " + std::to_string(rows) + "\n" + more);
   }
   std::vector<std::string> files(std::vector<std::string> extra = {}) {
     std::vector<std::string> a{"--extractor", dir_ + "/extractor.yaml", "--filter",
@@ -148,7 +151,7 @@ TEST_F(incremental, a_table_added_to_the_filter_is_snapshotted_on_resume_while_c
   use("incr_add");
   tables(3000);
   filter("x");
-  extractor();
+  extractor("", 700);
   start("realtime", files());
   unsigned seed = std::random_device{}();
   SCOPED_TRACE("workload seed " + std::to_string(seed));
@@ -168,6 +171,11 @@ TEST_F(incremental, a_table_added_to_the_filter_is_snapshotted_on_resume_while_c
   expect_rebuilt("y", {stream("y")});
   EXPECT_EQ(stop(), 0) << read_text(dir_ + "/run.log");
   expect_once({stream("y")});
+  // The table's progress committed with its rows, and says done.
+  auto progress = command_or_throw(*r_, {"HGET", ckpt(), stream("y")}).str;
+  EXPECT_NE(progress.find("\"snapshots\":{\"" + db_ + ".public.y\":{"), std::string::npos)
+    << progress;
+  EXPECT_NE(progress.find("\"done\":true"), std::string::npos) << progress;
   // x was replicated all along and is not snapshotted.
   for (const auto& c : changes(stream("x"))) EXPECT_NE(c.op, "r");
   EXPECT_GT(w.rounds.load(), 200);
@@ -179,7 +187,7 @@ TEST_F(incremental, a_signal_snapshots_a_table_without_a_restart_and_again_appen
   // Made by a DBA beforehand: listed with every table, yet not replicated.
   db_exec("CREATE TABLE signals(id text PRIMARY KEY, type text NOT NULL, data text);"
           "CREATE TABLE replicate_io_cdc_watermark(id text PRIMARY KEY, mark text NOT NULL)");
-  extractor("realtime:\n  signal-table:\n    table-name: signals\n");
+  extractor("realtime:\n  signal-table:\n    table-name: signals\n", 500);
   // No filter: every table.
   start("realtime", {"--extractor", dir_ + "/extractor.yaml"});
   unsigned seed = std::random_device{}();
