@@ -382,7 +382,10 @@ run_summary run(const run_options& opts, bool& logs_open) {
       s.exit_code = exit_code_for_stop(s.stopped_by);
       s.error = std::string("stopped by ") + stop_signal_name(s.stopped_by) +
                 " before the snapshot of full replication '" + opts.id + "' finished; " +
-                source->snapshot_gone() + ", so run it again with --overwrite";
+                (source->continues_snapshots()
+                   ? std::string("run it again with --resume to read the rest incrementally "
+                                 "while changes stream")
+                   : source->snapshot_gone() + ", so run it again with --overwrite");
       log::warn("stops full replication " + opts.id + " during the snapshot; nothing streamed");
       return s;
     }
