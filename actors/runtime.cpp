@@ -288,8 +288,8 @@ run_summary run(const run_options& opts, bool& logs_open) {
                     source->snapshot_gone() + ": run with --overwrite to start over");
     // A source that continues it does so incrementally, while changes stream.
     if (unfinished)
-      log::info("continues the unfinished snapshot of full replication " + opts.id +
-                " incrementally while changes stream");
+      log::info("continues the snapshot of full replication " + opts.id +
+                " incrementally while changes stream, where no earlier run finished it");
     ctx.snapshot_needed = !all_done && !unfinished;
   }
   if (source) source->prepare(ctx, redis);
