@@ -40,6 +40,7 @@
 #include "actors/sink/checkpoint_hashes.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/heartbeat.hpp"
+#include "actors/source/incremental_snapshots.hpp"
 #include "actors/source/source_session.hpp"
 
 namespace trib {
@@ -216,12 +217,14 @@ run_summary run(const run_options& opts, bool& logs_open) {
             opts.source.host);
   if (source) source->check_server();
 
-  // The heartbeat table is written, not replicated.
+  // The heartbeat table is written, not replicated; so are the watermark
+  // and signal tables of incremental snapshots.
   auto without_heartbeat = [&opts](std::vector<table_schema> t) {
     const auto& hb = opts.extractor.realtime.heartbeat;
     t.erase(std::remove_if(t.begin(), t.end(),
                            [&](const table_schema& x) {
-                             return is_heartbeat(opts.source.kind, hb, x.id);
+                             return is_heartbeat(opts.source.kind, hb, x.id) ||
+                                    is_incremental_table(opts.source, opts.extractor, x.id);
                            }),
             t.end());
     return t;
@@ -278,11 +281,16 @@ run_summary run(const run_options& opts, bool& logs_open) {
     for (const auto& t : tables)
       all_done =
         all_done && snapshot_finished(ctx.checkpoints, snapshot_stream_name(t.id, opts.map));
-    if (opts.resume && !all_done && !ctx.checkpoints.empty())
+    bool unfinished = opts.resume && !all_done && !ctx.checkpoints.empty();
+    if (unfinished && !source->continues_snapshots())
       throw error(failure_code::source_state,
                   "the snapshot of full replication '" + opts.id + "' did not finish, and " +
                     source->snapshot_gone() + ": run with --overwrite to start over");
-    ctx.snapshot_needed = !all_done;
+    // A source that continues it does so incrementally, while changes stream.
+    if (unfinished)
+      log::info("continues the snapshot of full replication " + opts.id +
+                " incrementally while changes stream, where no earlier run finished it");
+    ctx.snapshot_needed = !all_done && !unfinished;
   }
   if (source) source->prepare(ctx, redis);
 
@@ -390,7 +398,10 @@ run_summary run(const run_options& opts, bool& logs_open) {
       s.exit_code = exit_code_for_stop(s.stopped_by);
       s.error = std::string("stopped by ") + stop_signal_name(s.stopped_by) +
                 " before the snapshot of full replication '" + opts.id + "' finished; " +
-                source->snapshot_gone() + ", so run it again with --overwrite";
+                (source->continues_snapshots()
+                   ? std::string("run it again with --resume to read the rest incrementally "
+                                 "while changes stream")
+                   : source->snapshot_gone() + ", so run it again with --overwrite");
       log::warn("stops full replication " + opts.id + " during the snapshot; nothing streamed");
       return s;
     }

@@ -104,6 +104,16 @@ struct heartbeat_config {
   int interval_ms = 10000;
 };
 
+/// Extractor `realtime.signal-table`: a source table whose inserted rows,
+/// shaped as Debezium's signals (`id`, `type`, `data`), ask a running
+/// replication for an incremental snapshot (docs/incremental-snapshots.md).
+struct signal_table_config {
+  std::string catalog;
+  std::string schema;
+  std::string table_name;
+  bool given() const { return !table_name.empty(); }
+};
+
 /// Extractor file (`--extractor`).
 struct extractor_config {
   struct snapshot_part {
@@ -116,6 +126,7 @@ struct extractor_config {
     int fetch_size_rows = 5000;
     start_position_config start_position;
     heartbeat_config heartbeat;
+    signal_table_config signal_table;
   } realtime;
 };
 

@@ -81,6 +81,14 @@ extractor_config read_extractor(const document& doc) {
   hb.read("interval-ms", h.interval_ms, 1);
   if (h.enable && h.catalog.empty()) hb.at("catalog").fail("an enabled heartbeat needs a catalog");
   if (h.table_name.empty()) hb.at("table-name").fail("must not be empty");
+  if (real.has("signal-table")) {
+    section sg = real.child("signal-table", keys_under("Extractor", "realtime.signal-table"));
+    auto& g = out.realtime.signal_table;
+    sg.read("catalog", g.catalog);
+    sg.read("schema", g.schema);
+    g.table_name = sg.required("table-name").text();
+    if (g.table_name.empty()) sg.at("table-name").fail("must not be empty");
+  }
   return out;
 }
 

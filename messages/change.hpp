@@ -21,8 +21,10 @@
 namespace trib {
 
 /// The operation of a row change, in the envelope's order of op codes:
-/// insert "c", update "u", delete "d", truncate "t".
-enum class change_op : uint8_t { insert, update, erase, truncate };
+/// insert "c", update "u", delete "d", truncate "t"; read "r" is a row of an
+/// incremental snapshot, emitted into the change path at its chunk's high
+/// watermark (actors/control/incremental_window.hpp).
+enum class change_op : uint8_t { insert, update, erase, truncate, read };
 
 /// Where one change sits in its source's log, in the source's own words:
 /// what the envelope's `source` block says about it. A reader fills the

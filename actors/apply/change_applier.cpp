@@ -35,6 +35,7 @@ const char* op_code(change_op op) {
     case change_op::update: return "u";
     case change_op::erase: return "d";
     case change_op::truncate: return "t";
+    case change_op::read: return "r";
   }
   return "?";
 }
@@ -121,7 +122,35 @@ void build_entries(change_applier_state& st, const row_change& c, int64_t now, w
       entry(change_op::truncate, nullptr, nullptr);
       count(change_op::truncate);
       return;
+    case change_op::read:
+      // A row of an incremental snapshot, as the snapshot writes its rows;
+      // a chunk's end marker (no row) writes nothing.
+      if (after == nullptr) return;
+      e.key.clear();
+      e.value.clear();
+      b.append_snapshot_key(e.key, *after);
+      b.append_snapshot_value(e.value, *after, c.source.position, snapshot_mark::yes, now);
+      emit();
+      count(change_op::read);
+      return;
   }
+}
+
+// An incremental snapshot's progress moves with its rows: a row, or a
+// chunk's end marker (`before`: the chunk's last key read), moves it past
+// that key; a marker with neither image ends the table's snapshot. The
+// progress commits with the write that holds it.
+void note_snapshot_progress(change_applier_state& st, const row_change& c) {
+  const auto& t = st.settings.tables.at(c.table);
+  auto& p = st.queued.snapshots[to_string(t.id)];
+  const row* keyed = c.has_after ? &c.after : c.has_before ? &c.before : nullptr;
+  if (keyed == nullptr) {
+    p.done = true;
+    return;
+  }
+  p.done = false;
+  p.after.clear();
+  for (size_t i : key_columns(t)) p.after.push_back(keyed->cells.at(i).text);
 }
 
 
@@ -197,7 +226,8 @@ bool issue_next(applier_ptr self) {
   iw.seq = in.batch.seq;
   auto now = now_ms();
   std::map<std::pair<uint32_t, int>, uint64_t> counts;
-  stream_checkpoint reached = st.queued;
+  // A snapshot chunk's marker moves the checkpoint without an entry.
+  bool progress_moved = false;
   // The bytes are allocated once, at the write's likely size: its changes
   // (up to the transaction boundary past max_write_bytes) at the bytes per
   // change of the writes before. Grown by doubling, a 33 MB write would
@@ -224,7 +254,7 @@ bool issue_next(applier_ptr self) {
     // Past the size, the write ends where a transaction does: a
     // transaction's changes in one batch are written atomically.
     if (w.encoded_count > 0 && w.encoded.size() >= st.settings.max_write_bytes &&
-        c.commit != reached.commit)
+        c.commit != st.queued.commit)
       break;
     // batch-size-rows ends a write even inside a transaction: its batch is
     // still all or nothing, undone and retried whole when a later write of
@@ -241,8 +271,14 @@ bool issue_next(applier_ptr self) {
       in.next = n;
       break;
     }
-    reached = stream_checkpoint{c.commit, c.index};
-    st.queued = reached;
+    // The checkpoint of the write so far: st.queued is what the next
+    // write starts from, and its snapshots' progress goes with it.
+    st.queued.commit = c.commit;
+    st.queued.index = c.index;
+    if (c.op == change_op::read) {
+      note_snapshot_progress(st, c);
+      progress_moved = true;
+    }
     iw.commit_ms = c.commit_ms;
     ++in.next;
     ++encoded_changes;
@@ -252,7 +288,7 @@ bool issue_next(applier_ptr self) {
     in.issued = true;
     ++st.issued;
   }
-  if (w.encoded_count == 0) {
+  if (w.encoded_count == 0 && !progress_moved) {
     // Nothing to write: the batch is answered with its last write, or now.
     if (in.issued) {
       if (!st.writes.empty() && st.writes.back().seq == in.batch.seq)
@@ -273,7 +309,7 @@ bool issue_next(applier_ptr self) {
   w.stream = st.settings.stream_name;
   w.checkpoint_key = checkpoint_key(st.settings.group, st.settings.id);
   w.checkpoint_field = st.settings.checkpoint_field;
-  w.checkpoint_value = encode_stream_checkpoint(reached);
+  w.checkpoint_value = encode_stream_checkpoint(st.queued);
   st.bytes_at_writer += iw.bytes;
   st.writes.push_back(std::move(iw));
   // The bytes move to the writer (which retries on its own).

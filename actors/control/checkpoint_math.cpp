@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "actors/apply/envelope.hpp"
@@ -13,8 +14,18 @@
 namespace trib {
 
 std::string encode_stream_checkpoint(const stream_checkpoint& c) {
-  return "{\"commit\":" + std::to_string(c.commit) + ",\"index\":" + std::to_string(c.index) +
-         "}";
+  std::string out =
+    "{\"commit\":" + std::to_string(c.commit) + ",\"index\":" + std::to_string(c.index);
+  if (!c.snapshots.empty()) {
+    boost::json::object snaps;
+    for (const auto& [table, p] : c.snapshots) {
+      boost::json::array after;
+      for (const auto& k : p.after) after.emplace_back(k);
+      snaps[table] = boost::json::object{{"after", std::move(after)}, {"done", p.done}};
+    }
+    out += ",\"snapshots\":" + boost::json::serialize(snaps);
+  }
+  return out + "}";
 }
 
 stream_checkpoint decode_stream_checkpoint(const std::string& text) {
@@ -29,6 +40,15 @@ stream_checkpoint decode_stream_checkpoint(const std::string& text) {
     auto index = o.at("index").to_number<int64_t>();
     if (index < 0) throw std::invalid_argument("negative index");
     c.index = static_cast<uint64_t>(index);
+    if (const auto* snaps = o.if_contains("snapshots")) {
+      for (const auto& [table, v] : snaps->as_object()) {
+        snapshot_progress p;
+        for (const auto& k : v.as_object().at("after").as_array())
+          p.after.emplace_back(k.as_string());
+        p.done = v.as_object().at("done").as_bool();
+        c.snapshots[std::string(table)] = std::move(p);
+      }
+    }
     return c;
   } catch (const std::exception& e) {
     throw error(failure_code::bad_data,

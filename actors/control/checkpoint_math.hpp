@@ -10,10 +10,27 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace trib {
+
+/// How far an incremental snapshot of one table has written its rows into
+/// a change stream (docs/incremental-snapshots.md). It commits with the
+/// rows, in the stream's checkpoint, so a resumed run reads on after it.
+struct snapshot_progress {
+  /// The key cells (text) of the last row the snapshot is past: chunks go
+  /// on after it. Empty: none yet.
+  std::vector<std::string> after;
+  /// Every chunk is written.
+  bool done = false;
+};
+
+inline bool operator==(const snapshot_progress& a, const snapshot_progress& b) {
+  return a.after == b.after && a.done == b.done;
+}
 
 /// Where a change stream stands: the last change written to it.
 struct stream_checkpoint {
@@ -23,14 +40,18 @@ struct stream_checkpoint {
   /// The change's 1-based place among its transaction's changes of the
   /// stream.
   uint64_t index = 0;
+  /// Incremental snapshots of the stream's tables, by table name
+  /// (to_string of its table_id). Empty for most streams.
+  std::map<std::string, snapshot_progress> snapshots;
 };
 
 inline bool operator==(const stream_checkpoint& a, const stream_checkpoint& b) {
-  return a.commit == b.commit && a.index == b.index;
+  return a.commit == b.commit && a.index == b.index && a.snapshots == b.snapshots;
 }
 
 /// `{"commit":23944008,"index":3}`: JSON text, the commit key as a number
-/// (PostgreSQL: the commit LSN as an integer).
+/// (PostgreSQL: the commit LSN as an integer); with incremental snapshots,
+/// `"snapshots":{"public.orders":{"after":["1024"],"done":false}}` too.
 std::string encode_stream_checkpoint(const stream_checkpoint& c);
 
 /// The inverse; also reads the form of earlier versions,

@@ -3,17 +3,24 @@
 // adopts the slot's exported snapshot, and the WAL reader streams from the
 // slot's consistent point (or where the slot confirmed to).
 
+#include <algorithm>
 #include <optional>
+
+#include <boost/json.hpp>
 
 #include "actors/apply/envelope.hpp"
 #include "actors/apply/schema_dump.hpp"
+#include "actors/control/change_streams.hpp"
+#include "actors/control/checkpoint_math.hpp"
 #include "actors/control/redis_setup.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/control/run_source.hpp"
 #include "actors/control/slot_ownership.hpp"
+#include "actors/control/split_plan.hpp"
 #include "actors/log.hpp"
 #include "actors/sink/redis_client.hpp"
 #include "actors/source/heartbeat.hpp"
+#include "actors/source/incremental_snapshots.hpp"
 #include "actors/source/pg_replication.hpp"
 #include "actors/source/pg_text.hpp"
 #include "actors/source/source_session.hpp"
@@ -22,6 +29,10 @@
 namespace trib {
 
 namespace {
+
+// The checkpoint hash field that lists the tables a run replicates, so
+// that the next run tells a table added to the filter from a quiet one.
+constexpr const char* tables_field = "#replicated_tables";
 
 class pg_run_source : public run_source {
 public:
@@ -49,7 +60,23 @@ public:
       recorded_slot_ = decode_slot_record(it->second);
       checkpoints.erase(it);
     }
+    recorded_tables_.reset();
+    if (auto it = checkpoints.find(tables_field); it != checkpoints.end()) {
+      std::vector<std::string> names;
+      try {
+        auto list = boost::json::parse(it->second);
+        for (const auto& v : list.as_array()) names.emplace_back(v.as_string());
+      } catch (const std::exception& e) {
+        throw error(failure_code::bad_data, "malformed checkpoint field " +
+                                              std::string(tables_field) + ": " + e.what());
+      }
+      recorded_tables_ = std::move(names);
+      checkpoints.erase(it);
+    }
   }
+
+  // An unfinished snapshot of `full` goes on incrementally (plan_incremental).
+  bool continues_snapshots() const override { return true; }
 
   std::string snapshot_gone() const override {
     return "the slot's exported snapshot it read from is gone";
@@ -62,6 +89,15 @@ public:
       rep_ = std::make_shared<pg_replication>(opts_.source);
       std::vector<table_id> ids;
       for (const auto& t : ctx.tables) ids.push_back(t.id);
+      plan_incremental(ctx);
+      if (!incremental_.empty() || opts_.extractor.realtime.signal_table.given()) {
+        // Its changes must reach the reader (the reader drops them), so it
+        // exists before the publication names it.
+        make_pg_chunk_source(opts_.source, opts_.extractor, opts_.filter, replication());
+        ids.push_back(watermark_table(opts_.source, opts_.extractor));
+        if (opts_.extractor.realtime.signal_table.given())
+          ids.push_back(signal_table(opts_.source, opts_.extractor.realtime.signal_table));
+      }
       const auto& hb = opts_.extractor.realtime.heartbeat;
       if (hb.enable) {
         // PostgreSQL 15 sends no transaction that touches no published
@@ -137,6 +173,12 @@ public:
     return e;
   }
 
+  void record_start(redis_client& c, const run_context& ctx) override {
+    boost::json::array names;
+    for (const auto& t : ctx.tables) names.emplace_back(to_string(t.id));
+    command_or_throw(c, {"HSET", ctx.ckpt, tables_field, boost::json::serialize(names)});
+  }
+
   std::string hand_over(const run_context&) override { return format_lsn(slot_.lsn); }
 
   streaming_reader_actor spawn_reader(caf::local_actor* self, change_dispatcher_actor dispatcher,
@@ -151,6 +193,9 @@ public:
     ws.tables = ctx.tables;
     ws.list_tables = ctx.list_tables;
     ws.dump_schema = ctx.dump_schema;
+    ws.incremental = incremental_;
+    ws.replication = replication();
+    ws.chunk_rows = static_cast<size_t>(opts_.extractor.snapshot.fetch_size_rows);
     // The connection that made the slot (idle since, in `full`, while the
     // snapshot adopted its export) starts streaming.
     return self->spawn<caf::detached>(wal_reader, ws, std::move(rep_), std::move(dispatcher));
@@ -161,11 +206,68 @@ public:
   }
 
 private:
+  std::string replication() const { return opts_.group + "/" + opts_.id; }
+
+  // Which tables this run snapshots incrementally, and after which key
+  // (docs/incremental-snapshots.md): one whose incremental snapshot an
+  // earlier run left unfinished (its progress rides in its change stream's
+  // checkpoint); with `full`, one whose snapshot an earlier run left
+  // unfinished (after the last key its snapshot checkpoint holds) or never
+  // began; and one the filter allows now that the last run did not
+  // replicate.
+  void plan_incremental(const run_context& ctx) {
+    incremental_.clear();
+    if (!opts_.resume || !ctx.state_in_redis || ctx.snapshot_needed) return;
+    auto layout = layout_for(opts_, ctx.tables);
+    const bool full = opts_.mode == run_mode::full;
+    for (size_t i = 0; i < ctx.tables.size(); ++i) {
+      const auto& t = ctx.tables[i];
+      auto name = to_string(t.id);
+      wal_reader_settings::incremental_start start{static_cast<uint32_t>(i), {}};
+      // A table the last run did not replicate missed changes, if it was
+      // ever replicated: its rows are read again (its stream's changes
+      // before stay, like a re-snapshot's).
+      bool known = !recorded_tables_ ||
+                   std::find(recorded_tables_->begin(), recorded_tables_->end(), name) !=
+                     recorded_tables_->end();
+      if (!known) {
+        log::info("finds " + name + " new to the replication; snapshots it incrementally");
+        incremental_.push_back(std::move(start));
+        continue;
+      }
+      auto change = ctx.checkpoints.find(layout.fields[layout.stream_of_table[i]]);
+      if (change != ctx.checkpoints.end()) {
+        auto c = decode_stream_checkpoint(change->second);
+        if (auto p = c.snapshots.find(name); p != c.snapshots.end()) {
+          if (p->second.done) continue;
+          start.after = p->second.after;
+          incremental_.push_back(std::move(start));
+          continue;
+        }
+      }
+      if (!full) continue;
+      auto snap_field = snapshot_stream_name(t.id, opts_.map);
+      if (snapshot_finished(ctx.checkpoints, snap_field)) continue;
+      if (auto snap = ctx.checkpoints.find(snap_field); snap != ctx.checkpoints.end()) {
+        auto p = decode_snapshot_checkpoint(snap->second);
+        for (const auto& k : p.last_key) start.after.push_back(k.text);
+        log::info("continues the snapshot of " + name + " incrementally after the " +
+                  std::to_string(p.rows_done) + " rows written before");
+      } else if (ctx.checkpoints.count(snap_field + "#ranges") > 0) {
+        log::info("snapshots " + name + " again incrementally from its first row: its "
+                  "split-key ranges cannot continue one by one");
+      }
+      incremental_.push_back(std::move(start));
+    }
+  }
+
   const run_options& opts_;
   retry_policy policy_;
   std::string slot_name_;
   std::string publication_;
   std::optional<slot_record> recorded_slot_;
+  std::optional<std::vector<std::string>> recorded_tables_;
+  std::vector<wal_reader_settings::incremental_start> incremental_;
   std::shared_ptr<pg_replication> rep_;
   pg_slot slot_;
   uint64_t start_lsn_ = 0;

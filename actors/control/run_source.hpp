@@ -61,6 +61,10 @@ public:
   /// Takes the source's own fields (not streams' checkpoints) out of the
   /// checkpoint hash as read from Redis.
   virtual void take_state(std::map<std::string, std::string>& checkpoints) = 0;
+  /// Whether an unfinished snapshot of `full` continues on --resume (as
+  /// incremental snapshots while changes stream); otherwise --resume
+  /// refuses it with snapshot_gone().
+  virtual bool continues_snapshots() const { return false; }
   /// Why an unfinished snapshot of `full` cannot be continued, for
   /// messages ("the slot's exported snapshot it read from is gone").
   virtual std::string snapshot_gone() const = 0;

@@ -7,6 +7,7 @@
 #include "actors/metrics/metrics.hpp"
 #include "actors/source/change_reader_retry.hpp"
 #include "actors/source/stalled_reader.hpp"
+#include "actors/source/wal_incremental.hpp"
 #include "messages/position.hpp"
 
 namespace trib {
@@ -17,6 +18,9 @@ wal_reader_state::~wal_reader_state() = default;
 namespace {
 
 using reader_ptr = wal_reader_actor::stateful_pointer<wal_reader_state>;
+using wal_detail::incremental_relation;
+using wal_detail::on_signal;
+using wal_detail::on_watermark;
 using namespace std::chrono_literals;
 
 // PostgreSQL times count microseconds from 2000-01-01 UTC.
@@ -71,6 +75,7 @@ void send_feed(reader_ptr self) {
   auto f = std::move(st.feed);
   st.feed = change_feed{};
   st.feed_bytes = 0;
+  if (st.snapshots) st.snapshots->sent();
   self->request(st.dispatcher, caf::infinite, std::move(f))
     .then(
       [=](uint64_t released) {
@@ -109,6 +114,7 @@ source_txn& current_part(wal_reader_state& st) {
 void on_relation(reader_ptr self, const pg_relation& rel) {
   auto& st = self->state;
   std::string schema = rel.schema.empty() ? "pg_catalog" : rel.schema;
+  if (st.snapshots && incremental_relation(st, rel, schema)) return;
   int found = -1;
   for (size_t i = 0; i < st.settings.tables.size(); ++i) {
     const auto& id = st.settings.tables[i].id;
@@ -145,6 +151,7 @@ void on_relation(reader_ptr self, const pg_relation& rel) {
 void hand_on(reader_ptr self, row_change c) {
   auto& st = self->state;
   ++st.changes_read;
+  if (st.snapshots) st.snapshots->note(c);
   st.feed_bytes += change_bytes(c);
   current_part(st).changes.push_back(std::move(c));
   if (st.feed_bytes >= st.settings.max_feed_bytes) send_feed(self);
@@ -152,6 +159,14 @@ void hand_on(reader_ptr self, row_change c) {
 
 void on_change(reader_ptr self, const pg_change& ch, uint64_t lsn) {
   auto& st = self->state;
+  if (st.snapshots && ch.relation_id != 0) {
+    if (ch.relation_id == st.watermark_relation) {
+      // At the open chunk's high watermark its rows join this transaction.
+      for (auto& c : on_watermark(st, ch, lsn)) hand_on(self, std::move(c));
+      return;
+    }
+    if (ch.relation_id == st.signal_relation) return on_signal(st, ch);
+  }
   auto it = st.relations.find(ch.relation_id);
   if (it == st.relations.end()) return;  // a table this run does not replicate
   const auto& t = st.settings.tables[it->second.table];
@@ -248,6 +263,7 @@ void on_source_failure(reader_ptr self, const error& e) {
       // again from the slot.
       st.feed = change_feed{};
       st.feed_bytes = 0;
+      if (st.snapshots) st.snapshots->lost();
       st.in_txn = false;
       st.read_pending = true;
     },
@@ -279,6 +295,26 @@ void drain(reader_ptr self) {
       [=](caf::error& e) { fail(self, to_failure(e)); });
 }
 
+// Reads the next chunk of an incremental snapshot when one is due. A
+// failure the source may get over is tried again next round; false: the
+// reader failed.
+bool next_chunk(reader_ptr self) {
+  auto& st = self->state;
+  if (!st.snapshots || !st.snapshots->ready()) return true;
+  try {
+    st.snapshots->start_chunk(st.settings.tables);
+    log::debug("reads a chunk of an incremental snapshot");
+  } catch (const error& e) {
+    if (!is_retryable(e.code())) {
+      fail(self, e.to_failure());
+      return false;
+    }
+    log::warn("cannot read the next chunk of an incremental snapshot, tries again: " +
+              std::string(e.what()));
+  }
+  return true;
+}
+
 void read_round(reader_ptr self) {
   auto& st = self->state;
   if (st.stopping) return;
@@ -307,6 +343,7 @@ void read_round(reader_ptr self) {
     arm_stalled_tick(self);
     return;
   }
+  if (!next_chunk(self)) return;
   auto round_end = std::chrono::steady_clock::now() + 50ms;
   try {
     for (;;) {
@@ -327,6 +364,8 @@ void read_round(reader_ptr self) {
       auto d = st.rep->poll(wait);
       if (!d) break;
       on_message(self, *d);
+      // The next chunk as soon as one closed: a chunk's pace is the log's.
+      if (st.snapshots && st.snapshots->ready() && !next_chunk(self)) return;
       if (!may_read(st)) break;
       if (std::chrono::steady_clock::now() >= round_end) break;
     }
@@ -372,6 +411,27 @@ wal_reader(wal_reader_actor::stateful_pointer<wal_reader_state> self,
   st.heartbeat = std::make_unique<heartbeat_timer>(st.settings.source,
                                                    st.settings.extractor.realtime.heartbeat);
   st.backlog = std::make_unique<backlog_timer>(st.settings.source, std::chrono::seconds(5));
+  if (!st.settings.incremental.empty() || st.settings.extractor.realtime.signal_table.given()) {
+    if (!st.settings.chunk_source_factory) {
+      auto cfg = st.settings.source;
+      auto ex = st.settings.extractor;
+      auto filter = st.settings.filter;
+      auto name = st.settings.replication;
+      st.settings.chunk_source_factory = [=] {
+        return make_pg_chunk_source(cfg, ex, filter, name);
+      };
+    }
+    // This run's watermarks are its own: an earlier run's, read again
+    // after a restart, are passed over.
+    auto nonce = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+    st.snapshots = std::make_unique<incremental_snapshots>(st.settings.chunk_source_factory,
+                                                           nonce, st.settings.chunk_rows);
+    for (auto& s : st.settings.incremental) {
+      st.snapshots->add(s.table, s.after);
+      log::info("snapshots " + to_string(st.settings.tables.at(s.table).id) +
+                " incrementally" + (s.after.empty() ? "" : ", going on after its last written key"));
+    }
+  }
   if (!st.settings.connect) {
     auto cfg = st.settings.source;
     st.settings.connect = [cfg] { return std::make_unique<pg_replication>(cfg); };

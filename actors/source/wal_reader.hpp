@@ -16,6 +16,7 @@
 #include "actors/actors.hpp"
 #include "actors/control/retry_policy.hpp"
 #include "actors/source/heartbeat.hpp"
+#include "actors/source/incremental_snapshots.hpp"
 #include "actors/source/source_backlog.hpp"
 #include "actors/source/pg_replication.hpp"
 #include "actors/source/pgoutput.hpp"
@@ -24,6 +25,8 @@
 #include "conf/config.hpp"
 
 namespace trib {
+
+class progress_board;
 
 /// What a WAL reader needs.
 struct wal_reader_settings {
@@ -51,6 +54,20 @@ struct wal_reader_settings {
   std::function<std::vector<table_schema>()> list_tables;
   /// Opens a replication connection (tests may put a double here).
   std::function<std::unique_ptr<pg_replication>()> connect;
+  /// Incremental snapshots (docs/incremental-snapshots.md): the tables to
+  /// snapshot from the start, by plan index, each going on after its key
+  /// cells (empty: from its first row). With these or a signal table the
+  /// reader writes watermarks to the table watermark_table() names, in the
+  /// row of `replication` (group/id), and reads chunks of chunk_rows rows.
+  struct incremental_start {
+    uint32_t table = 0;
+    std::vector<std::string> after;
+  };
+  std::vector<incremental_start> incremental;
+  std::string replication;
+  size_t chunk_rows = 5000;
+  /// Makes the chunk source (tests may put a double here); default: PostgreSQL's.
+  std::function<std::unique_ptr<chunk_source>()> chunk_source_factory;
 };
 
 struct wal_reader_state {
@@ -61,6 +78,18 @@ struct wal_reader_state {
   change_dispatcher_actor dispatcher;
   /// Writes the heartbeat table (extractor realtime.heartbeat).
   std::unique_ptr<heartbeat_timer> heartbeat;
+  /// Incremental snapshots, when any can happen (a table to snapshot, or a
+  /// signal table); the relations of the watermark and the signal table,
+  /// and the columns the reader takes from their rows.
+  std::unique_ptr<incremental_snapshots> snapshots;
+  /// Their progress, as log lines (the realtime board has the terminal).
+  std::shared_ptr<progress_board> progress;
+  uint32_t watermark_relation = 0;
+  int mark_column = -1;
+  uint32_t signal_relation = 0;
+  int signal_id_column = -1;
+  int signal_type_column = -1;
+  int signal_data_column = -1;
   /// Measures the source's backlog for tributary_source_backlog_bytes.
   std::unique_ptr<backlog_timer> backlog;
   /// Open, not yet streaming: START_REPLICATION happens on run_atom (in

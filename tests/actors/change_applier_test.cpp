@@ -604,4 +604,41 @@ TEST_F(change_applier_test, without_skipping_a_failed_write_stops_the_run) {
   EXPECT_TRUE(acks->acks.empty());
 }
 
+
+TEST_F(change_applier_test, incremental_snapshot_rows_are_op_r_and_their_progress_commits_with_them) {
+  start();
+  auto r1 = make_row(1, "a");
+  auto r2 = make_row(2, "b");
+  auto r3 = make_row(3, "c");
+  // A chunk at its high watermark (commit 500): two rows, then the marker of
+  // its last key read (row 3, which a change in the window touched).
+  send(batch_of(0, {change_of(change_op::read, 500, 1, nullptr, &r1),
+                    change_of(change_op::read, 500, 2, nullptr, &r2),
+                    change_of(change_op::read, 500, 3, &r3, nullptr)}));
+  ASSERT_EQ(writes->writes.size(), 1u);
+  ASSERT_EQ(writes->writes[0].entries.size(), 2u);
+  EXPECT_EQ(op_of(writes->writes[0].entries[0]), "r");
+  EXPECT_EQ(op_of(writes->writes[0].entries[1]), "r");
+  stream_checkpoint want{500, 3, {}};
+  want.snapshots["shop.public.items"] = snapshot_progress{{"3"}, false};
+  EXPECT_EQ(writes->writes[0].checkpoint_value, encode_stream_checkpoint(want));
+  answer(0);
+  // The table's last chunk read nothing: a write with no entry moves the
+  // checkpoint to done.
+  send(batch_of(1, {change_of(change_op::read, 600, 1, nullptr, nullptr)}));
+  ASSERT_EQ(writes->writes.size(), 2u);
+  EXPECT_TRUE(writes->writes[1].entries.empty());
+  want = stream_checkpoint{600, 1, {}};
+  want.snapshots["shop.public.items"] = snapshot_progress{{"3"}, true};
+  EXPECT_EQ(writes->writes[1].checkpoint_value, encode_stream_checkpoint(want));
+  answer(1);
+  ASSERT_EQ(acks->acks.size(), 2u);
+  // Later changes carry the progress on.
+  auto r4 = make_row(4, "d");
+  send(batch_of(2, {change_of(change_op::insert, 700, 1, nullptr, &r4)}));
+  ASSERT_EQ(writes->writes.size(), 3u);
+  EXPECT_EQ(decode_stream_checkpoint(writes->writes[2].checkpoint_value).snapshots,
+            want.snapshots);
+}
+
 }  // namespace trib::test

@@ -536,3 +536,16 @@ TEST(nearest_key, suggests_only_close_keys) {
   EXPECT_EQ(nearest_key("colour", keys), "");
   EXPECT_EQ(nearest_key("ab", keys), "");
 }
+
+TEST_F(config_test, signal_table_needs_its_table_name) {
+  auto e = load_extractor(
+    write("realtime:\n  signal-table: {catalog: shop, schema: ops, table-name: signals}\n"));
+  EXPECT_EQ(e.realtime.signal_table.catalog, "shop");
+  EXPECT_EQ(e.realtime.signal_table.schema, "ops");
+  EXPECT_EQ(e.realtime.signal_table.table_name, "signals");
+  EXPECT_TRUE(e.realtime.signal_table.given());
+  EXPECT_FALSE(load_extractor(write("realtime:\n  threads: 1\n")).realtime.signal_table.given());
+  auto none = write("realtime:\n  signal-table:\n    schema: ops\n");
+  EXPECT_EQ(error_of([&] { load_extractor(none); }),
+            none + ":3:5: realtime.signal-table.table-name: missing required key");
+}
