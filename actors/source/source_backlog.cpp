@@ -63,9 +63,13 @@ std::optional<uint64_t> backlog_timer::slot_lag(const std::string& slot) {
       conn_->pg = pg_connect(source_, "-c statement_timeout=5000", false);
     }
     // A standby has no current WAL position of its own: what it received.
+    // Measured from restart_lsn, the oldest WAL the slot keeps, not from
+    // confirmed_flush_lsn: an idle reader confirms keepalive positions that
+    // may lie inside a transaction not yet written, whose WAL PostgreSQL
+    // still keeps (it sends it again), and the disk is what this warns about.
     const char* sql =
       "SELECT pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() "
-      "ELSE pg_current_wal_lsn() END, confirmed_flush_lsn)::bigint "
+      "ELSE pg_current_wal_lsn() END, restart_lsn)::bigint "
       "FROM pg_replication_slots WHERE slot_name = $1";
     const char* params[] = {slot.c_str()};
     PGresult* r = PQexecParams(conn_->pg, sql, 1, nullptr, params, nullptr, nullptr, 0);

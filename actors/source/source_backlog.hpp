@@ -1,7 +1,7 @@
 #pragma once
 // The source's unreplicated backlog (issue 15, point 2): bytes of change log
-// the source holds past what Tributary confirmed. PostgreSQL: the slot's lag,
-// pg_current_wal_lsn() minus its confirmed_flush_lsn. MySQL/MariaDB: the
+// the source holds past what Tributary confirmed. PostgreSQL: the WAL the
+// slot keeps, pg_current_wal_lsn() minus its restart_lsn. MySQL/MariaDB: the
 // binlog bytes after the released position, from SHOW BINARY LOGS. A change
 // reader calls the timer on its rounds; it queries over a connection of its
 // own at most every interval. No CAF here.

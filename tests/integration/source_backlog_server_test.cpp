@@ -76,7 +76,7 @@ TEST(source_backlog_server, a_slots_lag_grows_with_wal_nobody_confirms) {
   pg_exec(db, "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
   sql q(db);
   auto lag_now = [&] {
-    return std::stoull(q.rows("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) "
+    return std::stoull(q.rows("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) "
                               "FROM pg_replication_slots WHERE slot_name = '" + slot + "'")[0][0]);
   };
   backlog_timer timer(postgres(db), std::chrono::milliseconds(0));
