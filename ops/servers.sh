@@ -9,7 +9,8 @@
 #                                 too); --clean also deletes $TRIB_RUN_DIR
 #   ops/servers.sh cluster-start  a Redis Cluster of three masters with one
 #                                 replica each ($TRIB_REDIS_CLUSTER_PORT and
-#                                 the five ports after it); not part of start
+#                                 the five ports after it, TLS on each port
+#                                 +200); not part of start
 #   ops/servers.sh cluster-stop   stop the cluster's nodes
 #
 # start and stop must run as root: PostgreSQL is run as user postgres through
@@ -326,6 +327,7 @@ redis_tls_ping() {
 
 cluster_ports() { local i; for i in 0 1 2 3 4 5; do echo $((TRIB_REDIS_CLUSTER_PORT + i)); done; }
 cluster_bus_port() { echo $(($1 + 100)); }
+cluster_tls_port() { echo $(($1 + 200)); }
 node_ping() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]; }
 node_info() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r'; }
 
@@ -339,37 +341,73 @@ cluster_ok() {
   done
 }
 
+# Starts the node on port $1 (its flags: see below); the ACL user comes from
+# the array `args` of the caller.
+cluster_node_launch() {
+  local port=$1 dir="$CLUSTER_DIR/$1"
+  mkdir -p "$dir"; rm -f "$dir/redis.pid"
+  # No persistence, as the single server: a node started again comes back
+  # empty (its nodes.conf keeps its place in the cluster).
+  # Each node also serves TLS (the single TLS server's certificates) on
+  # port+200. tls-cluster yes is what makes CLUSTER SLOTS and MOVED name
+  # the TLS ports to a TLS client (and the plain ones to a plain client);
+  # it puts the bus on TLS too, and tls-replication the replicas, as a
+  # TLS client each: that is what the client certificate is for. A replica
+  # still names its plain port to its master (INFO replication), as the
+  # failover tests read it.
+  setsid redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
+    --tls-port "$(cluster_tls_port "$port")" --tls-cluster yes --tls-replication yes \
+    --replica-announce-port "$port" \
+    --tls-cert-file "$TLS/server.crt" --tls-key-file "$TLS/server.key" \
+    --tls-client-cert-file "$TLS/client.crt" --tls-client-key-file "$TLS/client.key" \
+    --tls-ca-cert-file "$TLS/ca.crt" --tls-auth-clients yes \
+    --cluster-enabled yes --cluster-port "$(cluster_bus_port "$port")" \
+    --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
+    --save '' --appendonly no --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+    "${args[@]}" < /dev/null > "$dir/launch.log" 2>&1 9>&- &
+  echo "$!" > "$dir/redis.pid"
+}
+
+# Waits for the node on port $1. The node ports lie in the kernel's range of
+# ephemeral ports: a client's connection may hold one for a moment, and
+# after it closes the port stays in TIME_WAIT for up to 60 s, during which
+# the node's bind fails ("Address already in use") though nothing listens
+# there. Such a node is started again until its ports are free.
+cluster_node_wait() {
+  local port=$1 dir="$CLUSTER_DIR/$1" end=$((SECONDS + 75)) said=0
+  while ! ( wait_ready "redis cluster node on port $port" "$dir/redis.log" "$dir/redis.pid" \
+              node_ping "$port" ) 2> "$dir/wait.err"; do
+    if (( SECONDS < end )) && tail -n 3 "$dir/redis.log" | grep -q 'Address already in use'; then
+      (( said++ )) || log "a port of cluster node $port is held by a closing connection; starting it again until it is free (up to 60 s)"
+      sleep 2
+      cluster_node_launch "$port"
+    else
+      cat "$dir/wait.err" >&2; exit 1
+    fi
+  done
+}
+
 cluster_start() {
   command -v redis-server >/dev/null || die "redis-server not found: run ops/install.sh"
   local port dir pid bus started=0
-  (( TRIB_REDIS_CLUSTER_PORT + 105 <= 65535 )) \
-    || die "TRIB_REDIS_CLUSTER_PORT=$TRIB_REDIS_CLUSTER_PORT leaves no room for six nodes and their bus ports (+100)"
+  make_tls
+  (( TRIB_REDIS_CLUSTER_PORT + 205 <= 65535 )) \
+    || die "TRIB_REDIS_CLUSTER_PORT=$TRIB_REDIS_CLUSTER_PORT leaves no room for six nodes, their bus ports (+100) and TLS ports (+200)"
   for port in $(cluster_ports); do
     live_pid "$CLUSTER_DIR/$port/redis.pid" redis-server >/dev/null && continue
     require_free_port "$port" "redis cluster node"
     require_free_port "$(cluster_bus_port "$port")" "redis cluster bus"
+    require_free_port "$(cluster_tls_port "$port")" "redis cluster node tls"
   done
   mapfile -d '' args < <(redis_acl_args)
   for port in $(cluster_ports); do
-    dir="$CLUSTER_DIR/$port"
-    if pid=$(live_pid "$dir/redis.pid" redis-server); then
+    if pid=$(live_pid "$CLUSTER_DIR/$port/redis.pid" redis-server); then
       log "redis cluster node already running (pid $pid, port $port)"; continue
     fi
-    mkdir -p "$dir"; rm -f "$dir/redis.pid"
-    # No persistence, as the single server: a node started again comes back
-    # empty (its nodes.conf keeps its place in the cluster).
-    setsid redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
-      --cluster-enabled yes --cluster-port "$(cluster_bus_port "$port")" \
-      --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
-      --save '' --appendonly no --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
-      "${args[@]}" < /dev/null > "$dir/launch.log" 2>&1 9>&- &
-    echo "$!" > "$dir/redis.pid"
+    cluster_node_launch "$port"
     started=1
   done
-  for port in $(cluster_ports); do
-    wait_ready "redis cluster node on port $port" "$CLUSTER_DIR/$port/redis.log" \
-      "$CLUSTER_DIR/$port/redis.pid" node_ping "$port"
-  done
+  for port in $(cluster_ports); do cluster_node_wait "$port"; done
   # A node that knows only itself was never joined: create the cluster. Nodes
   # that were (started again with their nodes.conf) find each other.
   if grep -qx 'cluster_known_nodes:1' <<< "$(node_info "$TRIB_REDIS_CLUSTER_PORT")"; then

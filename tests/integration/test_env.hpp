@@ -25,6 +25,8 @@ inline int redis_tls_port() { return std::stoi(env_or("TRIB_REDIS_TLS_PORT", "56
 inline int redis_cluster_port() {
   return std::stoi(env_or("TRIB_REDIS_CLUSTER_PORT", std::to_string(redis_port() + 600).c_str()));
 }
+/// A cluster node's TLS port (ops/servers.sh: the node's port + 200).
+inline int redis_cluster_tls_port(int node_port) { return node_port + 200; }
 inline std::string run_dir() { return env_or("TRIB_RUN_DIR", "/tmp/tributary-run"); }
 /// CA, server and client certificates for Redis TLS (ca.crt, client.crt, ...).
 inline std::string tls_dir() { return env_or("TRIB_TLS_DIR", (run_dir() + "/tls").c_str()); }
