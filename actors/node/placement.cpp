@@ -29,6 +29,36 @@ std::vector<size_t> place_tables(const std::vector<uint64_t>& estimated_rows, si
   return placement;
 }
 
+std::vector<size_t> replace_tables(const std::vector<uint64_t>& estimated_rows,
+                                   const std::vector<size_t>& placement,
+                                   const std::vector<bool>& alive) {
+  auto live = [&](size_t w) { return w < alive.size() && alive[w]; };
+  if (std::none_of(alive.begin(), alive.end(), [](bool a) { return a; })) return placement;
+  std::vector<uint64_t> load(alive.size(), 0);
+  std::vector<size_t> moving;
+  for (size_t t = 0; t < placement.size(); ++t) {
+    auto rows = t < estimated_rows.size() ? weight(estimated_rows[t]) : 1;
+    if (live(placement[t]))
+      load[placement[t]] += rows;
+    else
+      moving.push_back(t);
+  }
+  auto rows_of = [&](size_t t) {
+    return t < estimated_rows.size() ? weight(estimated_rows[t]) : uint64_t{1};
+  };
+  std::stable_sort(moving.begin(), moving.end(),
+                   [&](size_t a, size_t b) { return rows_of(a) > rows_of(b); });
+  auto out = placement;
+  for (auto t : moving) {
+    size_t least = alive.size();
+    for (size_t w = 0; w < alive.size(); ++w)
+      if (live(w) && (least == alive.size() || load[w] < load[least])) least = w;
+    out[t] = least;
+    load[least] += rows_of(t);
+  }
+  return out;
+}
+
 std::vector<uint64_t> rows_per_worker(const std::vector<uint64_t>& estimated_rows,
                                       const std::vector<size_t>& placement, size_t workers) {
   std::vector<uint64_t> rows(std::max<size_t>(workers, 1), 0);

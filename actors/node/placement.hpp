@@ -19,6 +19,15 @@ namespace trib {
 /// rows counts as 1, so that empty tables spread too. No workers: all 0.
 std::vector<size_t> place_tables(const std::vector<uint64_t>& estimated_rows, size_t workers);
 
+/// After workers were lost (`alive[w]` false): every table of a lost worker
+/// goes to a live one, the largest first, each to the live worker with the
+/// fewest rows so far (counting the tables it kept); tables of live workers
+/// stay where they are, so that nothing running moves. No live worker: the
+/// placement unchanged (nothing can take the tables).
+std::vector<size_t> replace_tables(const std::vector<uint64_t>& estimated_rows,
+                                   const std::vector<size_t>& placement,
+                                   const std::vector<bool>& alive);
+
 /// The rows each worker got by `place_tables`'s answer.
 std::vector<uint64_t> rows_per_worker(const std::vector<uint64_t>& estimated_rows,
                                       const std::vector<size_t>& placement, size_t workers);

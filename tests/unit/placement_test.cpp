@@ -66,5 +66,39 @@ TEST(placement, more_workers_than_tables_leave_some_idle) {
   EXPECT_EQ(std::count(load.begin(), load.end(), 0u), 3);
 }
 
+TEST(replacement, a_lost_workers_tables_go_to_the_live_ones_and_the_rest_stay) {
+  // Worker 1 (of 0..2) is lost with tables 1 (500) and 4 (300); 0 keeps
+  // 600, 2 keeps 101 (an empty table counts as 1 row): the larger lost
+  // table goes to 2, then 300 to 0 (600 against 601).
+  std::vector<uint64_t> rows{600, 500, 100, 0, 300};
+  std::vector<size_t> before{0, 1, 2, 2, 1};
+  auto after = replace_tables(rows, before, {true, false, true});
+  EXPECT_EQ(after[0], 0u);
+  EXPECT_EQ(after[2], 2u);
+  EXPECT_EQ(after[3], 2u);
+  EXPECT_EQ(after[1], 2u);
+  EXPECT_EQ(after[4], 0u);
+  for (auto w : after) EXPECT_NE(w, 1u);
+}
+
+TEST(replacement, nothing_moves_while_every_worker_lives) {
+  std::vector<uint64_t> rows{10, 20, 30};
+  std::vector<size_t> before{1, 0, 1};
+  EXPECT_EQ(replace_tables(rows, before, {true, true}), before);
+}
+
+TEST(replacement, with_no_live_worker_the_placement_stays) {
+  std::vector<size_t> before{0, 1};
+  EXPECT_EQ(replace_tables({5, 5}, before, {false, false}), before);
+}
+
+TEST(replacement, a_second_loss_moves_the_moved_tables_again) {
+  std::vector<uint64_t> rows{100, 100, 100};
+  auto once = replace_tables(rows, {0, 1, 2}, {true, true, false});
+  EXPECT_EQ(once, (std::vector<size_t>{0, 1, 0}));
+  auto twice = replace_tables(rows, once, {false, true, false});
+  EXPECT_EQ(twice, (std::vector<size_t>{1, 1, 1}));
+}
+
 }  // namespace
 }  // namespace trib
