@@ -209,9 +209,10 @@ struct change_applier_order {
   std::vector<uint32_t> carries;
   message_config message;
   source_facts facts;
-  /// The stream's checkpoint (stream_checkpoint's commit and index).
-  uint64_t start_commit = 0;
-  uint64_t start_index = 0;
+  /// The stream's checkpoint as Redis holds it (encode_stream_checkpoint:
+  /// commit, index and any incremental snapshot's progress); empty when the
+  /// stream has none.
+  std::string start_checkpoint;
   uint64_t max_entry_bytes = 0;
   uint64_t max_write_bytes = 0;
   uint64_t max_writes_in_flight = 0;
@@ -222,8 +223,8 @@ struct change_applier_order {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, change_applier_order& x) {
   return f(caf::meta::type_name("change_applier_order"), x.stream, x.stream_name,
-           x.checkpoint_field, x.tables, x.carries, x.message, x.facts, x.start_commit,
-           x.start_index, x.max_entry_bytes, x.max_write_bytes, x.max_writes_in_flight,
+           x.checkpoint_field, x.tables, x.carries, x.message, x.facts, x.start_checkpoint,
+           x.max_entry_bytes, x.max_write_bytes, x.max_writes_in_flight,
            x.max_write_rows);
 }
 

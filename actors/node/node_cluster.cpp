@@ -46,12 +46,11 @@ join_attempt join_coordinator(caf::actor_system& sys, const node_address& at,
           out.why = (r.we_refused ? "this node refused the coordinator: "
                                   : "the coordinator refused this node: ") +
                     r.reason;
-        } else if (e == caf::sec::request_timeout) {
+        } else if (e == caf::sec::request_timeout || e == caf::sec::connection_timeout) {
+          // Either deadline: the join timeout, or the middleman's own
+          // silence limit on a connection that never spoke.
           out.timed_out = true;
-          auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
-          out.why = "no answer within " + std::to_string(std::max<int64_t>(secs, 1)) +
-                    " s (--join-timeout): something accepted the connection but completed no "
-                    "TLS handshake";
+          out.why = "something accepted the connection but completed no TLS handshake";
         } else if (e == caf::sec::disconnect_during_handshake) {
           out.why = "the coordinator ended the TLS handshake: one end refused the other's "
                     "certificate (both need certificates signed by the same ca.pem, valid now)";

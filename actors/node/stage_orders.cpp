@@ -1,5 +1,7 @@
 #include "actors/node/stage_orders.hpp"
 
+#include "actors/control/checkpoint_math.hpp"
+
 namespace trib {
 
 writer_order to_order(const redis_writer_settings& s) {
@@ -87,8 +89,8 @@ change_applier_order to_order(const change_applier_settings& s) {
   o.carries = s.carries;
   o.message = s.message;
   o.facts = s.facts;
-  o.start_commit = s.start.commit;
-  o.start_index = s.start.index;
+  if (s.start.commit != 0 || !s.start.snapshots.empty())
+    o.start_checkpoint = encode_stream_checkpoint(s.start);
   o.max_entry_bytes = s.max_entry_bytes;
   o.max_write_bytes = s.max_write_bytes;
   o.max_writes_in_flight = s.max_writes_in_flight;
@@ -107,8 +109,7 @@ change_applier_settings from_order(const change_applier_order& o, const node_set
   s.carries = o.carries;
   s.message = o.message;
   s.facts = o.facts;
-  s.start.commit = o.start_commit;
-  s.start.index = o.start_index;
+  if (!o.start_checkpoint.empty()) s.start = decode_stream_checkpoint(o.start_checkpoint);
   s.max_entry_bytes = o.max_entry_bytes;
   s.max_write_bytes = static_cast<size_t>(o.max_write_bytes);
   s.max_writes_in_flight = static_cast<size_t>(o.max_writes_in_flight);

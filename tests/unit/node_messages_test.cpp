@@ -175,6 +175,7 @@ TEST_F(node_messages, stage_orders_cross_and_become_the_same_settings) {
   cs.message.include_schema = false;
   cs.start.commit = 77;
   cs.start.index = 3;
+  cs.start.snapshots["public.orders"].after = {"1024"};
   cs.max_write_bytes = 4096;
   cs.max_write_rows = 25;
   auto co = to_order(cs);
@@ -183,6 +184,9 @@ TEST_F(node_messages, stage_orders_cross_and_become_the_same_settings) {
   EXPECT_EQ(caf::deep_to_string(to_order(cs2)), caf::deep_to_string(co));
   EXPECT_EQ(cs2.start.commit, 77u);
   EXPECT_EQ(cs2.start.index, 3u);
+  // An incremental snapshot's progress travels with the checkpoint: the
+  // applier on the worker writes it on in every checkpoint it commits.
+  EXPECT_EQ(cs2.start, cs.start);
   EXPECT_EQ(cs2.max_write_rows, 25u);
   EXPECT_EQ(cs2.id, "orders");
 }
