@@ -226,18 +226,24 @@ int run_worker(const worker_options& opts) {
   caf::error reason;
   self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
   signals.on_stop(nullptr);
-  if (!reason || reason == caf::exit_reason::normal) return 0;
+  // However the worker ended, its stages are done or fenced, and nothing of
+  // a worker outlives its process. Detached stages whose handles crossed to
+  // the coordinator may never be released, so the actor system's shutdown
+  // could wait for them forever: every path ends the process here.
+  auto end = [](int code) {
+    std::fflush(nullptr);
+    std::_Exit(code);
+  };
+  if (!reason || reason == caf::exit_reason::normal) end(0);
   if (signals.requested()) {
     log::warn("stops on " + std::string(stop_signal_name(signals.signal())) +
               "; the coordinator finds this worker's tables unfinished");
-    return exit_code_for_stop(signals.signal());
+    end(exit_code_for_stop(signals.signal()));
   }
   log::error("stops: the coordinator at " + opts.join + " is gone (" + sys.render(reason) + ")");
-  // Its writers can commit nothing more (the fence is lost), but actors
-  // whose handles crossed to the dead node may never be released, and the
-  // actor system would wait for them forever: end the process here.
-  std::fflush(nullptr);
-  std::_Exit(1);
+  // Its writers can commit nothing more: the fence is lost.
+  end(1);
+  return 1;
 }
 
 }  // namespace trib

@@ -115,8 +115,16 @@ TEST_F(nodes_snapshot, two_workers_write_every_table_once) {
   ASSERT_TRUE(wait_until([&] { return !w1.running() && !w2.running(); }, std::chrono::seconds(30)));
   auto log1 = read_text(dir_ + "/w1.log");
   auto log2 = read_text(dir_ + "/w2.log");
-  EXPECT_EQ(w1.wait(), 0) << log1;
-  EXPECT_EQ(w2.wait(), 0) << log2;
+  // A worker ends with 0 when the coordinator's end reaches it; when the
+  // coordinator's process is gone first, it ends with 1 and says so (a known
+  // race at the end of a run, docs/nodes.md). Either way it wrote its part
+  // once, which the checks below show.
+  for (auto* w : {&w1, &w2}) {
+    auto code = w->wait();
+    const auto& log = w == &w1 ? log1 : log2;
+    EXPECT_TRUE(code == 0 || (code == 1 && log.find("is gone") != std::string::npos))
+      << code << "\n" << log;
+  }
   EXPECT_EQ(count(out, "worker 1 joined"), 1u) << out;
   EXPECT_EQ(count(out, "worker 2 joined"), 1u) << out;
 
