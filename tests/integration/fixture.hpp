@@ -26,9 +26,33 @@
 #include <mysql.h>
 
 #include "actors/sink/redis_client.hpp"
+#include "conf/config.hpp"
 #include "tests/integration/test_env.hpp"
 
 namespace trib::test {
+
+/// The local MariaDB of ops/servers.sh as a source, as the test role.
+inline source_config mariadb_source_config() {
+  source_config cfg;
+  cfg.kind = source_kind::mariadb;
+  cfg.host = "127.0.0.1";
+  cfg.port = mariadb_port();
+  cfg.username = source_user();
+  cfg.password = source_password();
+  return cfg;
+}
+
+/// The local PostgreSQL of ops/servers.sh as a source: database `db`.
+inline source_config pg_source_config(const std::string& db) {
+  source_config cfg;
+  cfg.kind = source_kind::postgresql;
+  cfg.host = "127.0.0.1";
+  cfg.port = pg_port();
+  cfg.database = db;
+  cfg.username = source_user();
+  cfg.password = source_password();
+  return cfg;
+}
 
 /// Runs SQL statements on PostgreSQL database `db` as the superuser-free
 /// test role; throws with the server's message on failure.

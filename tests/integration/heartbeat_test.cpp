@@ -10,26 +10,6 @@
 namespace trib::test {
 namespace {
 
-source_config maria() {
-  source_config cfg;
-  cfg.kind = source_kind::mariadb;
-  cfg.host = "127.0.0.1";
-  cfg.port = mariadb_port();
-  cfg.username = source_user();
-  cfg.password = source_password();
-  return cfg;
-}
-
-source_config pg(const std::string& db) {
-  source_config cfg;
-  cfg.kind = source_kind::postgresql;
-  cfg.host = "127.0.0.1";
-  cfg.port = pg_port();
-  cfg.database = db;
-  cfg.username = source_user();
-  cfg.password = source_password();
-  return cfg;
-}
 
 heartbeat_config enabled(const std::string& catalog) {
   heartbeat_config h;
@@ -72,7 +52,7 @@ std::vector<std::string> pg_column(const std::string& db, const std::string& sql
 TEST(heartbeat, mariadb_table_is_made_and_holds_the_last_beat) {
   maria_exec("DROP DATABASE IF EXISTS heartbeat_t; CREATE DATABASE heartbeat_t");
   auto h = enabled("heartbeat_t");
-  heartbeat_writer w(maria(), h);
+  heartbeat_writer w(mariadb_source_config(), h);
   w.beat(1000);
   w.beat(2000);
   EXPECT_EQ(maria_column("SELECT `timestamp` FROM heartbeat_t.replicate_io_cdc_heartbeat"),
@@ -92,7 +72,7 @@ TEST(heartbeat, postgresql_table_is_made_in_its_schema_and_holds_the_last_beat) 
   auto h = enabled("heartbeat_t");
   h.schema = "ops";
   h.table_name = "beats";
-  heartbeat_writer w(pg("heartbeat_t"), h);
+  heartbeat_writer w(pg_source_config("heartbeat_t"), h);
   w.beat(1000);
   w.beat(5000);
   EXPECT_EQ(pg_column("heartbeat_t", "SELECT \"timestamp\" FROM ops.beats"),
@@ -104,7 +84,7 @@ TEST(heartbeat, a_user_who_may_not_create_it_is_shown_the_statement) {
   maria_exec("DROP DATABASE IF EXISTS heartbeat_t; CREATE DATABASE heartbeat_t; "
              "DROP USER IF EXISTS 'hb_reader'@'127.0.0.1'; "
              "CREATE USER 'hb_reader'@'127.0.0.1' IDENTIFIED BY 'pw'");
-  auto cfg = maria();
+  auto cfg = mariadb_source_config();
   cfg.username = "hb_reader";
   cfg.password = "pw";
   try {

@@ -12,26 +12,6 @@ using namespace trib::test;
 
 namespace {
 
-source_config maria() {
-  source_config cfg;
-  cfg.kind = source_kind::mariadb;
-  cfg.host = "127.0.0.1";
-  cfg.port = mariadb_port();
-  cfg.username = source_user();
-  cfg.password = source_password();
-  return cfg;
-}
-
-source_config postgres(const std::string& db) {
-  source_config cfg;
-  cfg.kind = source_kind::postgresql;
-  cfg.host = "127.0.0.1";
-  cfg.port = pg_port();
-  cfg.database = db;
-  cfg.username = source_user();
-  cfg.password = source_password();
-  return cfg;
-}
 
 /// SHOW MASTER STATUS: the file and position the next event goes to.
 std::pair<std::string, uint64_t> binlog_end() {
@@ -54,7 +34,7 @@ std::pair<std::string, uint64_t> binlog_end() {
 TEST(source_backlog_server, binlog_bytes_behind_are_the_bytes_written_after_the_position) {
   maria_exec("DROP DATABASE IF EXISTS trib_backlog; CREATE DATABASE trib_backlog;"
              "CREATE TABLE trib_backlog.t(id int PRIMARY KEY, v text)");
-  backlog_timer timer(maria(), std::chrono::milliseconds(0));
+  backlog_timer timer(mariadb_source_config(), std::chrono::milliseconds(0));
   auto [file, pos] = binlog_end();
   EXPECT_EQ(timer.binlog_behind(file, pos), 0u);
   maria_exec("INSERT INTO trib_backlog.t VALUES (1, REPEAT('x', 5000)), (2, 'y')");
@@ -79,7 +59,7 @@ TEST(source_backlog_server, a_slots_lag_grows_with_wal_nobody_confirms) {
     return std::stoull(q.rows("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) "
                               "FROM pg_replication_slots WHERE slot_name = '" + slot + "'")[0][0]);
   };
-  backlog_timer timer(postgres(db), std::chrono::milliseconds(0));
+  backlog_timer timer(pg_source_config(db), std::chrono::milliseconds(0));
   auto before = timer.slot_lag(slot);
   ASSERT_TRUE(before);
   q.exec("INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g");
